@@ -1,0 +1,314 @@
+"""The chat page: Gradio app over qa.answer.Answerer.
+
+- 问答 tab: streaming cited answers; [n] markers link to the sources panel, which shows each cited
+  passage in its paragraph with the cited sentence highlighted; refusals show nearby topics;
+  follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
+- 案例查找 tab: one result per article, filters by bulletin/column/place, CSV/Markdown export.
+
+All bulletin text is HTML-escaped before display.  ``create_app()`` builds the Blocks without
+launching; ``python app.py`` loads (or builds) the index and the model once, then serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from qa.answer import Answer, Answerer
+from qa.cases import facets, find_cases, to_csv, to_markdown
+from qa.retrieve import MAX_QUESTION_CHARS, QuestionError
+
+log = logging.getLogger("gonghui-qa")
+
+WORKER_EXAMPLES = ["工资被拖欠了找谁?", "货车司机哪里能休息洗澡?", "职工书屋能借书吗?", "劳模能享受哪些待遇?"]
+STAFF_EXAMPLES = ["有没有工会帮职工讨薪的案例?", "有没有劳模工匠帮助企业的例子?", "工会怎么帮新就业形态劳动者解决休息难的问题?"]
+
+CSS = """
+#sources .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin-bottom: 8px; }
+#sources .src:target { outline: 2px solid var(--color-accent); }
+#sources .src-head { font-weight: 600; margin-bottom: 4px; }
+#sources .src-meta { color: var(--body-text-color-subdued); font-size: 12px; }
+#sources mark, #case-results mark { background: #ffe58f; padding: 0 1px; }
+#case-results .case { border-bottom: 1px solid var(--border-color-primary); padding: 8px 0; }
+#case-results .case-title { font-weight: 600; }
+.cite { text-decoration: none; font-weight: 600; }
+"""
+
+
+# ---------------------------------------------------------------- rendering (all bulletin text escaped)
+
+def esc(text: str) -> str:
+    """Escape for HTML and neutralise Markdown emphasis/links, so bulletin text shows as typed."""
+    t = html.escape(text, quote=False)
+    return re.sub(r"([\\`*_\[\]#|~])", r"\\\1", t)
+
+
+def render_answer(ans: Answer) -> str:
+    """Chat message for an answer: escaped text with [n] turned into links to the sources panel."""
+    body = esc(ans.text)
+    body = re.sub(r"\\\[(\d+)\\\]", lambda m: f'<a class="cite" href="#src-{m.group(1)}">[{m.group(1)}]</a>', body)
+    body = body.replace("\n", "  \n")
+    if ans.notice:
+        body += f"\n\n<small>{esc(ans.notice)}</small>"
+    return body
+
+
+def render_sources(ans: Answer, texts: dict[str, str]) -> str:
+    if ans.refused:
+        topics = "".join(f"<li>{html.escape(t)}</li>" for t in ans.topics)
+        return ("<p><b>公报中没有找到相关内容。</b></p>"
+                + (f"<p>公报里讲到的相近话题：</p><ul>{topics}</ul>" if topics else ""))
+    if not ans.citations:
+        return "<p>没有引用。</p>"
+    cards = []
+    for c in ans.citations:
+        src = texts.get(c.source, "")
+        ls = src.rfind("\n", 0, c.start) + 1
+        le = src.find("\n", c.end)
+        le = len(src) if le < 0 else le
+        before, cited, after = src[ls:c.start], src[c.start:c.end], src[c.end:le]
+        if len(before) > 160:
+            before = "…" + before[-160:]
+        if len(after) > 160:
+            after = after[:160] + "…"
+        column = next((x.column for x in ans.cases if x.citation == c.n), "") or ""
+        flag = "" if c.verified else " <span title='未通过核对'>⚠</span>"
+        cards.append(
+            f'<div class="src" id="src-{c.n}"><div class="src-head">[{c.n}] 《{html.escape(c.title)}》{flag}</div>'
+            f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
+            f'<div class="src-meta">{html.escape(Path(c.source.split("#")[0]).name)}'
+            f'{" · " + html.escape(column) if column else ""} · 字符 {c.start}–{c.end}</div></div>')
+    return "".join(cards)
+
+
+def highlight(text: str, terms: list[str]) -> str:
+    out = html.escape(text)
+    for t in sorted({t for t in terms if len(t) >= 2}, key=len, reverse=True):
+        out = out.replace(html.escape(t), f"<mark>{html.escape(t)}</mark>")
+    return out
+
+
+def render_cases(cases, query: str) -> str:
+    if not cases:
+        return "<p>没有找到匹配的报道。换个说法试试，或去掉筛选条件。</p>"
+    from qa.tokens import tokenize
+
+    terms = tokenize(query)
+    rows = []
+    for i, c in enumerate(cases, 1):
+        meta = " · ".join(html.escape(x) for x in (c.place, c.column) if x)
+        rows.append(
+            f'<div class="case"><div class="case-title">{i}. 《{html.escape(c.title)}》</div>'
+            f"<div>{meta}</div><p>{highlight(c.sentence, terms)}</p>"
+            f'<div class="src-meta">{html.escape(Path(c.source.split("#")[0]).name)} · 字符 {c.start}–{c.end}</div></div>')
+    return f"<p>找到 {len(cases)} 篇报道：</p>" + "".join(rows)
+
+
+# ---------------------------------------------------------------- feedback
+
+class FeedbackLog:
+    """Appends votes to ``feedback.jsonl`` from a background thread, so the chat never waits on disk."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / "feedback.jsonl"
+        self._lock = threading.Lock()
+
+    def record(self, entry: dict) -> threading.Thread:
+        def write():
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self._lock, open(self.path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            except OSError:
+                log.exception("could not write feedback to %s", self.path)
+
+        t = threading.Thread(target=write, daemon=True)
+        t.start()
+        return t
+
+
+# ---------------------------------------------------------------- the app
+
+def _turns(history: list[dict]) -> list[dict]:
+    """Prior conversation as plain user/assistant turns (user text as typed, assistant text without links)."""
+    out = []
+    for m in history or []:
+        content = m.get("content") if isinstance(m, dict) else None
+        if isinstance(content, str) and m.get("role") in ("user", "assistant"):
+            out.append({"role": m["role"], "content": re.sub(r"<[^>]+>", "", content)})
+    return out
+
+
+def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> gr.Blocks:
+    """Build the Blocks (no launch). ``answerer`` is shared by all sessions."""
+    feedback = FeedbackLog(Path(data_dir))
+    texts = answerer.index.texts
+    fac = facets(answerer.index)
+
+    def respond(message: str, history: list, answers: list):
+        message = (message or "").strip()
+        if not message:  # ignore empty input
+            yield history, gr.skip(), answers, ""
+            return
+        if len(message) > MAX_QUESTION_CHARS:
+            raise gr.Error(f"问题太长了（{len(message)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。")
+        prior = _turns(history)
+        history = list(history or []) + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": ""}]
+        shown = ""
+        try:
+            for piece in answerer.ask_stream(message, prior):
+                if isinstance(piece, str):
+                    shown += piece
+                    history[-1]["content"] = esc(shown)
+                    yield history, gr.skip(), answers, ""
+                else:
+                    ans = piece
+        except QuestionError as e:
+            raise gr.Error(str(e))
+        except Exception:
+            log.exception("answering %r failed", message)
+            raise gr.Error("抱歉，系统出了点问题，已记录下来。请稍后再试。")
+        history[-1]["content"] = render_answer(ans)
+        record = {"question": message, "answer": ans.text, "refused": ans.refused,
+                  "citations": [c.to_json() for c in ans.citations]}
+        yield history, render_sources(ans, texts), answers + [record], ""
+
+    def on_vote(data: gr.LikeData, answers: list):
+        i = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        k = (i - 1) // 2 if isinstance(i, int) else -1
+        if not (0 <= k < len(answers)):
+            return
+        feedback.record({**answers[k], "vote": "up" if data.liked else "down",
+                         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+    def search_cases(query: str, sources: list, columns: list, places: list):
+        query = (query or "").strip()
+        if not query:
+            return "<p>请输入要查找的主题，例如：讨薪、货车司机之家、劳模工匠助企。</p>", [], \
+                gr.update(visible=False), gr.update(visible=False)
+        if len(query) > MAX_QUESTION_CHARS:
+            raise gr.Error(f"查询太长了，请控制在 {MAX_QUESTION_CHARS} 字以内。")
+        try:
+            found = find_cases(answerer, query, k=10, sources=sources, columns=columns, places=places)
+        except QuestionError as e:
+            raise gr.Error(str(e))
+        except Exception:
+            log.exception("case search %r failed", query)
+            raise gr.Error("抱歉，查找时出了点问题，已记录下来。请稍后再试。")
+        out_dir = Path(tempfile.mkdtemp(prefix="cases-"))
+        csv_path, md_path = out_dir / "cases.csv", out_dir / "cases.md"
+        csv_path.write_text(to_csv(found), encoding="utf-8-sig")
+        md_path.write_text(to_markdown(found, query), encoding="utf-8")
+        return (render_cases(found, query), [c.__dict__ for c in found],
+                gr.update(value=str(csv_path), visible=bool(found)), gr.update(value=str(md_path), visible=bool(found)))
+
+    with gr.Blocks(title="工会公报问答") as demo:
+        gr.Markdown("## 工会公报问答\n问公报里的事，答案都摘自公报原文，并标明出处。公报里没有的，会直接告诉你。")
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="对话", height=480, elem_id="chat", sanitize_html=True,
+                                             feedback_options=("Like", "Dislike"),
+                                             placeholder="在下面输入问题，比如“工资被拖欠了找谁?”")
+                        with gr.Row():
+                            box = gr.Textbox(show_label=False, placeholder="输入你的问题，回车发送", scale=5,
+                                             elem_id="question", max_lines=4)
+                            send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                        gr.Examples(WORKER_EXAMPLES, inputs=box, label="职工常问")
+                        gr.Examples(STAFF_EXAMPLES, inputs=box, label="工会干部常问")
+                        clear = gr.Button("清空对话", size="sm")
+                    with gr.Column(scale=2):
+                        gr.Markdown("#### 出处")
+                        sources = gr.HTML("<p>回答引用的公报原文会显示在这里，被引用的句子会高亮。</p>",
+                                          elem_id="sources")
+                answers = gr.State([])
+                for trigger, name in ((box.submit, "ask"), (send.click, "ask_button")):
+                    trigger(respond, [box, chatbot, answers], [chatbot, sources, answers, box],
+                            concurrency_id="answer", api_name=name,
+                            api_visibility="public" if name == "ask" else "private")
+                chatbot.like(on_vote, [answers], None, queue=False, api_visibility="private")
+                clear.click(lambda: ([], "<p>回答引用的公报原文会显示在这里。</p>", []), None,
+                            [chatbot, sources, answers], queue=False, api_visibility="private")
+            with gr.Tab("案例查找", id="cases"):
+                with gr.Row():
+                    cq = gr.Textbox(label="查找主题", placeholder="例如：讨薪、货车司机之家、劳模工匠助企", scale=4,
+                                    elem_id="case-query")
+                    cbtn = gr.Button("查找", variant="primary", scale=1, elem_id="case-search")
+                with gr.Row():
+                    f_src = gr.Dropdown(fac["sources"], multiselect=True, label="公报文件", value=[])
+                    f_col = gr.Dropdown(fac["columns"], multiselect=True, label="栏目", value=[])
+                    f_place = gr.Dropdown(fac["places"], multiselect=True, label="地区/单位", value=[])
+                results = gr.HTML(elem_id="case-results")
+                with gr.Row():
+                    dl_csv = gr.DownloadButton("导出 CSV", visible=False)
+                    dl_md = gr.DownloadButton("导出 Markdown", visible=False)
+                found_state = gr.State([])
+                for trigger, name in ((cq.submit, "cases"), (cbtn.click, "cases_button")):
+                    trigger(search_cases, [cq, f_src, f_col, f_place], [results, found_state, dl_csv, dl_md],
+                            concurrency_id="answer", api_name=name,
+                            api_visibility="public" if name == "cases" else "private")
+    demo.queue(default_concurrency_limit=2, max_size=128)
+    return demo
+
+
+# ---------------------------------------------------------------- start-up
+
+def load_answerer(index_dir: str, sources: list[str], model: str | None) -> Answerer:
+    """Load the index (building or updating it with progress when missing or stale) and warm the model."""
+    from qa.embed import get_embedder
+    from qa.index import BadIndexError, build_index, load_index, stale_sources
+    from qa.sources import discover
+
+    embedder = get_embedder(model, log=lambda m: print(m, flush=True))
+    p = Path(index_dir)
+    need = not (p / "manifest.json").is_file()
+    if not need:
+        try:
+            idx = load_index(p)
+            known = set(idx.manifest.get("sources", {}))
+            on_disk = {str(x) for x in discover(sources)} if all(Path(s).exists() for s in sources) else known
+            need = bool(stale_sources(idx)) or bool(on_disk - known) or idx.model_id != embedder.model_id
+        except BadIndexError as e:
+            print(f"index problem: {e}; rebuilding", flush=True)
+            need = True
+    if need:
+        print(f"building the index {p} from {', '.join(sources)} …", flush=True)
+        print(build_index(sources, p, embedder, progress=True, log=lambda m: print(m, flush=True)).summary(), flush=True)
+    answerer = Answerer(load_index(p), embedder)
+    t = time.perf_counter()
+    answerer.ask("工会")  # loads the model and warms caches once, before the first user
+    print(f"model and index ready ({time.perf_counter() - t:.1f}s warm-up)", flush=True)
+    return answerer
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="工会公报问答 chat app")
+    ap.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    ap.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
+    ap.add_argument("--index", default=os.environ.get("QA_INDEX", "indexes/default"))
+    ap.add_argument("--source", action="append", help="bulletin folder/file (default: seeds/)")
+    ap.add_argument("--model", default=None, help="embedding model (default: $QA_EMBED_MODEL or embeddinggemma)")
+    ap.add_argument("--data-dir", default=os.environ.get("QA_DATA_DIR", "data"), help="where feedback.jsonl goes")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    answerer = load_answerer(args.index, args.source or ["seeds"], args.model)
+    demo = create_app(answerer, data_dir=args.data_dir)
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
+                footer_links=["api"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

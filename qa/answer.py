@@ -1,0 +1,535 @@
+"""Answers: turn retrieved passages into a cited answer, a list of cases, or a plain refusal.
+
+Default mode is extractive (no LLM): sentences are taken verbatim from the retrieved passages and
+scored against the question by the embedding model (sentence vectors precomputed at index time)
+and by word overlap; the best one to three form the answer, each followed by its ``[n]``
+citation.  Questions asking for examples (有没有…案例, 哪些做法 …) get one line per matching
+article: place/organisation, title, one sentence, citation.
+
+Refusal: the answer is refused when neither side of the retrieval finds support — the top hit's
+cosine does not stand out from this question's own background (the median of its candidate pool)
+and the question's content words are largely absent from the top passages.  See
+``Answerer.support`` and README "Refusal" for how the thresholds are set.
+
+Every citation is verified before it is returned: the cited span must exist at its offsets in the
+source text, and the answer sentence carrying the marker must be a substring of it (extractive)
+or be supported by it (LLM mode, see ``qa.llm``).  Unsupported sentences are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .chunks import Chunk, Sentence
+from .retrieve import Hit, Retriever, check_question
+
+CASE_PATTERN = re.compile(
+    r"案例|例子|事例|典型|经验做法|好做法|(哪些|什么|有何)(做法|经验|举措)|哪些(地方|工会|单位|企业)")
+# intent words removed before searching, so "典型案例" in a passage does not outrank the topic
+_CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|做法|[?？]")
+QUANTITY_PATTERN = re.compile(r"多少|几[个名家件次人条场支项位所天年届批期节]?|数量|规模|比例|金额|多大|多长|多高")
+_RE_UNIT = re.compile(r"(?:多少|几)\s*([个名家件次人条场支项位所天年届批期节元台辆套本户场座]|人次|万)")
+# generic question phrasing → how bulletins phrase the same thing (used for sentence scoring only)
+SYNONYMS = {"一共": ("共", "总量", "合计", "总数"), "总共": ("共", "总量", "合计"), "总计": ("共", "总量", "合计"),
+            "每年": ("年",), "每月": ("月",), "讨薪": ("欠薪", "拖欠", "追回"), "欠薪": ("拖欠", "追回", "工资"),
+            "拖欠": ("欠薪", "追回"), "洗澡": ("淋浴",), "歇脚": ("休息",), "休息": ("歇脚",),
+            "开货车": ("货车司机",), "卡车": ("货车",)}
+_RE_ORG = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:市|县|区|省|镇|自治区)?总工会)")
+
+_MARK = re.compile(r"\[(\d+)\]")
+_RE_LEAD_MARK = re.compile(r"^(本报讯|本刊讯)\s*([(（][^)）]{0,30}[)）])?\s*")
+REFUSAL_TEXT = "抱歉，公报里没有找到与这个问题相关的内容，无法回答。"
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    title: str
+    start: int
+    end: int
+    text: str
+    verified: bool = True
+
+    def to_json(self) -> dict:
+        return {"n": self.n, "source": self.source, "title": self.title, "start": self.start,
+                "end": self.end, "text": self.text, "verified": self.verified}
+
+
+@dataclass(frozen=True)
+class Case:
+    title: str
+    place: str
+    sentence: str
+    citation: int  # the [n] of the cited sentence
+    source: str
+    column: str
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    passages: list[Hit]
+    refused: bool = False
+    mode: str = "extractive"  # extractive | llm | extractive-fallback
+    kind: str = "short"  # short | cases | refusal
+    standalone_question: str = ""
+    cases: list[Case] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    timings_ms: dict = field(default_factory=dict)
+    notice: str = ""
+    support: dict = field(default_factory=dict)
+
+    def plain_text(self) -> str:
+        return _MARK.sub("", self.text).strip()
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_json() for c in self.citations],
+            "passages": [
+                {"rank": h.rank, "score": round(h.score, 4), "source": h.chunk.source, "title": h.chunk.title,
+                 "column": h.chunk.column, "start": h.chunk.start, "end": h.chunk.end, "text": h.chunk.text}
+                for h in self.passages],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "mode": self.mode,
+            "kind": self.kind,
+            "standalone_question": self.standalone_question or self.question,
+            "cases": [c.__dict__ for c in self.cases],
+            "topics": self.topics,
+            "notice": self.notice,
+            "support": self.support,
+        }
+
+
+# ---------------------------------------------------------------- follow-up questions
+
+_FOLLOWUP_START = re.compile(r"^(那|那么|那个|还有|另外|此外|它|他们|她们|这个|这些|那些|其|具体|再|然后|并且|而且)")
+_PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
+
+
+def _turn_questions(history: Sequence) -> list[str]:
+    qs = []
+    for t in history or ():
+        if isinstance(t, dict):
+            if t.get("role") == "user" and isinstance(t.get("content"), str):
+                qs.append(t["content"])
+            elif isinstance(t.get("q") or t.get("question"), str):
+                qs.append(t.get("q") or t.get("question"))
+        elif isinstance(t, (list, tuple)) and t and isinstance(t[0], str):
+            qs.append(t[0])
+        else:
+            raise ValueError(f"history turn {t!r}: expected {{'role','content'}}, {{'q','a'}} or (question, answer)")
+    return qs
+
+
+def _places(text: str) -> list[str]:
+    import jieba.posseg as pseg
+
+    return [w for w, flag in pseg.lcut(text) if flag == "ns" and len(w) >= 2]
+
+
+def condense(question: str, history: Sequence = ()) -> str:
+    """Resolve a short follow-up ("那江都呢?", "具体有哪些设施?") into a standalone question.
+
+    Rule-based: when the question looks like a follow-up, a place it names replaces the place of
+    the previous question; otherwise the previous question's subject is prepended.
+    """
+    prev = [q for q in _turn_questions(history) if q.strip()]
+    if not prev:
+        return question
+    last = prev[-1].strip()
+    q = question.strip()
+    looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢")))
+    if not looks_followup:
+        return question
+    new_places = _places(q)
+    old_places = _places(last)
+    core = re.sub(r"^(那么|那|还有|另外|此外|然后)", "", q)
+    core = re.sub(r"(呢|吗)?[?？]?$", "", core).strip()
+    if new_places and old_places:
+        out = last
+        for op in old_places:
+            out = out.replace(op, new_places[0])
+        rest = core
+        for np_ in new_places:
+            rest = rest.replace(np_, "")
+        return out if not rest.strip(" ,，的") else f"{out} {rest}"
+    subject = re.sub(r"(多少|几|什么|怎么|如何|哪些|哪里|吗|呢|[?？。！!])", " ", last)
+    subject = " ".join(subject.split())
+    return f"{subject} {core}".strip()
+
+
+# ---------------------------------------------------------------- helpers
+
+def place_of(info: dict) -> str:
+    """The place/organisation an article is about: a 总工会 or place name from its title, then its
+    byline, then its first passage."""
+    import jieba.posseg as pseg
+
+    for text in (info.get("title", ""), info.get("byline", ""), info.get("text", "")[:80]):
+        if not text:
+            continue
+        m = _RE_ORG.search(text)
+        if m and len(m.group(1)) <= 12:
+            return m.group(1)
+        names = []
+        for w, flag in pseg.lcut(text):
+            if flag == "ns" and len(w) >= 2:
+                names.append(w)
+            elif names:
+                break
+        if names:
+            return "".join(names)
+    return ""
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for m in re.finditer(r"[,，;；:：]|$", text):
+        end = m.end()
+        if end > start:
+            out.append((start, end))
+        start = end
+    return out
+
+
+def _trim(sentence: str, score_clause, limit: int = 90, must_have=None) -> tuple[int, int]:
+    """The best window of whole clauses within ``limit`` characters (offsets into ``sentence``);
+    when ``must_have`` accepts some clause, the window keeps the first such clause."""
+    if len(sentence) <= limit:
+        return 0, len(sentence)
+    cl = _clauses(sentence)
+    scores = [score_clause(sentence[a:b]) for a, b in cl]
+    must = [i for i, c in enumerate(cl) if must_have and must_have(sentence[c[0]:c[1]])]
+    best, best_span = -1e9, (0, min(len(sentence), limit))
+    for i in range(len(cl)):
+        total = 0.0
+        for j in range(i, len(cl)):
+            if cl[j][1] - cl[i][0] > limit and j > i:
+                break
+            total += scores[j]
+            if must and not (i <= must[0] <= j):
+                continue  # keep the clause that holds the asked figure
+            if total > best:
+                best, best_span = total, (cl[i][0], cl[j][1])
+    a, b = best_span
+    while b > a and sentence[b - 1] in ",，;；:：":  # do not end on a comma
+        b -= 1
+    return a, b
+
+
+@dataclass(frozen=True)
+class _Query:
+    """What the sentence scorer needs to know about a question."""
+    tokens: dict  # content token → idf weight (synonyms folded into their source word)
+    synonyms: dict  # content token → alternatives that also count as present
+    wants_number: bool
+    unit: str  # the measure word asked for (多少节课 → 节), or ""
+
+    def coverage(self, toks: set) -> float:
+        total = sum(self.tokens.values()) or 1.0
+        got = sum(w for t, w in self.tokens.items() if t in toks or any(x in toks for x in self.synonyms.get(t, ())))
+        return got / total
+
+    def quantity_bonus(self, text: str) -> float:
+        """For how-many questions: a sentence without a number is unlikely to answer, one with the
+        asked unit right after a number ("81节" for 多少节课) very likely does."""
+        if not self.wants_number:
+            return 0.0
+        if not re.search(r"\d", text):
+            return -0.06
+        if self.unit and re.search(r"\d[\d.,]*\s*[万亿千百]?[余多]?\s*" + re.escape(self.unit), text):
+            return 0.12
+        return 0.04
+
+
+# ---------------------------------------------------------------- the answerer
+
+class Answerer:
+    """The one call the CLI and the app use: ``Answerer(index).ask(question, history=[])``."""
+
+    Z_STRONG = 4.0  # best match this many background spreads above off-domain questions: on topic
+    Z_WEAK = 3.0  # ... or this many, when most of the question's words are in the top passages
+    COVERAGE = 0.6
+
+    def __init__(self, index, embedder=None, *, k: int = 5, fusion: str = "adaptive", llm=None,
+                 z_strong: float | None = None, z_weak: float | None = None, coverage: float | None = None):
+        if k < 1:
+            raise ValueError(f"k={k}: must be at least 1")
+        self.index = index
+        if z_strong is not None:
+            self.Z_STRONG = z_strong
+        if z_weak is not None:
+            self.Z_WEAK = z_weak
+        if coverage is not None:
+            self.COVERAGE = coverage
+        self.retriever = Retriever(index, embedder, fusion=fusion)
+        self.k = k
+        self.llm = llm
+        self._sent_by_chunk = index.sentence_ids_by_chunk()
+
+    # -- public API
+    def ask(self, question: str, history: Sequence = (), *, k: int | None = None) -> Answer:
+        answer = None
+        for piece in self.ask_stream(question, history, k=k):
+            if isinstance(piece, Answer):
+                answer = piece
+        return answer
+
+    def ask_stream(self, question: str, history: Sequence = (), *, k: int | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces of the answer as they are ready, then the final ``Answer``."""
+        t_start = time.perf_counter()
+        question = check_question(question)
+        k = k or self.k
+        standalone = condense(question, history) if history else question
+        if self.llm is not None and history:
+            standalone = self.llm.condense(question, history, fallback=standalone)
+        want_cases = bool(CASE_PATTERN.search(standalone))
+        search_q = (_CASE_WORDS.sub(" ", standalone).strip() or standalone) if want_cases else standalone
+        retrieval = self.retriever.retrieve_many([search_q], k=max(k, 60) if want_cases else max(k, 8))[0]
+        t_ret = time.perf_counter()
+        hits = retrieval.hits
+        support = self.support(search_q, hits, retrieval.top_dense)
+        if not support["supported"]:
+            ans = self._refusal(question, standalone, hits[:k])
+        elif want_cases:
+            ans = self._cases(question, standalone, k, retrieval)
+            ans.passages = hits[:k]
+        else:
+            ans = self._short(question, standalone, hits, retrieval.query_vector, k)
+        if self.llm is not None and not ans.refused:
+            from .llm import LLMError
+
+            try:
+                for piece in self.llm.answer_stream(standalone, hits[:k], self.index):
+                    if isinstance(piece, str):
+                        yield piece
+                    else:
+                        piece.question, piece.standalone_question = question, standalone
+                        ans = piece
+            except LLMError as e:
+                ans.mode = "extractive-fallback"
+                ans.notice = f"LLM 不可用（{e}），显示摘录式答案"
+                yield ans.text
+        else:
+            yield from _pieces(ans.text)
+        now = time.perf_counter()
+        ans.timings_ms = {"embed": retrieval.timings_ms.get("embed", 0.0), "search": retrieval.timings_ms.get("search", 0.0),
+                          "answer": (now - t_ret) * 1000, "total": (now - t_start) * 1000}
+        ans.support = support
+        yield ans
+
+    # -- refusal
+    def support(self, question: str, hits: list[Hit], top_dense: float) -> dict:
+        """Is there support for answering?
+
+        - z: the best cosine against the index, in spreads above the background (the best cosines
+          that off-domain questions reach on this corpus with this model, measured at index time);
+        - coverage: the IDF-weighted share of the question's content words found in the top passages.
+        Supported when z >= Z_STRONG, or z >= Z_WEAK and coverage >= COVERAGE.
+        """
+        if not hits:
+            return {"supported": False, "z": 0.0, "coverage": 0.0}
+        cal = self.index.manifest.get("calibration") or {}
+        z = (top_dense - cal.get("background_mean", 0.0)) / (cal.get("background_std") or 1.0)
+        q = self._query(question)
+        toks: set = set()
+        for h in hits[:3]:
+            toks.update(self.index.tokens_of(h.chunk))
+        coverage = q.coverage(toks) if q.tokens else 0.0
+        supported = z >= self.Z_STRONG or (z >= self.Z_WEAK and coverage >= self.COVERAGE)
+        return {"supported": bool(supported), "z": round(float(z), 2), "coverage": round(coverage, 3)}
+
+    def _refusal(self, question: str, standalone: str, hits: list[Hit]) -> Answer:
+        topics = self.nearby_topics(hits)
+        text = REFUSAL_TEXT + ("公报里有这些相关话题：" + "；".join(topics) + "。" if topics else "")
+        return Answer(question, text, [], hits, refused=True, kind="refusal", standalone_question=standalone,
+                      topics=topics)
+
+    def nearby_topics(self, hits: list[Hit], n: int = 3) -> list[str]:
+        seen, out = set(), []
+        for h in hits:
+            key = (h.chunk.source, h.chunk.article)
+            if key not in seen:
+                seen.add(key)
+                out.append(self.index.article_title(*key))
+            if len(out) == n:
+                break
+        return out
+
+    # -- sentence scoring
+    def _query(self, question: str) -> _Query:
+        from .tokens import tokenize
+
+        toks = [t for t in dict.fromkeys(tokenize(question)) if len(t) >= 2 or t.isdigit()]
+        syn = {t: SYNONYMS[t] for t in toks if t in SYNONYMS}
+        for t in [t for t in SYNONYMS if t in question and t not in toks]:  # phrases jieba did not cut out
+            toks.append(t)
+            syn[t] = SYNONYMS[t]
+        m = _RE_UNIT.search(question)
+        return _Query(self.index.idf(toks) if toks else {}, syn, bool(QUANTITY_PATTERN.search(question)),
+                      m.group(1) if m else "")
+
+    def _scored_sentences(self, q: _Query, hits: list[Hit], qvec) -> list[tuple[float, int, Hit]]:
+        """(score, sentence id, hit) for the sentences of ``hits``, best first.
+
+        score = cosine(question, sentence) + 0.35·coverage(sentence) + 0.25·coverage(sentence + the
+        sentence before it + article title) + a bonus for numbers (and the asked unit) when the
+        question asks how many + a little for the passage's rank.
+        """
+        sents, vecs = self.index.sentences, self.index.sentence_vectors
+        seen: set[int] = set()
+        out = []
+        top = max(1e-6, hits[0].score) if hits else 1.0
+        for h in hits:
+            title_toks = set(self._title_tokens(h.chunk))
+            for sid in self._sent_by_chunk.get(h.chunk.id, ()):
+                if sid in seen:
+                    continue
+                seen.add(sid)
+                s = sents[sid]
+                dense = float(vecs[sid].astype(np.float32) @ qvec) if vecs is not None and qvec is not None else 0.0
+                own = set(self.index.sentence_tokens(sid))
+                ctx_toks = own | title_toks
+                for j in (sid - 1, sid - 2):  # the subject is often named a sentence or two earlier
+                    if j >= 0 and sents[j].article == s.article and sents[j].source == s.source:
+                        ctx_toks |= set(self.index.sentence_tokens(j))
+                score = (dense + 0.4 * q.coverage(own) + 0.2 * q.coverage(ctx_toks) + q.quantity_bonus(s.text)
+                         + 0.03 * h.score / top - (0.1 if len(s.text) < 8 else 0.0))
+                out.append((score, sid, h))
+        out.sort(key=lambda x: -x[0])
+        return out
+
+    def _title_tokens(self, chunk: Chunk) -> list[str]:
+        from .tokens import tokenize
+
+        cache = self.index._cache.setdefault("title_tokens", {})
+        if chunk.context not in cache:
+            cache[chunk.context] = tokenize(chunk.context)
+        return cache[chunk.context]
+
+    def _clause_scorer(self, q: _Query):
+        from .tokens import tokenize
+
+        def score(clause: str) -> float:
+            return q.coverage(set(tokenize(clause))) + 3 * q.quantity_bonus(clause) - 0.002 * len(clause)
+
+        return score
+
+    def _cite(self, sid: int, n: int, q: _Query, *, limit: int = 90) -> tuple[str, Citation] | None:
+        """The (possibly trimmed) sentence text and its verified citation, or None if it does not verify."""
+        s: Sentence = self.index.sentences[sid]
+        figure = (lambda c: q.quantity_bonus(c) > 0.1) if q.unit else (lambda c: q.quantity_bonus(c) > 0)
+        a, b = _trim(s.text, self._clause_scorer(q), limit, figure if q.wants_number else None)
+        lead = _RE_LEAD_MARK.match(s.text[a:b])  # "本报讯(记者…)" is dateline, not content
+        if lead and lead.end() < b - a:
+            a += lead.end()
+        part = s.text[a:b]
+        spans, pos = [], 0
+        for x, y in s.spans:  # [a, b) of the sentence text → source offsets
+            lo, hi = max(a, pos), min(b, pos + (y - x))
+            if hi > lo:
+                spans.append((x + lo - pos, x + hi - pos))
+            pos += y - x
+        if not spans or not part:
+            return None
+        start, end = spans[0][0], spans[-1][1]
+        cited = self.index.texts.get(s.source, "")[start:end]
+        if _squash(part) not in _squash(cited):
+            return None
+        return part, Citation(n, s.source, self.index.article_title(s.source, s.article), start, end, cited)
+
+    # -- answers
+    def _short(self, question, standalone, hits, qvec, k) -> Answer:
+        q = self._query(standalone)
+        scored = self._scored_sentences(q, hits[:k], qvec)
+        if not scored:
+            return self._refusal(question, standalone, hits[:k])
+        best_score, best, best_hit = scored[0]
+        chosen = [best]
+        sents = self.index.sentences
+        # the sentence before carries the subject the best one leaves out ("该公司…" / "提合理化建议37条")
+        prev = best - 1
+        if (prev >= 0 and sents[prev].article == sents[best].article and sents[prev].source == sents[best].source
+                and q.coverage(set(self.index.sentence_tokens(prev)) | set(self.index.sentence_tokens(best)))
+                > q.coverage(set(self.index.sentence_tokens(best))) + 0.2
+                and len(sents[prev].text) + len(sents[best].text) <= 130):
+            chosen.insert(0, prev)
+        elif q.wants_number and q.quantity_bonus(sents[best].text) < 0:
+            # "how many" answered by a sentence without a figure: the figure usually follows within
+            # the same passage ("巨港…不满意。县总…免费为568名职工体检")
+            near = [(sc, sid) for sc, sid, _ in scored[1:]
+                    if sents[sid].source == sents[best].source and sents[sid].article == sents[best].article
+                    and 0 < sid - best <= 3 and q.quantity_bonus(sents[sid].text) > 0]
+            if near:
+                chosen.append(max(near)[1])
+        elif len(scored) > 1:
+            sc2, sid2, _ = scored[1]
+            if sc2 >= best_score - 0.03 and len(sents[sid2].text) + len(sents[best].text) <= 150:
+                chosen.append(sid2)
+                chosen.sort(key=lambda i: (sents[i].source, sents[i].start))
+        parts, cits = [], []
+        for sid in chosen:
+            got = self._cite(sid, len(cits) + 1, q, limit=90 if len(chosen) == 1 else 70)
+            if got is None:
+                continue
+            part, c = got
+            parts.append(f"{part}[{c.n}]")
+            cits.append(c)
+        if not cits:
+            return self._refusal(question, standalone, hits[:k])
+        return Answer(question, "".join(parts), cits, hits[:k], standalone_question=standalone)
+
+    def _cases(self, question, standalone, k, retrieval=None) -> Answer:
+        from .cases import find_cases
+
+        found = find_cases(self, standalone, k=max(k, 6), retrieval=retrieval)
+        if not found:
+            return self._refusal(question, standalone, [])
+        lines, cits, cases = [], [], []
+        for i, r in enumerate(found, 1):
+            cits.append(Citation(i, r.source, r.title, r.start, r.end, r.cited))
+            cases.append(Case(r.title, r.place, r.sentence, i, r.source, r.column))
+            lines.append(f"{i}. {r.place + '：' if r.place else ''}《{r.title}》——{r.sentence}[{i}]")
+        text = f"找到 {len(cases)} 篇相关报道：\n" + "\n".join(lines)
+        return Answer(question, text, cits, [], kind="cases", cases=cases, standalone_question=standalone)
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """An extractive answer in display pieces: each cited sentence (up to its [n]) or line."""
+    for m in re.finditer(r".*?(?:\[\d+\]|\n|$)", text, re.S):
+        if m.group():
+            yield m.group()
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def verify_answer(answer: Answer, source_text) -> list[str]:
+    """Problems with an answer's citations (empty when all verify); ``source_text(source) -> str``."""
+    problems = []
+    by_n = {c.n: c for c in answer.citations}
+    for m in _MARK.finditer(answer.text):
+        if int(m.group(1)) not in by_n:
+            problems.append(f"[{m.group(1)}] has no citation")
+    for c in answer.citations:
+        text = source_text(c.source)
+        if text[c.start:c.end] != c.text:
+            problems.append(f"[{c.n}] {c.source}[{c.start}:{c.end}] does not match its text")
+    return problems
+
+
+def dumps(answer: Answer) -> str:
+    return json.dumps(answer.to_json(), ensure_ascii=False)

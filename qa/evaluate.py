@@ -1,0 +1,147 @@
+"""Evaluation: retrieval and answer metrics over a JSONL question file.
+
+Each line: ``{"id", "kind": worker|staff|unanswerable, "q", "gold": [...], "facts": [...]}``.
+A passage hits when any gold string occurs in it (whitespace ignored); fact recall counts facts
+found in the answer text (whitespace ignored); unanswerable items must come back refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KINDS = ("worker", "staff", "unanswerable")
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    id: str
+    kind: str
+    q: str
+    gold: tuple[str, ...]
+    facts: tuple[str, ...]
+
+
+def load_eval(path: str | Path) -> list[EvalItem]:
+    items = []
+    p = Path(path)
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            kind = d.get("kind", "worker")
+            if kind not in KINDS:
+                raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+            items.append(EvalItem(str(d.get("id", n)), kind, d["q"], tuple(d.get("gold") or ()),
+                                  tuple(d.get("facts") or ())))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{p}:{n}: bad eval line ({e}); expected {{\"q\", \"gold\", \"facts\", \"kind\"}}") from None
+    if not items:
+        raise ValueError(f"{p}: no questions")
+    return items
+
+
+@dataclass
+class EvalReport:
+    n_answerable: int = 0
+    n_unanswerable: int = 0
+    hit1: float = 0.0
+    hit5: float = 0.0
+    mrr: float = 0.0
+    fact_recall: float = 0.0
+    refusal_accuracy: float = 0.0
+    refusal_precision: float = 0.0
+    refusal_recall: float = 0.0
+    answerable_refused: int = 0
+    answer_chars_median: float = 0.0
+    timings_ms_median: dict = field(default_factory=dict)
+    misses: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+    def table(self) -> str:
+        rows = [
+            ("questions (answerable / unanswerable)", f"{self.n_answerable} / {self.n_unanswerable}"),
+            ("hit@1", f"{self.hit1:.3f}"), ("hit@5", f"{self.hit5:.3f}"), ("MRR", f"{self.mrr:.3f}"),
+            ("fact recall", f"{self.fact_recall:.3f}"),
+            ("refusal accuracy", f"{self.refusal_accuracy:.3f}"),
+            ("refusal precision / recall", f"{self.refusal_precision:.3f} / {self.refusal_recall:.3f}"),
+            ("answerable refused", str(self.answerable_refused)),
+            ("answer length, median chars", f"{self.answer_chars_median:.0f}"),
+            ("median ms (embed/search/answer/total)",
+             " / ".join(f"{self.timings_ms_median.get(k, 0):.1f}" for k in ("embed", "search", "answer", "total"))),
+        ]
+        w = max(len(a) for a, _ in rows)
+        lines = [f"{a:<{w}}  {b}" for a, b in rows]
+        if self.misses:
+            lines.append("misses:")
+            lines += [f"  {m['id']} [{m['kind']}] {m['q']} — {m['why']}" for m in self.misses]
+        return "\n".join(lines)
+
+
+def evaluate(items: list[EvalItem], answers: list) -> EvalReport:
+    """``answers``: one ``qa.answer.Answer`` per item, in order."""
+    r = EvalReport()
+    h1 = h5 = rr = facts_found = facts_total = 0.0
+    refused_right = 0
+    predicted_refusals = true_refusals = 0
+    lengths, timings = [], {}
+    for it, a in zip(items, answers):
+        for k, v in a.timings_ms.items():
+            timings.setdefault(k, []).append(v)
+        if a.refused:
+            predicted_refusals += 1
+        if it.kind == "unanswerable":
+            r.n_unanswerable += 1
+            if a.refused:
+                refused_right += 1
+                true_refusals += 1
+            else:
+                r.misses.append({"id": it.id, "kind": it.kind, "q": it.q, "why": "not refused"})
+            continue
+        r.n_answerable += 1
+        if a.refused:
+            r.answerable_refused += 1
+            r.misses.append({"id": it.id, "kind": it.kind, "q": it.q, "why": "refused"})
+        else:
+            refused_right += 1
+            lengths.append(len(a.plain_text()))
+        rank = None
+        if it.gold:
+            for i, p in enumerate(a.passages[:5]):
+                if any(_squash(g) in _squash(p.chunk.text) for g in it.gold):
+                    rank = i + 1
+                    break
+            if rank == 1:
+                h1 += 1
+            if rank:
+                h5 += 1
+                rr += 1 / rank
+            if rank != 1:
+                r.misses.append({"id": it.id, "kind": it.kind, "q": it.q,
+                                 "why": f"gold at rank {rank}" if rank else "gold not in top 5"})
+        text = _squash(a.text) if not a.refused else ""
+        for f in it.facts:
+            facts_total += 1
+            if _squash(f) in text:
+                facts_found += 1
+            else:
+                r.misses.append({"id": it.id, "kind": it.kind, "q": it.q, "why": f"fact {f!r} not in answer"})
+    n_gold = sum(1 for it in items if it.kind != "unanswerable" and it.gold) or 1
+    r.hit1, r.hit5, r.mrr = h1 / n_gold, h5 / n_gold, rr / n_gold
+    r.fact_recall = facts_found / facts_total if facts_total else 1.0
+    r.refusal_accuracy = refused_right / len(items)
+    r.refusal_precision = true_refusals / predicted_refusals if predicted_refusals else 1.0
+    r.refusal_recall = true_refusals / r.n_unanswerable if r.n_unanswerable else 1.0
+    r.answer_chars_median = statistics.median(lengths) if lengths else 0.0
+    r.timings_ms_median = {k: round(statistics.median(v), 2) for k, v in timings.items()}
+    return r

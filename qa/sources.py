@@ -1,0 +1,157 @@
+"""Source documents: find bulletin files, decode them, skip what cannot be read (with a warning).
+
+A source is either a ``.txt`` bulletin (the whole file is one document) or a ``.jsonl`` file with
+one ``{"id": …, "title": …, "text": …}`` record per line (each record is one document, named
+``path#id``).  Offsets elsewhere in the package always index into ``Document.text``, which for a
+``.txt`` file is the decoded file content (a UTF-8 BOM is not part of it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+SUFFIXES = (".txt", ".jsonl")
+
+
+class SourceError(ValueError):
+    """A source path or file cannot be used."""
+
+
+class SourceWarning(UserWarning):
+    """A file was skipped; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str  # path as shown to users (relative to the cwd when inside it); "path#id" for JSONL records
+    title: str  # JSONL records carry a title; bulletins get theirs per article
+    text: str
+    kind: str  # "bulletin" | "record"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def display_path(path: Path) -> str:
+    p = path.resolve()
+    try:
+        return p.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand folders to their ``.txt``/``.jsonl`` files (recursively, sorted); keep files as given."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in SUFFIXES
+                                and not any(part.startswith(".") for part in q.relative_to(p).parts)))
+        elif p.is_file():
+            if p.suffix.lower() not in SUFFIXES:
+                raise SourceError(f"unsupported source file {p}: expected one of {', '.join(SUFFIXES)}")
+            found.append(p)
+        else:
+            raise SourceError(f"source path not found: {p}")
+    seen, out = set(), []
+    for p in found:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def decode(data: bytes, name: str = "<bytes>") -> str:
+    """UTF-8 (BOM optional), else GB18030. Raise SourceError for binary or undecodable data."""
+    if b"\x00" in data[:8192]:
+        raise SourceError(f"{name}: looks binary (NUL bytes), skipped")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as e:
+        raise SourceError(f"{name}: neither UTF-8 nor GB18030 ({e.reason} at byte {e.start}), skipped") from None
+    # GB18030 maps almost any byte string; reject results full of control characters.
+    ctrl = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t")
+    if ctrl > max(2, len(text) // 100):
+        raise SourceError(f"{name}: decodes only to control characters, skipped")
+    return text
+
+
+def read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SourceError(f"{path}: cannot read ({e.strerror})") from None
+    return decode(data, str(path))  # no newline rewriting: offsets index the decoded file as is
+
+
+def _documents_in(path: Path) -> list[Document]:
+    name = display_path(path)
+    if path.suffix.lower() == ".txt":
+        text = read_text(path)
+        if not text.strip():
+            raise SourceError(f"{name}: empty file, skipped")
+        return [Document(name, "", text, "bulletin")]
+    docs = []
+    for lineno, line in enumerate(read_text(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            rid, text = str(rec["id"]), rec["text"]
+            title = str(rec.get("title") or "")
+            if not isinstance(text, str):
+                raise TypeError("text is not a string")
+        except (ValueError, KeyError, TypeError) as e:
+            warnings.warn(f"{name}:{lineno}: bad record ({e}); expected {{\"id\", \"title\", \"text\"}}, skipped",
+                          SourceWarning, stacklevel=3)
+            continue
+        if text.strip():
+            docs.append(Document(f"{name}#{rid}", title, text, "record"))
+    if not docs:
+        raise SourceError(f"{name}: no usable records, skipped")
+    return docs
+
+
+def load_documents(paths: Iterable[str | os.PathLike]) -> list[Document]:
+    """Read every source below ``paths``. Unreadable files and exact duplicates are skipped with a SourceWarning."""
+    docs: list[Document] = []
+    by_hash: dict[str, str] = {}
+    for path in discover(paths):
+        try:
+            found = _documents_in(path)
+        except SourceError as e:
+            warnings.warn(str(e), SourceWarning, stacklevel=2)
+            continue
+        for d in found:
+            first = by_hash.get(d.sha256)
+            if first is not None:
+                warnings.warn(f"{d.source}: same content as {first}, skipped", SourceWarning, stacklevel=2)
+                continue
+            by_hash[d.sha256] = d.source
+            docs.append(d)
+    return docs
+
+
+def source_text(source: str) -> str:
+    """Re-read the text a ``source`` name refers to (a file, or a ``file.jsonl#id`` record)."""
+    path, _, rid = source.partition("#")
+    p = Path(path)
+    if not rid:
+        return read_text(p)
+    for d in _documents_in(p):
+        if d.source.partition("#")[2] == rid:
+            return d.text
+    raise SourceError(f"no record {rid!r} in {path}")

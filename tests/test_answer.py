@@ -1,0 +1,114 @@
+"""Retrieval and answers on the tiny corpus (HashEmbedder): citations verify, refusals, cases, follow-ups."""
+
+import re
+
+import pytest
+
+from qa.answer import Answerer, condense, verify_answer
+from qa.retrieve import MAX_QUESTION_CHARS, QuestionError, Retriever
+from qa.sources import source_text
+
+
+@pytest.fixture
+def answerer(tiny_index, hash_embedder):
+    # The hash embedder is a weak model: its on-topic matches sit closer to the off-domain background
+    # than the real model's, so the support thresholds are set lower for it.
+    return Answerer(tiny_index, hash_embedder, z_strong=2.0, z_weak=0.5)
+
+
+def test_search_returns_ranked_hits_with_metadata(tiny_index, hash_embedder):
+    r = Retriever(tiny_index, hash_embedder)
+    hits = r.search("货车司机之家有淋浴间吗", k=3)
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert hits[0].chunk.title == "货车司机之家开门迎客"
+    assert hits[0].score >= hits[1].score >= hits[2].score
+    assert r.search_many(["货车司机之家有淋浴间吗"], k=3)[0] == hits
+
+
+@pytest.mark.parametrize("fusion", ["dense", "bm25", "rrf", "adaptive"])
+def test_every_fusion_finds_the_obvious_passage(tiny_index, hash_embedder, fusion):
+    hits = Retriever(tiny_index, hash_embedder, fusion=fusion).search("职工书屋藏书3000册", k=2)
+    assert hits[0].chunk.title == "职工书屋点亮读书生活"
+
+
+def test_traditional_characters_retrieve_like_simplified(tiny_index, hash_embedder):
+    r = Retriever(tiny_index, hash_embedder)
+    assert r.search("貨車司機哪裡可以休息", k=1)[0].chunk.id == r.search("货车司机哪里可以休息", k=1)[0].chunk.id
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t", "\x00\x01", "问" * (MAX_QUESTION_CHARS + 1)])
+def test_bad_questions_are_clear_errors(answerer, bad):
+    with pytest.raises(QuestionError):
+        answerer.ask(bad)
+
+
+def test_short_answer_is_extractive_and_cited(answerer):
+    ans = answerer.ask("江宁区总工会帮多少农民工追回了工资?")
+    assert not ans.refused and ans.kind == "short"
+    assert "128名" in ans.text and "[1]" in ans.text
+    assert verify_answer(ans, source_text) == []
+    for c in ans.citations:
+        cited = re.sub(r"\s", "", c.text)
+        assert cited and cited in re.sub(r"\s", "", source_text(c.source))
+    # every sentence in the answer is verbatim from its cited span
+    for piece, n in re.findall(r"([^\[\]]+)\[(\d+)\]", ans.text):
+        c = next(c for c in ans.citations if c.n == int(n))
+        assert re.sub(r"\s", "", piece) in re.sub(r"\s", "", c.text)
+
+
+def test_cited_span_offsets_point_into_the_file(answerer):
+    ans = answerer.ask("货车司机之家可以容纳多少名司机?")
+    c = ans.citations[0]
+    assert source_text(c.source)[c.start:c.end] == c.text
+    assert "40名" in ans.text
+
+
+@pytest.mark.parametrize("q", ["量子计算机的原理是什么?", "？？？", "What time is it?", "医保报销比例是多少?"])
+def test_off_topic_is_refused_with_nearby_topics(answerer, q):
+    ans = answerer.ask(q)
+    assert ans.refused and ans.kind == "refusal" and ans.citations == []
+    assert ans.text.startswith("抱歉") and 1 <= len(ans.topics) <= 3
+
+
+def test_case_question_lists_articles(answerer):
+    ans = answerer.ask("有没有工会帮职工讨薪的案例?")
+    assert ans.kind == "cases" and not ans.refused
+    keys = [(c.source, c.title) for c in ans.cases]
+    assert len(keys) == len(set(keys)) >= 1
+    assert ans.cases[0].place and ans.cases[0].title
+    assert verify_answer(ans, source_text) == []
+
+
+def test_follow_up_is_resolved_with_history(answerer):
+    history = [{"role": "user", "content": "江宁区总工会追回的工资一共多少万元?"},
+               {"role": "assistant", "content": "帮助128名农民工追回被拖欠的工资236万元。[1]"}]
+    ans = answerer.ask("那滨江呢?", history)
+    assert "滨江" in ans.standalone_question and "江宁" not in ans.standalone_question
+    assert "58万元" in ans.text
+
+
+@pytest.mark.parametrize("q,prev,expect", [
+    ("那江都呢?", "滨海县总工会和法院一起执结了多少案件?", "江都"),
+    ("具体有哪些设施?", "货车司机之家建在哪里?", "货车司机之家"),
+    ("工会会员有什么好处?", "货车司机之家建在哪里?", None),  # not a follow-up: unchanged
+])
+def test_condense(q, prev, expect):
+    out = condense(q, [{"role": "user", "content": prev}])
+    if expect is None:
+        assert out == q
+    else:
+        assert expect in out and len(out) > len(q)
+
+
+def test_stream_yields_text_then_answer(answerer):
+    pieces = list(answerer.ask_stream("职工书屋有多少册书?"))
+    assert isinstance(pieces[-1], type(answerer.ask("职工书屋有多少册书?")))
+    assert all(isinstance(p, str) for p in pieces[:-1]) and "".join(pieces[:-1]) == pieces[-1].text
+
+
+def test_answer_json_schema(answerer):
+    d = answerer.ask("职工书屋有多少册书?").to_json()
+    assert {"question", "answer", "refused", "citations", "passages", "timings_ms"} <= set(d)
+    assert set(d["timings_ms"]) == {"embed", "search", "answer", "total"}
+    assert {"n", "source", "title", "start", "end", "text"} <= set(d["citations"][0])
+    assert {"rank", "score", "source", "title", "column", "start", "end", "text"} == set(d["passages"][0])

@@ -1,0 +1,93 @@
+"""Article splitting and paragraph repair, on snippets of the real seed bulletins."""
+
+import re
+
+import pytest
+
+from qa.articles import classify, split_articles
+from qa.sources import read_text
+
+from .conftest import SEEDS
+
+
+def seed(name_prefix):
+    (path,) = SEEDS.glob(f"{name_prefix}_*.txt")
+    return str(path), read_text(path)
+
+
+@pytest.fixture(scope="module")
+def all_articles():
+    out = {}
+    for p in sorted(SEEDS.glob("*.txt")):
+        out[p.name] = (read_text(p), split_articles(read_text(p), p.name))
+    return out
+
+
+def test_paragraph_cut_by_layout_is_joined():
+    src, text = seed("000")
+    arts = split_articles(text, src)
+    joined = [p for a in arts for p in a.paragraphs if "县人民医院签订合作协议" in p.text]
+    assert joined, "the sentence cut after 县人民 should be whole again"
+    p = joined[0]
+    assert len(p.spans) == 2 and "".join(text[s:e] for s, e in p.spans) == p.text
+    assert any("江苏苏盐门机械公司坚持集体协商制度化" in p.text for a in arts for p in a.paragraphs)
+
+
+def test_caption_after_page_break_is_not_glued_to_previous_article():
+    src, text = seed("003")
+    arts = split_articles(text, src)
+    for a in arts:
+        for p in a.paragraphs:
+            assert "大力宣传3月20日" not in p.text
+    captions = [a for a in arts if a.paragraphs and a.paragraphs[0].text.startswith("3月20日至21日")]
+    assert captions and captions[0].byline.endswith("摄")
+
+
+def test_columns_titles_bylines_leads():
+    _, text = seed("000")
+    arts = split_articles(text)
+    first = arts[0]
+    assert first.column == "【主席之声】"
+    assert first.title == "塑造“工”字品牌为服务职工赋能"
+    assert first.byline == "滨海县总工会副主席 万月"
+    assert first.paragraphs[-1].role == "editor"  # 小编说 closes the column
+    assert any(a.title.startswith("天津深入推进") and a.column == "" for a in arts)
+    _, text3 = seed("003")
+    briefs = split_articles(text3)
+    assert briefs[0].column == "新闻速递" and briefs[0].lead == "本刊讯"
+    _, text2 = seed("002")
+    leads = [a for a in split_articles(text2) if a.lead == "本报讯"]
+    assert any(a.title == "广西工会计划3年投入逾2亿元“强基层”" for a in leads)
+
+
+def test_every_paragraph_maps_back_to_the_source(all_articles):
+    for name, (text, arts) in all_articles.items():
+        seen = 0
+        for a in arts:
+            for p in a.paragraphs:
+                assert "".join(text[s:e] for s, e in p.spans) == p.text, (name, p.text[:20])
+                seen += len(re.sub(r"\s", "", p.text))
+        # nothing readable is dropped except column markers and labels
+        assert seen >= 0.95 * len(re.sub(r"\s", "", text)), name
+
+
+@pytest.mark.parametrize("line,kind", [
+    ("【履职手记】", "column"),
+    ("新闻速递", "section"),
+    ("本刊讯 日前,阜宁县总工会印发意见。", "lead"),
+    ("小编说:劳模精神始终是一面旗帜。", "editor"),
+    ("扬州市江都区总工会党组书记、主席 邱永泉", "credit"),
+    ("姜卫明 徐嘉薇 摄", "credit"),
+    ("本报记者 王鑫 方大丰 本报通讯员 钟晓敏", "credit"),
+    ("劳模住进廉租房", "title"),
+    ("开展阅读活动 打造书香工会", "title"),
+    ("今年以来,县总向企业发放《监督提示函》153份。", "body"),
+])
+def test_classify(line, kind):
+    assert classify(line) == kind
+
+
+def test_traditional_and_empty_inputs_do_not_crash():
+    assert split_articles("") == []
+    arts = split_articles("\n\n貨車司機之家\n\n本刊訊 日前,青山縣總工會建成貨車司機之家。\n")
+    assert arts and arts[0].paragraphs

@@ -1,0 +1,155 @@
+"""Chunks (offsets, sizes) and the index folder (manifest, incremental updates, atomic writes, errors)."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from qa.articles import LABELS
+from qa.chunks import chunk_documents
+from qa.index import BadIndexError, build_index, load_index
+from qa.sources import load_documents
+
+from .conftest import SEEDS
+
+
+def test_chunks_round_trip_to_source_offsets_on_all_seeds():
+    docs = load_documents([SEEDS])
+    texts = {d.source: d.text for d in docs}
+    chunks = chunk_documents(docs, chunk_size=200, chunk_overlap=40)
+    assert len({c.id for c in chunks}) == len(chunks)
+    joins = 0
+    for c in chunks:
+        src = texts[c.source]
+        assert "".join(src[s:e] for s, e in c.spans) == c.text
+        assert (c.start, c.end) == (c.spans[0][0], c.spans[-1][1])
+        if len(c.spans) == 1:
+            assert src[c.start:c.end] == c.text
+        else:
+            joins += 1
+            for a, b in zip(c.spans, c.spans[1:]):  # only layout sits between the pieces
+                assert not src[a[1]:b[0]].strip() or src[a[1]:b[0]].strip() in LABELS
+        assert len(c.text) <= 200
+    assert joins > 0  # repaired paragraphs and paragraph breaks are exercised
+
+
+def test_chunk_ids_are_stable():
+    docs = load_documents([SEEDS])
+    a = [c.id for c in chunk_documents(docs)]
+    b = [c.id for c in chunk_documents(docs)]
+    assert a == b
+
+
+@pytest.mark.parametrize("size,overlap", [(10, 0), (100, 100), (100, -1)])
+def test_bad_chunk_settings_are_rejected(size, overlap):
+    with pytest.raises(ValueError, match="chunk"):
+        chunk_documents(load_documents([SEEDS]), chunk_size=size, chunk_overlap=overlap)
+
+
+def test_index_folder_is_plain_files(tiny_index):
+    p = tiny_index.path
+    names = sorted(os.listdir(p))
+    assert {"index.faiss", "chunks.jsonl", "manifest.json", "sources.jsonl", "sentences.jsonl", "sentences.npy",
+            "bm25"} <= set(names)
+    m = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
+    assert m["format"] == 1 and m["model"]["id"] == "hash-128" and m["model"]["dim"] == 128
+    assert m["counts"]["chunks"] == len(tiny_index.chunks) > 0
+    assert len(m["sources"]) == 4 and all(len(v["sha256"]) == 64 for v in m["sources"].values())
+    line = (p / "chunks.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    assert "工会" in line or "货车" in line or "书屋" in line  # readable UTF-8, not \\u escapes
+
+
+def test_incremental_update_embeds_only_what_changed(tiny_dir, tmp_path, counting_embedder):
+    out = tmp_path / "idx"
+    r1 = build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
+    first = counting_embedder.documents
+    assert r1.embedded == first > 0
+    # nothing changed: nothing embedded
+    r2 = build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
+    assert counting_embedder.documents == first and r2.embedded == 0 and r2.unchanged == 4
+    # add one bulletin: only its chunks and sentences
+    (tiny_dir / "e_new.txt").write_text("新增公报\n\n本刊讯 东山区总工会开展送清凉活动,慰问一线职工500人。\n", encoding="utf-8")
+    before = counting_embedder.documents
+    r3 = build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
+    assert len(r3.added) == 1 and r3.added[0].endswith("e_new.txt")
+    idx = load_index(out)
+    new_items = sum(1 for c in idx.chunks if c.source.endswith("e_new.txt")) + \
+        sum(1 for s in idx.sentences if s.source.endswith("e_new.txt"))
+    assert counting_embedder.documents - before == new_items
+    # change one, remove one
+    (tiny_dir / "d_skills.txt").write_text("技能大赛\n\n本刊讯 北岸区总工会举办电工技能比武,共有30支队伍参赛。\n", encoding="utf-8")
+    (tiny_dir / "c_books.txt").unlink()
+    r4 = build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
+    assert [s.rsplit("/", 1)[-1] for s in r4.changed] == ["d_skills.txt"]
+    assert [s.rsplit("/", 1)[-1] for s in r4.removed] == ["c_books.txt"]
+    idx = load_index(out)
+    assert not any(c.source.endswith("c_books.txt") for c in idx.chunks)
+    assert 0 < r4.embedded < r4.chunks + r4.sentences
+
+
+def test_a_crash_while_writing_leaves_the_previous_index(tiny_dir, tmp_path, hash_embedder, monkeypatch):
+    out = tmp_path / "idx"
+    build_index([tiny_dir], out, hash_embedder, progress=False, log=lambda *_: None)
+    before = (out / "manifest.json").read_bytes()
+    (tiny_dir / "e.txt").write_text("新公报\n\n本刊讯 测试。\n", encoding="utf-8")
+    import qa.index as qi
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(qi, "_write_jsonl", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_index([tiny_dir], out, hash_embedder, progress=False, log=lambda *_: None)
+    assert (out / "manifest.json").read_bytes() == before
+    assert load_index(out).chunks
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_interrupted_swap_is_recovered(tiny_index, tmp_path):
+    p = tiny_index.path
+    old = p.parent / f".{p.name}.old-12345"
+    os.replace(p, old)  # as if killed between the two renames
+    assert load_index(p).chunks
+
+
+def test_model_mismatch_is_a_clear_error(tiny_index):
+    from qa.embed import HashEmbedder
+    from qa.retrieve import Retriever
+
+    with pytest.raises(BadIndexError, match="built with model hash-128.*rebuild"):
+        Retriever(tiny_index, HashEmbedder(64))
+
+
+@pytest.mark.parametrize("damage", ["truncate_faiss", "garble_chunks", "drop_manifest", "bad_format"])
+def test_corrupt_index_is_detected(tiny_index, damage):
+    p = tiny_index.path
+    if damage == "truncate_faiss":
+        data = (p / "index.faiss").read_bytes()
+        (p / "index.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "garble_chunks":
+        with open(p / "chunks.jsonl", "a", encoding="utf-8") as f:
+            f.write("{broken\n")
+    elif damage == "drop_manifest":
+        (p / "manifest.json").unlink()
+    else:
+        m = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
+        m["format"] = 999
+        (p / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    with pytest.raises(BadIndexError, match="python -m qa index"):
+        load_index(p)
+
+
+def test_no_documents_is_an_error(tmp_path, hash_embedder):
+    (tmp_path / "src").mkdir()
+    with pytest.raises(BadIndexError, match="no readable documents"):
+        build_index([tmp_path / "src"], tmp_path / "idx", hash_embedder, progress=False, log=lambda *_: None)
+
+
+def test_sentence_vectors_align(tiny_index):
+    assert tiny_index.sentence_vectors.shape == (len(tiny_index.sentences), 128)
+    assert tiny_index.sentence_vectors.dtype == np.float16
+    for s in tiny_index.sentences:
+        src = tiny_index.texts[s.source]
+        assert "".join(src[a:b] for a, b in s.spans) == s.text

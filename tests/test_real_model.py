@@ -1,0 +1,89 @@
+"""End-to-end with the real embedding model (google/embeddinggemma-300m from the per-user cache).
+
+Marked ``model``: slower (builds an index of the four seed bulletins, ~1 minute on 2 cores), run in CI.
+The quality bars are the ones the product promises on the dev questions.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from qa.answer import Answerer, verify_answer
+from qa.evaluate import evaluate, load_eval
+from qa.sources import source_text
+
+from .conftest import ROOT, SEEDS
+
+pytestmark = pytest.mark.model
+DEV = ROOT.parent / "shared" / "eval" / "dev_qa.jsonl"
+
+
+@pytest.fixture(scope="module")
+def real_answerer(tmp_path_factory):
+    from qa.embed import get_embedder
+    from qa.index import build_index, load_index
+
+    out = tmp_path_factory.mktemp("real") / "index"
+    emb = get_embedder("google/embeddinggemma-300m")
+    build_index([SEEDS], out, emb, progress=False, log=lambda *_: None)
+    return Answerer(load_index(out), emb)
+
+
+@pytest.fixture(scope="module")
+def dev_items():
+    if not DEV.is_file():
+        pytest.skip(f"{DEV} not present (../shared beside the checkout)")
+    return load_eval(DEV)
+
+
+def test_dev_set_quality_bars(real_answerer, dev_items):
+    answers = [real_answerer.ask(it.q) for it in dev_items]
+    rep = evaluate(dev_items, answers)
+    assert rep.hit5 >= 0.95, rep.table()
+    assert rep.mrr >= 0.85, rep.table()
+    assert rep.fact_recall >= 0.85, rep.table()
+    assert rep.refusal_recall == 1.0, rep.table()
+    assert rep.answerable_refused <= 1, rep.table()
+    assert rep.answer_chars_median < 120, rep.table()
+    for a in answers:  # every citation verifies against the file on disk
+        assert verify_answer(a, source_text) == [], a.text
+        for piece, n in re.findall(r"([^\[\]\n]+?)\[(\d+)\]", a.text):
+            c = next(c for c in a.citations if c.n == int(n))
+            tail = re.sub(r"\s", "", piece.split("——")[-1])
+            assert tail in re.sub(r"\s", "", c.text)
+
+
+@pytest.mark.parametrize("q,needle", [
+    ("有没有工会帮职工讨薪的案例?", ("义乌", "12351")),
+    ("有没有劳模工匠帮助企业的例子?", ("建湖", "盐城", "兴化", "江都", "亭湖")),
+])
+def test_case_questions_list_several_articles(real_answerer, q, needle):
+    ans = real_answerer.ask(q)
+    assert ans.kind == "cases"
+    titles = {(c.source, c.title) for c in ans.cases}
+    assert len(titles) >= 2, ans.text
+    assert sum(any(n in c.title + c.place + c.sentence for n in needle) for c in ans.cases) >= 2, ans.text
+
+
+@pytest.mark.parametrize("q,expect", [
+    ("工资被拖欠了找谁?", ("拖欠", "欠薪", "工资")),
+    ("开货车的哪里能洗澡歇脚?", ("司机之家", "淋浴", "休息")),
+    ("貨車司機哪裡可以休息", ("司机之家", "休息")),
+])
+def test_colloquial_and_traditional_questions(real_answerer, q, expect):
+    ans = real_answerer.ask(q)
+    assert not ans.refused
+    assert any(e in ans.text for e in expect), ans.text
+
+
+@pytest.mark.parametrize("q", ["公积金怎么提取?", "今天天气怎么样?", "How do I renew my passport?"])
+def test_off_topic_questions_are_refused(real_answerer, q):
+    assert real_answerer.ask(q).refused
+
+
+def test_follow_up_uses_history(real_answerer):
+    hist = [{"role": "user", "content": "江都给劳模发了多少三金?"},
+            {"role": "assistant", "content": "近五年,发放劳模“三金”500多万元[1]"}]
+    ans = real_answerer.ask("组织了多少人次体检?", hist)
+    assert "2688" in ans.text, (ans.standalone_question, ans.text)
