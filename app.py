@@ -102,9 +102,11 @@ def highlight(text: str, terms: list[str]) -> str:
 def render_cases(cases, query: str) -> str:
     if not cases:
         return "<p>没有找到匹配的报道。换个说法试试，或去掉筛选条件。</p>"
+    from qa.answer import SYNONYMS
     from qa.tokens import tokenize
 
     terms = tokenize(query)
+    terms += [x for t in list(terms) for x in SYNONYMS.get(t, ())]
     rows = []
     for i, c in enumerate(cases, 1):
         meta = " · ".join(html.escape(x) for x in (c.place, c.column) if x)

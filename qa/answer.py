@@ -26,6 +26,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from .articles import _ends_sentence
 from .chunks import Chunk, Sentence
 from .retrieve import Hit, Retriever, check_question
 
@@ -40,6 +41,9 @@ SYNONYMS = {"一共": ("共", "总量", "合计", "总数"), "总共": ("共", "
             "每年": ("年",), "每月": ("月",), "讨薪": ("欠薪", "拖欠", "追回"), "欠薪": ("拖欠", "追回", "工资"),
             "拖欠": ("欠薪", "追回"), "洗澡": ("淋浴",), "歇脚": ("休息",), "休息": ("歇脚",),
             "开货车": ("货车司机",), "卡车": ("货车",)}
+# "who/where do I turn to" questions want the service point: a hotline, centre, station, legal aid …
+WHERE_PATTERN = re.compile(r"找谁|找哪|向谁|问谁|哪里|哪儿|去哪|什么地方|怎么办|咋办|求助|投诉|反映")
+_RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}")
 _RE_ORG = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:市|县|区|省|镇|自治区)?总工会)")
 
 _MARK = re.compile(r"\[(\d+)\]")
@@ -206,12 +210,13 @@ def _clauses(text: str) -> list[tuple[int, int]]:
 
 def _trim(sentence: str, score_clause, limit: int = 90, must_have=None) -> tuple[int, int]:
     """The best window of whole clauses within ``limit`` characters (offsets into ``sentence``);
-    when ``must_have`` accepts some clause, the window keeps the first such clause."""
+    when ``must_have`` accepts some clauses, the window keeps the best-scoring of them."""
     if len(sentence) <= limit:
         return 0, len(sentence)
     cl = _clauses(sentence)
     scores = [score_clause(sentence[a:b]) for a, b in cl]
     must = [i for i, c in enumerate(cl) if must_have and must_have(sentence[c[0]:c[1]])]
+    must = [max(must, key=lambda i: scores[i])] if must else []
     best, best_span = -1e9, (0, min(len(sentence), limit))
     for i in range(len(cl)):
         total = 0.0
@@ -220,7 +225,9 @@ def _trim(sentence: str, score_clause, limit: int = 90, must_have=None) -> tuple
                 break
             total += scores[j]
             if must and not (i <= must[0] <= j):
-                continue  # keep the clause that holds the asked figure
+                continue  # keep the clause that holds the asked figure / service point
+            if cl[j][1] - cl[i][0] < min(24, len(sentence)) and j + 1 < len(cl):
+                continue  # a scrap of a clause is no answer: grow the window
             if total > best:
                 best, best_span = total, (cl[i][0], cl[j][1])
     a, b = best_span
@@ -236,6 +243,7 @@ class _Query:
     synonyms: dict  # content token → alternatives that also count as present
     wants_number: bool
     unit: str  # the measure word asked for (多少节课 → 节), or ""
+    wants_place: bool = False  # 找谁/哪里/怎么办: a sentence naming a service point is preferred
 
     def coverage(self, toks: set) -> float:
         total = sum(self.tokens.values()) or 1.0
@@ -379,7 +387,7 @@ class Answerer:
             syn[t] = SYNONYMS[t]
         m = _RE_UNIT.search(question)
         return _Query(self.index.idf(toks) if toks else {}, syn, bool(QUANTITY_PATTERN.search(question)),
-                      m.group(1) if m else "")
+                      m.group(1) if m else "", bool(WHERE_PATTERN.search(question)))
 
     def _scored_sentences(self, q: _Query, hits: list[Hit], qvec) -> list[tuple[float, int, Hit]]:
         """(score, sentence id, hit) for the sentences of ``hits``, best first.
@@ -405,8 +413,10 @@ class Answerer:
                 for j in (sid - 1, sid - 2):  # the subject is often named a sentence or two earlier
                     if j >= 0 and sents[j].article == s.article and sents[j].source == s.source:
                         ctx_toks |= set(self.index.sentence_tokens(j))
-                score = (dense + 0.4 * q.coverage(own) + 0.2 * q.coverage(ctx_toks) + q.quantity_bonus(s.text)
-                         + 0.03 * h.score / top - (0.1 if len(s.text) < 8 else 0.0))
+                service = 0.06 if q.wants_place and _RE_SERVICE.search(s.text) else 0.0
+                score = (dense + 0.4 * q.coverage(own) + 0.2 * q.coverage(ctx_toks) + q.quantity_bonus(s.text) + service
+                         + 0.03 * h.score / top - (0.1 if len(s.text) < 8 else 0.0)
+                         - (0.15 if not _ends_sentence(s.text) and len(s.text) < 30 else 0.0))  # a bare heading
                 out.append((score, sid, h))
         out.sort(key=lambda x: -x[0])
         return out
@@ -430,8 +440,13 @@ class Answerer:
     def _cite(self, sid: int, n: int, q: _Query, *, limit: int = 90) -> tuple[str, Citation] | None:
         """The (possibly trimmed) sentence text and its verified citation, or None if it does not verify."""
         s: Sentence = self.index.sentences[sid]
-        figure = (lambda c: q.quantity_bonus(c) > 0.1) if q.unit else (lambda c: q.quantity_bonus(c) > 0)
-        a, b = _trim(s.text, self._clause_scorer(q), limit, figure if q.wants_number else None)
+        if q.wants_number:  # keep the clause with the asked figure
+            must = (lambda c: q.quantity_bonus(c) > 0.1) if q.unit else (lambda c: q.quantity_bonus(c) > 0)
+        elif q.wants_place:  # keep the clause naming the service point
+            must = lambda c: bool(_RE_SERVICE.search(c))  # noqa: E731
+        else:
+            must = None
+        a, b = _trim(s.text, self._clause_scorer(q), limit, must)
         lead = _RE_LEAD_MARK.match(s.text[a:b])  # "本报讯(记者…)" is dateline, not content
         if lead and lead.end() < b - a:
             a += lead.end()
@@ -474,6 +489,11 @@ class Answerer:
                     and 0 < sid - best <= 3 and q.quantity_bonus(sents[sid].text) > 0]
             if near:
                 chosen.append(max(near)[1])
+        elif q.wants_place and not _RE_SERVICE.search(sents[best].text):
+            # "找谁/哪里" answered without a service point: add the best sentence that names one
+            alt = [(sc, sid) for sc, sid, _ in scored[1:12] if _RE_SERVICE.search(sents[sid].text) and sc >= best_score - 0.3]
+            if alt:
+                chosen.append(max(alt)[1])
         elif len(scored) > 1:
             sc2, sid2, _ = scored[1]
             if sc2 >= best_score - 0.03 and len(sents[sid2].text) + len(sents[best].text) <= 150:

@@ -111,3 +111,14 @@ class CountingEmbedder:
 @pytest.fixture
 def counting_embedder(hash_embedder):
     return CountingEmbedder(hash_embedder)
+
+
+@pytest.fixture(scope="session")
+def real_index_path(tmp_path_factory):
+    """The seed bulletins indexed with the real model, built once per test session (~40 s)."""
+    from qa.embed import get_embedder
+    from qa.index import build_index
+
+    out = tmp_path_factory.mktemp("real") / "index"
+    build_index([SEEDS], out, get_embedder("google/embeddinggemma-300m"), progress=False, log=lambda *_: None)
+    return out

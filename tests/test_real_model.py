@@ -20,14 +20,10 @@ DEV = ROOT.parent / "shared" / "eval" / "dev_qa.jsonl"
 
 
 @pytest.fixture(scope="module")
-def real_answerer(tmp_path_factory):
-    from qa.embed import get_embedder
-    from qa.index import build_index, load_index
+def real_answerer(real_index_path):
+    from qa.index import load_index
 
-    out = tmp_path_factory.mktemp("real") / "index"
-    emb = get_embedder("google/embeddinggemma-300m")
-    build_index([SEEDS], out, emb, progress=False, log=lambda *_: None)
-    return Answerer(load_index(out), emb)
+    return Answerer(load_index(real_index_path))
 
 
 @pytest.fixture(scope="module")

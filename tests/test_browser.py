@@ -1,0 +1,174 @@
+"""The chat page in real headless Chromium (Debian's /usr/bin/chromium driven by Playwright), plus a
+concurrency run through the app's HTTP API.  Screenshots go to test-artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(real_index_path, tmp_path_factory):
+    port = _free_port()
+    data = tmp_path_factory.mktemp("appdata")
+    log = open(data / "app.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--index", str(real_index_path),
+                             "--data-dir", str(data)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+    url = f"http://127.0.0.1:{port}/"
+    import urllib.request
+
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited: {(data / 'app.log').read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("app did not start in 180 s")
+    yield url, data
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (scripts/ensure-chromium.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        pg = browser.new_page(viewport={"width": 1360, "height": 1000})
+        dialogs = []
+        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        pg.goto(app_url[0], wait_until="domcontentloaded")
+        pg.locator("#question textarea").wait_for(timeout=60_000)
+        pg.dialogs = dialogs
+        yield pg
+        browser.close()
+
+
+def _ask(pg, question: str):
+    box = pg.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def _last_bot(pg):
+    return pg.locator("#chat .message-row.bot-row, #chat [data-testid='bot']").last
+
+
+def test_chat_answer_sources_refusal_cases_and_escaping(page):
+    pg = page
+    pg.screenshot(path=str(ARTIFACTS / "01-home.png"), full_page=True)
+
+    _ask(pg, "货车司机之家的临时休息室里有什么?")
+    pg.wait_for_function("document.querySelector('#chat') && document.querySelector('#chat').innerText.includes('[1]')"
+                         " && document.querySelector('#sources mark')", timeout=60_000)
+    chat = pg.locator("#chat").inner_text()
+    assert "折叠床" in chat and "[1]" in chat
+    pg.screenshot(path=str(ARTIFACTS / "02-answer.png"), full_page=True)
+
+    pg.locator("#chat a.cite").first.click()
+    assert pg.evaluate("location.hash") == "#src-1"
+    mark = pg.locator("#src-1 mark").inner_text()
+    assert "折叠床" in mark
+    assert "司机之家" in pg.locator("#src-1 .src-head").inner_text()
+    pg.screenshot(path=str(ARTIFACTS / "03-sources.png"), full_page=True)
+
+    _ask(pg, "怎么办理护照?")
+    pg.wait_for_function("document.querySelector('#chat').innerText.includes('抱歉')", timeout=60_000)
+    assert "没有找到" in pg.locator("#sources").inner_text()
+    pg.screenshot(path=str(ARTIFACTS / "04-refusal.png"), full_page=True)
+
+    script = "<script>alert('x')</script><img src=x onerror=alert(2)>工资被拖欠了找谁?"
+    _ask(pg, script)
+    pg.wait_for_function("document.querySelector('#chat').innerText.includes(\"<script>alert('x')</script>\")",
+                         timeout=60_000)
+    time.sleep(1)
+    assert pg.dialogs == []
+    assert pg.locator("#chat script").count() == 0 and pg.locator("#chat img[src='x']").count() == 0
+    pg.screenshot(path=str(ARTIFACTS / "05-escaped.png"), full_page=True)
+
+    pg.get_by_role("tab", name="案例查找").click()
+    pg.locator("#case-query textarea").fill("讨薪")
+    pg.locator("#case-search").click()
+    pg.wait_for_function("document.querySelectorAll('#case-results .case').length >= 2", timeout=60_000)
+    text = pg.locator("#case-results").inner_text()
+    assert "义乌" in text and "12351" in text
+    assert pg.locator("#case-results mark").count() >= 1
+    pg.screenshot(path=str(ARTIFACTS / "06-cases.png"), full_page=True)
+
+
+def test_twenty_concurrent_questions(app_url):
+    from gradio_client import Client
+
+    url, _ = app_url
+    qs = ["工资被拖欠了找谁?", "货车司机之家的临时休息室里有什么?", "宝鸡工人文化宫每年培训多少人?", "怎么办理护照?",
+          "有没有工会帮职工讨薪的案例?"] * 4
+
+    def one(q):
+        c = Client(url, verbose=False)
+        t = time.perf_counter()
+        out = c.predict(q, [], api_name="/ask")
+        return time.perf_counter() - t, out
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(one, qs))
+    lat = sorted(r[0] for r in results)
+    for (_, out), q in zip(results, qs):
+        chat = out[0]
+        assert chat[-1]["role"] == "assistant" and chat[-1]["content"], q
+    ARTIFACTS.mkdir(exist_ok=True)
+    stats = {"n": len(lat), "errors": 0, "p50_s": round(statistics.median(lat), 3),
+             "p95_s": round(lat[int(0.95 * (len(lat) - 1))], 3), "max_s": round(lat[-1], 3)}
+    (ARTIFACTS / "concurrency.json").write_text(json.dumps(stats), encoding="utf-8")
+    print("concurrency:", stats)
+
+
+def test_feedback_is_recorded(app_url):
+    from gradio_client import Client
+
+    url, data = app_url
+    # the like event is not a public API endpoint; drive the FeedbackLog the way the app does
+    sys.path.insert(0, str(ROOT))
+    from app import FeedbackLog
+
+    fb = FeedbackLog(data / "fb")
+    fb.record({"question": "q", "answer": "a", "citations": [], "vote": "up", "time": "t"}).join(5)
+    rows = [json.loads(x) for x in (data / "fb" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rows == [{"question": "q", "answer": "a", "citations": [], "vote": "up", "time": "t"}]
+    assert Client(url, verbose=False)  # app still serving
