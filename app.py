@@ -267,7 +267,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
 
 # ---------------------------------------------------------------- start-up
 
-def load_answerer(index_dir: str, sources: list[str], model: str | None) -> Answerer:
+def load_answerer(index_dir: str, sources: list[str], model: str | None, llm: bool = False) -> Answerer:
     """Load the index (building or updating it with progress when missing or stale) and warm the model."""
     from qa.embed import get_embedder
     from qa.index import BadIndexError, build_index, load_index, stale_sources
@@ -288,7 +288,13 @@ def load_answerer(index_dir: str, sources: list[str], model: str | None) -> Answ
     if need:
         print(f"building the index {p} from {', '.join(sources)} …", flush=True)
         print(build_index(sources, p, embedder, progress=True, log=lambda m: print(m, flush=True)).summary(), flush=True)
-    answerer = Answerer(load_index(p), embedder)
+    client = None
+    if llm or os.environ.get("QA_LLM_BASE_URL"):
+        from qa.llm import LLMClient
+
+        client = LLMClient.from_env()
+        print(f"LLM answers from {client.base_url} ({client.model}); extractive fallback on errors", flush=True)
+    answerer = Answerer(load_index(p), embedder, llm=client)
     t = time.perf_counter()
     answerer.ask("工会")  # loads the model and warms caches once, before the first user
     print(f"model and index ready ({time.perf_counter() - t:.1f}s warm-up)", flush=True)
@@ -303,9 +309,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", action="append", help="bulletin folder/file (default: seeds/)")
     ap.add_argument("--model", default=None, help="embedding model (default: $QA_EMBED_MODEL or embeddinggemma)")
     ap.add_argument("--data-dir", default=os.environ.get("QA_DATA_DIR", "data"), help="where feedback.jsonl goes")
+    ap.add_argument("--llm", action="store_true",
+                    help="answer with an OpenAI-compatible LLM (QA_LLM_BASE_URL, QA_LLM_MODEL, QA_LLM_API_KEY)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    answerer = load_answerer(args.index, args.source or ["seeds"], args.model)
+    try:
+        answerer = load_answerer(args.index, args.source or ["seeds"], args.model, args.llm)
+    except Exception as e:  # a clear line, not a traceback, for set-up problems
+        from qa.index import BadIndexError
+        from qa.llm import LLMError
+        from qa.model import ModelError
+
+        if isinstance(e, (BadIndexError, ModelError, LLMError, ValueError)):
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        raise
     demo = create_app(answerer, data_dir=args.data_dir)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
                 footer_links=["api"])

@@ -285,6 +285,8 @@ class Answerer:
         self.retriever = Retriever(index, embedder, fusion=fusion)
         self.k = k
         self.llm = llm
+        if llm is not None and getattr(llm, "embedder", None) is None:
+            llm.embedder = self.retriever.embedder  # for the support check of LLM sentences
         self._sent_by_chunk = index.sentence_ids_by_chunk()
 
     # -- public API
