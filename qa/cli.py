@@ -167,6 +167,16 @@ def cmd_eval(args) -> int:
 
 # ---------------------------------------------------------------- parser
 
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    try:
+        return bench_main(sizes, Path(args.out), args.repeat, args.queries, not args.no_cold_start)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .retrieve import FUSIONS
 
@@ -194,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--no-sentences", action="store_true", help="skip sentence vectors (answers then use word overlap)")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     i.set_defaults(func=cmd_index)
+
+    bp = sub.add_parser("bench", help="run the benchmarks (build, query latency, incremental add, RSS, cold start)",
+                        description="Benchmarks on the seeds and on 37k / 100k real news paragraphs (see qa/bench.py).")
+    bp.add_argument("--sizes", default="seeds,37k,100k", help="comma-separated: seeds, 37k, 100k")
+    bp.add_argument("--out", default="bench/results.json", help="where the JSON results go")
+    bp.add_argument("--repeat", type=int, default=3, help="runs of the query set (medians reported)")
+    bp.add_argument("--queries", type=int, default=50, help="queries per run")
+    bp.add_argument("--no-cold-start", action="store_true", help="skip the app cold-start measurement")
+    bp.set_defaults(func=cmd_bench)
 
     for name, func, helptext in (("ask", cmd_ask, "answer questions with citations"),
                                  ("eval", cmd_eval, "score retrieval and answers on a JSONL question file")):

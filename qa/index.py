@@ -334,6 +334,8 @@ def build_index(sources: Sequence[str | os.PathLike] = ("seeds",), index_dir: st
     t = {}
     with build_lock(index_dir, log):
         _recover(index_dir)
+        for stale in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):  # left by a killed build
+            shutil.rmtree(stale, ignore_errors=True)
         t0 = time.perf_counter()
         docs = list(documents) if documents is not None else load_documents(sources)
         t["parse"] = time.perf_counter() - t0

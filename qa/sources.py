@@ -135,13 +135,19 @@ def load_documents(paths: Iterable[str | os.PathLike]) -> list[Document]:
         except SourceError as e:
             warnings.warn(str(e), SourceWarning, stacklevel=2)
             continue
+        dups: list[tuple[str, str]] = []
         for d in found:
             first = by_hash.get(d.sha256)
             if first is not None:
-                warnings.warn(f"{d.source}: same content as {first}, skipped", SourceWarning, stacklevel=2)
+                dups.append((d.source, first))
                 continue
             by_hash[d.sha256] = d.source
             docs.append(d)
+        if len(dups) == 1:
+            warnings.warn(f"{dups[0][0]}: same content as {dups[0][1]}, skipped", SourceWarning, stacklevel=2)
+        elif dups:
+            warnings.warn(f"{display_path(path)}: {len(dups)} records repeat earlier content and were skipped "
+                          f"(first: {dups[0][0]} = {dups[0][1]})", SourceWarning, stacklevel=2)
     return docs
 
 

