@@ -296,7 +296,7 @@ def load_answerer(index_dir: str, sources: list[str], model: str | None, llm: bo
         print(f"LLM answers from {client.base_url} ({client.model}); extractive fallback on errors", flush=True)
     answerer = Answerer(load_index(p), embedder, llm=client)
     t = time.perf_counter()
-    answerer.ask("工会")  # loads the model and warms caches once, before the first user
+    answerer.warm_up()  # loads the model and warms caches once, before the first user
     print(f"model and index ready ({time.perf_counter() - t:.1f}s warm-up)", flush=True)
     return answerer
 

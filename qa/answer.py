@@ -290,6 +290,15 @@ class Answerer:
         self._sent_by_chunk = index.sentence_ids_by_chunk()
 
     # -- public API
+    def warm_up(self) -> None:
+        """Load the model, the word cutter and the index lookups now, not in the first question."""
+        from .tokens import tokenize
+
+        self.retriever.embedder.encode_queries(["工会"])
+        tokenize("工会职工")
+        self.index.idf(["工会"])
+        self.index.tokens_of(self.index.chunks[0]) if self.index.chunks else None
+
     def ask(self, question: str, history: Sequence = (), *, k: int | None = None) -> Answer:
         answer = None
         for piece in self.ask_stream(question, history, k=k):

@@ -72,7 +72,9 @@ def _load_answerer(args):
         from .llm import LLMClient
 
         llm = LLMClient.from_env()
-    return Answerer(index, k=args.k, fusion=args.fusion, llm=llm)
+    answerer = Answerer(index, k=args.k, fusion=args.fusion, llm=llm)
+    answerer.warm_up()  # timings_ms then measure the question, not the model loading
+    return answerer
 
 
 def _read_questions(args) -> list[str]:

@@ -376,12 +376,29 @@ def build_index(sources: Sequence[str | os.PathLike] = ("seeds",), index_dir: st
             else:
                 todo.append(i)
         t0 = time.perf_counter()
+        checkpoint = _Checkpoint(index_dir, embedder.fingerprint, dim)
+        if todo:
+            saved = checkpoint.load()  # vectors a killed build already paid for
+            if saved:
+                still = []
+                for i in todo:
+                    v = saved.get(keys[i])
+                    if v is None:
+                        still.append(i)
+                    else:
+                        vecs[i] = v
+                log(f"resuming: {len(todo) - len(still)} vectors from an interrupted build")
+                todo = still
         if todo:
             n_chunks_todo = sum(1 for i in todo if i < len(chunks))
             bar = _progress_bar(len(todo), f"embedding {n_chunks_todo} chunks + {len(todo) - n_chunks_todo} sentences",
                                 progress)
-            vecs[todo] = embedder.encode_documents([texts[i] for i in todo], [ctxs[i] for i in todo],
-                                                   progress=bar.update)
+            for b0 in range(0, len(todo), _Checkpoint.EVERY):
+                part = todo[b0:b0 + _Checkpoint.EVERY]
+                vecs[part] = embedder.encode_documents([texts[i] for i in part], [ctxs[i] for i in part],
+                                                       progress=bar.update)
+                if len(todo) > _Checkpoint.EVERY:
+                    checkpoint.save([keys[i] for i in part], vecs[part])
             bar.close()
         t["embed"] = time.perf_counter() - t0
         chunk_vecs, sent_vecs = vecs[: len(chunks)], vecs[len(chunks):]
@@ -431,6 +448,7 @@ def build_index(sources: Sequence[str | os.PathLike] = ("seeds",), index_dir: st
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             _swap_in(tmp, index_dir)
+            checkpoint.clear()
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -475,6 +493,45 @@ def stale_sources(index: Index) -> list[str]:
         if hashlib.sha256(text.encode("utf-8")).hexdigest() != info["sha256"]:
             out.append(src)
     return out
+
+
+class _Checkpoint:
+    """Vectors embedded so far by a build, saved beside the index (``.NAME.partial/``) in parts of
+    ``EVERY`` items, so a killed build of a large corpus resumes instead of starting over.  Only parts
+    made with the same model fingerprint and dimension are reused; the folder goes once a build lands."""
+
+    EVERY = 1024
+
+    def __init__(self, index_dir: Path, fingerprint: str, dim: int):
+        self.dir = index_dir.parent / f".{index_dir.name}.partial"
+        self.fingerprint, self.dim = fingerprint, dim
+
+    def load(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for meta in sorted(self.dir.glob("part-*.json")):
+            try:
+                info = json.loads(meta.read_text(encoding="utf-8"))
+                if info.get("fingerprint") != self.fingerprint:
+                    continue
+                arr = np.load(meta.with_suffix(".npy"), allow_pickle=False)
+                if arr.shape != (len(info["keys"]), self.dim):
+                    continue
+                out.update(zip(info["keys"], arr))
+            except (OSError, ValueError, KeyError):
+                continue  # a part cut short by the kill: ignore it
+        return out
+
+    def save(self, keys: list[str], vectors: np.ndarray) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        n = len(list(self.dir.glob("part-*.json")))
+        stem = self.dir / f"part-{n:06d}-{os.getpid()}"
+        np.save(f"{stem}.npy", vectors.astype(np.float32), allow_pickle=False)
+        tmp = Path(f"{stem}.json.tmp")  # the .json appears only once the .npy is complete
+        tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "keys": keys}), encoding="utf-8")
+        os.replace(tmp, f"{stem}.json")
+
+    def clear(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class _NoBar:

@@ -153,3 +153,33 @@ def test_sentence_vectors_align(tiny_index):
     for s in tiny_index.sentences:
         src = tiny_index.texts[s.source]
         assert "".join(src[a:b] for a, b in s.spans) == s.text
+
+
+def test_killed_build_resumes_from_checkpoint(tiny_dir, tmp_path, counting_embedder, monkeypatch):
+    import qa.index as qi
+
+    monkeypatch.setattr(qi._Checkpoint, "EVERY", 4)  # 13 items → parts of 4, 4, 4, 1
+    out = tmp_path / "idx"
+    calls = {"n": 0}
+    real = counting_embedder.encode_documents
+
+    def dying(texts, titles=None, progress=None):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed")
+        return real(texts, titles, progress)
+
+    monkeypatch.setattr(counting_embedder, "encode_documents", dying)
+    with pytest.raises(KeyboardInterrupt):
+        build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
+    assert list((tmp_path / ".idx.partial").glob("part-*.json"))
+    monkeypatch.setattr(counting_embedder, "encode_documents", real)
+    before = counting_embedder.documents
+    rep = build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
+    assert counting_embedder.documents - before == rep.chunks + rep.sentences - 8  # two parts of 4 reused
+    assert not (tmp_path / ".idx.partial").exists()
+    fresh = tmp_path / "fresh"
+    from qa.embed import HashEmbedder
+
+    build_index([tiny_dir], fresh, HashEmbedder(128), progress=False, log=lambda *_: None)
+    assert np.allclose(load_index(out).vectors(), load_index(fresh).vectors())
