@@ -33,11 +33,10 @@ _RE_INLINE_CREDIT = re.compile(
 _RE_SOURCE_END = re.compile(r"来源[:：]\s*《[^》]{1,30}》$")
 
 
-@dataclass(frozen=True)
-class Paragraph:
-    text: str
+class Spanned:
+    """Mixin for records whose ``spans`` are their pieces in the source text."""
+
     spans: tuple[Span, ...]
-    role: str = "body"  # body | heading | lead | editor | caption
 
     @property
     def start(self) -> int:
@@ -46,6 +45,13 @@ class Paragraph:
     @property
     def end(self) -> int:
         return self.spans[-1][1]
+
+
+@dataclass(frozen=True)
+class Paragraph(Spanned):
+    text: str
+    spans: tuple[Span, ...]
+    role: str = "body"  # body | heading | lead | editor | caption
 
 
 @dataclass(frozen=True)

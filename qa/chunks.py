@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterable
 
-from .articles import Article, Span, split_articles
+from .articles import Article, Span, Spanned, split_articles
 from .sources import Document
 
 DEFAULT_CHUNK_SIZE = 300
@@ -160,19 +160,11 @@ def chunk_document(doc: Document, splitter) -> list[Chunk]:
 # ---------------------------------------------------------------- sentences (for extractive answers)
 
 @dataclass(frozen=True)
-class Sentence:
+class Sentence(Spanned):
     source: str
     article: int
     text: str
     spans: tuple[Span, ...]
-
-    @property
-    def start(self) -> int:
-        return self.spans[0][0]
-
-    @property
-    def end(self) -> int:
-        return self.spans[-1][1]
 
     def to_json(self) -> dict:
         return {"source": self.source, "article": self.article, "text": self.text,

@@ -14,6 +14,7 @@ endpoint fails or times out, the caller falls back to the extractive answer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -82,14 +83,23 @@ class LLMClient:
         except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
             raise LLMError(f"cannot reach {self.base_url}: {getattr(e, 'reason', e)}") from None
 
+    @contextlib.contextmanager
+    def _reading(self, resp):
+        """Map read-time failures of a response to LLMError and always close it."""
+        try:
+            yield resp
+        except (socket.timeout, TimeoutError) as e:
+            raise LLMError(f"timed out after {self.timeout}s") from e
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            raise LLMError(f"unexpected response from {self.base_url}: {e}") from None
+        finally:
+            resp.close()
+
     def chat_stream(self, messages: list[dict]) -> Iterator[str]:
         """Text deltas of a streamed chat completion (server-sent events)."""
-        resp = self._request(messages, stream=True)
-        try:
-            ctype = resp.headers.get("Content-Type", "")
-            if "text/event-stream" not in ctype:  # a server that ignores stream=true
-                data = json.loads(resp.read().decode("utf-8"))
-                yield data["choices"][0]["message"]["content"] or ""
+        with self._reading(self._request(messages, stream=True)) as resp:
+            if "text/event-stream" not in resp.headers.get("Content-Type", ""):  # a server ignoring stream=true
+                yield json.loads(resp.read().decode("utf-8"))["choices"][0]["message"]["content"] or ""
                 return
             for raw in resp:
                 line = raw.decode("utf-8", "replace").strip()
@@ -101,24 +111,10 @@ class LLMClient:
                 delta = json.loads(payload)["choices"][0].get("delta", {}).get("content")
                 if delta:
                     yield delta
-        except (socket.timeout, TimeoutError) as e:
-            raise LLMError(f"timed out after {self.timeout}s") from e
-        except (ValueError, KeyError, IndexError) as e:
-            raise LLMError(f"unexpected response from {self.base_url}: {e}") from None
-        finally:
-            resp.close()
 
     def chat(self, messages: list[dict]) -> str:
-        resp = self._request(messages, stream=False)
-        try:
-            data = json.loads(resp.read().decode("utf-8"))
-            return data["choices"][0]["message"]["content"] or ""
-        except (socket.timeout, TimeoutError) as e:
-            raise LLMError(f"timed out after {self.timeout}s") from e
-        except (ValueError, KeyError, IndexError) as e:
-            raise LLMError(f"unexpected response from {self.base_url}: {e}") from None
-        finally:
-            resp.close()
+        with self._reading(self._request(messages, stream=False)) as resp:
+            return json.loads(resp.read().decode("utf-8"))["choices"][0]["message"]["content"] or ""
 
     # -- uses
     def condense(self, question: str, history: Sequence, *, fallback: str) -> str:
