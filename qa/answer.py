@@ -35,15 +35,26 @@ CASE_PATTERN = re.compile(
 # intent words removed before searching, so "典型案例" in a passage does not outrank the topic
 _CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|做法|[?？]")
 QUANTITY_PATTERN = re.compile(r"多少|几[个名家件次人条场支项位所天年届批期节]?|数量|规模|比例|金额|多大|多长|多高")
-_RE_UNIT = re.compile(r"(?:多少|几)\s*([个名家件次人条场支项位所天年届批期节元台辆套本户场座]|人次|万)")
+_CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁"
+_RE_UNIT = re.compile(rf"(?:多少|几)\s*(人次|[{_CLASSIFIERS}])")
+# a figure is a number with a unit (not a date, a brand like "1958" or "1+N")
+_RE_FIGURE = re.compile(rf"\d[\d.,]*\s*[万亿千百]?[余多]?\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
+_RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|中旬)?|\d{1,2}日")
+FREQUENCY_PATTERN = re.compile(r"多久|多长时间|多少时间|几次|频率|每隔")
+_RE_FREQUENCY = re.compile(r"每[天日周月季年]|[一每][天日周月季年][一两三四\d]?次|按[天日周月季年]|\d+[天日周月年]一次|一[季月年]一")
+_RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4}?)(?:了|呢|吗|啊)?[?？。!！]*$")
 # generic question phrasing → how bulletins phrase the same thing (used for sentence scoring only)
 SYNONYMS = {"一共": ("共", "总量", "合计", "总数"), "总共": ("共", "总量", "合计"), "总计": ("共", "总量", "合计"),
             "每年": ("年",), "每月": ("月",), "讨薪": ("欠薪", "拖欠", "追回"), "欠薪": ("拖欠", "追回", "工资"),
             "拖欠": ("欠薪", "追回"), "洗澡": ("淋浴",), "歇脚": ("休息",), "休息": ("歇脚",),
             "开货车": ("货车司机",), "卡车": ("货车",)}
+SYNONYMS_EXTRA = {"最后": ("最终",), "最终": ("最后",), "工资": ("薪资", "薪酬", "收入"), "涨": ("涨幅", "增长", "提高"),
+                  "名字": ("名称",), "设施": ("配备", "配有")}
 # "who/where do I turn to" questions want the service point: a hotline, centre, station, legal aid …
 WHERE_PATTERN = re.compile(r"找谁|找哪|向谁|问谁|哪里|哪儿|去哪|什么地方|怎么办|咋办|求助|投诉|反映")
 _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}")
+SYNONYMS.update(SYNONYMS_EXTRA)
+ENTITY_TAGS = ("ns", "nr", "nt", "nz", "nrt", "nrfg")
 _RE_ORG = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:市|县|区|省|镇|自治区)?总工会)")
 
 _MARK = re.compile(r"\[(\d+)\]")
@@ -238,28 +249,73 @@ def _trim(sentence: str, score_clause, limit: int = 90, must_have=None) -> tuple
 
 @dataclass(frozen=True)
 class _Query:
-    """What the sentence scorer needs to know about a question."""
-    tokens: dict  # content token → idf weight (synonyms folded into their source word)
+    """What the sentence scorer needs to know about a question: its weighted words and its "slot",
+    the kind of thing the answer must contain — a figure (多少/几, with the asked unit), a frequency
+    (多久), a service point (找谁/哪里), or the noun after 什么/哪些."""
+
+    tokens: dict  # content token → idf weight
     synonyms: dict  # content token → alternatives that also count as present
-    wants_number: bool
-    unit: str  # the measure word asked for (多少节课 → 节), or ""
-    wants_place: bool = False  # 找谁/哪里/怎么办: a sentence naming a service point is preferred
+    wants_number: bool = False
+    unit: str = ""  # the measure word asked for (多少节课 → 节), or ""
+    slot: str = ""  # "", "figure", "frequency", "service", "focus"
+    focus: str = ""  # the noun after 什么/哪些
 
     def coverage(self, toks: set) -> float:
         total = sum(self.tokens.values()) or 1.0
         got = sum(w for t, w in self.tokens.items() if t in toks or any(x in toks for x in self.synonyms.get(t, ())))
         return got / total
 
-    def quantity_bonus(self, text: str) -> float:
-        """For how-many questions: a sentence without a number is unlikely to answer, one with the
-        asked unit right after a number ("81节" for 多少节课) very likely does."""
-        if not self.wants_number:
-            return 0.0
-        if not re.search(r"\d", text):
-            return -0.06
-        if self.unit and re.search(r"\d[\d.,]*\s*[万亿千百]?[余多]?\s*" + re.escape(self.unit), text):
-            return 0.12
-        return 0.04
+    def figures(self, text: str) -> list[str]:
+        return _RE_FIGURE.findall(_RE_DATE.sub(" ", text))
+
+    def has_slot(self, text: str) -> bool:
+        if self.slot == "figure":
+            figs = self.figures(text)
+            if not self.unit or self.unit == "个":  # 几个 is answered by 5家, 8支 …
+                return bool(figs)
+            return any(self.unit in f for f in figs)
+        if self.slot == "frequency":
+            return bool(_RE_FREQUENCY.search(text))
+        if self.slot == "service":
+            return bool(_RE_SERVICE.search(text))
+        if self.slot == "focus":
+            words = (self.focus, self.focus[-2:], *SYNONYMS.get(self.focus, ()), *SYNONYMS.get(self.focus[-2:], ()))
+            return any(w in text for w in words) or (self.focus in ("名字", "名称") and "“" in text)
+        return False
+
+    def slot_bonus(self, text: str) -> float:
+        """Score adjustment for a sentence: the asked thing present (more for a figure in the asked
+        unit), or absent when the question wants a figure."""
+        if self.slot == "figure":
+            if self.has_slot(text):
+                return 0.12 if self.unit else 0.06
+            return 0.02 if self.figures(text) else -0.06
+        return 0.08 if self.slot and self.has_slot(text) else 0.0
+
+
+def analyse(question: str, idf) -> _Query:
+    """Content words (with synonyms) and the slot of a question; ``idf(tokens) -> {token: weight}``."""
+    from .tokens import tokenize
+
+    toks = [t for t in dict.fromkeys(tokenize(question)) if len(t) >= 2 or t.isdigit()]
+    syn = {t: SYNONYMS[t] for t in toks if t in SYNONYMS}
+    for t in [t for t in SYNONYMS if t in question and t not in toks]:  # phrases jieba did not cut out
+        toks.append(t)
+        syn[t] = SYNONYMS[t]
+    unit = _RE_UNIT.search(question)
+    focus = _RE_FOCUS.search(question.strip())
+    if FREQUENCY_PATTERN.search(question):
+        slot = "frequency"
+    elif QUANTITY_PATTERN.search(question):
+        slot = "figure"
+    elif WHERE_PATTERN.search(question):
+        slot = "service"
+    elif focus:
+        slot = "focus"
+    else:
+        slot = ""
+    return _Query(idf(toks) if toks else {}, syn, slot == "figure", unit.group(1) if unit else "", slot,
+                  focus.group(1) if focus else "")
 
 
 # ---------------------------------------------------------------- the answerer
@@ -296,6 +352,7 @@ class Answerer:
 
         self.retriever.embedder.encode_queries(["工会"])
         tokenize("工会职工")
+        self.missing_entities("滨海县总工会")  # loads jieba's tagger and the corpus text
         self.index.idf(["工会"])
         self.index.tokens_of(self.index.chunks[0]) if self.index.chunks else None
 
@@ -321,7 +378,7 @@ class Answerer:
         hits = retrieval.hits
         support = self.support(search_q, hits, retrieval.top_dense)
         if not support["supported"]:
-            ans = self._refusal(question, standalone, hits[:k])
+            ans = self._refusal(question, standalone, hits[:k], support.get("missing", ()))
         elif want_cases:
             ans = self._cases(question, standalone, k, retrieval)
             ans.passages = hits[:k]
@@ -359,7 +416,8 @@ class Answerer:
         Supported when z >= Z_STRONG, or z >= Z_WEAK and coverage >= COVERAGE.
         """
         if not hits:
-            return {"supported": False, "z": 0.0, "coverage": 0.0}
+            return {"supported": False, "z": 0.0, "coverage": 0.0, "missing": []}
+        missing = self.missing_entities(question)
         cal = self.index.manifest.get("calibration") or {}
         z = (top_dense - cal.get("background_mean", 0.0)) / (cal.get("background_std") or 1.0)
         q = self._query(question)
@@ -367,12 +425,32 @@ class Answerer:
         for h in hits[:3]:
             toks.update(self.index.tokens_of(h.chunk))
         coverage = q.coverage(toks) if q.tokens else 0.0
-        supported = z >= self.Z_STRONG or (z >= self.Z_WEAK and coverage >= self.COVERAGE)
-        return {"supported": bool(supported), "z": round(float(z), 2), "coverage": round(coverage, 3)}
+        supported = not missing and (z >= self.Z_STRONG or (z >= self.Z_WEAK and coverage >= self.COVERAGE))
+        return {"supported": bool(supported), "z": round(float(z), 2), "coverage": round(coverage, 3),
+                "missing": missing}
 
-    def _refusal(self, question: str, standalone: str, hits: list[Hit]) -> Answer:
+    def missing_entities(self, question: str) -> list[str]:
+        """Places, people and organisations the question names that no bulletin mentions (东莞, 张三 …):
+        whatever the retrieval finds, the bulletins cannot be about them."""
+        import jieba.posseg as pseg
+
+        from .tokens import normalise
+
+        corpus = self.index._cache.get("all_text")
+        if corpus is None:
+            corpus = self.index._cache["all_text"] = "\n".join(self.index.texts.values())
+        out = []
+        for w, flag in pseg.lcut(normalise(question)):
+            if flag in ENTITY_TAGS and len(w) >= 2 and not re.fullmatch(r"[a-z0-9]+", w):
+                forms = {w, re.sub(r"(市|县|区|省|镇|村|州)$", "", w)}
+                if not any(f and len(f) >= 2 and f in corpus for f in forms):
+                    out.append(w)
+        return out
+
+    def _refusal(self, question: str, standalone: str, hits: list[Hit], missing: Sequence[str] = ()) -> Answer:
         topics = self.nearby_topics(hits)
-        text = REFUSAL_TEXT + ("公报里有这些相关话题：" + "；".join(topics) + "。" if topics else "")
+        head = (f"抱歉，公报里没有提到“{'”“'.join(missing)}”，无法回答。" if missing else REFUSAL_TEXT)
+        text = head + ("公报里有这些相关话题：" + "；".join(topics) + "。" if topics else "")
         return Answer(question, text, [], hits, refused=True, kind="refusal", standalone_question=standalone,
                       topics=topics)
 
@@ -389,16 +467,7 @@ class Answerer:
 
     # -- sentence scoring
     def _query(self, question: str) -> _Query:
-        from .tokens import tokenize
-
-        toks = [t for t in dict.fromkeys(tokenize(question)) if len(t) >= 2 or t.isdigit()]
-        syn = {t: SYNONYMS[t] for t in toks if t in SYNONYMS}
-        for t in [t for t in SYNONYMS if t in question and t not in toks]:  # phrases jieba did not cut out
-            toks.append(t)
-            syn[t] = SYNONYMS[t]
-        m = _RE_UNIT.search(question)
-        return _Query(self.index.idf(toks) if toks else {}, syn, bool(QUANTITY_PATTERN.search(question)),
-                      m.group(1) if m else "", bool(WHERE_PATTERN.search(question)))
+        return analyse(question, self.index.idf)
 
     def _scored_sentences(self, q: _Query, hits: list[Hit], qvec) -> list[tuple[float, int, Hit]]:
         """(score, sentence id, hit) for the sentences of ``hits``, best first.
@@ -424,8 +493,7 @@ class Answerer:
                 for j in (sid - 1, sid - 2):  # the subject is often named a sentence or two earlier
                     if j >= 0 and sents[j].article == s.article and sents[j].source == s.source:
                         ctx_toks |= set(self.index.sentence_tokens(j))
-                service = 0.06 if q.wants_place and _RE_SERVICE.search(s.text) else 0.0
-                score = (dense + 0.4 * q.coverage(own) + 0.2 * q.coverage(ctx_toks) + q.quantity_bonus(s.text) + service
+                score = (dense + 0.4 * q.coverage(own) + 0.2 * q.coverage(ctx_toks) + q.slot_bonus(s.text)
                          + 0.03 * h.score / top - (0.1 if len(s.text) < 8 else 0.0)
                          - (0.15 if not _ends_sentence(s.text) and len(s.text) < 30 else 0.0))  # a bare heading
                 out.append((score, sid, h))
@@ -444,20 +512,14 @@ class Answerer:
         from .tokens import tokenize
 
         def score(clause: str) -> float:
-            return q.coverage(set(tokenize(clause))) + 3 * q.quantity_bonus(clause) - 0.002 * len(clause)
+            return q.coverage(set(tokenize(clause))) + 3 * q.slot_bonus(clause) - 0.002 * len(clause)
 
         return score
 
     def _cite(self, sid: int, n: int, q: _Query, *, limit: int = 90) -> tuple[str, Citation] | None:
         """The (possibly trimmed) sentence text and its verified citation, or None if it does not verify."""
         s: Sentence = self.index.sentences[sid]
-        if q.wants_number:  # keep the clause with the asked figure
-            must = (lambda c: q.quantity_bonus(c) > 0.1) if q.unit else (lambda c: q.quantity_bonus(c) > 0)
-        elif q.wants_place:  # keep the clause naming the service point
-            must = lambda c: bool(_RE_SERVICE.search(c))  # noqa: E731
-        else:
-            must = None
-        a, b = _trim(s.text, self._clause_scorer(q), limit, must)
+        a, b = _trim(s.text, self._clause_scorer(q), limit, q.has_slot if q.slot else None)  # keep the asked thing
         lead = _RE_LEAD_MARK.match(s.text[a:b])  # "本报讯(记者…)" is dateline, not content
         if lead and lead.end() < b - a:
             a += lead.end()
@@ -492,19 +554,17 @@ class Answerer:
                 > q.coverage(set(self.index.sentence_tokens(best))) + 0.2
                 and len(sents[prev].text) + len(sents[best].text) <= 130):
             chosen.insert(0, prev)
-        elif q.wants_number and q.quantity_bonus(sents[best].text) < 0:
-            # "how many" answered by a sentence without a figure: the figure usually follows within
-            # the same passage ("巨港…不满意。县总…免费为568名职工体检")
-            near = [(sc, sid) for sc, sid, _ in scored[1:]
+        elif q.slot and not q.has_slot(sents[best].text):
+            # the best sentence names the subject but not the asked thing ("巨港…不满意。" before
+            # "县总…免费为568名职工体检"): add the sentence that has it — nearby in the same article
+            # first, else the best candidate that has it
+            same = [(sc, sid) for sc, sid, _ in scored[1:]
                     if sents[sid].source == sents[best].source and sents[sid].article == sents[best].article
-                    and 0 < sid - best <= 3 and q.quantity_bonus(sents[sid].text) > 0]
-            if near:
-                chosen.append(max(near)[1])
-        elif q.wants_place and not _RE_SERVICE.search(sents[best].text):
-            # "找谁/哪里" answered without a service point: add the best sentence that names one
-            alt = [(sc, sid) for sc, sid, _ in scored[1:12] if _RE_SERVICE.search(sents[sid].text) and sc >= best_score - 0.3]
-            if alt:
-                chosen.append(max(alt)[1])
+                    and 0 < abs(sid - best) <= 3 and q.has_slot(sents[sid].text)]
+            other = [(sc, sid) for sc, sid, _ in scored[1:12] if q.has_slot(sents[sid].text) and sc >= best_score - 0.3]
+            if same or other:
+                chosen.append(max(same or other)[1])
+                chosen.sort(key=lambda i: (sents[i].source, sents[i].start))
         elif len(scored) > 1:
             sc2, sid2, _ = scored[1]
             if sc2 >= best_score - 0.03 and len(sents[sid2].text) + len(sents[best].text) <= 150:

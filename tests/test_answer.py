@@ -112,3 +112,40 @@ def test_answer_json_schema(answerer):
     assert set(d["timings_ms"]) == {"embed", "search", "answer", "total"}
     assert {"n", "source", "title", "start", "end", "text"} <= set(d["citations"][0])
     assert {"rank", "score", "source", "title", "column", "start", "end", "text"} == set(d["passages"][0])
+
+
+@pytest.mark.parametrize("q,slot,unit,focus", [
+    ("李新伟讲了多少节课?", "figure", "节", ""),
+    ("贾汪区建了几个司机之家?", "figure", "个", ""),
+    ("阜宁县的劳动竞赛多久搞一次?", "frequency", "", ""),
+    ("工资被拖欠了找谁?", "service", "", ""),
+    ("服务站有什么设施?", "focus", "", "设施"),
+    ("工会会员有什么好处?", "focus", "", "好处"),
+    ("工会为职工做了哪些实事", "focus", "", "实事"),
+    ("介绍一下职工书屋", "", "", ""),
+])
+def test_question_slots(q, slot, unit, focus):
+    from qa.answer import analyse
+
+    a = analyse(q, lambda toks: {t: 1.0 for t in toks})
+    assert (a.slot, a.unit, a.focus) == (slot, unit, focus)
+
+
+@pytest.mark.parametrize("q,text,expect", [
+    ("讲了多少节课?", "开展线下授课81节。", True),
+    ("讲了多少节课?", "组织线下分享会8次。", False),  # a figure, but not in the asked unit
+    ("建了几个司机之家?", "建设“司机之家”5家。", True),  # 几个 accepts any classifier
+    ("有多少人参加?", "12月12日,公司召开大会。", False),  # a date is not a figure
+    ("有多少人参加?", "打造“1958”匠心工程”品牌。", False),  # nor a brand number
+    ("多久一次?", "县总工会按季开展竞赛,一季一次;", True),
+])
+def test_slot_matching(q, text, expect):
+    from qa.answer import analyse
+
+    assert analyse(q, lambda toks: {t: 1.0 for t in toks}).has_slot(text) is expect
+
+
+def test_question_about_an_absent_place_is_refused_naming_it(answerer):
+    ans = answerer.ask("东莞工会有什么新闻?")
+    assert ans.refused and "东莞" in ans.text and ans.support["missing"] == ["东莞"]
+    assert not answerer.ask("滨江市总工会追回了多少欠薪?").refused  # a place the bulletins do name
