@@ -54,6 +54,8 @@ SYNONYMS_EXTRA = {"最后": ("最终",), "最终": ("最后",), "工资": ("薪�
 WHERE_PATTERN = re.compile(r"找谁|找哪|向谁|问谁|哪里|哪儿|去哪|什么地方|怎么办|咋办|求助|投诉|反映")
 _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}")
 SYNONYMS.update(SYNONYMS_EXTRA)
+# tokens that are question phrasing, not content: 几个/多少/多久, verb+了, 有人, 怎么办 …
+_RE_PHRASING = re.compile(r"^[几多]|了$|^(有人|一起|名字|名称|例子|案例|变化|怎么办|情况|哪些|什么|时候|现在|一下|知道)$")
 ENTITY_TAGS = ("ns", "nr", "nt", "nz", "nrt", "nrfg")
 _RE_ORG = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:市|县|区|省|镇|自治区)?总工会)")
 
@@ -412,11 +414,14 @@ class Answerer:
 
         - z: the best cosine against the index, in spreads above the background (the best cosines
           that off-domain questions reach on this corpus with this model, measured at index time);
-        - coverage: the IDF-weighted share of the question's content words found in the top passages.
-        Supported when z >= Z_STRONG, or z >= Z_WEAK and coverage >= COVERAGE.
+        - coverage: the IDF-weighted share of the question's content words found in the top passages;
+        - unknown: the share of its content words that no bulletin uses (see ``unknown_share``);
+        - missing: places/people/organisations it names that no bulletin mentions.
+        Supported when nothing is missing and z >= Z_STRONG·(1 + 2·unknown), or z >= Z_WEAK·(1 + 2·unknown)
+        with coverage >= COVERAGE.
         """
         if not hits:
-            return {"supported": False, "z": 0.0, "coverage": 0.0, "missing": []}
+            return {"supported": False, "z": 0.0, "coverage": 0.0, "unknown": 0.0, "missing": []}
         missing = self.missing_entities(question)
         cal = self.index.manifest.get("calibration") or {}
         z = (top_dense - cal.get("background_mean", 0.0)) / (cal.get("background_std") or 1.0)
@@ -425,9 +430,33 @@ class Answerer:
         for h in hits[:3]:
             toks.update(self.index.tokens_of(h.chunk))
         coverage = q.coverage(toks) if q.tokens else 0.0
-        supported = not missing and (z >= self.Z_STRONG or (z >= self.Z_WEAK and coverage >= self.COVERAGE))
+        unknown = self.unknown_share(q)
+        bar = 1 + 2 * unknown  # words the bulletins never use: ask for stronger evidence
+        supported = not missing and (z >= self.Z_STRONG * bar or (z >= self.Z_WEAK * bar and coverage >= self.COVERAGE))
         return {"supported": bool(supported), "z": round(float(z), 2), "coverage": round(coverage, 3),
-                "missing": missing}
+                "unknown": round(unknown, 3), "missing": missing}
+
+    def _corpus_text(self) -> str:
+        text = self.index._cache.get("all_text")
+        if text is None:
+            text = self.index._cache["all_text"] = "\n".join(self.index.texts.values())
+        return text
+
+    def unknown_share(self, q: "_Query") -> float:
+        """IDF-weighted share of the question's content words that no bulletin uses (nor a synonym),
+        question phrasing (几个, 多久, 发了 …) aside.  会费, 仲裁, 夜班 … make a question the bulletins
+        are unlikely to answer, however close its other words come."""
+        vocab = self.index.bm25.vocab_dict if self.index.bm25 is not None else {}
+        corpus = self._corpus_text()
+        total = unknown = 0.0
+        for t, w in q.tokens.items():
+            if _RE_PHRASING.search(t) or (q.unit and t.startswith(q.unit)):  # 多少册书 → "册书"
+                continue
+            total += w
+            forms = (t, *q.synonyms.get(t, ()))
+            if not any(f in vocab or f in corpus for f in forms):
+                unknown += w
+        return unknown / total if total else 0.0
 
     def missing_entities(self, question: str) -> list[str]:
         """Places, people and organisations the question names that no bulletin mentions (东莞, 张三 …):
@@ -436,9 +465,7 @@ class Answerer:
 
         from .tokens import normalise
 
-        corpus = self.index._cache.get("all_text")
-        if corpus is None:
-            corpus = self.index._cache["all_text"] = "\n".join(self.index.texts.values())
+        corpus = self._corpus_text()
         out = []
         for w, flag in pseg.lcut(normalise(question)):
             if flag in ENTITY_TAGS and len(w) >= 2 and not re.fullmatch(r"[a-z0-9]+", w):

@@ -72,7 +72,8 @@ class BuildReport:
         parts = [f"{self.chunks} chunks + {self.sentences} sentences ({self.embedded} embedded, {self.reused} reused)"]
         for name, xs in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
             if xs:
-                parts.append(f"{name}: {', '.join(xs)}")
+                shown = ", ".join(xs[:3]) + (f" and {len(xs) - 3} more" if len(xs) > 3 else "")
+                parts.append(f"{name} {len(xs)}: {shown}")
         parts.append(f"{self.unchanged} sources unchanged")
         return f"index {self.path}: " + "; ".join(parts)
 

@@ -149,3 +149,10 @@ def test_question_about_an_absent_place_is_refused_naming_it(answerer):
     ans = answerer.ask("东莞工会有什么新闻?")
     assert ans.refused and "东莞" in ans.text and ans.support["missing"] == ["东莞"]
     assert not answerer.ask("滨江市总工会追回了多少欠薪?").refused  # a place the bulletins do name
+
+
+def test_words_the_bulletins_never_use_raise_the_bar(answerer):
+    ans = answerer.ask("工会会费每月交多少?")  # 会费 appears in no bulletin
+    assert ans.refused and ans.support["unknown"] > 0.4
+    known = answerer.ask("职工书屋有多少册书?")  # "册书" is question phrasing (unit + noun), not unknown
+    assert known.support["unknown"] == 0.0 and not known.refused

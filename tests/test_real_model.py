@@ -73,7 +73,8 @@ def test_colloquial_and_traditional_questions(real_answerer, q, expect):
     assert any(e in ans.text for e in expect), ans.text
 
 
-@pytest.mark.parametrize("q", ["公积金怎么提取?", "今天天气怎么样?", "How do I renew my passport?"])
+@pytest.mark.parametrize("q", ["公积金怎么提取?", "今天天气怎么样?", "How do I renew my passport?", "工会会费每月交多少?",
+                               "劳动仲裁怎么申请?", "东莞工会有什么新闻?"])
 def test_off_topic_questions_are_refused(real_answerer, q):
     assert real_answerer.ask(q).refused
 
