@@ -23,11 +23,13 @@ import threading
 import time
 from pathlib import Path
 
-import gradio as gr
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a closed network
 
-from qa.answer import Answer, Answerer
-from qa.cases import facets, find_cases, to_csv, to_markdown
-from qa.retrieve import MAX_QUESTION_CHARS, QuestionError
+import gradio as gr  # noqa: E402
+
+from qa.answer import Answer, Answerer  # noqa: E402
+from qa.cases import facets, find_cases, to_csv, to_markdown  # noqa: E402
+from qa.retrieve import MAX_QUESTION_CHARS, QuestionError  # noqa: E402
 
 log = logging.getLogger("gonghui-qa")
 

@@ -117,6 +117,8 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             torch.set_num_threads(max(1, os.cpu_count() or 1))
+            if os.path.isdir(self.path):  # a local copy needs no hub; do not let libraries try it
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
             kwargs = {"torch_dtype": torch.bfloat16} if self.dtype == "bf16" else {}
             self._model = SentenceTransformer(self.path, device="cpu", model_kwargs=kwargs)
         return self._model

@@ -26,6 +26,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -214,8 +215,7 @@ class Index:
             return ""
         if a["title"]:
             return a["title"]
-        import re as _re
-        head = _re.split(r"[。！？；]", a["text"], maxsplit=1)[0]
+        head = re.split(r"[。！？；]", a["text"], maxsplit=1)[0]
         return f"（无题）{head[:20]}{'…' if len(head) > 20 else ''}"
 
     def article_info(self, source: str, article: int) -> dict:
