@@ -389,3 +389,32 @@ def fusion_check(log=print) -> dict:
                     "question_style_n": len(q_ranks)} if q_ranks else {})}
             log(f"{name:6s} {fusion:9s} {out[f'{name}/{fusion}']}")
     return out
+
+
+def chunking_check(settings=((150, 30), (200, 40), (300, 60), (450, 90), (600, 120)), log=print) -> dict:
+    """Dev-set retrieval (hit@1, hit@5, MRR; adaptive and dense-only) for several chunk sizes/overlaps."""
+    from .embed import get_embedder
+    from .evaluate import load_eval
+    from .index import build_index, load_index
+    from .retrieve import Retriever
+
+    dev = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"
+    items = [it for it in load_eval(dev) if it.gold]
+    squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
+    emb = get_embedder(None, log=log)
+    out = {}
+    for size, overlap in settings:
+        d = cache_dir() / "bench" / f"index-chunking-{size}-{overlap}"
+        rep = build_index(["seeds"], d, emb, chunk_size=size, chunk_overlap=overlap, progress=False,
+                          log=lambda *_: None, with_sentences=False)
+        index = load_index(d)
+        for fusion in ("adaptive", "dense"):
+            hits = Retriever(index, emb, fusion=fusion).search_many([it.q for it in items], k=5)
+            ranks = [next((i + 1 for i, h in enumerate(hs) if any(squash(g) in squash(h.chunk.text) for g in it.gold)),
+                          None) for hs, it in zip(hits, items)]
+            out[f"{size}/{overlap}/{fusion}"] = {
+                "chunks": rep.chunks, "hit_at_1": round(statistics.mean(r == 1 for r in ranks), 3),
+                "hit_at_5": round(statistics.mean(r is not None for r in ranks), 3),
+                "mrr": round(statistics.mean(1 / r if r else 0 for r in ranks), 3)}
+            log(f"chunks {size}/{overlap} {fusion:8s} {out[f'{size}/{overlap}/{fusion}']}")
+    return out

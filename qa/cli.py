@@ -172,6 +172,14 @@ def cmd_eval(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
 
+    if args.chunking:
+        from .bench import chunking_check
+
+        res = chunking_check(log=_log)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).with_name("chunking.json").write_text(json.dumps(res, ensure_ascii=False, indent=1),
+                                                             encoding="utf-8")
+        return 0
     if args.fusion:
         from .bench import fusion_check
 
@@ -221,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--repeat", type=int, default=3, help="runs of the query set (medians reported)")
     bp.add_argument("--queries", type=int, default=50, help="queries per run")
     bp.add_argument("--no-cold-start", action="store_true", help="skip the app cold-start measurement")
+    bp.add_argument("--chunking", action="store_true",
+                    help="instead: dev-set retrieval for several chunk sizes (bench/chunking.json)")
     bp.add_argument("--fusion", action="store_true",
                     help="instead: compare fusion methods on the dev set and the inews retrieval set (bench/fusion.json)")
     bp.set_defaults(func=cmd_bench)
