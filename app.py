@@ -269,27 +269,34 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
 
 # ---------------------------------------------------------------- start-up
 
-def load_answerer(index_dir: str, sources: list[str], model: str | None, llm: bool = False) -> Answerer:
-    """Load the index (building or updating it with progress when missing or stale) and warm the model."""
+def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, llm: bool = False) -> Answerer:
+    """Load the index, building it when missing or updating it when its sources changed (with
+    progress), then warm the model.  ``sources``: what to index; default the index's own sources,
+    or ``seeds/`` for a new index."""
     from qa.embed import get_embedder
-    from qa.index import BadIndexError, build_index, load_index, stale_sources
+    from qa.index import BadIndexError, build_index, load_index, source_files, stale_sources
     from qa.sources import discover
 
     embedder = get_embedder(model, log=lambda m: print(m, flush=True))
     p = Path(index_dir)
-    need = not (p / "manifest.json").is_file()
-    if not need:
+    need, build_from = True, sources or ["seeds"]
+    if (p / "manifest.json").is_file():
         try:
             idx = load_index(p)
-            known = set(idx.manifest.get("sources", {}))
-            on_disk = {str(x) for x in discover(sources)} if all(Path(s).exists() for s in sources) else known
-            need = bool(stale_sources(idx)) or bool(on_disk - known) or idx.model_id != embedder.model_id
+            build_from = sources or [f for f in source_files(idx) if Path(f).exists()]  # a gone file is removed
+            if not build_from:
+                print(f"warning: none of the files {p} was built from exist any more; serving it as it is",
+                      flush=True)
+                build_from = []
+            known = {s.partition("#")[0] for s in idx.manifest.get("sources", {})}
+            new = {str(x) for x in discover(sources)} - known if sources else set()
+            need = bool(build_from) and (bool(new) or bool(stale_sources(idx)) or idx.model_id != embedder.model_id)
         except BadIndexError as e:
             print(f"index problem: {e}; rebuilding", flush=True)
-            need = True
     if need:
-        print(f"building the index {p} from {', '.join(sources)} …", flush=True)
-        print(build_index(sources, p, embedder, progress=True, log=lambda m: print(m, flush=True)).summary(), flush=True)
+        print(f"building the index {p} from {', '.join(map(str, build_from))} …", flush=True)
+        print(build_index(build_from, p, embedder, progress=True, log=lambda m: print(m, flush=True)).summary(),
+              flush=True)
     client = None
     if llm or os.environ.get("QA_LLM_BASE_URL"):
         from qa.llm import LLMClient
@@ -316,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        answerer = load_answerer(args.index, args.source or ["seeds"], args.model, args.llm)
+        answerer = load_answerer(args.index, args.source, args.model, args.llm)
     except Exception as e:  # a clear line, not a traceback, for set-up problems
         from qa.index import BadIndexError
         from qa.llm import LLMError

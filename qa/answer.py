@@ -151,9 +151,9 @@ def _turn_questions(history: Sequence) -> list[str]:
 
 
 def _places(text: str) -> list[str]:
-    import jieba.posseg as pseg
+    from .tokens import tag
 
-    return [w for w, flag in pseg.lcut(text) if flag == "ns" and len(w) >= 2]
+    return [w for w, flag in tag(text) if flag == "ns" and len(w) >= 2]
 
 
 def condense(question: str, history: Sequence = ()) -> str:
@@ -192,7 +192,7 @@ def condense(question: str, history: Sequence = ()) -> str:
 def place_of(info: dict) -> str:
     """The place/organisation an article is about: a 总工会 or place name from its title, then its
     byline, then its first passage."""
-    import jieba.posseg as pseg
+    from .tokens import tag
 
     for text in (info.get("title", ""), info.get("byline", ""), info.get("text", "")[:80]):
         if not text:
@@ -201,7 +201,7 @@ def place_of(info: dict) -> str:
         if m and len(m.group(1)) <= 12:
             return m.group(1)
         names = []
-        for w, flag in pseg.lcut(text):
+        for w, flag in tag(text):
             if flag == "ns" and len(w) >= 2:
                 names.append(w)
             elif names:
@@ -461,13 +461,11 @@ class Answerer:
     def missing_entities(self, question: str) -> list[str]:
         """Places, people and organisations the question names that no bulletin mentions (东莞, 张三 …):
         whatever the retrieval finds, the bulletins cannot be about them."""
-        import jieba.posseg as pseg
-
-        from .tokens import normalise
+        from .tokens import normalise, tag
 
         corpus = self._corpus_text()
         out = []
-        for w, flag in pseg.lcut(normalise(question)):
+        for w, flag in tag(normalise(question)):
             if flag in ENTITY_TAGS and len(w) >= 2 and not re.fullmatch(r"[a-z0-9]+", w):
                 forms = {w, re.sub(r"(市|县|区|省|镇|村|州)$", "", w)}
                 if not any(f and len(f) >= 2 and f in corpus for f in forms):

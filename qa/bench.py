@@ -179,7 +179,8 @@ def _faiss_choice(index, queries_vec, k: int = 10) -> dict:
     return {k: {kk: round(vv, 4) for kk, vv in v.items()} for k, v in out.items()}
 
 
-def _cold_start(index_dir: Path) -> float:
+def _cold_start(index_dir: Path) -> tuple[float, float]:
+    """(seconds until the app answers HTTP, its peak RSS in MB) for ``python app.py --index DIR``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -190,16 +191,25 @@ def _cold_start(index_dir: Path) -> float:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import urllib.request
 
+    def hwm() -> float:  # peak resident memory of the serving app, in MB
+        try:
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 0)
+        except OSError:
+            pass
+        return float("nan")
+
     try:
         while time.perf_counter() - t < 300:
             if proc.poll() is not None:
-                return float("nan")
+                return float("nan"), float("nan")
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                return time.perf_counter() - t
+                return time.perf_counter() - t, hwm()
             except OSError:
                 time.sleep(0.2)
-        return float("nan")
+        return float("nan"), float("nan")
     finally:
         proc.terminate()
         proc.wait(10)
@@ -279,22 +289,26 @@ def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: boo
     res["incremental_add"] = {"embedded": rep2.embedded, "seconds": round(inc_s, 2),
                               "embed_only_seconds": round(embed_only, 2),
                               "ratio": round(inc_s / embed_only, 2) if embed_only else None}
+    if size != "seeds":  # take the added bulletin out again, so the index is the corpus alone
+        build_index(sources, work, emb, progress=False, log=lambda *_: None, **opts)
     shutil.rmtree(tmpd, ignore_errors=True)
 
     index = load_index(work)
     qv = emb.encode_queries(qs[:min(len(qs), 50)])
     res["faiss"] = _faiss_choice(index, qv)
     res["index_mb"] = round(_du(work) / 2**20, 1)
-    res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
+    res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)  # build + queries
     if cold_start:
-        res["cold_start_s"] = round(_cold_start(work), 1)
+        secs, rss = _cold_start(work)
+        res["cold_start_s"], res["serve_rss_mb"] = round(secs, 1), rss
     return res
 
 
 def table(results: list[dict]) -> str:
     cols = [("size", "corpus"), ("chunks", "chunks"), ("build_s", "build s"), ("embed_items_per_s", "embed/s"),
             ("query_ms_p50", "query p50 ms"), ("query_ms_p95", "query p95 ms"), ("incremental", "incr. add ratio"),
-            ("peak_rss_mb", "peak RSS MB"), ("cold_start_s", "cold start s"), ("index_mb", "index MB")]
+            ("peak_rss_mb", "build RSS MB"), ("serve_rss_mb", "app RSS MB"), ("cold_start_s", "cold start s"),
+            ("index_mb", "index MB")]
     rows = []
     for r in results:
         r = {**r, "incremental": (r.get("incremental_add") or {}).get("ratio")}

@@ -480,19 +480,29 @@ def calibrate(embedder, chunk_vectors: np.ndarray) -> dict:
             "background_max": round(float(tops.max()), 5), "n": len(qs)}
 
 
-def stale_sources(index: Index) -> list[str]:
-    """Sources whose file on disk no longer matches what was indexed (cheap: hashes a few files)."""
-    from .sources import SourceError, source_text
+def source_files(index: Index) -> list[str]:
+    """The files an index was built from (JSONL records collapse to their file)."""
+    return sorted({src.partition("#")[0] for src in index.manifest.get("sources", {})})
 
+
+def stale_sources(index: Index) -> list[str]:
+    """Sources whose file on disk no longer matches what was indexed (each file read once)."""
+    from .sources import SourceError, _documents_in
+
+    recorded = index.manifest.get("sources", {})
+    by_file: dict[str, list[str]] = {}
+    for src in recorded:
+        by_file.setdefault(src.partition("#")[0], []).append(src)
     out = []
-    for src, info in index.manifest.get("sources", {}).items():
+    for path, srcs in by_file.items():
         try:
-            text = source_text(src)
+            current = {d.source.partition("#")[2]: d.sha256 for d in _documents_in(Path(path))}
         except (SourceError, OSError):
-            out.append(src)
+            out.extend(srcs)
             continue
-        if hashlib.sha256(text.encode("utf-8")).hexdigest() != info["sha256"]:
-            out.append(src)
+        for src in srcs:
+            if current.get(src.partition("#")[2]) != recorded[src]["sha256"]:
+                out.append(src)
     return out
 
 

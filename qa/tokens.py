@@ -72,3 +72,12 @@ def tokenize(text: str) -> list[str]:
 
 def tokenize_many(texts) -> list[list[str]]:
     return [tokenize(t) for t in texts]
+
+
+def tag(text: str) -> list[tuple[str, str]]:
+    """(word, part-of-speech) pairs from jieba's tagger (ns place, nr person, nt organisation …)."""
+    import jieba
+    import jieba.posseg as pseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return [(w, f) for w, f in pseg.lcut(text)]
