@@ -215,8 +215,12 @@ def _cold_start(index_dir: Path) -> tuple[float, float]:
         proc.wait(10)
 
 
-def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: bool = True, log=print) -> dict:
-    """All figures for one corpus size (call in a fresh process for a meaningful peak RSS)."""
+def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: bool = True, log=print,
+             reuse: dict | None = None) -> dict:
+    """All figures for one corpus size (call in a fresh process for a meaningful peak RSS).
+
+    ``reuse``: the build figures of an earlier run for this size, whose index is still in the cache;
+    the build is then skipped (hours at 37k/100k on 2 cores) and everything else measured again."""
     from .answer import Answerer
     from .embed import get_embedder
     from .evaluate import load_eval
@@ -224,17 +228,24 @@ def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: boo
 
     sources, opts = corpus(size)
     work = cache_dir() / "bench" / f"index-{size}"
-    shutil.rmtree(work, ignore_errors=True)
     emb = get_embedder(None, log=log)
-    log(f"[{size}] building the index from {sources[0]} …")
-    t = time.perf_counter()
-    rep = build_index(sources, work, emb, progress=True, log=log, **opts)
-    build_s = time.perf_counter() - t
-    embedded_items = rep.embedded
-    res = {"size": size, "chunks": rep.chunks, "sentences": rep.sentences, "build_s": round(build_s, 1),
-           "breakdown_s": {k: round(v, 2) for k, v in rep.seconds.items()},
-           "embed_items_per_s": round(embedded_items / rep.seconds["embed"], 1) if rep.seconds.get("embed") else None,
-           "chunks_per_s_overall": round(rep.chunks / build_s, 1), "options": opts}
+    if reuse and (work / "manifest.json").is_file():
+        log(f"[{size}] reusing the built index and the build figures of {reuse.get('measured', 'an earlier run')}")
+        build_index(sources, work, emb, progress=False, log=log, **opts)  # no embedding if unchanged
+        res = {k: reuse[k] for k in ("size", "chunks", "sentences", "build_s", "breakdown_s", "embed_items_per_s",
+                                      "chunks_per_s_overall", "options") if k in reuse}
+        res["build_reused_from"] = reuse.get("measured", "")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        log(f"[{size}] building the index from {sources[0]} …")
+        t = time.perf_counter()
+        rep = build_index(sources, work, emb, progress=True, log=log, **opts)
+        build_s = time.perf_counter() - t
+        res = {"size": size, "chunks": rep.chunks, "sentences": rep.sentences, "build_s": round(build_s, 1),
+               "breakdown_s": {k: round(v, 2) for k, v in rep.seconds.items()},
+               "embed_items_per_s": round(rep.embedded / rep.seconds["embed"], 1) if rep.seconds.get("embed") else None,
+               "chunks_per_s_overall": round(rep.chunks / build_s, 1), "options": opts}
+    res["measured"] = time.strftime("%Y-%m-%d %H:%M")
 
     index = load_index(work)
     ans = Answerer(index, emb)
@@ -320,14 +331,23 @@ def table(results: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main(sizes: list[str], out: Path, repeat: int, n_queries: int, cold_start: bool) -> int:
-    results = []
+def main(sizes: list[str], out: Path, repeat: int, n_queries: int, cold_start: bool, reuse: bool = False) -> int:
     for size in sizes:
         if size not in SIZES:
             raise ValueError(f"size {size!r}: allowed values are {', '.join(SIZES)}")
+    previous = {}
+    if out.is_file():
+        try:
+            previous = {r["size"]: r for r in json.loads(out.read_text(encoding="utf-8"))["results"]}
+        except (ValueError, KeyError, TypeError):
+            previous = {}
+    results = []
+    for size in sizes:
+        prior = previous.get(size) if reuse else None
         r = subprocess.run([sys.executable, "-c", "import json,sys; from qa.bench import run_size; "
                             f"print('BENCH ' + json.dumps(run_size({size!r}, repeat={repeat}, n_queries={n_queries}, "
-                            f"cold_start={cold_start}, log=lambda m: print(m, file=sys.stderr, flush=True))))"],
+                            f"cold_start={cold_start}, reuse=json.loads(sys.argv[1]) or None, "
+                            "log=lambda m: print(m, file=sys.stderr, flush=True))))", json.dumps(prior)],
                            stdout=subprocess.PIPE, text=True)
         line = next((x for x in r.stdout.splitlines() if x.startswith("BENCH ")), None)
         if r.returncode != 0 or line is None:
@@ -335,8 +355,10 @@ def main(sizes: list[str], out: Path, repeat: int, n_queries: int, cold_start: b
             continue
         results.append(json.loads(line[6:]))
         print(table(results), flush=True)
+        merged = {**previous, **{r["size"]: r for r in results}}  # sizes not run now keep their figures
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "results": results}, ensure_ascii=False,
+        out.write_text(json.dumps({"machine": {"cpus": os.cpu_count()},
+                                   "results": [merged[s] for s in SIZES if s in merged]}, ensure_ascii=False,
                                   indent=1), encoding="utf-8")
     print(f"\nwritten {out}")
     return 0 if len(results) == len(sizes) else 1

@@ -189,7 +189,7 @@ def cmd_bench(args) -> int:
         return 0
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     try:
-        return bench_main(sizes, Path(args.out), args.repeat, args.queries, not args.no_cold_start)
+        return bench_main(sizes, Path(args.out), args.repeat, args.queries, not args.no_cold_start, args.reuse)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -229,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--repeat", type=int, default=3, help="runs of the query set (medians reported)")
     bp.add_argument("--queries", type=int, default=50, help="queries per run")
     bp.add_argument("--no-cold-start", action="store_true", help="skip the app cold-start measurement")
+    bp.add_argument("--reuse", action="store_true",
+                    help="keep indexes built by an earlier run (and their build figures); measure the rest again")
     bp.add_argument("--chunking", action="store_true",
                     help="instead: dev-set retrieval for several chunk sizes (bench/chunking.json)")
     bp.add_argument("--fusion", action="store_true",
