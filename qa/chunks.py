@@ -18,8 +18,8 @@ from typing import Iterable
 from .articles import Article, Span, Spanned, split_articles
 from .sources import Document
 
-DEFAULT_CHUNK_SIZE = 300
-DEFAULT_CHUNK_OVERLAP = 60
+DEFAULT_CHUNK_SIZE = 200
+DEFAULT_CHUNK_OVERLAP = 40
 SEPARATORS = ["\n", "。", "！", "？", "；", "!", "?", ";", "，", ",", "、", ""]
 
 
