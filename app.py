@@ -322,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="answer with an OpenAI-compatible LLM (QA_LLM_BASE_URL, QA_LLM_MODEL, QA_LLM_API_KEY)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "bm25s", "faiss.loader"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         answerer = load_answerer(args.index, args.source, args.model, args.llm)
     except Exception as e:  # a clear line, not a traceback, for set-up problems
