@@ -18,7 +18,6 @@ or be supported by it (LLM mode, see ``qa.llm``).  Unsupported sentences are dro
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -646,6 +645,3 @@ def verify_answer(answer: Answer, source_text) -> list[str]:
             problems.append(f"[{c.n}] {c.source}[{c.start}:{c.end}] does not match its text")
     return problems
 
-
-def dumps(answer: Answer) -> str:
-    return json.dumps(answer.to_json(), ensure_ascii=False)

@@ -81,12 +81,13 @@ class Article:
 
     @property
     def display_title(self) -> str:
-        """The title, or for an untitled fragment its first words marked as such."""
-        if self.title:
-            return self.title
-        first = self.paragraphs[0].text if self.paragraphs else ""
-        head = re.split(r"[。！？；]", first, maxsplit=1)[0]
-        return f"（无题）{head[:20]}{'…' if len(head) > 20 else ''}"
+        return self.title or untitled_label(self.paragraphs[0].text if self.paragraphs else "")
+
+
+def untitled_label(first_text: str) -> str:
+    """How an untitled fragment is named: its first words, marked （无题）."""
+    head = re.split(r"[。！？；]", first_text, maxsplit=1)[0]
+    return f"（无题）{head[:20]}{'…' if len(head) > 20 else ''}"
 
 
 # ---------------------------------------------------------------- line classification

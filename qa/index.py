@@ -26,7 +26,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -213,10 +212,9 @@ class Index:
         a = self._articles().get((source, article))
         if a is None:
             return ""
-        if a["title"]:
-            return a["title"]
-        head = re.split(r"[。！？；]", a["text"], maxsplit=1)[0]
-        return f"（无题）{head[:20]}{'…' if len(head) > 20 else ''}"
+        from .articles import untitled_label
+
+        return a["title"] or untitled_label(a["text"])
 
     def article_info(self, source: str, article: int) -> dict:
         """title, byline, column and first passage text of an article ({} when unknown)."""

@@ -70,10 +70,6 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-def tokenize_many(texts) -> list[list[str]]:
-    return [tokenize(t) for t in texts]
-
-
 def tag(text: str) -> list[tuple[str, str]]:
     """(word, part-of-speech) pairs from jieba's tagger (ns place, nr person, nt organisation …)."""
     import jieba

@@ -5,7 +5,6 @@ The quality bars are the ones the product promises on the dev questions.
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from qa.answer import Answerer, verify_answer
 from qa.evaluate import evaluate, load_eval
 from qa.sources import source_text
 
-from .conftest import ROOT, SEEDS
+from .conftest import ROOT
 
 pytestmark = pytest.mark.model
 DEV = ROOT.parent / "shared" / "eval" / "dev_qa.jsonl"
