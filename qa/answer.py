@@ -379,14 +379,15 @@ class Answerer:
         retrieval = self.retriever.retrieve_many([search_q], k=max(k, 60) if want_cases else max(k, 8))[0]
         t_ret = time.perf_counter()
         hits = retrieval.hits
-        support = self.support(search_q, hits, retrieval.top_dense)
+        q = self._query(search_q)  # analysed once: refusal, sentence choice and cases share it
+        support = self.support(search_q, hits, retrieval.top_dense, q)
         if not support["supported"]:
             ans = self._refusal(question, standalone, hits[:k], support.get("missing", ()))
         elif want_cases:
-            ans = self._cases(question, standalone, k, retrieval)
+            ans = self._cases(question, standalone, k, retrieval, q)
             ans.passages = hits[:k]
         else:
-            ans = self._short(question, standalone, hits, retrieval.query_vector, k)
+            ans = self._short(question, standalone, hits, retrieval.query_vector, k, q)
         if self.llm is not None and not ans.refused:
             from .llm import LLMError
 
@@ -410,7 +411,7 @@ class Answerer:
         yield ans
 
     # -- refusal
-    def support(self, question: str, hits: list[Hit], top_dense: float) -> dict:
+    def support(self, question: str, hits: list[Hit], top_dense: float, q: "_Query | None" = None) -> dict:
         """Is there support for answering?
 
         - z: the best cosine against the index, in spreads above the background (the best cosines
@@ -426,7 +427,7 @@ class Answerer:
         missing = self.missing_entities(question)
         cal = self.index.manifest.get("calibration") or {}
         z = (top_dense - cal.get("background_mean", 0.0)) / (cal.get("background_std") or 1.0)
-        q = self._query(question)
+        q = q or self._query(question)
         toks: set = set()
         for h in hits[:3]:
             toks.update(self.index.tokens_of(h.chunk))
@@ -565,8 +566,8 @@ class Answerer:
         return part, Citation(n, s.source, self.index.article_title(s.source, s.article), start, end, cited)
 
     # -- answers
-    def _short(self, question, standalone, hits, qvec, k) -> Answer:
-        q = self._query(standalone)
+    def _short(self, question, standalone, hits, qvec, k, q=None) -> Answer:
+        q = q or self._query(standalone)
         scored = self._scored_sentences(q, hits[:k], qvec)
         if not scored:
             return self._refusal(question, standalone, hits[:k])
@@ -608,10 +609,10 @@ class Answerer:
             return self._refusal(question, standalone, hits[:k])
         return Answer(question, "".join(parts), cits, hits[:k], standalone_question=standalone)
 
-    def _cases(self, question, standalone, k, retrieval=None) -> Answer:
+    def _cases(self, question, standalone, k, retrieval=None, q=None) -> Answer:
         from .cases import find_cases
 
-        found = find_cases(self, standalone, k=max(k, 6), retrieval=retrieval)
+        found = find_cases(self, standalone, k=max(k, 6), retrieval=retrieval, analysed=q)
         if not found:
             return self._refusal(question, standalone, [])
         lines, cits, cases = [], [], []

@@ -45,10 +45,11 @@ def facets(index) -> dict[str, list[str]]:
 
 
 def find_cases(answerer, query: str, *, k: int = 8, sources=None, columns=None, places=None,
-               pool: int = 60, margin: float = 0.2, retrieval=None) -> list[CaseResult]:
+               pool: int = 60, margin: float = 0.2, retrieval=None, analysed=None) -> list[CaseResult]:
     """One result per article, best first; at most ``k``; articles scoring far below the best dropped.
 
-    ``retrieval`` (from ``answerer.retriever.retrieve_many([...], k=pool)``) is reused when given."""
+    ``retrieval`` (from ``answerer.retriever.retrieve_many([...], k=pool)``) and ``analysed`` (the
+    answerer's analysis of the query without its case words) are reused when given."""
     from .answer import _CASE_WORDS, place_of
     from .retrieve import check_question
 
@@ -67,7 +68,7 @@ def find_cases(answerer, query: str, *, k: int = 8, sources=None, columns=None, 
         hits = [h for h in hits if keep(h)]
     if not hits:
         return []
-    q = answerer._query(search_q)
+    q = analysed or answerer._query(search_q)
     best: dict[tuple, tuple] = {}
     for sc, sid, h in answerer._scored_sentences(q, hits, retrieval.query_vector):
         s = index.sentences[sid]
