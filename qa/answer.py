@@ -448,7 +448,7 @@ class Answerer:
         """IDF-weighted share of the question's content words that no bulletin uses (nor a synonym),
         question phrasing (几个, 多久, 发了 …) aside.  会费, 仲裁, 夜班 … make a question the bulletins
         are unlikely to answer, however close its other words come."""
-        vocab = self.index.bm25.vocab_dict if self.index.bm25 is not None else {}
+        vocab = self.index.bm25.vocab if self.index.bm25 is not None else {}
         corpus = self._corpus_text()
         total = unknown = 0.0
         for t, w in q.tokens.items():

@@ -7,16 +7,21 @@ An index is a folder of plain files:
 - ``sources.jsonl``: each source's name, sha256 and full text, so citations show in place;
 - ``sentences.jsonl`` + ``sentences.npy``: every sentence with its spans and words, and its vector
   (float16), so the extractive answer scores sentences without running the model;
-- ``bm25/``: the persisted BM25 index (bm25s: JSON + .npy arrays, no pickle);
+- ``bm25/``: each chunk's term counts (``terms.json`` + CSR arrays in ``.npy``; see qa.bm25);
+- ``background.npy``: the off-domain background questions' vectors (refusal calibration);
 - ``manifest.json``: format version, model id + weight fingerprint, dim, chunking settings,
-  per-source hashes and chunk counts, and the sha256 of every file above.
+  per-source and per-file hashes, the segment list, and the sha256 and size of every file.
 
-Building is incremental: a chunk whose embedding input (context + text) was in the previous index
-keeps its vector, so adding, changing or removing one bulletin embeds only that bulletin's new
-chunks.  Writing is atomic: the new index is written to a sibling temporary folder and swapped in
-with renames; a crash leaves the previous index in place (or recoverable on the next load).  A file
-lock serialises concurrent builds.  Loading checks format, model and checksums and says how to
-rebuild when they do not match.
+Those files form the base segment.  Adding bulletins appends a delta segment, ``delta-NNN/`` with
+the same six kinds of file, holding only the new chunks: nothing already indexed is re-read,
+re-chunked or rewritten, and the manifest (replaced atomically) is the commit point.  BM25
+statistics are combined over all segments when the index is loaded, so scores do not depend on
+how it was built.  A change to or removal of an indexed file, a new model or chunking, or more
+than ``MAX_DELTAS`` deltas rewrites the whole index as one base segment; any chunk whose embedding
+input (context + text) was indexed before keeps its vector, so only new text is embedded.  A full
+rewrite goes to a sibling temporary folder that is swapped in with renames; a crash leaves the
+previous index in place (or recoverable on the next load).  A file lock serialises builds.
+Loading checks format, model and checksums and says how to rebuild when they do not match.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -35,16 +41,19 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .bm25 import FILES as BM25_FILES
+from .bm25 import Bm25, TermCounts
 from .chunks import (DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence, articles_of, chunk_article,
                      make_splitter, sentences_of)
-from .sources import Document, load_documents
+from .sources import Document, SourceWarning, discover, display_path, load_documents
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PARSER_VERSION = 1  # bump when articles/chunks change in a way that alters chunk text
 DEFAULT_INDEX = Path("indexes/default")
-FILES = ("index.faiss", "chunks.jsonl", "sources.jsonl", "sentences.jsonl", "sentences.npy",
-         "bm25/params.index.json", "bm25/vocab.index.json",
-         "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy")
+SEGMENT_FILES = ("index.faiss", "chunks.jsonl", "sources.jsonl", "sentences.jsonl", "sentences.npy",
+                 *(f"bm25/{f}" for f in BM25_FILES))
+MAX_DELTAS = 8  # appends before the next build rewrites one base segment
+_DELTA = re.compile(r"delta-(\d{3,})")
 
 
 class BadIndexError(RuntimeError):
@@ -67,6 +76,7 @@ class BuildReport:
     removed: tuple[str, ...]
     unchanged: int
     seconds: dict = field(default_factory=dict)
+    mode: str = "full"  # "full" (one base segment written), "append" (a delta segment), "unchanged"
 
     def summary(self) -> str:
         parts = [f"{self.chunks} chunks + {self.sentences} sentences ({self.embedded} embedded, {self.reused} reused)"]
@@ -75,7 +85,8 @@ class BuildReport:
                 shown = ", ".join(xs[:3]) + (f" and {len(xs) - 3} more" if len(xs) > 3 else "")
                 parts.append(f"{name} {len(xs)}: {shown}")
         parts.append(f"{self.unchanged} sources unchanged")
-        return f"index {self.path}: " + "; ".join(parts)
+        how = {"append": " (appended a delta segment)", "unchanged": " (nothing to do)"}.get(self.mode, "")
+        return f"index {self.path}{how}: " + "; ".join(parts)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -151,13 +162,13 @@ class Index:
     path: Path
     manifest: dict
     chunks: list[Chunk]
-    tokens: list[list[str]]
+    token_text: list[str]  # each chunk's BM25 tokens, space-joined (split on demand: far less memory)
     faiss: object
-    bm25: object
+    bm25: Bm25 | None
     texts: dict[str, str]  # source → full text
     sentences: list[Sentence] = field(default_factory=list)
     sentence_vectors: np.ndarray | None = None  # float16, row per sentence
-    sentence_token_lists: list[list[str]] = field(default_factory=list)
+    sentence_token_text: list[str] = field(default_factory=list)
     _cache: dict = field(default_factory=dict, repr=False)
 
     # -- lookups used by answers (computed once per loaded index)
@@ -174,38 +185,26 @@ class Index:
         return self._cache["s_by_c"]
 
     def sentence_tokens(self, sid: int) -> list[str]:
-        return self.sentence_token_lists[sid]
+        t = self.sentence_token_text[sid]
+        return t.split(" ") if t else []
 
     def tokens_of(self, chunk: Chunk) -> list[str]:
-        if "tok_by_id" not in self._cache:
-            self._cache["tok_by_id"] = {c.id: t for c, t in zip(self.chunks, self.tokens)}
-        return self._cache["tok_by_id"].get(chunk.id, [])
+        if "row_by_id" not in self._cache:
+            self._cache["row_by_id"] = {c.id: i for i, c in enumerate(self.chunks)}
+        i = self._cache["row_by_id"].get(chunk.id)
+        t = self.token_text[i] if i is not None else ""
+        return t.split(" ") if t else []
 
     def idf(self, tokens) -> dict[str, float]:
-        """BM25-style idf of each token over chunks (unknown tokens get the maximum)."""
-        if "df" not in self._cache:
-            vocab = self.bm25.vocab_dict if self.bm25 is not None else {}
-            indptr = np.asarray(self.bm25.scores["indptr"]) if self.bm25 is not None else np.zeros(1)
-            df = np.diff(indptr)
-            self._cache["df"] = (vocab, df)
-        vocab, df = self._cache["df"]
+        """BM25 idf of each token over chunks (unknown tokens get the maximum)."""
         n = max(1, len(self.chunks))
-        out = {}
-        for t in tokens:
-            i = vocab.get(t)
-            d = float(df[i]) if i is not None and i < len(df) else 0.0
-            out[t] = float(np.log(1 + (n - d + 0.5) / (d + 0.5)))
-        return out
+        if self.bm25 is None:
+            return {t: float(np.log(1 + (n + 0.5) / 0.5)) for t in tokens}
+        return {t: self.bm25.idf(t) for t in tokens}
 
     def _articles(self) -> dict[tuple, dict]:
         if "arts" not in self._cache:
-            arts: dict[tuple, dict] = {}
-            for c in self.chunks:
-                a = arts.setdefault((c.source, c.article), {"title": c.title, "byline": c.byline, "column": c.column,
-                                                            "text": c.text})
-                if not a["title"] and c.title:
-                    a["title"] = c.title
-            self._cache["arts"] = arts
+            self._cache["arts"] = _article_info(c.to_json() for c in self.chunks)
         return self._cache["arts"]
 
     def article_title(self, source: str, article: int) -> str:
@@ -240,223 +239,474 @@ class Index:
                 f"not {embedder.model_id} ({embedder.fingerprint}); {rebuild_hint(self.path)} --model {embedder.model_id}")
 
 
-def load_index(path: str | os.PathLike = DEFAULT_INDEX, *, verify: bool = True) -> Index:
-    """Load an index folder; raise BadIndexError with a rebuild hint when it is missing, corrupt or foreign."""
-    import bm25s
-    import faiss
+def _article_info(chunk_rows: Iterable[dict]) -> dict[tuple, dict]:
+    """(source, article) → title, byline, column and first passage text, from chunk records."""
+    arts: dict[tuple, dict] = {}
+    for c in chunk_rows:
+        a = arts.setdefault((c["source"], c.get("article", 0)),
+                            {"title": c["title"], "byline": c.get("byline", ""), "column": c["column"],
+                             "text": c["text"]})
+        if not a["title"] and c["title"]:
+            a["title"] = c["title"]
+    return arts
 
-    p = Path(path)
-    _recover(p)
+
+def _seg_dir(p: Path, seg: str) -> Path:
+    return p / seg if seg else p
+
+
+def _rel(seg: str, name: str) -> str:
+    return f"{seg}/{name}" if seg else name
+
+
+def _read_manifest(p: Path) -> dict:
     mpath = p / "manifest.json"
     if not mpath.is_file():
         raise BadIndexError(f"no index at {p} (manifest.json missing); build it with: python -m qa index --index {p}")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:
         raise BadIndexError(f"index {p}: manifest.json is unreadable ({e}); {rebuild_hint(p)}") from None
+    return manifest
+
+
+def _verify(p: Path, manifest: dict, rels: Iterable[str] | None = None, *, sizes_only: bool = False) -> None:
+    """Every file the manifest lists (or ``rels`` of them) exists with its recorded checksum (or size)."""
+    files, sizes = manifest.get("files", {}), manifest.get("sizes", {})
+    for rel in (files if rels is None else rels):
+        f = p / rel
+        if not f.is_file():
+            raise BadIndexError(f"index {p}: {rel} is missing; {rebuild_hint(p)}")
+        if sizes_only and rel in sizes:
+            if f.stat().st_size != sizes[rel]:
+                raise BadIndexError(f"index {p}: {rel} has the wrong size; {rebuild_hint(p)}")
+        elif _sha256(f) != files.get(rel):
+            raise BadIndexError(f"index {p}: {rel} is corrupt (checksum mismatch); {rebuild_hint(p)}")
+
+
+@dataclass
+class _Segment:
+    """One segment's files, as read from disk."""
+
+    chunk_rows: list[dict]
+    sentence_rows: list[dict]
+    sentence_vectors: np.ndarray
+    faiss: object
+    source_rows: list[dict]
+    terms: TermCounts | None
+
+
+def _read_segment(p: Path, seg: str, *, terms: bool = True) -> _Segment:
+    import faiss
+
+    d = _seg_dir(p, seg)
+    fx = faiss.read_index(str(d / "index.faiss"))
+    return _Segment(_read_jsonl(d / "chunks.jsonl"), _read_jsonl(d / "sentences.jsonl"),
+                    np.load(d / "sentences.npy", allow_pickle=False), fx, _read_jsonl(d / "sources.jsonl"),
+                    TermCounts.load(d / "bm25") if terms else None)
+
+
+def load_index(path: str | os.PathLike = DEFAULT_INDEX, *, verify: bool = True) -> Index:
+    """Load an index folder; raise BadIndexError with a rebuild hint when it is missing, corrupt or foreign."""
+    p = Path(path)
+    _recover(p)
+    manifest = _read_manifest(p)
     if manifest.get("format") != FORMAT_VERSION:
         raise BadIndexError(f"index {p} has format {manifest.get('format')!r}, this version reads {FORMAT_VERSION}; "
-                         f"{rebuild_hint(p)}")
+                            f"{rebuild_hint(p)} (vectors already computed are reused)")
     if verify:
-        for rel, digest in manifest.get("files", {}).items():
-            f = p / rel
-            if not f.is_file():
-                raise BadIndexError(f"index {p}: {rel} is missing; {rebuild_hint(p)}")
-            if _sha256(f) != digest:
-                raise BadIndexError(f"index {p}: {rel} is corrupt (checksum mismatch); {rebuild_hint(p)}")
+        _verify(p, manifest)
+    segs = manifest.get("segments", [""])
     try:
-        rows = _read_jsonl(p / "chunks.jsonl")
-        chunks = [Chunk.from_json(r) for r in rows]
-        tokens = [r.get("tokens", "").split(" ") if r.get("tokens") else [] for r in rows]
-        texts = {r["source"]: r["text"] for r in _read_jsonl(p / "sources.jsonl")}
-        srows = _read_jsonl(p / "sentences.jsonl")
+        parts = [_read_segment(p, seg) for seg in segs]
+        fx = parts[0].faiss
+        for part in parts[1:]:
+            if part.faiss.ntotal:
+                fx.add(part.faiss.reconstruct_n(0, part.faiss.ntotal))
+        chunk_rows = [r for part in parts for r in part.chunk_rows]
+        chunks = [Chunk.from_json(r) for r in chunk_rows]
+        token_text = [r.get("tokens", "") for r in chunk_rows]
+        srows = [r for part in parts for r in part.sentence_rows]
         sentences = [Sentence.from_json(r) for r in srows]
-        stokens = [r.get("tokens", "").split(" ") if r.get("tokens") else [] for r in srows]
-        svecs = np.load(p / "sentences.npy", allow_pickle=False)
-        fx = faiss.read_index(str(p / "index.faiss"))
-        bm = bm25s.BM25.load(str(p / "bm25")) if chunks else None
+        stoken_text = [r.get("tokens", "") for r in srows]
+        svec_parts = [part.sentence_vectors for part in parts if len(part.sentence_vectors)]
+        svecs = np.concatenate(svec_parts) if svec_parts else np.zeros((0, manifest["model"]["dim"]), np.float16)
+        texts = {r["source"]: r["text"] for part in parts for r in part.source_rows}
+        if any(part.terms.rows != len(part.chunk_rows) for part in parts):
+            raise ValueError("BM25 rows do not match the chunks")
+        bm = Bm25([part.terms for part in parts]) if chunks else None
+    except BadIndexError:
+        raise
     except Exception as e:  # any parse failure is a corrupt index to the user
         raise BadIndexError(f"index {p} cannot be read ({type(e).__name__}: {e}); {rebuild_hint(p)}") from None
     if fx.ntotal != len(chunks) or (chunks and fx.d != manifest["model"]["dim"]):
         raise BadIndexError(f"index {p}: {fx.ntotal} vectors for {len(chunks)} chunks; {rebuild_hint(p)}")
     if len(svecs) != len(sentences):
         raise BadIndexError(f"index {p}: {len(svecs)} sentence vectors for {len(sentences)} sentences; {rebuild_hint(p)}")
-    return Index(p, manifest, chunks, tokens, fx, bm, texts, sentences, svecs if svecs.size else None, stokens)
+    return Index(p, manifest, chunks, token_text, fx, bm, texts, sentences, svecs if svecs.size else None, stoken_text)
 
 
 # ---------------------------------------------------------------- building
 
 def _previous(index_dir: Path, embedder, chunking: dict, log) -> tuple[dict[str, np.ndarray], dict, dict]:
-    """Vectors (by embed key) and per-source info of a compatible previous index, else empties."""
+    """Vectors and tokens (by embed key) and per-source info of a previous index built with the same
+    model, in this format or the one before; else empties."""
     if not (index_dir / "manifest.json").is_file():
         return {}, {}, {}
     try:
-        old = load_index(index_dir)
-    except BadIndexError as e:
+        m = _read_manifest(index_dir)
+        if m.get("format") not in (1, FORMAT_VERSION):
+            raise BadIndexError(f"format {m.get('format')!r}")
+        if m["model"]["id"] != embedder.model_id or m["model"]["fingerprint"] != embedder.fingerprint:
+            log(f"previous index used model {m['model']['id']}; re-embedding everything")
+            return {}, m.get("sources", {}), {}
+        segs = m.get("segments", [""])
+        _verify(index_dir, m, [_rel(s, n) for s in segs for n in ("index.faiss", "chunks.jsonl", "sentences.jsonl",
+                                                                   "sentences.npy")])
+        parts = [_read_segment(index_dir, s, terms=False) for s in segs]
+    except (BadIndexError, OSError, ValueError, KeyError, RuntimeError) as e:
         log(f"previous index not reusable ({e}); building from scratch")
         return {}, {}, {}
-    m = old.manifest
-    if m["model"]["id"] != embedder.model_id or m["model"]["fingerprint"] != embedder.fingerprint:
-        log(f"previous index used model {m['model']['id']}; re-embedding everything")
-        return {}, m.get("sources", {}), {}
-    vecs = old.vectors()
-    by_key = {embed_key(c): vecs[i] for i, c in enumerate(old.chunks)}
-    old_tokens = {embed_key(c): t for c, t in zip(old.chunks, old.tokens)}
-    if old.sentence_vectors is not None:
-        for i, s in enumerate(old.sentences):
-            key = sentence_key(_title_of(old, s), s)
-            by_key[key] = old.sentence_vectors[i].astype(np.float32)
-            old_tokens[key] = old.sentence_token_lists[i]
+    by_key: dict[str, np.ndarray] = {}
+    old_tokens: dict[str, str] = {}
+    for part in parts:
+        vecs = part.faiss.reconstruct_n(0, part.faiss.ntotal) if part.faiss.ntotal else []
+        for r, v in zip(part.chunk_rows, vecs):
+            key = embed_key(Chunk.from_json(r))
+            by_key[key], old_tokens[key] = v, r.get("tokens", "")
+    arts = _article_info(r for part in parts for r in part.chunk_rows)
+    for part in parts:
+        for r, v in zip(part.sentence_rows, part.sentence_vectors):
+            a = arts.get((r["source"], r["article"])) or {}
+            key = sentence_key(" ".join(x for x in (a.get("title", ""), a.get("byline", "")) if x),
+                               Sentence.from_json(r))
+            by_key[key], old_tokens[key] = v.astype(np.float32), r.get("tokens", "")
     if m.get("chunking") != chunking:
         log("chunking settings changed; unchanged chunk texts still reuse their vectors")
     return by_key, m.get("sources", {}), old_tokens
 
 
-def _title_of(index: "Index", s: Sentence) -> str:
-    a = index._articles().get((s.source, s.article))
-    return " ".join(x for x in ((a or {}).get("title", ""), (a or {}).get("byline", "")) if x)
+@dataclass
+class _Items:
+    """What a set of documents contributes: chunks, sentences, and everything to embed."""
+
+    chunks: list[Chunk]
+    sentences: list[Sentence]
+    keys: list[str]
+    texts: list[str]
+    contexts: list[str]
+    per_source: dict[str, dict]
+
+
+def _items(docs: Sequence[Document], chunk_size: int, chunk_overlap: int, with_sentences: bool) -> _Items:
+    splitter = make_splitter(chunk_size, chunk_overlap)
+    chunks: list[Chunk] = []
+    sentences: list[Sentence] = []
+    sentence_context: list[str] = []
+    per_source: dict[str, dict] = {}
+    for d in docs:
+        n_before = len(chunks)
+        for art in articles_of(d):
+            chunks.extend(chunk_article(art, splitter))
+            if with_sentences:
+                ss = sentences_of(art)
+                sentences.extend(ss)
+                ctx = " ".join(x for x in (art.title, art.byline) if x)
+                sentence_context.extend([ctx] * len(ss))
+        per_source[d.source] = {"sha256": d.sha256, "chunks": len(chunks) - n_before}
+    keys = [embed_key(c) for c in chunks] + [sentence_key(ctx, x) for ctx, x in zip(sentence_context, sentences)]
+    texts = [c.text for c in chunks] + [x.text for x in sentences]
+    contexts = [c.context for c in chunks] + sentence_context
+    return _Items(chunks, sentences, keys, texts, contexts, per_source)
+
+
+def _embed(items: _Items, old_vecs: dict, embedder, index_dir: Path, progress: bool, log) -> tuple[np.ndarray, int]:
+    """Vectors for every item: reused from ``old_vecs`` or an interrupted build's checkpoint, else
+    embedded (checkpointed every ``_Checkpoint.EVERY`` items).  Returns (vectors, number embedded)."""
+    keys, texts, ctxs = items.keys, items.texts, items.contexts
+    vecs = np.zeros((len(keys), embedder.dim), np.float32)
+    todo = []
+    for i, k in enumerate(keys):
+        if k in old_vecs:
+            vecs[i] = old_vecs[k]
+        else:
+            todo.append(i)
+    checkpoint = _Checkpoint(index_dir, embedder.fingerprint, embedder.dim)
+    if todo:
+        saved = checkpoint.load()  # vectors a killed build already paid for
+        if saved:
+            still = []
+            for i in todo:
+                v = saved.get(keys[i])
+                if v is None:
+                    still.append(i)
+                else:
+                    vecs[i] = v
+            log(f"resuming: {len(todo) - len(still)} vectors from an interrupted build")
+            todo = still
+    if todo:
+        n_chunks_todo = sum(1 for i in todo if i < len(items.chunks))
+        bar = _progress_bar(len(todo), f"embedding {n_chunks_todo} chunks + {len(todo) - n_chunks_todo} sentences",
+                            progress)
+        for b0 in range(0, len(todo), _Checkpoint.EVERY):
+            part = todo[b0:b0 + _Checkpoint.EVERY]
+            vecs[part] = embedder.encode_documents([texts[i] for i in part], [ctxs[i] for i in part],
+                                                   progress=bar.update)
+            if len(todo) > _Checkpoint.EVERY:
+                checkpoint.save([keys[i] for i in part], vecs[part])
+        bar.close()
+    return vecs, len(todo)
+
+
+def _tokens(items: _Items, old_tokens: dict[str, str]) -> list[str]:
+    from .tokens import tokenize
+
+    n = len(items.chunks)
+    out = []
+    for i, (k, c, x) in enumerate(zip(items.keys, items.contexts, items.texts)):
+        t = old_tokens.get(k)
+        out.append(t if t is not None else " ".join(tokenize(f"{c}\n{x}" if i < n else x)))
+    return out
+
+
+def _write_segment(d: Path, items: _Items, vecs: np.ndarray, tokens: list[str], docs: Sequence[Document]) -> None:
+    """The segment files for ``items`` into folder ``d`` (which exists)."""
+    import faiss
+
+    n = len(items.chunks)
+    fx = faiss.IndexFlatIP(vecs.shape[1])
+    if n:
+        fx.add(np.ascontiguousarray(vecs[:n]))
+    faiss.write_index(fx, str(d / "index.faiss"))
+    TermCounts.count(t.split(" ") if t else [] for t in tokens[:n]).save(d / "bm25")
+    _write_jsonl(d / "chunks.jsonl", ({**c.to_json(), "tokens": tk} for c, tk in zip(items.chunks, tokens)))
+    _write_jsonl(d / "sentences.jsonl", ({**x.to_json(), "tokens": tk} for x, tk in zip(items.sentences, tokens[n:])))
+    np.save(d / "sentences.npy", vecs[n:].astype(np.float16), allow_pickle=False)
+    _write_jsonl(d / "sources.jsonl",
+                 ({"source": x.source, "sha256": x.sha256, "kind": x.kind, "title": x.title, "text": x.text}
+                  for x in docs))
+
+
+def _corpus_fingerprint(per_source: dict) -> str:
+    return hashlib.sha256("".join(f"{s}\0{v['sha256']}\n" for s, v in sorted(per_source.items())).encode()).hexdigest()
+
+
+def _file_hashes(files: Sequence[Path], docs: Sequence[Document]) -> dict[str, str]:
+    """sha256 of the bytes of each file that gave at least one document (display path → digest)."""
+    used = {d.source.partition("#")[0] for d in docs}
+    return {name: _sha256(f) for f in files if (name := display_path(f)) in used}
+
+
+def _clean_stale(index_dir: Path) -> None:
+    """Remove what a killed build left: sibling temp folders, and delta folders the manifest doesn't list."""
+    for stale in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if not index_dir.is_dir():
+        return
+    try:
+        listed = set(json.loads((index_dir / "manifest.json").read_text(encoding="utf-8")).get("segments", []))
+    except (OSError, ValueError, AttributeError):
+        return  # the full rebuild that follows replaces the whole folder
+    for d in index_dir.iterdir():
+        if d.is_dir() and (d.name.startswith(".delta-") or (_DELTA.fullmatch(d.name) and d.name not in listed)):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def build_index(sources: Sequence[str | os.PathLike] = ("seeds",), index_dir: str | os.PathLike = DEFAULT_INDEX,
                 embedder=None, *, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
-                progress: bool = True, log: Callable[[str], None] = print,
-                documents: Sequence[Document] | None = None, with_sentences: bool = True) -> BuildReport:
-    """Parse, chunk, embed (only what is new) and write the index atomically."""
-    import bm25s
-    import faiss
+                progress: bool = True, log: Callable[[str], None] = print, with_sentences: bool = True) -> BuildReport:
+    """Bring the index at ``index_dir`` up to date with ``sources``, embedding only what is new.
 
+    Nothing changed: nothing is written.  Only new files: they are appended as a delta segment.
+    Otherwise the index is rewritten (atomically) as one base segment."""
     from .embed import get_embedder
-    from .tokens import tokenize
 
     index_dir = Path(index_dir)
     embedder = embedder or get_embedder()
-    t = {}
+    chunking = {"size": chunk_size, "overlap": chunk_overlap, "parser": PARSER_VERSION, "sentences": with_sentences}
     with build_lock(index_dir, log):
         _recover(index_dir)
-        for stale in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):  # left by a killed build
-            shutil.rmtree(stale, ignore_errors=True)
+        _clean_stale(index_dir)
         t0 = time.perf_counter()
-        docs = list(documents) if documents is not None else load_documents(sources)
-        t["parse"] = time.perf_counter() - t0
-        if not docs:
-            raise BadIndexError(f"no readable documents in {', '.join(map(str, sources))}; nothing to index")
-        splitter = make_splitter(chunk_size, chunk_overlap)
-        chunks: list[Chunk] = []
-        sentences: list[Sentence] = []
-        sentence_context: list[str] = []
-        per_source: dict[str, dict] = {}
-        t0 = time.perf_counter()
-        for d in docs:
-            n_before = len(chunks)
-            for art in articles_of(d):
-                chunks.extend(chunk_article(art, splitter))
-                if with_sentences:
-                    ss = sentences_of(art)
-                    sentences.extend(ss)
-                    ctx = " ".join(x for x in (art.title, art.byline) if x)
-                    sentence_context.extend([ctx] * len(ss))
-            per_source[d.source] = {"sha256": d.sha256, "chunks": len(chunks) - n_before}
-        t["chunk"] = time.perf_counter() - t0
-        chunking = {"size": chunk_size, "overlap": chunk_overlap, "parser": PARSER_VERSION, "sentences": with_sentences}
-        t0 = time.perf_counter()
-        old_vecs, old_sources, old_tokens = _previous(index_dir, embedder, chunking, log)
-        t["load_previous"] = time.perf_counter() - t0
+        files = discover(sources)
+        prev = _appendable(index_dir, embedder, chunking)
+        if prev is not None:
+            hashes = {display_path(f): f for f in files}
+            old_files = prev["source_files"]
+            if all(name in hashes and _sha256(hashes[name]) == digest for name, digest in old_files.items()):
+                new_files = [f for name, f in hashes.items() if name not in old_files]
+                docs = _new_documents(new_files, prev["sources"])
+                if not docs:
+                    with contextlib.suppress(BadIndexError):
+                        _verify(index_dir, prev)  # a damaged index is rebuilt below, not kept
+                        c = prev["counts"]
+                        return BuildReport(index_dir, c["chunks"], c["sentences"], 0, c["chunks"] + c["sentences"], (), (), (),
+                                           len(prev["sources"]), {"parse": time.perf_counter() - t0}, "unchanged")
+                elif len(prev["segments"]) <= MAX_DELTAS:
+                    return _append(index_dir, prev, docs, new_files, embedder, chunk_size, chunk_overlap,
+                                   with_sentences, progress, log, time.perf_counter() - t0)
+        return _rebuild(index_dir, files, embedder, chunking, progress, log)
 
-        # Everything to embed: chunks first, then sentences; reuse any vector the old index had.
-        keys = [embed_key(c) for c in chunks] + [sentence_key(ctx, x) for ctx, x in zip(sentence_context, sentences)]
-        texts = [c.text for c in chunks] + [x.text for x in sentences]
-        ctxs = [c.context for c in chunks] + sentence_context
-        dim = embedder.dim
-        vecs = np.zeros((len(keys), dim), np.float32)
-        todo = []
-        for i, k in enumerate(keys):
-            if k in old_vecs:
-                vecs[i] = old_vecs[k]
-            else:
-                todo.append(i)
+
+def _appendable(index_dir: Path, embedder, chunking: dict) -> dict | None:
+    """The manifest of an index a delta can be appended to (this format, model and chunking), else None."""
+    try:
+        m = _read_manifest(index_dir)
+        ok = (m.get("format") == FORMAT_VERSION and m["model"]["id"] == embedder.model_id
+              and m["model"]["fingerprint"] == embedder.fingerprint and m.get("chunking") == chunking
+              and isinstance(m.get("source_files"), dict) and m.get("segments"))
+    except (BadIndexError, KeyError, TypeError):
+        return None
+    return m if ok else None
+
+
+def _new_documents(files: Sequence[Path], indexed: dict[str, dict]) -> list[Document]:
+    """Documents of ``files``, less exact duplicates of what is indexed (with a SourceWarning)."""
+    import warnings
+
+    if not files:
+        return []
+    known = {}
+    for src, info in indexed.items():
+        known.setdefault(info["sha256"], src)
+    out = []
+    for d in load_documents(files):
+        if d.sha256 in known:
+            warnings.warn(f"{d.source}: same content as {known[d.sha256]}, skipped", SourceWarning, stacklevel=3)
+        else:
+            out.append(d)
+    return out
+
+
+def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[Path], embedder, chunk_size: int,
+            chunk_overlap: int, with_sentences: bool, progress: bool, log, parse_s: float) -> BuildReport:
+    """Write ``docs`` as a new delta segment and commit it by replacing the manifest."""
+    t = {"parse": parse_s}
+    _verify(index_dir, prev, sizes_only=True)
+    t0 = time.perf_counter()
+    items = _items(docs, chunk_size, chunk_overlap, with_sentences)
+    t["chunk"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vecs, embedded = _embed(items, {}, embedder, index_dir, progress, log)
+    t["embed"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tokens = _tokens(items, {})
+    t["tokenize"] = time.perf_counter() - t0
+    n = len(items.chunks)
+    t0 = time.perf_counter()
+    calibration = _extend_calibration(index_dir, prev["calibration"], vecs[:n])
+    t["calibrate"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    taken = [int(m.group(1)) for s in prev["segments"] if (m := _DELTA.fullmatch(s))]
+    name = f"delta-{max(taken, default=0) + 1:03d}"
+    tmp = index_dir / f".{name}.tmp-{os.getpid()}"
+    try:
+        tmp.mkdir()
+        _write_segment(tmp, items, vecs, tokens, docs)
+        files_sha = {_rel(name, rel): _sha256(tmp / rel) for rel in SEGMENT_FILES}
+        sizes = {_rel(name, rel): (tmp / rel).stat().st_size for rel in SEGMENT_FILES}
+        _fsync_tree(tmp)
+        os.replace(tmp, index_dir / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    sources = {**prev["sources"], **items.per_source}
+    counts = prev["counts"]
+    manifest = {**prev, "calibration": calibration, "segments": [*prev["segments"], name], "sources": sources,
+                "source_files": {**prev["source_files"], **_file_hashes(files, docs)},
+                "counts": {"sources": counts["sources"] + len(docs), "chunks": counts["chunks"] + n,
+                           "sentences": counts["sentences"] + len(items.sentences)},
+                "corpus_fingerprint": _corpus_fingerprint(sources), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "files": {**prev["files"], **files_sha}, "sizes": {**prev.get("sizes", {}), **sizes}}
+    try:
+        _write_manifest(index_dir, manifest)  # the commit point
+    except BaseException:
+        shutil.rmtree(index_dir / name, ignore_errors=True)
+        raise
+    _Checkpoint(index_dir, embedder.fingerprint, embedder.dim).clear()
+    t["write"] = time.perf_counter() - t0
+    return BuildReport(index_dir, manifest["counts"]["chunks"], manifest["counts"]["sentences"], embedded,
+                       len(items.keys) - embedded, tuple(items.per_source), (), (), len(prev["sources"]), t, "append")
+
+
+def _fsync_tree(d: Path) -> None:
+    for f in d.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _write_manifest(d: Path, manifest: dict) -> None:
+    tmp = d / f".manifest.json.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(manifest, ensure_ascii=False, indent=1))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, d / "manifest.json")
+
+
+def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, progress: bool, log) -> BuildReport:
+    """Write the whole index as one base segment in a temporary folder and swap it in."""
+    t = {}
+    t0 = time.perf_counter()
+    docs = load_documents(files)
+    t["parse"] = time.perf_counter() - t0
+    if not docs:
+        raise BadIndexError(f"no readable documents in {', '.join(map(str, files)) or 'the given sources'}; "
+                            "nothing to index")
+    t0 = time.perf_counter()
+    items = _items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
+    t["chunk"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    old_vecs, old_sources, old_tokens = _previous(index_dir, embedder, chunking, log)
+    t["load_previous"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vecs, embedded = _embed(items, old_vecs, embedder, index_dir, progress, log)
+    t["embed"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tokens = _tokens(items, old_tokens)
+    t["tokenize"] = time.perf_counter() - t0
+    n = len(items.chunks)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+    try:
         t0 = time.perf_counter()
-        checkpoint = _Checkpoint(index_dir, embedder.fingerprint, dim)
-        if todo:
-            saved = checkpoint.load()  # vectors a killed build already paid for
-            if saved:
-                still = []
-                for i in todo:
-                    v = saved.get(keys[i])
-                    if v is None:
-                        still.append(i)
-                    else:
-                        vecs[i] = v
-                log(f"resuming: {len(todo) - len(still)} vectors from an interrupted build")
-                todo = still
-        if todo:
-            n_chunks_todo = sum(1 for i in todo if i < len(chunks))
-            bar = _progress_bar(len(todo), f"embedding {n_chunks_todo} chunks + {len(todo) - n_chunks_todo} sentences",
-                                progress)
-            for b0 in range(0, len(todo), _Checkpoint.EVERY):
-                part = todo[b0:b0 + _Checkpoint.EVERY]
-                vecs[part] = embedder.encode_documents([texts[i] for i in part], [ctxs[i] for i in part],
-                                                       progress=bar.update)
-                if len(todo) > _Checkpoint.EVERY:
-                    checkpoint.save([keys[i] for i in part], vecs[part])
-            bar.close()
-        t["embed"] = time.perf_counter() - t0
-        chunk_vecs, sent_vecs = vecs[: len(chunks)], vecs[len(chunks):]
-
+        _write_segment(tmp, items, vecs, tokens, docs)
+        t["write"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        all_tokens = [old_tokens.get(k) or tokenize(f"{c}\n{x}" if i < len(chunks) else x)
-                      for i, (k, c, x) in enumerate(zip(keys, ctxs, texts))]
-        tokens, sent_tokens = all_tokens[: len(chunks)], all_tokens[len(chunks):]
-        t["tokenize"] = time.perf_counter() - t0
-
-        index_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
-        try:
-            t0 = time.perf_counter()
-            fx = faiss.IndexFlatIP(dim)
-            if len(chunks):
-                fx.add(np.ascontiguousarray(chunk_vecs))
-            faiss.write_index(fx, str(tmp / "index.faiss"))
-            t["faiss"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            bm = bm25s.BM25()
-            bm.index([tk or [""] for tk in tokens], show_progress=False)
-            bm.save(str(tmp / "bm25"))
-            t["bm25"] = time.perf_counter() - t0
-            _write_jsonl(tmp / "chunks.jsonl",
-                         ({**c.to_json(), "tokens": " ".join(tk)} for c, tk in zip(chunks, tokens)))
-            _write_jsonl(tmp / "sentences.jsonl",
-                         ({**x.to_json(), "tokens": " ".join(tk)} for x, tk in zip(sentences, sent_tokens)))
-            np.save(tmp / "sentences.npy", sent_vecs.astype(np.float16), allow_pickle=False)
-            _write_jsonl(tmp / "sources.jsonl",
-                         ({"source": d.source, "sha256": d.sha256, "kind": d.kind, "title": d.title, "text": d.text}
-                          for d in docs))
-            t0 = time.perf_counter()
-            calibration = calibrate(embedder, chunk_vecs)
-            t["calibrate"] = time.perf_counter() - t0
-            manifest = {
-                "format": FORMAT_VERSION,
-                "calibration": calibration,
-                "model": {"id": embedder.model_id, "fingerprint": embedder.fingerprint, "dim": dim},
-                "chunking": chunking,
-                "sources": per_source,
-                "counts": {"sources": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
-                "corpus_fingerprint": hashlib.sha256(
-                    "".join(f"{s}\0{v['sha256']}\n" for s, v in sorted(per_source.items())).encode()).hexdigest(),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "files": {rel: _sha256(tmp / rel) for rel in FILES},
-            }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-            _swap_in(tmp, index_dir)
-            checkpoint.clear()
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-
+        background = embedder.encode_queries(background_questions())
+        np.save(tmp / "background.npy", background.astype(np.float32), allow_pickle=False)
+        calibration = _calibration(background, vecs[:n])
+        t["calibrate"] = time.perf_counter() - t0
+        rels = (*SEGMENT_FILES, "background.npy")
+        manifest = {
+            "format": FORMAT_VERSION,
+            "calibration": calibration,
+            "model": {"id": embedder.model_id, "fingerprint": embedder.fingerprint, "dim": embedder.dim},
+            "chunking": chunking,
+            "segments": [""],
+            "sources": items.per_source,
+            "source_files": _file_hashes(files, docs),
+            "counts": {"sources": len(docs), "chunks": n, "sentences": len(items.sentences)},
+            "corpus_fingerprint": _corpus_fingerprint(items.per_source),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "files": {rel: _sha256(tmp / rel) for rel in rels},
+            "sizes": {rel: (tmp / rel).stat().st_size for rel in rels},
+        }
+        _write_manifest(tmp, manifest)
+        _swap_in(tmp, index_dir)
+        _Checkpoint(index_dir, embedder.fingerprint, embedder.dim).clear()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    per_source = items.per_source
     added = tuple(s for s in per_source if s not in old_sources)
     changed = tuple(s for s in per_source if s in old_sources and old_sources[s]["sha256"] != per_source[s]["sha256"])
     removed = tuple(s for s in old_sources if s not in per_source)
-    return BuildReport(index_dir, len(chunks), len(sentences), len(todo), len(keys) - len(todo), added, changed, removed,
-                       len(per_source) - len(added) - len(changed), t)
+    return BuildReport(index_dir, n, len(items.sentences), embedded, len(items.keys) - embedded, added, changed,
+                       removed, len(per_source) - len(added) - len(changed), t, "full")
 
 
 def background_questions() -> list[str]:
@@ -464,35 +714,53 @@ def background_questions() -> list[str]:
     return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
 
 
-def calibrate(embedder, chunk_vectors: np.ndarray) -> dict:
+def _calibration(background: np.ndarray, chunk_vectors: np.ndarray, tops: np.ndarray | None = None) -> dict:
     """Top-hit cosines of off-domain background questions against this corpus.
 
     Their mean and spread say what "nothing relevant" scores for this model and corpus; the
     answerer refuses questions whose best match does not rise well above it (see qa.answer).
-    """
-    qs = background_questions()
-    if not len(chunk_vectors) or not qs:
-        return {"background_mean": 0.0, "background_std": 1.0, "background_max": 0.0, "n": 0}
-    tops = (embedder.encode_queries(qs) @ chunk_vectors.T).max(axis=1)
+    ``tops``: the questions' best cosines so far (an appended segment can only raise them)."""
+    if len(chunk_vectors) and len(background):
+        new = (background @ chunk_vectors.T).max(axis=1)
+        tops = new if tops is None else np.maximum(tops, new)
+    if tops is None or not len(tops):
+        return {"background_mean": 0.0, "background_std": 1.0, "background_max": 0.0, "n": 0, "tops": []}
     return {"background_mean": round(float(tops.mean()), 5), "background_std": round(max(float(tops.std()), 1e-3), 5),
-            "background_max": round(float(tops.max()), 5), "n": len(qs)}
+            "background_max": round(float(tops.max()), 5), "n": len(tops),
+            "tops": [round(float(x), 6) for x in tops]}
 
 
-def source_files(index: Index) -> list[str]:
-    """The files an index was built from (JSONL records collapse to their file)."""
-    return sorted({src.partition("#")[0] for src in index.manifest.get("sources", {})})
+def _extend_calibration(index_dir: Path, calibration: dict, chunk_vectors: np.ndarray) -> dict:
+    background = np.load(index_dir / "background.npy", allow_pickle=False)
+    tops = np.asarray(calibration.get("tops") or [], np.float32)
+    return _calibration(background, chunk_vectors, tops if len(tops) else None)
+
+
+def source_files(index_dir: str | os.PathLike) -> list[str]:
+    """The files the index at ``index_dir`` was built from, read from its manifest alone (so also
+    for an index this version cannot load); [] when there is no readable manifest."""
+    try:
+        sources = _read_manifest(Path(index_dir)).get("sources", {})
+    except BadIndexError:
+        return []
+    return sorted({src.partition("#")[0] for src in sources}) if isinstance(sources, dict) else []
 
 
 def stale_sources(index: Index) -> list[str]:
-    """Sources whose file on disk no longer matches what was indexed (each file read once)."""
+    """Sources whose file on disk no longer matches what was indexed (each file read once; a file
+    whose bytes hash as recorded is unchanged without being parsed)."""
     from .sources import SourceError, _documents_in
 
     recorded = index.manifest.get("sources", {})
+    file_hashes = index.manifest.get("source_files", {})
     by_file: dict[str, list[str]] = {}
     for src in recorded:
         by_file.setdefault(src.partition("#")[0], []).append(src)
     out = []
     for path, srcs in by_file.items():
+        with contextlib.suppress(OSError):
+            if path in file_hashes and _sha256(Path(path)) == file_hashes[path]:
+                continue
         try:
             current = {d.source.partition("#")[2]: d.sha256 for d in _documents_in(Path(path))}
         except (SourceError, OSError):

@@ -51,9 +51,11 @@ def test_index_folder_is_plain_files(tiny_index):
     p = tiny_index.path
     names = sorted(os.listdir(p))
     assert {"index.faiss", "chunks.jsonl", "manifest.json", "sources.jsonl", "sentences.jsonl", "sentences.npy",
-            "bm25"} <= set(names)
+            "bm25", "background.npy"} <= set(names)
+    assert not list(p.rglob("*.pkl")) and not list(p.rglob("*.pickle"))
     m = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
-    assert m["format"] == 1 and m["model"]["id"] == "hash-128" and m["model"]["dim"] == 128
+    assert m["segments"] == [""] and set(m["files"]) == set(m["sizes"])
+    assert m["format"] == 2 and m["model"]["id"] == "hash-128" and m["model"]["dim"] == 128
     assert m["counts"]["chunks"] == len(tiny_index.chunks) > 0
     assert len(m["sources"]) == 4 and all(len(v["sha256"]) == 64 for v in m["sources"].values())
     line = (p / "chunks.jsonl").read_text(encoding="utf-8").splitlines()[0]
@@ -68,11 +70,12 @@ def test_incremental_update_embeds_only_what_changed(tiny_dir, tmp_path, countin
     # nothing changed: nothing embedded
     r2 = build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
     assert counting_embedder.documents == first and r2.embedded == 0 and r2.unchanged == 4
+    assert r2.mode == "unchanged"
     # add one bulletin: only its chunks and sentences
     (tiny_dir / "e_new.txt").write_text("新增公报\n\n本刊讯 东山区总工会开展送清凉活动,慰问一线职工500人。\n", encoding="utf-8")
     before = counting_embedder.documents
     r3 = build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
-    assert len(r3.added) == 1 and r3.added[0].endswith("e_new.txt")
+    assert len(r3.added) == 1 and r3.added[0].endswith("e_new.txt") and r3.mode == "append"
     idx = load_index(out)
     new_items = sum(1 for c in idx.chunks if c.source.endswith("e_new.txt")) + \
         sum(1 for s in idx.sentences if s.source.endswith("e_new.txt"))
@@ -83,6 +86,7 @@ def test_incremental_update_embeds_only_what_changed(tiny_dir, tmp_path, countin
     r4 = build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
     assert [s.rsplit("/", 1)[-1] for s in r4.changed] == ["d_skills.txt"]
     assert [s.rsplit("/", 1)[-1] for s in r4.removed] == ["c_books.txt"]
+    assert r4.mode == "full" and not list(out.glob("delta-*"))  # rewritten as one base segment
     idx = load_index(out)
     assert not any(c.source.endswith("c_books.txt") for c in idx.chunks)
     assert 0 < r4.embedded < r4.chunks + r4.sentences
@@ -182,3 +186,138 @@ def test_killed_build_resumes_from_checkpoint(tiny_dir, tmp_path, counting_embed
 
     build_index([tiny_dir], fresh, HashEmbedder(128), progress=False, log=lambda *_: None)
     assert np.allclose(load_index(out).vectors(), load_index(fresh).vectors())
+
+
+# ---------------------------------------------------------------- delta segments
+
+def _quiet(**kw):
+    return dict(progress=False, log=lambda *_: None, **kw)
+
+
+def _by_id(idx, scores):
+    return {c.id: round(float(x), 4) for c, x in zip(idx.chunks, scores)}
+
+
+def test_appended_segment_scores_as_if_built_at_once(tiny_dir, tmp_path, hash_embedder):
+    from qa.retrieve import Retriever
+
+    held = tmp_path / "held"
+    held.mkdir()
+    (tiny_dir / "d_skills.txt").rename(held / "d_skills.txt")
+    out = tmp_path / "idx"
+    build_index([tiny_dir], out, hash_embedder, **_quiet())
+    (held / "d_skills.txt").rename(tiny_dir / "d_skills.txt")
+    rep = build_index([tiny_dir], out, hash_embedder, **_quiet())
+    assert rep.mode == "append" and rep.added[0].endswith("d_skills.txt") and (out / "delta-001").is_dir()
+    once = tmp_path / "once"
+    build_index([tiny_dir], once, hash_embedder, **_quiet())
+    a, b = load_index(out), load_index(once)
+    assert a.manifest["segments"] == ["", "delta-001"] and b.manifest["segments"] == [""]
+    assert sorted(c.id for c in a.chunks) == sorted(c.id for c in b.chunks)
+    assert a.manifest["counts"] == b.manifest["counts"] and a.manifest["sources"] == b.manifest["sources"]
+    assert a.manifest["corpus_fingerprint"] == b.manifest["corpus_fingerprint"]
+    for key in ("background_mean", "background_std", "background_max"):
+        assert a.manifest["calibration"][key] == pytest.approx(b.manifest["calibration"][key], abs=1e-5)
+    for q in (["焊工", "技能", "比武"], ["工资", "欠薪"], ["货车", "司机", "休息"]):
+        assert _by_id(a, a.bm25.get_scores(q)) == _by_id(b, b.bm25.get_scores(q))
+        assert a.idf(q) == pytest.approx(b.idf(q))
+    va = dict(zip((c.id for c in a.chunks), a.vectors()))
+    assert all(np.allclose(va[c.id], v) for c, v in zip(b.chunks, b.vectors()))
+    for q in ("焊工技能比武有多少队伍?", "货车司机在哪休息?"):
+        ha, hb = Retriever(a, hash_embedder).search(q, k=3), Retriever(b, hash_embedder).search(q, k=3)
+        assert [h.chunk.id for h in ha] == [h.chunk.id for h in hb]
+        assert [h.score for h in ha] == pytest.approx([h.score for h in hb])
+
+
+def test_bm25_matches_the_formula(tiny_index):
+    import math
+
+    docs = [tiny_index.tokens_of(c) for c in tiny_index.chunks]
+    n, avg = len(docs), sum(map(len, docs)) / len(docs)
+    q = ["工会", "工资", "工资", "书屋", "不存在的词"]
+
+    def reference(doc):
+        total = 0.0
+        for t in q:
+            df = sum(1 for d in docs if t in d)
+            tf = doc.count(t)
+            if tf:
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                total += idf * tf / (tf + 1.5 * (0.25 + 0.75 * len(doc) / avg))
+        return total
+
+    assert tiny_index.bm25.get_scores(q) == pytest.approx([reference(d) for d in docs], rel=1e-5)
+
+
+def test_a_crash_while_appending_leaves_the_previous_index(tiny_dir, tmp_path, hash_embedder, monkeypatch):
+    import qa.index as qi
+
+    out = tmp_path / "idx"
+    build_index([tiny_dir], out, hash_embedder, **_quiet())
+    before = (out / "manifest.json").read_bytes()
+    (tiny_dir / "e.txt").write_text("新公报\n\n本刊讯 东山区总工会开展送清凉活动。\n", encoding="utf-8")
+    real = qi._write_manifest
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(qi, "_write_manifest", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_index([tiny_dir], out, hash_embedder, **_quiet())
+    assert (out / "manifest.json").read_bytes() == before
+    assert not [p for p in out.iterdir() if "delta" in p.name]
+    assert len(load_index(out).manifest["sources"]) == 4
+    # a delta folder left by a kill between its rename and the manifest is not served, and goes
+    (out / "delta-001").mkdir()
+    (out / "delta-001" / "chunks.jsonl").write_text("{broken\n", encoding="utf-8")
+    assert len(load_index(out).manifest["sources"]) == 4
+    monkeypatch.setattr(qi, "_write_manifest", real)
+    rep = build_index([tiny_dir], out, hash_embedder, **_quiet())
+    assert rep.mode == "append" and len(load_index(out).manifest["sources"]) == 5
+
+
+def test_deltas_are_merged_after_max_deltas(tiny_dir, tmp_path, hash_embedder, monkeypatch):
+    import qa.index as qi
+
+    monkeypatch.setattr(qi, "MAX_DELTAS", 2)
+    out = tmp_path / "idx"
+    build_index([tiny_dir], out, hash_embedder, **_quiet())
+    modes = []
+    for i in range(3):
+        (tiny_dir / f"new{i}.txt").write_text(f"第{i}期\n\n本刊讯 第{i}个新区总工会开展活动,慰问职工{i + 10}人。\n",
+                                               encoding="utf-8")
+        modes.append(build_index([tiny_dir], out, hash_embedder, **_quiet()))
+    assert [r.mode for r in modes] == ["append", "append", "full"]
+    assert modes[-1].embedded == modes[-1].chunks + modes[-1].sentences - modes[1].chunks - modes[1].sentences
+    idx = load_index(out)
+    assert idx.manifest["segments"] == [""] and len(idx.manifest["sources"]) == 7
+    assert not list(out.glob("delta-*"))
+
+
+def test_damaged_delta_is_detected_and_the_next_build_repairs_it(tiny_dir, tmp_path, hash_embedder):
+    out = tmp_path / "idx"
+    build_index([tiny_dir], out, hash_embedder, **_quiet())
+    (tiny_dir / "e.txt").write_text("新公报\n\n本刊讯 东山区总工会开展送清凉活动。\n", encoding="utf-8")
+    build_index([tiny_dir], out, hash_embedder, **_quiet())
+    f = out / "delta-001" / "index.faiss"
+    data = f.read_bytes()
+    f.write_bytes(data[:-8] + b"\0" * 8)  # same size, wrong bytes
+    with pytest.raises(BadIndexError, match="delta-001/index.faiss is corrupt.*python -m qa index"):
+        load_index(out)
+    rep = build_index([tiny_dir], out, hash_embedder, **_quiet())
+    assert rep.mode == "full" and len(load_index(out).chunks) == rep.chunks
+
+
+def test_previous_format_is_rebuilt_without_re_embedding(tiny_dir, tmp_path, counting_embedder):
+    out = tmp_path / "idx"
+    build_index([tiny_dir], out, counting_embedder, **_quiet())
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    m["format"] = 1  # what the previous release wrote: same vector and chunk files, bm25s BM25
+    del m["segments"]
+    (out / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    with pytest.raises(BadIndexError, match="format 1.*vectors already computed are reused"):
+        load_index(out)
+    before = counting_embedder.documents
+    rep = build_index([tiny_dir], out, counting_embedder, **_quiet())
+    assert rep.mode == "full" and rep.embedded == 0 and counting_embedder.documents == before
+    assert load_index(out).manifest["format"] == 2

@@ -93,6 +93,14 @@ def test_bad_bulletins_are_skipped_and_duplicates_not_indexed(tmp_path, hash_emb
     assert len({c.text for c in idx.chunks if c.source.endswith("a.txt")}) == \
         len([c for c in idx.chunks if c.source.endswith("a.txt")])
     assert any("淋浴间" in c.text for c in idx.chunks)
+    # the same bulletin arriving later under a third name (the append path) is skipped too
+    (src / "z_again.txt").write_text(good, encoding="utf-8")
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        rep = build_index([src], tmp_path / "idx", hash_embedder, progress=False, log=lambda *_: None)
+    assert rep.mode == "unchanged" and rep.embedded == 0
+    assert any("z_again.txt: same content as" in str(w.message) for w in rec)
+    assert load_index(tmp_path / "idx").manifest["counts"] == idx.manifest["counts"]
 
 
 def test_file_removed_between_builds(tmp_path, tiny_dir, hash_embedder):
