@@ -279,11 +279,13 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
 
     embedder = get_embedder(model, log=lambda m: print(m, flush=True))
     p = Path(index_dir)
-    need, build_from = True, sources or ["seeds"]
+    need, build_from, idx = True, sources or ["seeds"], None
     if (p / "manifest.json").is_file():
+        # the index's own files (a gone file is dropped), also when it cannot be loaded as it is
+        build_from = sources or [f for f in source_files(p) if Path(f).exists()] or build_from
         try:
             idx = load_index(p)
-            build_from = sources or [f for f in source_files(idx) if Path(f).exists()]  # a gone file is removed
+            build_from = sources or [f for f in source_files(p) if Path(f).exists()]
             if not build_from:
                 print(f"warning: none of the files {p} was built from exist any more; serving it as it is",
                       flush=True)
@@ -297,13 +299,14 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
         print(f"building the index {p} from {', '.join(map(str, build_from))} …", flush=True)
         print(build_index(build_from, p, embedder, progress=True, log=lambda m: print(m, flush=True)).summary(),
               flush=True)
+        idx = None
     client = None
     if llm or os.environ.get("QA_LLM_BASE_URL"):
         from qa.llm import LLMClient
 
         client = LLMClient.from_env()
         print(f"LLM answers from {client.base_url} ({client.model}); extractive fallback on errors", flush=True)
-    answerer = Answerer(load_index(p), embedder, llm=client)
+    answerer = Answerer(idx if idx is not None else load_index(p), embedder, llm=client)
     t = time.perf_counter()
     answerer.warm_up()  # loads the model and warms caches once, before the first user
     print(f"model and index ready ({time.perf_counter() - t:.1f}s warm-up)", flush=True)
@@ -322,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="answer with an OpenAI-compatible LLM (QA_LLM_BASE_URL, QA_LLM_MODEL, QA_LLM_API_KEY)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "bm25s", "faiss.loader"):
+    for noisy in ("httpx", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         answerer = load_answerer(args.index, args.source, args.model, args.llm)
