@@ -115,8 +115,10 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    import orjson  # ~3x faster than json on 100k-line chunk stores
+
+    with open(path, "rb") as f:
+        return [orjson.loads(line) for line in f if line.strip()]
 
 
 @contextlib.contextmanager
@@ -204,7 +206,9 @@ class Index:
 
     def _articles(self) -> dict[tuple, dict]:
         if "arts" not in self._cache:
-            self._cache["arts"] = _article_info(c.to_json() for c in self.chunks)
+            self._cache["arts"] = _article_info(
+                {"source": c.source, "article": c.article, "title": c.title, "byline": c.byline, "column": c.column,
+                 "text": c.text} for c in self.chunks)
         return self._cache["arts"]
 
     def article_title(self, source: str, article: int) -> str:
@@ -532,21 +536,23 @@ def build_index(sources: Sequence[str | os.PathLike] = ("seeds",), index_dir: st
         t0 = time.perf_counter()
         files = discover(sources)
         prev = _appendable(index_dir, embedder, chunking)
-        if prev is not None:
-            hashes = {display_path(f): f for f in files}
-            old_files = prev["source_files"]
-            if all(name in hashes and _sha256(hashes[name]) == digest for name, digest in old_files.items()):
-                new_files = [f for name, f in hashes.items() if name not in old_files]
-                docs = _new_documents(new_files, prev["sources"])
+        by_name = {display_path(f): f for f in files}
+        if prev is not None and all(name in by_name and _sha256(by_name[name]) == digest
+                                    for name, digest in prev["source_files"].items()):
+            new_files = [f for name, f in by_name.items() if name not in prev["source_files"]]
+            docs = _new_documents(new_files, prev["sources"])
+            try:  # a damaged index is rebuilt below, not kept or appended to
                 if not docs:
-                    with contextlib.suppress(BadIndexError):
-                        _verify(index_dir, prev)  # a damaged index is rebuilt below, not kept
-                        c = prev["counts"]
-                        return BuildReport(index_dir, c["chunks"], c["sentences"], 0, c["chunks"] + c["sentences"], (), (), (),
-                                           len(prev["sources"]), {"parse": time.perf_counter() - t0}, "unchanged")
-                elif len(prev["segments"]) <= MAX_DELTAS:
+                    _verify(index_dir, prev)
+                    c = prev["counts"]
+                    return BuildReport(index_dir, c["chunks"], c["sentences"], 0, c["chunks"] + c["sentences"], (),
+                                       (), (), len(prev["sources"]), {"parse": time.perf_counter() - t0}, "unchanged")
+                if len(prev["segments"]) <= MAX_DELTAS:
+                    _verify(index_dir, prev, sizes_only=True)  # checksums are checked by every load
                     return _append(index_dir, prev, docs, new_files, embedder, chunk_size, chunk_overlap,
                                    with_sentences, progress, log, time.perf_counter() - t0)
+            except BadIndexError as e:
+                log(f"{e}: rewriting the index")
         return _rebuild(index_dir, files, embedder, chunking, progress, log)
 
 
@@ -584,7 +590,6 @@ def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[P
             chunk_overlap: int, with_sentences: bool, progress: bool, log, parse_s: float) -> BuildReport:
     """Write ``docs`` as a new delta segment and commit it by replacing the manifest."""
     t = {"parse": parse_s}
-    _verify(index_dir, prev, sizes_only=True)
     t0 = time.perf_counter()
     items = _items(docs, chunk_size, chunk_overlap, with_sentences)
     t["chunk"] = time.perf_counter() - t0
