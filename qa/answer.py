@@ -55,6 +55,12 @@ SYNONYMS_EXTRA = {"最后": ("最终",), "最终": ("最后",), "工资": ("薪�
 WHERE_PATTERN = re.compile(r"找谁|找哪|向谁|问谁|哪里|哪儿|去哪|什么地方|怎么办|咋办|求助|投诉|反映")
 _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}")
 SYNONYMS.update(SYNONYMS_EXTRA)
+# "有什么关爱措施/哪些做法": a category, not a word to find — any concrete action answers it, so the
+# noun gets no slot bonus and little weight (the subject, 女职工, decides)
+GENERIC_FOCUS = frozenset("措施 举措 做法 办法 方法 方式 形式 活动 工作 政策 内容 好处 项目 服务 帮助 经验".split())
+GENERIC_WEIGHT = 0.2
+# "最后/最终裁了多少人": the outcome, which bulletins report after the first figure ("最终仅裁员11人")
+OUTCOME_WORDS = ("最后", "最终", "后来", "结果")
 # tokens that are question phrasing, not content: 几个/多少/多久, verb+了, 有人, 怎么办 …
 _RE_PHRASING = re.compile(r"^[几多]|了$|^(有人|一起|名字|名称|例子|案例|变化|怎么办|情况|哪些|什么|时候|现在|一下|知道)$")
 ENTITY_TAGS = ("ns", "nr", "nt", "nz", "nrt", "nrfg")
@@ -262,6 +268,7 @@ class _Query:
     unit: str = ""  # the measure word asked for (多少节课 → 节), or ""
     slot: str = ""  # "", "figure", "frequency", "service", "focus"
     focus: str = ""  # the noun after 什么/哪些
+    outcome: str = ""  # 最后/最终 …: the question asks for the final figure or result
 
     def coverage(self, toks: set) -> float:
         total = sum(self.tokens.values()) or 1.0
@@ -307,18 +314,24 @@ def analyse(question: str, idf) -> _Query:
         syn[t] = SYNONYMS[t]
     unit = _RE_UNIT.search(question)
     focus = _RE_FOCUS.search(question.strip())
+    focus_word = focus.group(1) if focus else ""
+    generic = bool(focus_word) and (focus_word in GENERIC_FOCUS or focus_word[-2:] in GENERIC_FOCUS)
     if FREQUENCY_PATTERN.search(question):
         slot = "frequency"
     elif QUANTITY_PATTERN.search(question):
         slot = "figure"
     elif WHERE_PATTERN.search(question):
         slot = "service"
-    elif focus:
+    elif focus_word and not generic:
         slot = "focus"
     else:
         slot = ""
-    return _Query(idf(toks) if toks else {}, syn, slot == "figure", unit.group(1) if unit else "", slot,
-                  focus.group(1) if focus else "")
+    weights = idf(toks) if toks else {}
+    if generic:
+        weights = {t: w * GENERIC_WEIGHT if t in GENERIC_FOCUS else w for t, w in weights.items()}
+    return _Query(weights, syn, slot == "figure", unit.group(1) if unit else "", slot,
+                  "" if generic else focus_word,
+                  next((w for w in OUTCOME_WORDS if w in question), ""))
 
 
 # ---------------------------------------------------------------- the answerer
@@ -508,7 +521,6 @@ class Answerer:
         out = []
         top = max(1e-6, hits[0].score) if hits else 1.0
         for h in hits:
-            title_toks = set(self._title_tokens(h.chunk))
             for sid in self._sent_by_chunk.get(h.chunk.id, ()):
                 if sid in seen:
                     continue
@@ -516,16 +528,48 @@ class Answerer:
                 s = sents[sid]
                 dense = float(vecs[sid].astype(np.float32) @ qvec) if vecs is not None and qvec is not None else 0.0
                 own = set(self.index.sentence_tokens(sid))
-                ctx_toks = own | title_toks
-                for j in (sid - 1, sid - 2):  # the subject is often named a sentence or two earlier
-                    if j >= 0 and sents[j].article == s.article and sents[j].source == s.source:
-                        ctx_toks |= set(self.index.sentence_tokens(j))
-                score = (dense + 0.4 * q.coverage(own) + 0.2 * q.coverage(ctx_toks) + q.slot_bonus(s.text)
+                score = (dense + 0.4 * q.coverage(own) + 0.2 * self._context_coverage(q, sid, h.chunk)
+                         + q.slot_bonus(s.text)
                          + 0.03 * h.score / top - (0.1 if len(s.text) < 8 else 0.0)
                          - (0.15 if not _ends_sentence(s.text) and len(s.text) < 30 else 0.0))  # a bare heading
                 out.append((score, sid, h))
         out.sort(key=lambda x: -x[0])
         return out
+
+    def _context_coverage(self, q: _Query, sid: int, chunk: Chunk) -> float:
+        """Coverage of the question by a sentence in its context: itself, the two sentences before
+        it (the subject is often named there), the article's title and its opening sentences."""
+        sents = self.index.sentences
+        s = sents[sid]
+        toks = set(self.index.sentence_tokens(sid)) | set(self._title_tokens(chunk)) | self._lead_tokens(chunk)
+        for j in (sid - 1, sid - 2):
+            if j >= 0 and sents[j].article == s.article and sents[j].source == s.source:
+                toks |= set(self.index.sentence_tokens(j))
+        return q.coverage(toks)
+
+    def _lead_tokens(self, chunk: Chunk, n: int = 3) -> set[str]:
+        """Words of the article's first ``n`` sentences: where a report names its subject
+        ("无锡华光…装备事业部(以下简称“华光装备”)"), which later sentences leave out."""
+        cache = self.index._cache.setdefault("lead_tokens", {})
+        key = (chunk.source, chunk.article)
+        if key not in cache:
+            ids = self.index.sentence_ids_by_article().get(key, [])[:n]
+            cache[key] = {t for i in ids for t in self.index.sentence_tokens(i)}
+        return cache[key]
+
+    def _outcome_sentence(self, q: _Query, best: int) -> int | None:
+        """For 最后/最终 questions whose best sentence gives the first figure: a sentence shortly after
+        it in the same report that states the outcome (最终仅裁员11人), else None."""
+        sents = self.index.sentences
+        forms = (q.outcome, *SYNONYMS.get(q.outcome, ()))
+        if any(f in sents[best].text for f in forms):
+            return None
+        for j in range(best + 1, min(best + 4, len(sents))):
+            if sents[j].source != sents[best].source or sents[j].article != sents[best].article:
+                break
+            if any(w in sents[j].text for w in OUTCOME_WORDS) and (not q.slot or q.has_slot(sents[j].text)):
+                return j
+        return None
 
     def _title_tokens(self, chunk: Chunk) -> list[str]:
         from .tokens import tokenize
@@ -576,7 +620,10 @@ class Answerer:
         sents = self.index.sentences
         # the sentence before carries the subject the best one leaves out ("该公司…" / "提合理化建议37条")
         prev = best - 1
-        if (prev >= 0 and sents[prev].article == sents[best].article and sents[prev].source == sents[best].source
+        outcome = self._outcome_sentence(q, best) if q.outcome else None
+        if outcome is not None:
+            chosen.append(outcome)
+        elif (prev >= 0 and sents[prev].article == sents[best].article and sents[prev].source == sents[best].source
                 and q.coverage(set(self.index.sentence_tokens(prev)) | set(self.index.sentence_tokens(best)))
                 > q.coverage(set(self.index.sentence_tokens(best))) + 0.2
                 and len(sents[prev].text) + len(sents[best].text) <= 130):
@@ -593,8 +640,12 @@ class Answerer:
                 chosen.append(max(same or other)[1])
                 chosen.sort(key=lambda i: (sents[i].source, sents[i].start))
         elif len(scored) > 1:
-            sc2, sid2, _ = scored[1]
-            if sc2 >= best_score - 0.03 and len(sents[sid2].text) + len(sents[best].text) <= 150:
+            sc2, sid2, hit2 = scored[1]
+            same_report = (sents[sid2].source, sents[sid2].article) == (sents[best].source, sents[best].article)
+            if (sc2 >= best_score - 0.03 and len(sents[sid2].text) + len(sents[best].text) <= 150
+                    # another report only if it is as much about what the question names (华光装备)
+                    and (same_report or self._context_coverage(q, sid2, hit2.chunk)
+                         >= self._context_coverage(q, best, best_hit.chunk) - 0.05)):
                 chosen.append(sid2)
                 chosen.sort(key=lambda i: (sents[i].source, sents[i].start))
         parts, cits = [], []

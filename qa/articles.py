@@ -204,6 +204,7 @@ class _Draft:
     lead: str = ""
     paragraphs: list[Paragraph] = field(default_factory=list)
     ended: bool = False
+    closed: bool = False  # a byline or credit came after the body: the report is complete
     title_lines: list = field(default_factory=list)
 
 
@@ -285,7 +286,7 @@ def split_articles(text: str, source: str = "") -> list[Article]:
                 cur.byline = line.text
             elif cur is not None and not cur.ended:
                 cur.byline = f"{cur.byline} {line.text}".strip() if not cur.byline else cur.byline
-                cur.ended = True
+                cur.ended = cur.closed = True
             i += 1
             continue
         if k == "lead":
@@ -312,5 +313,40 @@ def split_articles(text: str, source: str = "") -> list[Article]:
             d.paragraphs = [Paragraph(x.text, tuple(x.spans), "heading") for x in d.title_lines]
     return [
         Article(source, n, d.title, d.column, d.byline, d.lead, tuple(d.paragraphs), tuple(d.title_spans))
-        for n, d in enumerate(x for x in drafts if x.paragraphs)
+        for n, d in enumerate(_reattach([x for x in drafts if x.paragraphs]))
     ]
+
+
+def starts_mid_sentence(text: str) -> bool:
+    """A block that cannot open a report: it starts with punctuation, or closes a quote or book
+    title it never opened ("1+N”职工健康服务体系的实施意见》,实现…")."""
+    t = text.lstrip()
+    if not t:
+        return False
+    if t[0] in "，,、。；;：:！？!?" or t[0] in CLOSERS:
+        return True
+    head = re.split(r"[。！？]", t, maxsplit=1)[0]
+    for op, cl in (("“", "”"), ("《", "》"), ("（", "）"), ("(", ")"), ("「", "」")):
+        depth = 0
+        for ch in head:
+            depth += (ch == op) - (ch == cl)
+            if depth < 0:
+                return True
+    return False
+
+
+def _reattach(drafts: list[_Draft], reach: int = 6) -> list[_Draft]:
+    """Page layout prints the rest of a report after other items ("转接"): an untitled block that
+    starts mid-sentence joins the nearest earlier titled report still open (no closing byline)
+    among the last ``reach`` items; its paragraphs keep their own source spans."""
+    out: list[_Draft] = []
+    for d in drafts:
+        if not d.title and not d.lead and starts_mid_sentence(d.paragraphs[0].text):
+            host = next((h for h in reversed(out[-reach:]) if h.title and not h.closed), None)
+            if host is not None:
+                host.paragraphs.extend(d.paragraphs)
+                host.byline = host.byline or d.byline
+                host.closed = d.closed
+                continue
+        out.append(d)
+    return out

@@ -48,7 +48,7 @@ from .chunks import (DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence,
 from .sources import Document, SourceWarning, discover, display_path, load_documents
 
 FORMAT_VERSION = 2
-PARSER_VERSION = 1  # bump when articles/chunks change in a way that alters chunk text
+PARSER_VERSION = 2  # bump when articles/chunks change in a way that alters chunk text
 DEFAULT_INDEX = Path("indexes/default")
 SEGMENT_FILES = ("index.faiss", "chunks.jsonl", "sources.jsonl", "sentences.jsonl", "sentences.npy",
                  *(f"bm25/{f}" for f in BM25_FILES))
@@ -176,15 +176,22 @@ class Index:
     # -- lookups used by answers (computed once per loaded index)
     def sentence_ids_by_chunk(self) -> dict[str, list[int]]:
         if "s_by_c" not in self._cache:
-            by_art: dict[tuple, list[int]] = {}
-            for i, s in enumerate(self.sentences):
-                by_art.setdefault((s.source, s.article), []).append(i)
+            by_art = self.sentence_ids_by_article()
             out = {}
             for c in self.chunks:
                 ids = by_art.get((c.source, c.article), [])
                 out[c.id] = [i for i in ids if self.sentences[i].start < c.end and self.sentences[i].end > c.start]
             self._cache["s_by_c"] = out
         return self._cache["s_by_c"]
+
+    def sentence_ids_by_article(self) -> dict[tuple, list[int]]:
+        """(source, article) → its sentence ids, in text order."""
+        if "s_by_a" not in self._cache:
+            by_art: dict[tuple, list[int]] = {}
+            for i, s in enumerate(self.sentences):
+                by_art.setdefault((s.source, s.article), []).append(i)
+            self._cache["s_by_a"] = by_art
+        return self._cache["s_by_a"]
 
     def sentence_tokens(self, sid: int) -> list[str]:
         t = self.sentence_token_text[sid]

@@ -120,7 +120,8 @@ def test_answer_json_schema(answerer):
     ("阜宁县的劳动竞赛多久搞一次?", "frequency", "", ""),
     ("工资被拖欠了找谁?", "service", "", ""),
     ("服务站有什么设施?", "focus", "", "设施"),
-    ("工会会员有什么好处?", "focus", "", "好处"),
+    ("工会会员有什么好处?", "", "", ""),  # a category (好处, 措施, 做法 …), not a word to find
+    ("女职工有什么关爱措施?", "", "", ""),
     ("工会为职工做了哪些实事", "focus", "", "实事"),
     ("介绍一下职工书屋", "", "", ""),
 ])
@@ -129,6 +130,15 @@ def test_question_slots(q, slot, unit, focus):
 
     a = analyse(q, lambda toks: {t: 1.0 for t in toks})
     assert (a.slot, a.unit, a.focus) == (slot, unit, focus)
+
+
+def test_generic_category_words_weigh_little_and_outcome_is_noted():
+    from qa.answer import analyse
+
+    a = analyse("女职工有什么关爱措施?", lambda toks: {t: 1.0 for t in toks})
+    assert a.tokens["措施"] < a.tokens["女职工"] / 2 and not a.outcome
+    b = analyse("服装公司改制最后裁了多少人?", lambda toks: {t: 1.0 for t in toks})
+    assert b.outcome == "最后" and b.slot == "figure"
 
 
 @pytest.mark.parametrize("q,text,expect", [

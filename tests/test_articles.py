@@ -91,3 +91,47 @@ def test_traditional_and_empty_inputs_do_not_crash():
     assert split_articles("") == []
     arts = split_articles("\n\n貨車司機之家\n\n本刊訊 日前,青山縣總工會建成貨車司機之家。\n")
     assert arts and arts[0].paragraphs
+
+
+def test_report_continued_after_other_items_is_reattached(all_articles):
+    text, arts = all_articles[next(n for n in all_articles if n.startswith("003"))]
+    (binhai,) = [a for a in arts if a.title.startswith("滨海县总工会深化产改")]
+    body = binhai.body
+    assert "一肩挑" in body and "1+N”职工健康服务体系" in body and "线上培训17000余人次" in body
+    assert binhai.byline == "李红旗"
+    assert not any(not a.title and "1+N”职工健康" in a.body for a in arts)
+    for p in binhai.paragraphs:  # every paragraph still maps to its own place in the file
+        assert "".join(text[s:e] for s, e in p.spans) == p.text
+
+
+SYNTHETIC = """
+甲县总工会开展送温暖活动
+
+本刊讯 近日,甲县总工会走访慰问困难职工120户。
+
+乙区职工书屋开放
+
+本刊讯 乙区职工书屋正式开放,藏书5000册。
+
+张三 李四
+
+《帮扶办法》,为困难职工建立档案。
+
+王五
+"""
+
+
+@pytest.mark.parametrize("fragment,joins", [
+    ("《帮扶办法》,为困难职工建立档案。", False),  # balanced: could open a report
+    ("帮扶办法》,为困难职工建立档案。", True),  # closes a title it never opened
+    ("，并为困难职工建立档案。", True),
+    ("”活动,为困难职工建立档案。", True),
+    ("近日,丙镇工会为困难职工建立档案。", False),
+])
+def test_mid_sentence_fragment_joins_the_open_report(fragment, joins):
+    arts = split_articles(SYNTHETIC.replace("《帮扶办法》,为困难职工建立档案。", fragment), "x.txt")
+    first = arts[0]
+    assert first.title == "甲县总工会开展送温暖活动"
+    assert (fragment in first.body) is joins
+    assert arts[1].title == "乙区职工书屋开放" and fragment not in arts[1].body  # closed by its byline
+    assert len(arts) == (2 if joins else 3)

@@ -72,6 +72,22 @@ def test_colloquial_and_traditional_questions(real_answerer, q, expect):
     assert any(e in ans.text for e in expect), ans.text
 
 
+@pytest.mark.parametrize("q,must,must_not", [
+    # the subject is named only in the report's opening sentence (以下简称“华光装备”)
+    ("华光装备的职工工资每年涨多少?", "10%", "1000多万元"),
+    # 最后/最终 asks for the outcome, reported after the first figure (26 → 11)
+    ("服装公司改制最后裁了多少人?", "11人", None),
+    # 关爱措施 is a category: the sentence about 女职工 answers, not one containing 措施
+    ("女职工有什么关爱措施?", "女职工", "解决措施"),
+    # the report continues after other items on the page ("1+N”职工健康…" reattached to 滨海县)
+    ("滨海县的职工线上培训有多少人次?", "17000", None),
+])
+def test_answer_picks_the_sentence_about_the_asked_subject(real_answerer, q, must, must_not):
+    ans = real_answerer.ask(q)
+    assert not ans.refused and must in ans.text, ans.text
+    assert must_not is None or must_not not in ans.text, ans.text
+
+
 @pytest.mark.parametrize("q", ["公积金怎么提取?", "今天天气怎么样?", "How do I renew my passport?", "工会会费每月交多少?",
                                "劳动仲裁怎么申请?", "东莞工会有什么新闻?"])
 def test_off_topic_questions_are_refused(real_answerer, q):
