@@ -217,6 +217,22 @@ def _cold_start(index_dir: Path) -> tuple[float, float]:
         proc.wait(10)
 
 
+def _embed_probe(index, emb, n: int = 1024) -> dict:
+    """Embedding throughput on an even sample of the index's own chunks, in one timed call (the
+    build's own figure can include resumed work and whatever else the machine was doing)."""
+    step = max(1, len(index.chunks) // n)
+    sample = index.chunks[::step][:n]
+    if not sample:
+        return {}
+    emb.encode_documents(["预热"], [""])
+    t = time.perf_counter()
+    emb.encode_documents([c.text for c in sample], [c.context for c in sample])
+    dt = time.perf_counter() - t
+    chars = sum(len(c.text) for c in sample)
+    return {"items": len(sample), "mean_chars": round(chars / len(sample)), "items_per_s": round(len(sample) / dt, 1),
+            "chars_per_s": round(chars / dt)}
+
+
 def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: bool = True, log=print,
              reuse: dict | None = None) -> dict:
     """All figures for one corpus size (call in a fresh process for a meaningful peak RSS).
@@ -264,6 +280,7 @@ def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: boo
         runs.append((statistics.median(tot), _percentile(tot, 0.95)))
     res["query_ms_p50"] = round(statistics.median(r[0] for r in runs), 1)
     res["query_ms_p95"] = round(statistics.median(r[1] for r in runs), 1)
+    res["embed_probe"] = _embed_probe(index, emb)
 
     # incremental add of one bulletin the index does not hold, vs embedding only that bulletin's items.
     # News sizes: a seed bulletin is new to them.  Seeds: an index of three seeds gets the fourth.
@@ -320,12 +337,14 @@ def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: boo
 
 def table(results: list[dict]) -> str:
     cols = [("size", "corpus"), ("chunks", "chunks"), ("build_s", "build s"), ("embed_items_per_s", "embed/s"),
+            ("probe", "probe/s"),
             ("query_ms_p50", "query p50 ms"), ("query_ms_p95", "query p95 ms"), ("incremental", "incr. add ratio"),
             ("peak_rss_mb", "build RSS MB"), ("serve_rss_mb", "app RSS MB"), ("cold_start_s", "cold start s"),
             ("index_mb", "index MB")]
     rows = []
     for r in results:
-        r = {**r, "incremental": (r.get("incremental_add") or {}).get("ratio")}
+        r = {**r, "incremental": (r.get("incremental_add") or {}).get("ratio"),
+             "probe": (r.get("embed_probe") or {}).get("items_per_s")}
         rows.append([str(r.get(k, "")) for k, _ in cols])
     head = [h for _, h in cols]
     w = [max(len(h), *(len(x[i]) for x in rows)) for i, h in enumerate(head)]
