@@ -40,9 +40,12 @@ def _warn_to_stderr() -> None:
 # ---------------------------------------------------------------- commands
 
 def cmd_fetch_model(args) -> int:
-    from .model import ensure_default_model
+    from .model import bf16_copy, ensure_default_model
 
-    print(ensure_default_model(log=_log))
+    path = ensure_default_model(log=_log)
+    if (os.environ.get("QA_EMBED_DTYPE") or "bf16").lower() == "bf16":
+        bf16_copy(str(path), log=_log)  # made here, once, so the app's first start does not pay for it
+    print(path)
     return 0
 
 

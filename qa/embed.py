@@ -120,7 +120,12 @@ class SentenceTransformerEmbedder:
             if os.path.isdir(self.path):  # a local copy needs no hub; do not let libraries try it
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
             kwargs = {"torch_dtype": torch.bfloat16} if self.dtype == "bf16" else {}
-            self._model = SentenceTransformer(self.path, device="cpu", model_kwargs=kwargs)
+            load_from = self.path
+            if self.dtype == "bf16" and os.path.isdir(self.path):
+                from .model import bf16_copy
+
+                load_from = bf16_copy(self.path, log=self._log) or self.path  # same values, half the bytes
+            self._model = SentenceTransformer(load_from, device="cpu", model_kwargs=kwargs)
         return self._model
 
     @property

@@ -12,6 +12,11 @@ The assembled model lives in a per-user cache (``$QA_CACHE_DIR`` or ``~/.cache/g
 fresh clones and CI reuse it; a verified copy is never fetched again.
 
 Any other model (a sentence-transformers id or a local folder) is passed through unchanged.
+
+For bf16 inference a local model whose main weights are stored in float32 is loaded from a bf16
+copy made once beside the cache (``bf16_copy``): the same values transformers would cast to at
+load time, so the vectors are identical, but the load reads half the bytes and never holds the
+float32 tensors, which lowers the app's peak memory by ~0.6 GB.
 """
 
 from __future__ import annotations
@@ -221,3 +226,51 @@ def weights_fingerprint(model_path: str) -> str:
                 f.seek(-(1 << 20), io.SEEK_END)
                 h.update(f.read())
     return h.hexdigest()[:16]
+
+
+def bf16_copy(model_path: str, *, log=print) -> str | None:
+    """A folder like ``model_path`` whose top-level ``model.safetensors`` is cast to bfloat16, made
+    once under the cache (keyed by the weights' fingerprint); None when ``model_path`` is not a local
+    folder or its main weights are not float32.  Other files are copied as they are."""
+    src = Path(model_path)
+    weights = src / "model.safetensors"
+    if not weights.is_file():
+        return None
+    from safetensors import safe_open
+
+    with safe_open(str(weights), framework="pt") as f:
+        keys = list(f.keys())
+        if not keys or any(str(f.get_slice(k).get_dtype()) != "F32" for k in keys):
+            return None
+    target = cache_dir() / "models" / "bf16" / weights_fingerprint(str(src))
+    done = target / ".complete"
+    if done.is_file():
+        return str(target)
+    import torch
+    from safetensors.torch import save_file
+
+    log(f"making a bf16 copy of {src.name}'s weights in {target} (once) …")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".bf16-", dir=target.parent))
+    try:
+        for p in src.rglob("*"):
+            rel = p.relative_to(src)
+            if p.is_dir() or rel.as_posix() in ("model.safetensors", _STAMP):
+                continue
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, tmp / rel)
+        tensors = {}
+        with safe_open(str(weights), framework="pt") as f:
+            meta = f.metadata()
+            for k in keys:
+                tensors[k] = f.get_tensor(k).to(torch.bfloat16)
+        save_file(tensors, str(tmp / "model.safetensors"), metadata=meta)
+        (tmp / ".complete").write_text(json.dumps({"from": str(src)}), encoding="utf-8")
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process made it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return str(target) if done.is_file() else None
