@@ -323,3 +323,21 @@ def test_previous_format_is_rebuilt_without_re_embedding(tiny_dir, tmp_path, cou
     rep = build_index([tiny_dir], out, counting_embedder, **_quiet())
     assert rep.mode == "full" and rep.embedded == 0 and counting_embedder.documents == before
     assert load_index(out).manifest["format"] == 2
+
+
+def test_stale_sources_names_exactly_what_changed(tmp_path, hash_embedder):
+    from qa.index import stale_sources
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("甲公报\n\n本刊讯 甲县总工会慰问职工。\n", encoding="utf-8")
+    rec = [{"id": i, "title": f"标题{i}", "text": f"本刊讯 第{i}区总工会开展活动。"} for i in range(3)]
+    (src / "r.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rec), encoding="utf-8")
+    out = tmp_path / "idx"
+    build_index([src], out, hash_embedder, **_quiet())
+    assert stale_sources(load_index(out)) == []
+    rec[1]["text"] = "本刊讯 改过的内容。"
+    (src / "r.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rec), encoding="utf-8")
+    assert [s.rsplit("/", 1)[-1] for s in stale_sources(load_index(out))] == ["r.jsonl#1"]
+    (src / "a.txt").unlink()
+    assert sorted(s.rsplit("/", 1)[-1] for s in stale_sources(load_index(out))) == ["a.txt", "r.jsonl#1"]
