@@ -228,6 +228,34 @@ def weights_fingerprint(model_path: str) -> str:
     return h.hexdigest()[:16]
 
 
+def _save_aligned(tensors: dict, path: Path, metadata: dict | None, align: int = 64) -> None:
+    """Write a safetensors file whose tensors all start on ``align``-byte boundaries.
+
+    The loader maps the file and uses the tensors in place, so their alignment is the alignment the
+    CPU kernels see (``safetensors.torch.save_file`` aligns to 8 bytes; 64 measured ~4% faster).  The
+    format allows no gaps between tensors, so the header is padded with spaces (as the format does)
+    and tensors whose size is not a multiple of ``align`` go last."""
+    import torch
+
+    def nbytes(t) -> int:
+        return t.numel() * t.element_size()
+
+    order = sorted(tensors, key=lambda k: (nbytes(tensors[k]) % align != 0, -nbytes(tensors[k]), k))
+    header: dict = {"__metadata__": metadata} if metadata else {}
+    offset = 0
+    for k in order:
+        t = tensors[k]
+        header[k] = {"dtype": "BF16", "shape": list(t.shape), "data_offsets": [offset, offset + nbytes(t)]}
+        offset += nbytes(t)
+    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    raw += b" " * (-(8 + len(raw)) % align)
+    with open(path, "wb") as f:
+        f.write(len(raw).to_bytes(8, "little"))
+        f.write(raw)
+        for k in order:
+            f.write(tensors[k].contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+
+
 def bf16_copy(model_path: str, *, log=print) -> str | None:
     """A folder like ``model_path`` whose top-level ``model.safetensors`` is cast to bfloat16, made
     once under the cache (keyed by the weights' fingerprint); None when ``model_path`` is not a local
@@ -242,12 +270,11 @@ def bf16_copy(model_path: str, *, log=print) -> str | None:
         keys = list(f.keys())
         if not keys or any(str(f.get_slice(k).get_dtype()) != "F32" for k in keys):
             return None
-    target = cache_dir() / "models" / "bf16" / weights_fingerprint(str(src))
+    target = cache_dir() / "models" / "bf16" / f"{weights_fingerprint(str(src))}-a64"
     done = target / ".complete"
     if done.is_file():
         return str(target)
     import torch
-    from safetensors.torch import save_file
 
     log(f"making a bf16 copy of {src.name}'s weights in {target} (once) …")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -264,7 +291,7 @@ def bf16_copy(model_path: str, *, log=print) -> str | None:
             meta = f.metadata()
             for k in keys:
                 tensors[k] = f.get_tensor(k).to(torch.bfloat16)
-        save_file(tensors, str(tmp / "model.safetensors"), metadata=meta)
+        _save_aligned(tensors, tmp / "model.safetensors", meta)
         (tmp / ".complete").write_text(json.dumps({"from": str(src)}), encoding="utf-8")
         try:
             os.replace(tmp, target)

@@ -1,5 +1,7 @@
 """The local model copy: the bf16 load copy of float32 weights (no real model needed)."""
 
+import json
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -14,7 +16,8 @@ def fake_model(tmp_path, monkeypatch):
     src = tmp_path / "model"
     (src / "2_Dense").mkdir(parents=True)
     g = torch.Generator().manual_seed(0)
-    save_file({"embed.weight": torch.randn(50, 8, generator=g), "layer.bias": torch.randn(8, generator=g)},
+    save_file({"embed.weight": torch.randn(64, 8, generator=g), "layer.bias": torch.randn(32, generator=g),
+               "odd.scale": torch.randn(3, generator=g)},
               str(src / "model.safetensors"))
     save_file({"linear.weight": torch.randn(8, 8, generator=g)}, str(src / "2_Dense" / "model.safetensors"))
     (src / "config.json").write_text('{"hidden_size": 8}', encoding="utf-8")
@@ -33,6 +36,11 @@ def test_bf16_copy_holds_the_cast_weights_and_everything_else(fake_model):
     dense = load_file(f"{out}/2_Dense/model.safetensors")  # other modules are copied as they are
     assert dense["linear.weight"].dtype == torch.float32
     assert not list((fake_model.parent / "cache" / "models" / "bf16").glob(".bf16-*"))  # no temp folder left
+    raw = open(f"{out}/model.safetensors", "rb").read()  # tensors start on 64-byte boundaries; one whose
+    n = int.from_bytes(raw[:8], "little")  # size is not a multiple of 64 goes last
+    header = json.loads(raw[8:8 + n])
+    starts = sorted((v["data_offsets"][0], k) for k, v in header.items() if k != "__metadata__")
+    assert starts[-1][1] == "odd.scale" and all((8 + n + x) % 64 == 0 for x, _ in starts)
     # made once: a second call reuses it
     mtime = (fake_model.parent / out / "model.safetensors").stat().st_mtime_ns
     assert bf16_copy(str(fake_model), log=lambda *_: None) == out
