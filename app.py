@@ -12,7 +12,6 @@ launching; ``python app.py`` loads (or builds) the index and the model once, the
 from __future__ import annotations
 
 import argparse
-import contextlib
 import html
 import json
 import logging
@@ -279,13 +278,6 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
     from qa.sources import discover
 
     embedder = get_embedder(model, log=lambda m: print(m, flush=True))
-    # The model loads (mostly file reads and tensor copies) while this thread reads the index.
-    def preload_model() -> None:
-        with contextlib.suppress(Exception):  # a failure shows again, with its message, on first use below
-            embedder.dim
-
-    preload = threading.Thread(target=preload_model, name="model-load", daemon=True)
-    preload.start()
     p = Path(index_dir)
     need, build_from, idx = True, sources or ["seeds"], None
     if (p / "manifest.json").is_file():
@@ -303,7 +295,6 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
             need = bool(build_from) and (bool(new) or bool(stale_sources(idx)) or idx.model_id != embedder.model_id)
         except BadIndexError as e:
             print(f"index problem: {e}; rebuilding", flush=True)
-    preload.join()  # nothing below may race the lazy load
     if need:
         print(f"building the index {p} from {', '.join(map(str, build_from))} …", flush=True)
         print(build_index(build_from, p, embedder, progress=True, log=lambda m: print(m, flush=True)).summary(),

@@ -69,8 +69,13 @@ class Bm25:
         self.vocab: dict[str, int] = {}
         ids, tfs, indptrs, offset = [], [], [np.zeros(1, np.int64)], 0
         for p in parts:
-            remap = np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in p.terms), np.int32, len(p.terms))
-            ids.append(remap[p.ids])
+            if not self.vocab:  # the first (base) segment keeps its own numbering
+                self.vocab = dict(zip(p.terms, range(len(p.terms))))
+                ids.append(p.ids)
+            else:
+                remap = np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in p.terms), np.int32,
+                                    len(p.terms))
+                ids.append(remap[p.ids])
             tfs.append(p.tf)
             indptrs.append(p.indptr[1:] + offset)
             offset += len(p.ids)

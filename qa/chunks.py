@@ -48,8 +48,9 @@ class Chunk:
 
     @classmethod
     def from_json(cls, d: dict) -> "Chunk":
+        spans = d.get("spans")
         return cls(d["id"], d["source"], d["title"], d["column"], d["text"], d["start"], d["end"],
-                   tuple(tuple(s) for s in d.get("spans") or [(d["start"], d["end"])]),
+                   tuple(map(tuple, spans)) if spans else ((d["start"], d["end"]),),
                    d.get("article", 0), d.get("byline", ""))
 
 

@@ -115,10 +115,13 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    import orjson  # ~3x faster than json on 100k-line chunk stores
+    """All records of a JSONL file (one JSON object per line)."""
+    import orjson  # ~2x faster than json on a 100k-line chunk store
 
-    with open(path, "rb") as f:
-        return [orjson.loads(line) for line in f if line.strip()]
+    rows = [orjson.loads(ln) for ln in path.read_bytes().splitlines() if ln.strip()]
+    if not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{path.name}: a line is not a JSON object")
+    return rows
 
 
 @contextlib.contextmanager
@@ -274,8 +277,10 @@ def _read_manifest(p: Path) -> dict:
     mpath = p / "manifest.json"
     if not mpath.is_file():
         raise BadIndexError(f"no index at {p} (manifest.json missing); build it with: python -m qa index --index {p}")
+    import orjson
+
     try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        manifest = orjson.loads(mpath.read_bytes())
         if not isinstance(manifest, dict):
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:
@@ -651,9 +656,11 @@ def _fsync_tree(d: Path) -> None:
 
 
 def _write_manifest(d: Path, manifest: dict) -> None:
+    import orjson  # a 100k-source manifest: ~0.05 s instead of ~1 s with json
+
     tmp = d / f".manifest.json.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps(manifest, ensure_ascii=False, indent=1))
+    with open(tmp, "wb") as f:
+        f.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, d / "manifest.json")
