@@ -64,6 +64,9 @@ OUTCOME_WORDS = ("最后", "最终", "后来", "结果")
 # tokens that are question phrasing, not content: 几个/多少/多久, verb+了, 有人, 怎么办 …
 _RE_PHRASING = re.compile(r"^[几多]|了$|^(有人|一起|名字|名称|例子|案例|变化|怎么办|情况|哪些|什么|时候|现在|一下|知道)$")
 ENTITY_TAGS = ("ns", "nr", "nt", "nz", "nrt", "nrfg")
+# everyday words jieba's dictionary tags as names (福利/ns, 养老金/nr, 保安/nz), found by tagging ~120 words of
+# worker vocabulary: they are topics, not places or people, so their absence is left to the evidence test
+NOT_ENTITIES = frozenset({"福利", "养老金", "保安"})
 _RE_ORG = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:市|县|区|省|镇|自治区)?总工会)")
 
 _MARK = re.compile(r"\[(\d+)\]")
@@ -481,7 +484,7 @@ class Answerer:
         corpus = self._corpus_text()
         out = []
         for w, flag in tag(normalise(question)):
-            if flag in ENTITY_TAGS and len(w) >= 2 and not re.fullmatch(r"[a-z0-9]+", w):
+            if flag in ENTITY_TAGS and len(w) >= 2 and w not in NOT_ENTITIES and not re.fullmatch(r"[a-z0-9]+", w):
                 forms = {w, re.sub(r"(市|县|区|省|镇|村|州)$", "", w)}
                 if not any(f and len(f) >= 2 and f in corpus for f in forms):
                     out.append(w)
