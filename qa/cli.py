@@ -175,21 +175,15 @@ def cmd_eval(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
 
-    if args.chunking:
-        from .bench import chunking_check
+    for flag, name in (("chunking", "chunking_check"), ("fusion", "fusion_check")):
+        if getattr(args, flag):
+            from . import bench
 
-        res = chunking_check(log=_log)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).with_name("chunking.json").write_text(json.dumps(res, ensure_ascii=False, indent=1),
-                                                             encoding="utf-8")
-        return 0
-    if args.fusion:
-        from .bench import fusion_check
-
-        res = fusion_check(log=_log)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).with_name("fusion.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
-        return 0
+            res = getattr(bench, name)(log=_log)
+            out = Path(args.out).with_name(f"{flag}.json")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+            return 0
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     try:
         return bench_main(sizes, Path(args.out), args.repeat, args.queries, not args.no_cold_start, args.reuse)

@@ -522,8 +522,8 @@ def _clean_stale(index_dir: Path) -> None:
     if not index_dir.is_dir():
         return
     try:
-        listed = set(json.loads((index_dir / "manifest.json").read_text(encoding="utf-8")).get("segments", []))
-    except (OSError, ValueError, AttributeError):
+        listed = set(_read_manifest(index_dir).get("segments", []))
+    except (BadIndexError, TypeError):
         return  # the full rebuild that follows replaces the whole folder
     for d in index_dir.iterdir():
         if d.is_dir() and (d.name.startswith(".delta-") or (_DELTA.fullmatch(d.name) and d.name not in listed)):
@@ -622,8 +622,7 @@ def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[P
     try:
         tmp.mkdir()
         _write_segment(tmp, items, vecs, tokens, docs)
-        files_sha = {_rel(name, rel): _sha256(tmp / rel) for rel in SEGMENT_FILES}
-        sizes = {_rel(name, rel): (tmp / rel).stat().st_size for rel in SEGMENT_FILES}
+        files_sha, sizes = _file_records(tmp, SEGMENT_FILES, prefix=name)
         _fsync_tree(tmp)
         os.replace(tmp, index_dir / name)
     except BaseException:
@@ -646,6 +645,12 @@ def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[P
     t["write"] = time.perf_counter() - t0
     return BuildReport(index_dir, manifest["counts"]["chunks"], manifest["counts"]["sentences"], embedded,
                        len(items.keys) - embedded, tuple(items.per_source), (), (), len(prev["sources"]), t, "append")
+
+
+def _file_records(d: Path, rels: Sequence[str], prefix: str = "") -> tuple[dict[str, str], dict[str, int]]:
+    """sha256 and size of files ``rels`` in folder ``d``, keyed as the manifest lists them
+    (under ``prefix/`` for a delta segment)."""
+    return ({_rel(prefix, r): _sha256(d / r) for r in rels}, {_rel(prefix, r): (d / r).stat().st_size for r in rels})
 
 
 def _fsync_tree(d: Path) -> None:
@@ -699,7 +704,7 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
         np.save(tmp / "background.npy", background.astype(np.float32), allow_pickle=False)
         calibration = _calibration(background, vecs[:n])
         t["calibrate"] = time.perf_counter() - t0
-        rels = (*SEGMENT_FILES, "background.npy")
+        files_sha, sizes = _file_records(tmp, (*SEGMENT_FILES, "background.npy"))
         manifest = {
             "format": FORMAT_VERSION,
             "calibration": calibration,
@@ -711,8 +716,8 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
             "counts": {"sources": len(docs), "chunks": n, "sentences": len(items.sentences)},
             "corpus_fingerprint": _corpus_fingerprint(items.per_source),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "files": {rel: _sha256(tmp / rel) for rel in rels},
-            "sizes": {rel: (tmp / rel).stat().st_size for rel in rels},
+            "files": files_sha,
+            "sizes": sizes,
         }
         _write_manifest(tmp, manifest)
         _swap_in(tmp, index_dir)
