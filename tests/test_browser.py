@@ -3,6 +3,7 @@ concurrency run through the app's HTTP API.  Screenshots go to test-artifacts/ (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -120,6 +121,11 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
 
     _ask(pg, "怎么办理护照?")
     pg.wait_for_function("document.querySelector('#chat').innerText.includes('抱歉')", timeout=60_000)
+    # the sources panel is updated after the last streamed piece of the chat: wait for it, not just the chat
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):
+        pg.wait_for_function("document.querySelector('#sources').innerText.includes('没有找到')", timeout=15_000)
     assert "没有找到" in pg.locator("#sources").inner_text()
     pg.screenshot(path=str(ARTIFACTS / "04-refusal.png"), full_page=True)
 
