@@ -27,8 +27,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 
 import gradio as gr  # noqa: E402
 
-from qa.answer import Answer, Answerer  # noqa: E402
-from qa.cases import facets, find_cases, to_csv, to_markdown  # noqa: E402
+from qa.answer import Answerer  # noqa: E402
+from qa.cases import to_csv, to_markdown  # noqa: E402
+from qa.records import Answer  # noqa: E402
 from qa.retrieve import MAX_QUESTION_CHARS, QuestionError  # noqa: E402
 
 log = logging.getLogger("gonghui-qa")
@@ -67,10 +68,11 @@ def render_answer(ans: Answer) -> str:
 
 
 def render_sources(ans: Answer, texts: dict[str, str]) -> str:
+    head = ""
     if ans.refused:
-        topics = "".join(f"<li>{html.escape(t)}</li>" for t in ans.topics)
-        return ("<p><b>公报中没有找到相关内容。</b></p>"
-                + (f"<p>公报里讲到的相近话题：</p><ul>{topics}</ul>" if topics else ""))
+        head = "<p><b>公报里没有能回答这个问题的内容。</b>" + (" 下面是公报里最接近的一句：" if ans.citations else "") + "</p>"
+        if not ans.citations:
+            return head + ("<p>可以点下面的相关话题接着问。</p>" if ans.topics else "")
     if not ans.citations:
         return "<p>没有引用。</p>"
     cards = []
@@ -91,7 +93,7 @@ def render_sources(ans: Answer, texts: dict[str, str]) -> str:
             f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
             f'<div class="src-meta">{html.escape(Path(c.source.split("#")[0]).name)}'
             f'{" · " + html.escape(column) if column else ""} · 字符 {c.start}–{c.end}</div></div>')
-    return "".join(cards)
+    return head + "".join(cards)
 
 
 def highlight(text: str, terms: list[str]) -> str:
@@ -104,7 +106,7 @@ def highlight(text: str, terms: list[str]) -> str:
 def render_cases(cases, query: str) -> str:
     if not cases:
         return "<p>没有找到匹配的报道。换个说法试试，或去掉筛选条件。</p>"
-    from qa.answer import SYNONYMS
+    from qa.question import SYNONYMS
     from qa.tokens import tokenize
 
     terms = tokenize(query)
@@ -158,12 +160,17 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
     """Build the Blocks (no launch). ``answerer`` is shared by all sessions."""
     feedback = FeedbackLog(Path(data_dir))
     texts = answerer.index.texts
-    fac = facets(answerer.index)
+    fac = answerer.facets()
+
+    def topic_update(ans: Answer | None):
+        if ans is None or not ans.refused or not ans.topics:
+            return gr.update(samples=[], visible=False)
+        return gr.update(samples=[[t] for t in ans.topics], visible=True)
 
     def respond(message: str, history: list, answers: list):
         message = (message or "").strip()
         if not message:  # ignore empty input
-            yield history, gr.skip(), answers, ""
+            yield history, gr.skip(), answers, "", gr.skip()
             return
         if len(message) > MAX_QUESTION_CHARS:
             raise gr.Error(f"问题太长了（{len(message)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。")
@@ -175,7 +182,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
                 if isinstance(piece, str):
                     shown += piece
                     history[-1]["content"] = esc(shown)
-                    yield history, gr.skip(), answers, ""
+                    yield history, gr.skip(), answers, "", gr.skip()
                 else:
                     ans = piece
         except QuestionError as e:
@@ -186,7 +193,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
         history[-1]["content"] = render_answer(ans)
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
-        yield history, render_sources(ans, texts), answers + [record], ""
+        yield history, render_sources(ans, texts), answers + [record], "", topic_update(ans)
 
     def on_vote(data: gr.LikeData, answers: list):
         i = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -204,7 +211,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
         if len(query) > MAX_QUESTION_CHARS:
             raise gr.Error(f"查询太长了，请控制在 {MAX_QUESTION_CHARS} 字以内。")
         try:
-            found = find_cases(answerer, query, k=10, sources=sources, columns=columns, places=places)
+            found = answerer.find_cases(query, k=10, sources=sources, columns=columns, places=places)
         except QuestionError as e:
             raise gr.Error(str(e))
         except Exception:
@@ -230,6 +237,8 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
                             box = gr.Textbox(show_label=False, placeholder="输入你的问题，回车发送", scale=5,
                                              elem_id="question", max_lines=4)
                             send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                        topics = gr.Dataset(components=[box], samples=[], label="公报里的相关话题（点一下接着问）",
+                                            visible=False, elem_id="topics")
                         gr.Examples(WORKER_EXAMPLES, inputs=box, label="职工常问")
                         gr.Examples(STAFF_EXAMPLES, inputs=box, label="工会干部常问")
                         clear = gr.Button("清空对话", size="sm")
@@ -239,12 +248,16 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
                                           elem_id="sources")
                 answers = gr.State([])
                 for trigger, name in ((box.submit, "ask"), (send.click, "ask_button")):
-                    trigger(respond, [box, chatbot, answers], [chatbot, sources, answers, box],
+                    trigger(respond, [box, chatbot, answers], [chatbot, sources, answers, box, topics],
                             concurrency_id="answer", api_name=name,
                             api_visibility="public" if name == "ask" else "private")
+                topics.click(lambda sample: sample[0] if sample else "", topics, box, queue=False,
+                             api_visibility="private").then(
+                    respond, [box, chatbot, answers], [chatbot, sources, answers, box, topics],
+                    concurrency_id="answer", api_visibility="private")
                 chatbot.like(on_vote, [answers], None, queue=False, api_visibility="private")
-                clear.click(lambda: ([], "<p>回答引用的公报原文会显示在这里。</p>", []), None,
-                            [chatbot, sources, answers], queue=False, api_visibility="private")
+                clear.click(lambda: ([], "<p>回答引用的公报原文会显示在这里。</p>", [], gr.update(samples=[], visible=False)),
+                            None, [chatbot, sources, answers, topics], queue=False, api_visibility="private")
             with gr.Tab("案例查找", id="cases"):
                 with gr.Row():
                     cq = gr.Textbox(label="查找主题", placeholder="例如：讨薪、货车司机之家、劳模工匠助企", scale=4,

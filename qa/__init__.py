@@ -8,7 +8,8 @@ Typical use::
     print(answer.text, answer.citations)
 """
 
-from .answer import Answer, Answerer, Citation
+from .answer import Answerer
+from .records import Answer, Citation
 from .chunks import Chunk
 from .index import BadIndexError, build_index, load_index
 from .retrieve import Hit, Retriever

@@ -92,7 +92,7 @@ def untitled_label(first_text: str) -> str:
 
 # ---------------------------------------------------------------- line classification
 
-def _ends_sentence(text: str) -> bool:
+def ends_sentence(text: str) -> bool:
     t = text.rstrip()
     if _RE_SOURCE_END.search(t) or _RE_INLINE_CREDIT.search(t):
         return True
@@ -122,7 +122,7 @@ def classify(text: str) -> str:
         return "editor"
     if _is_credit(text):
         return "credit"
-    if len(text) <= 45 and "。" not in text and not _ends_sentence(text) and text[-1] not in ",，、:：;；":
+    if len(text) <= 45 and "。" not in text and not ends_sentence(text) and text[-1] not in ",，、:：;；":
         return "title"
     return "body"
 
@@ -167,7 +167,7 @@ def _continues(prev: _Line, line: _Line, after: _Line | None) -> bool:
     break (two or more blank lines) only when the next block does not look like a fresh item:
     a dated opener (日前, 3月20日…) or a paragraph followed by a photo credit.
     """
-    if prev.kind not in _JOINABLE_HEAD or line.kind != "body" or _ends_sentence(prev.text):
+    if prev.kind not in _JOINABLE_HEAD or line.kind != "body" or ends_sentence(prev.text):
         return False
     if line.gap <= 2:
         return True
@@ -185,10 +185,10 @@ def repair(lines: list[_Line]) -> list[_Line]:
             prev.spans += line.spans
             prev.kind = classify(prev.text) if prev.kind == "body" else prev.kind
             continue
-        if prev is not None and prev.kind in _JOINABLE_HEAD and not _ends_sentence(prev.text):
+        if prev is not None and prev.kind in _JOINABLE_HEAD and not ends_sentence(prev.text):
             prev.broken = True
         out.append(line)
-    if out and out[-1].kind in _JOINABLE_HEAD and not _ends_sentence(out[-1].text):
+    if out and out[-1].kind in _JOINABLE_HEAD and not ends_sentence(out[-1].text):
         out[-1].broken = True
     return out
 

@@ -99,6 +99,11 @@ class Bm25:
         d = float(self.df[i]) if i is not None else 0.0
         return float(np.log(1 + (self.n - d + 0.5) / (d + 0.5)))
 
+    def doc_freq(self, token: str) -> int:
+        """How many chunks contain ``token``."""
+        i = self.vocab.get(token)
+        return int(self.df[i]) if i is not None else 0
+
     def get_scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every chunk for a tokenised query (a repeated token counts again)."""
         scores = np.zeros(self.n, np.float32)

@@ -161,12 +161,50 @@ def cmd_eval(args) -> int:
     except (OSError, ValueError) as e:
         raise UsageError(str(e)) from None
     answerer = _load_answerer(args)
-    answers = [answerer.ask(it.q, k=args.k) for it in items]
-    report = evaluate(items, answers)
+    answers = [answerer.ask(it.q, it.turns(), k=args.k) for it in items]
+    from functools import lru_cache
+
+    from .sources import source_text
+
+    report = evaluate(items, answers, source_text=lru_cache(maxsize=None)(source_text))  # citations checked on disk
+    curve = None
+    if args.curve:
+        from .tuning import tradeoff
+
+        curve = tradeoff(items, answers)
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+        print(json.dumps({**report.to_json(), **({"tradeoff": curve} if curve else {})}, ensure_ascii=False, indent=1))
     else:
         print(report.table())
+        if curve:
+            print("trade-off (answered when p >= threshold):")
+            print("  threshold  answerable refused  unanswerable refused")
+            for c in curve:
+                print(f"  {c['threshold']:>9.2f}  {c['answerable_refused']:>6} ({100 * c['answerable_refused_share']:5.1f}%)"
+                      f"  {c['unanswerable_refused']:>6} ({100 * c['unanswerable_refused_share']:5.1f}%)")
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from .evaluate import load_eval
+    from .tuning import DEFAULT_OUT, fit
+
+    try:
+        items = load_eval(args.file)
+    except (OSError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    if not any(it.kind == "unanswerable" for it in items) or all(it.kind == "unanswerable" for it in items):
+        raise UsageError(f"{args.file}: tuning needs both answerable and unanswerable questions")
+    from .evaluate import EvalItem
+    from .index import background_questions
+
+    # the off-domain background questions (weather, cooking …) are unanswerable examples too: without
+    # them the fit never sees a question from outside the bulletins' world
+    items = items + [EvalItem(f"background-{i}", "unanswerable", q, (), ()) for i, q in enumerate(background_questions())]
+    answerer = _load_answerer(args)
+    answers = [answerer.ask(it.q, it.turns(), k=args.k) for it in items]
+    fit(items, answers, max_false_refusals=args.max_false_refusals, out=Path(args.out) if args.out else DEFAULT_OUT,
+        log=_log)
     return 0
 
 
@@ -235,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     bp.set_defaults(func=cmd_bench)
 
     for name, func, helptext in (("ask", cmd_ask, "answer questions with citations"),
-                                 ("eval", cmd_eval, "score retrieval and answers on a JSONL question file")):
+                                 ("eval", cmd_eval, "score retrieval and answers on a JSONL question file"),
+                                 ("tune", cmd_tune, "fit the answerability model on tune questions (qa/data/answerability.json)")):
         a = sub.add_parser(name, help=helptext, description=helptext)
         if name == "ask":
             a.add_argument("question", nargs="*", help="the question (words are joined with spaces)")
@@ -244,6 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
                            help='JSON list of prior turns: [{"role": "user"|"assistant", "content": "…"}]')
         else:
             a.add_argument("file", metavar="FILE.jsonl", help="questions with q, gold, facts, kind")
+        if name == "eval":
+            a.add_argument("--curve", action="store_true",
+                           help="also print the refusal trade-off over answerability thresholds")
+        if name == "tune":
+            a.add_argument("--out", default=None, metavar="FILE", help="where the model goes (default: qa/data/answerability.json)")
+            a.add_argument("--max-false-refusals", type=float, default=0.02,
+                           help="share of answerable tune questions that may be refused (default 0.02)")
         a.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR", help=f"index folder (default: {DEFAULT_INDEX})")
         a.add_argument("-k", type=int, default=5, help="passages to return (default 5)")
         a.add_argument("--json", action="store_true", help="JSON output (ask: one JSON object per line)")

@@ -214,6 +214,28 @@ class Index:
             return {t: float(np.log(1 + (n + 0.5) / 0.5)) for t in tokens}
         return {t: self.bm25.idf(t) for t in tokens}
 
+    def corpus_text(self) -> str:
+        """Every source text, joined (for "does any bulletin say X" checks)."""
+        if "all_text" not in self._cache:
+            self._cache["all_text"] = "\n".join(self.texts.values())
+        return self._cache["all_text"]
+
+    def background_vectors(self) -> np.ndarray:
+        """The off-domain background questions' vectors the refusal calibration was made with."""
+        if "background" not in self._cache:
+            f = self.path / "background.npy"
+            self._cache["background"] = (np.load(f, allow_pickle=False) if f.exists()
+                                         else np.zeros((0, self.dim), np.float32))
+        return self._cache["background"]
+
+    def lead_sentence_ids(self, source: str, article: int, n: int = 3) -> list[int]:
+        """The first ``n`` sentences of an article (where a report names its subject)."""
+        return self.sentence_ids_by_article().get((source, article), [])[:n]
+
+    def articles(self) -> dict[tuple, dict]:
+        """(source, article) → title, byline, column and first passage text."""
+        return self._articles()
+
     def _articles(self) -> dict[tuple, dict]:
         if "arts" not in self._cache:
             self._cache["arts"] = _article_info(

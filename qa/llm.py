@@ -129,7 +129,7 @@ class LLMClient:
 
     def answer_stream(self, question: str, hits, index) -> Iterator:
         """Yield text deltas, then the verified ``Answer`` (raises LLMError when nothing verifies)."""
-        from .answer import Answer
+        from .records import Answer
 
         messages = [
             {"role": "system", "content": load_prompt("answer_system.txt", self.prompts_dir)},
@@ -143,7 +143,7 @@ class LLMClient:
         parts, citations = verify_llm_text(text, hits, index, self.embedder)
         if not parts:
             raise LLMError("the model's answer had no sentence supported by the passages")
-        yield Answer(question, "".join(parts), citations, list(hits), mode="llm")
+        yield Answer(question, "".join(parts), tuple(citations), tuple(hits), mode="llm")
 
 
 OVERLAP_MIN = 0.5  # share of the sentence's words found in a passage sentence
@@ -170,7 +170,7 @@ def _support(sentence: str, sents: list[int], index, embedder) -> tuple[bool, in
 
 def verify_llm_text(text: str, hits, index, embedder=None) -> tuple[list[str], list]:
     """Keep the sentences of ``text`` whose [n] passages support them; return (parts, citations)."""
-    from .answer import Citation
+    from .records import Citation
 
     by_chunk = index.sentence_ids_by_chunk()
     parts, citations, seen = [], [], {}

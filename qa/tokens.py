@@ -13,18 +13,10 @@ import logging
 import re
 import unicodedata
 
-DOMAIN_WORDS = (
-    "总工会", "工会", "职工之家", "司机之家", "货车司机", "职工书屋", "劳模", "工匠", "劳模工匠",
-    "劳模创新工作室", "一函两书", "讨薪", "欠薪", "拖欠工资", "集体协商", "产改", "新就业形态",
-    "户外劳动者", "外卖骑手", "网约车", "会员评议", "职代会", "技能竞赛", "技能比武", "职工服务中心",
-    "法律援助", "困难职工", "12351", "工人文化宫", "劳动竞赛", "合理化建议", "职业技能",
-)
+from .wordlists import words
 
-STOPWORDS = frozenset("""
-的 了 是 在 和 与 及 或 也 都 就 还 又 而 把 被 让 给 对 为 从 向 到 以 于 之 其 这 那 该 此 个 一 有
-吗 呢 吧 啊 呀 么 嘛 哦 哪 啥 谁 几 多少 什么 怎么 怎样 怎么样 如何 哪些 哪里 哪儿 哪个 为什么 是否 是不是
-有没有 没有 请问 一下 我们 我 你 他 她 它 他们 可以 能 能够 会 要 想 需要 应该 吗 找 问 呢 啦
-""".split())
+DOMAIN_WORDS = words("domain_words")  # qa/data/domain_words.txt
+STOPWORDS = frozenset(words("stopwords"))  # qa/data/stopwords.txt
 
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
 
@@ -77,3 +69,8 @@ def tag(text: str) -> list[tuple[str, str]]:
 
     jieba.setLogLevel(logging.WARNING)
     return [(w, f) for w, f in pseg.lcut(text)]
+
+
+def dictionary_frequency(word: str) -> int:
+    """How common ``word`` is in jieba's dictionary (0 when it is not in it)."""
+    return int(_tokenizer().FREQ.get(word, 0) or 0)

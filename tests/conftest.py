@@ -122,3 +122,30 @@ def real_index_path(tmp_path_factory):
     out = tmp_path_factory.mktemp("real") / "index"
     build_index([SEEDS], out, get_embedder("google/embeddinggemma-300m"), progress=False, log=lambda *_: None)
     return out
+
+
+class WordsOnly:
+    """A vocabulary for question analysis without an index: jieba words, every word weighing 1."""
+
+    def words_of(self, text):
+        from qa.tokens import tokenize
+
+        return tokenize(text)
+
+    def idf(self, tokens):
+        return {t: 1.0 for t in tokens}
+
+
+@pytest.fixture
+def words_only():
+    return WordsOnly()
+
+
+@pytest.fixture
+def hash_answerability():
+    """The hash embedder is a weak model: its on-topic matches sit much closer to the off-domain
+    background than the real model's, so its answerability model is set by hand for it
+    (answer when z_sentence >= 0.5)."""
+    from qa.answerability import AnswerabilityModel
+
+    return AnswerabilityModel(weights=(0.0, 1.0), bias=-0.5, threshold=0.5)

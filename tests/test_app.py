@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from qa.answer import Answerer
+from qa.answerability import AnswerabilityModel
 
 from .conftest import ROOT
 
@@ -27,7 +28,7 @@ def script_index(tmp_path, hash_embedder):
 
 
 def test_bulletin_script_is_escaped_everywhere(script_index, hash_embedder):
-    a = Answerer(script_index, hash_embedder, z_strong=1.0, z_weak=0.0)
+    a = Answerer(script_index, hash_embedder, answerability=AnswerabilityModel.always())
     ans = a.ask("职工书屋藏书多少册?")
     assert "<script>" in ans.text  # the library keeps the text verbatim …
     chat = app.render_answer(ans)
@@ -37,12 +38,16 @@ def test_bulletin_script_is_escaped_everywhere(script_index, hash_embedder):
     assert '<a class="cite" href="#src-1">[1]</a>' in chat and 'id="src-1"' in side and "<mark>" in side
 
 
-def test_refusal_renders_topics(script_index, hash_embedder):
+def test_refusal_renders_its_nearest_sentence_and_topics(script_index, hash_embedder):
     a = Answerer(script_index, hash_embedder)
     ans = a.ask("量子计算机的原理是什么?")
-    assert ans.refused
+    assert ans.refused and ans.topics
     html = app.render_sources(ans, script_index.texts)
-    assert "没有找到" in html and "<li>" in html
+    assert "没有能回答" in html
+    if ans.citations:  # the nearest sentence is cited and shown like any citation
+        assert 'id="src-1"' in html and "<mark>" in html
+    update = app.create_app(a).fns  # the page builds with the topic chips wired
+    assert update
 
 
 def test_create_app_builds_without_launching(script_index, hash_embedder, tmp_path):

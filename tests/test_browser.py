@@ -119,15 +119,27 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert "司机之家" in pg.locator("#src-1 .src-head").inner_text()
     pg.screenshot(path=str(ARTIFACTS / "03-sources.png"), full_page=True)
 
-    _ask(pg, "怎么办理护照?")
+    _ask(pg, "司机之家洗澡要钱吗")  # the topic is in the bulletins, a price is not
     pg.wait_for_function("document.querySelector('#chat').innerText.includes('抱歉')", timeout=60_000)
     # the sources panel is updated after the last streamed piece of the chat: wait for it, not just the chat
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     with contextlib.suppress(PlaywrightTimeout):
-        pg.wait_for_function("document.querySelector('#sources').innerText.includes('没有找到')", timeout=15_000)
-    assert "没有找到" in pg.locator("#sources").inner_text()
+        pg.wait_for_function("document.querySelector('#sources').innerText.includes('没有能回答')", timeout=15_000)
+    assert "没有能回答" in pg.locator("#sources").inner_text()
+    assert "最接近" in pg.locator("#chat").inner_text()
+    assert "司机之家" in pg.locator("#src-1").inner_text() and pg.locator("#src-1 mark").count() == 1  # cited
+    pg.wait_for_selector("#topics button", timeout=15_000)
     pg.screenshot(path=str(ARTIFACTS / "04-refusal.png"), full_page=True)
+    n_before = pg.locator("#chat .message-row, #chat [data-testid='bot']").count()
+    topic = pg.locator("#topics button").first
+    topic_text = topic.inner_text().strip()
+    topic.click()  # a suggested topic is asked as the next question
+    pg.wait_for_function(f"document.querySelector('#chat').innerText.split({json.dumps(topic_text)}).length > 1",
+                         timeout=60_000)
+    pg.wait_for_function("document.querySelector('#sources mark')", timeout=60_000)
+    assert pg.locator("#chat .message-row, #chat [data-testid='bot']").count() > n_before
+    pg.screenshot(path=str(ARTIFACTS / "04b-topic-clicked.png"), full_page=True)
 
     script = "<script>alert('x')</script><img src=x onerror=alert(2)>工资被拖欠了找谁?"
     _ask(pg, script)

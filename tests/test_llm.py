@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from qa.answer import Answerer, verify_answer
+from qa.answer import Answerer
+from qa.citations import verify_answer
 from qa.llm import PROMPTS, LLMClient, LLMError, load_prompt, render
 from qa.sources import source_text
 
@@ -77,8 +78,8 @@ def client(server, timeout=2.0, embedder=None):
 
 
 @pytest.fixture
-def llm_answerer(tiny_index, hash_embedder, server):
-    return Answerer(tiny_index, hash_embedder, z_strong=2.0, z_weak=0.5, llm=client(server))
+def llm_answerer(tiny_index, hash_embedder, server, hash_answerability):
+    return Answerer(tiny_index, hash_embedder, answerability=hash_answerability, llm=client(server))
 
 
 @pytest.mark.parametrize("mode", ["stream", "plain"])
@@ -105,9 +106,9 @@ def test_invented_numbers_are_not_supported(llm_answerer, server):
 
 
 @pytest.mark.parametrize("mode", ["error", "slow", "garbage"])
-def test_endpoint_failures_fall_back_to_extractive(tiny_index, hash_embedder, server, mode):
+def test_endpoint_failures_fall_back_to_extractive(tiny_index, hash_embedder, server, mode, hash_answerability):
     server.mode = mode
-    a = Answerer(tiny_index, hash_embedder, z_strong=2.0, z_weak=0.5, llm=client(server, timeout=1.0))
+    a = Answerer(tiny_index, hash_embedder, answerability=hash_answerability, llm=client(server, timeout=1.0))
     ans = a.ask("江宁区总工会帮多少农民工追回了工资?")
     assert ans.mode == "extractive-fallback" and "128名" in ans.text and ans.notice
     assert verify_answer(ans, source_text) == []

@@ -36,8 +36,8 @@ ODD_QUESTIONS = [
 
 
 @pytest.fixture
-def answerer(tiny_index, hash_embedder):
-    return Answerer(tiny_index, hash_embedder, z_strong=2.0, z_weak=0.5)
+def answerer(tiny_index, hash_embedder, hash_answerability):
+    return Answerer(tiny_index, hash_embedder, answerability=hash_answerability)
 
 
 @pytest.mark.parametrize("q", ODD_QUESTIONS)

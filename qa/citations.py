@@ -1,0 +1,102 @@
+"""Citations: a sentence (or its best whole clauses) cut from the index and returned as a
+``Citation`` whose offsets point into the source text, checked before it is shown; and the check
+of a whole answer (``verify_answer``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterator
+
+from .records import MARK, Answer, Citation
+
+_RE_LEAD_MARK = re.compile(r"^(本报讯|本刊讯)\s*([(（][^)）]{0,30}[)）])?\s*")
+
+
+def squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for m in re.finditer(r"[,，;；:：]|$", text):
+        end = m.end()
+        if end > start:
+            out.append((start, end))
+        start = end
+    return out
+
+
+def trim(sentence: str, score_clause: Callable[[str], float], limit: int = 90,
+         must_have: Callable[[str], bool] | None = None) -> tuple[int, int]:
+    """The best window of whole clauses within ``limit`` characters (offsets into ``sentence``);
+    when ``must_have`` accepts some clauses, the window keeps the best-scoring of them."""
+    if len(sentence) <= limit:
+        return 0, len(sentence)
+    cl = _clauses(sentence)
+    scores = [score_clause(sentence[a:b]) for a, b in cl]
+    must = [i for i, c in enumerate(cl) if must_have and must_have(sentence[c[0]:c[1]])]
+    must = [max(must, key=lambda i: scores[i])] if must else []
+    best, best_span = -1e9, (0, min(len(sentence), limit))
+    for i in range(len(cl)):
+        total = 0.0
+        for j in range(i, len(cl)):
+            if cl[j][1] - cl[i][0] > limit and j > i:
+                break
+            total += scores[j]
+            if must and not (i <= must[0] <= j):
+                continue  # keep the clause that holds the asked figure / service point
+            if cl[j][1] - cl[i][0] < min(24, len(sentence)) and j + 1 < len(cl):
+                continue  # a scrap of a clause is no answer: grow the window
+            if total > best:
+                best, best_span = total, (cl[i][0], cl[j][1])
+    a, b = best_span
+    while b > a and sentence[b - 1] in ",，;；:：":  # do not end on a comma
+        b -= 1
+    return a, b
+
+
+def cite(index, sid: int, n: int, score_clause: Callable[[str], float], *, limit: int = 90,
+         must_have: Callable[[str], bool] | None = None) -> tuple[str, Citation] | None:
+    """Sentence ``sid`` of ``index`` (trimmed to its best clauses within ``limit``) and its citation
+    ``[n]``; None when the span does not verify against the source text."""
+    s = index.sentences[sid]
+    a, b = trim(s.text, score_clause, limit, must_have)
+    lead = _RE_LEAD_MARK.match(s.text[a:b])  # "本报讯(记者…)" is dateline, not content
+    if lead and lead.end() < b - a:
+        a += lead.end()
+    part = s.text[a:b]
+    spans, pos = [], 0
+    for x, y in s.spans:  # [a, b) of the sentence text → source offsets
+        lo, hi = max(a, pos), min(b, pos + (y - x))
+        if hi > lo:
+            spans.append((x + lo - pos, x + hi - pos))
+        pos += y - x
+    if not spans or not part:
+        return None
+    start, end = spans[0][0], spans[-1][1]
+    cited = index.texts.get(s.source, "")[start:end]
+    if squash(part) not in squash(cited):
+        return None
+    return part, Citation(n, s.source, index.article_title(s.source, s.article), start, end, cited)
+
+
+def verify_answer(answer: Answer, source_text) -> list[str]:
+    """Problems with an answer's citations (empty when all verify); ``source_text(source) -> str``."""
+    problems = []
+    by_n = {c.n: c for c in answer.citations}
+    for m in MARK.finditer(answer.text):
+        if int(m.group(1)) not in by_n:
+            problems.append(f"[{m.group(1)}] has no citation")
+    for c in answer.citations:
+        text = source_text(c.source)
+        if text[c.start:c.end] != c.text:
+            problems.append(f"[{c.n}] {c.source}[{c.start}:{c.end}] does not match its text")
+    return problems
+
+
+def pieces(text: str) -> Iterator[str]:
+    """An extractive answer in display pieces: each cited sentence (up to its [n]) or line."""
+    for m in re.finditer(r".*?(?:\[\d+\]|\n|$)", text, re.S):
+        if m.group():
+            yield m.group()

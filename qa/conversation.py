@@ -1,0 +1,62 @@
+"""Conversation: a short follow-up ("那江都呢?", "具体有哪些设施?") resolved into a standalone question
+from the earlier turns, by rule (the LLM mode may rewrite it instead, see ``qa.llm``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+_FOLLOWUP_START = re.compile(r"^(那|那么|那个|还有|另外|此外|它|他们|她们|这个|这些|那些|其|具体|再|然后|并且|而且)")
+_PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
+
+
+def _turn_questions(history: Sequence) -> list[str]:
+    qs = []
+    for t in history or ():
+        if isinstance(t, dict):
+            if t.get("role") == "user" and isinstance(t.get("content"), str):
+                qs.append(t["content"])
+            elif isinstance(t.get("q") or t.get("question"), str):
+                qs.append(t.get("q") or t.get("question"))
+        elif isinstance(t, (list, tuple)) and t and isinstance(t[0], str):
+            qs.append(t[0])
+        else:
+            raise ValueError(f"history turn {t!r}: expected {{'role','content'}}, {{'q','a'}} or (question, answer)")
+    return qs
+
+
+def _places(text: str) -> list[str]:
+    from .tokens import tag
+
+    return [w for w, flag in tag(text) if flag == "ns" and len(w) >= 2]
+
+
+def condense(question: str, history: Sequence = ()) -> str:
+    """Resolve a short follow-up ("那江都呢?", "具体有哪些设施?") into a standalone question.
+
+    Rule-based: when the question looks like a follow-up, a place it names replaces the place of
+    the previous question; otherwise the previous question's subject is prepended.
+    """
+    prev = [q for q in _turn_questions(history) if q.strip()]
+    if not prev:
+        return question
+    last = prev[-1].strip()
+    q = question.strip()
+    looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢")))
+    if not looks_followup:
+        return question
+    new_places = _places(q)
+    old_places = _places(last)
+    core = re.sub(r"^(那么|那|还有|另外|此外|然后)", "", q)
+    core = re.sub(r"(呢|吗)?[?？]?$", "", core).strip()
+    if new_places and old_places:
+        out = last
+        for op in old_places:
+            out = out.replace(op, new_places[0])
+        rest = core
+        for np_ in new_places:
+            rest = rest.replace(np_, "")
+        return out if not rest.strip(" ,，的") else f"{out} {rest}"
+    subject = re.sub(r"(多少|几|什么|怎么|如何|哪些|哪里|吗|呢|[?？。！!])", " ", last)
+    subject = " ".join(subject.split())
+    return f"{subject} {core}".strip()

@@ -1,0 +1,86 @@
+"""Names: the real places, people and organisations a question names that no bulletin mentions.
+
+"抱歉，公报里没有提到“东莞”" must never be said of an everyday word.  jieba's tagger calls 上门 a
+place, 师傅 and 诗朗诵 people and 普通员工 an organisation, so a tag alone is not enough:
+
+- a **place** is a name of China's administrative divisions (``qa/data/places.txt``, with or
+  without its 省/市/县/区 suffix) that jieba also reads as a place in the question;
+- a **person** is a word jieba tags as a person, 2–3 characters, starting with a common surname
+  (``qa/data/surnames.txt``), not an everyday word of jieba's dictionary, and standing next to a
+  role (劳模许振超, 王德胜师傅, 张三是谁);
+- an **organisation** is a word jieba tags as an organisation ending in 公司/集团/工厂, or a brand
+  (a word jieba tags as a name of any kind that its dictionary hardly knows) followed by a word of
+  work (工会, 员工, 快递, 骑手 …): 富士康有工会吗, 顺丰快递员, 美团骑手.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from .wordlists import words
+
+_SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|地区|省|市|县|区|盟|旗|州)$")
+_ORG_END = ("公司", "集团", "工厂")
+_EVERYDAY_FREQ = 50  # jieba dictionary frequency above which a "name" is an everyday word (师傅 1976)
+_BRAND_FREQ = 10  # a brand jieba hardly knows (富士康 4, 顺丰 0, 美团 0)
+_WORK_AFTER = re.compile(r"^[^,，。?？!！]{0,2}(工会|员工|职工|工人|快递|骑手|外卖|司机|公司|集团|工厂|厂|上班|打工)")
+_ROLE_AFTER = re.compile(r"^(师傅|主席|书记|老师|经理|主任|同志|劳模|工匠|是谁|是哪)")
+_ROLE_BEFORE = re.compile(r"(劳模|工匠|主席|书记|师傅|职工|工人|农民工|同志|老师|经理|主任)$")
+
+
+@functools.lru_cache(maxsize=1)
+def _places() -> frozenset[str]:
+    out = set()
+    for name in words("places"):
+        out.add(name)
+        short = _SUFFIX.sub("", name)
+        if len(short) >= 2:
+            out.add(short)
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _surnames() -> frozenset[str]:
+    return frozenset(words("surnames"))
+
+
+def _freq(word: str) -> int:
+    from .tokens import dictionary_frequency
+
+    return dictionary_frequency(word)
+
+
+def names_in(question: str) -> list[str]:
+    """Real place, person and organisation names in a question (see the module docstring)."""
+    from .tokens import normalise, tag
+
+    out = []
+    text = normalise(question)
+    pos = 0
+    for w, flag in tag(text):
+        pos = text.find(w, pos) + len(w)
+        after = text[pos:]
+        if len(w) < 2:
+            continue
+        if flag == "ns" and (w in _places() or _SUFFIX.sub("", w) in _places()):
+            out.append(w)
+        elif (flag in ("nr", "nrfg", "nrt") and len(w) <= 3 and w[0] in _surnames() and _freq(w) < _EVERYDAY_FREQ
+              and (_ROLE_AFTER.match(after) or _ROLE_BEFORE.search(text[:pos - len(w)]))):
+            out.append(w)
+        elif flag == "nt" and w.endswith(_ORG_END) and _freq(w) < _EVERYDAY_FREQ:
+            out.append(w)
+        elif flag in ("nr", "nz", "nt", "nrt", "ns") and _freq(w) < _BRAND_FREQ and _WORK_AFTER.match(after):
+            out.append(w)
+    return out
+
+
+def missing_names(question: str, corpus_text: str) -> list[str]:
+    """The names in ``question`` that no bulletin mentions (a place also counts as mentioned
+    without its suffix: 滨海 for 滨海县)."""
+    out = []
+    for w in names_in(question):
+        forms = {w, _SUFFIX.sub("", w)}
+        if not any(len(f) >= 2 and f in corpus_text for f in forms):
+            out.append(w)
+    return out

@@ -1,0 +1,260 @@
+"""Question analysis: what a question asks for, read once and shared by answerability, sentence
+choice and case lists.
+
+``analyse(text, vocabulary)`` gives a ``Question``: its content words (IDF-weighted, with the
+bulletins' own words for everyday ones), its **slot** — the kind of thing the answer must contain —
+and a few reading flags (wants a case list, asks for the outcome, excludes something with 除了).
+
+Slots and what counts as holding one (``Question.has_slot``):
+
+| slot | asked as | a sentence holds it when it has |
+| --- | --- | --- |
+| figure | 多少/几 + unit, 比例, 规模 | a number with a unit (the asked unit when there is one) |
+| money | 多少钱, 费用, 收费, 价格 | an amount in 元/块, or 免费 |
+| phone | 电话, 号码, 热线是多少 | a 5+ digit number |
+| clock | 几点, 开放时间, 营业时间 | a clock time, 全天, 24小时 |
+| date | 什么时候, 哪天, 哪年 | a date |
+| which | 哪个县, 哪家公司, 哪些行业 | that noun after a name (泗洪县) |
+| name | 叫啥, 叫什么名字, 题目 | a quoted name (“…”, 《…》) or a person's name |
+| person | 谁, 哪位 (主席是谁) | a person's name (next to the role asked) |
+| address | 地址, 位置, 具体在哪 | a street address (…路…号, 位于) |
+| legal | 合法吗, 违法吗, 有必要吗 | what the law or a rule says |
+| frequency | 几次, 频率, 多久一次 | 每月, 一季一次 … |
+| duration | 多久, 多长时间, 几天 | a number of days, months, hours … |
+| procedure | 怎么申请/报名/办理, 什么条件, 手续 | how to: 扫码, 拨打, 到…报名 … |
+| service | 找谁, 去哪, 怎么办, 投诉 | a hotline, centre, station, legal aid … |
+| focus | 什么/哪些 + noun | that noun (or its bulletin synonym) |
+
+A category noun after 什么/哪些 (措施, 做法, 好处 …) is no slot: any concrete action answers it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .wordlists import table
+
+_WORDS = table("question_words")
+SYNONYMS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in table("synonyms").items()}
+GENERIC_FOCUS = frozenset(_WORDS["generic_focus"])
+GENERIC_WEIGHT = float(_WORDS["generic_weight"])
+OUTCOME_WORDS = tuple(_WORDS["outcome"])
+WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
+
+# case lists: examples, practices, experience, which places/units did it, joint work
+CASE_PATTERN = re.compile(
+    r"案例|例子|事例|典型|经验|好做法|做法|举措有哪些|(哪些|什么|有何)(举措|办法)|"
+    r"哪些(地方|地区|工会|单位|企业|县|市|区)|(联手|联合|携手)[^?？]{0,12}(的|做了)")
+# intent words removed before searching, so "典型案例" in a passage does not outrank the topic
+CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
+
+_CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍"
+_RE_UNIT = re.compile(rf"(?:多少|几)\s*(人次|[{_CLASSIFIERS}])")
+# a figure is a number with a unit (not a date, a brand like "1958" or "1+N")
+RE_FIGURE = re.compile(
+    rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*[万亿千百]?[余多]?\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
+_RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*[万亿千百]?[余多]?\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
+RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|中旬)?|\d{1,2}日")
+
+_SLOT_ASKED = (  # order matters: the first that matches decides
+    ("phone", re.compile(r"电话(号码?)?(是)?(多少|几号|是啥)|号码|手机号|联系方式|热线(电话)?(是)?(多少|是啥|是什么|几号)")),
+    ("money", re.compile(r"多少钱|几块钱|多少块|费用|收费|收多少|价格|价钱|花多少|要钱|交多少|多少元|会费|租金|奖金|补贴多少")),
+    ("clock", re.compile(r"几点|开放时间|营业时间|办公时间|开门|关门|几点钟|上班时间")),
+    ("frequency", re.compile(r"几次|频率|每隔|多久[^?？,，]{0,8}一次|多长时间[^?？,，]{0,8}一次")),
+    ("duration", re.compile(r"多久|多长时间|多少时间|多长|几天|几个月|几年")),
+    ("address", re.compile(r"地址|位置|具体在哪|在哪条路|哪几条路|哪条路|怎么过去|怎么走|门牌")),
+    ("legal", re.compile(r"合法|违法|犯法|正常吗|有必要|符合规定|规定吗")),
+    ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
+                             r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
+    ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?P<which>[\u4e00-\u9fff]{1,2})")),
+    ("figure", re.compile(r"多少|几[个名家件次人条场支项位所天年届批期节万岁倍]|数量|规模|比例|金额|多大|多高|几成")),
+    ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
+    ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
+    ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|什么地方|啥地方|怎么办|咋办|求助|投诉|反映|在哪")),
+    ("person", re.compile(r"谁|哪位|什么人")),
+)
+_RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4}?)(?:了|呢|吗|啊|呀)?[?？。!！~]*$")
+_RE_FREQUENCY = re.compile(r"每[天日周月季年]|[一每][天日周月季年][一两三四\d]?次|按[天日周月季年]|\d+[天日周月年]一次|一[季月年]一")
+_RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}|服务点")
+_RE_MONEY = re.compile(r"\d[\d.,]*\s*[万千百]?[余多]?\s*(?:元|块)|免费|不收费|零收费")
+_RE_PHONE = re.compile(r"\d{5,}|\d{3,4}-\d{7,8}")
+_RE_DURATION = re.compile(r"[\d一二两三四五六七八九十半]+\s*(?:个)?(?:天|日|周|星期|个月|月|年|小时|分钟|课时|学时)|当天|当场|半年")
+_RE_PROCEDURE = re.compile(r"扫码|拨打|登录|关注|公众号|小程序|填写|提交|携带|凭[^,，。]{1,8}(?:即可|可)|"
+                           r"到[^,，。]{1,12}(?:报名|申请|办理)|报名方式|申请条件|须|需提供")
+_RE_ADDRESS = re.compile(r"位于|[\u4e00-\u9fff]{1,8}(?:路|街|大道|巷|大街)\d*号?|\d+号")
+_RE_LEGAL = re.compile(r"违法|合法|依法|法律|规定|违反")
+_RE_ROLE = re.compile(r"(主席|书记|负责人|局长|队长|经理|院长|站长|校长|组长|馆长|董事长|总经理)[^,，。?？]{0,3}(?:是谁|叫啥|叫什么|是哪位)")
+_RE_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}点|全天|24小时|[上下]午|晚上")
+# "每个月/一个人/每名 … 多少": a rate, answered only by a rate (每月, 人均, 月均 …)
+_RE_PER_UNIT = re.compile(r"(?:每|一)(?:个)?(人|月|年|天|名|家|场|期|届)|每(个)")
+_PER_UNIT_FORMS = {"人": ("每人", "人均", "每名", "一人"), "名": ("每名", "人均", "每人"), "月": ("每月", "月均", "按月", "一个月", "月薪"),
+                   "年": ("每年", "年均", "年培训", "一年", "年度"), "天": ("每天", "日均", "一天"), "次": ("每次", "一次"),
+                   "家": ("每家", "家均"), "场": ("每场",), "期": ("每期", "一期"), "届": ("每届",),
+                   "个": ("每个", "每项", "平均", "人均")}
+# "都有哪些/都查了啥/包括哪些": a list, answered by an enumeration (A、B、C)
+_RE_LIST = re.compile(r"都[\u4e00-\u9fff]{0,3}(?:哪些|啥|什么)|包括哪些|有哪几|哪几[个项样种类]")
+_RE_ENUMERATION = re.compile(r"、|[;；]|和[^,，。]{1,10}等")
+_RE_EXCEPT = re.compile(r"(?:除了|除去|不包括|不算)([^,，。?？]{1,12}?)(?:以外|之外|外)?(?:[,，]|还|$)")
+
+
+@dataclass(frozen=True)
+class Question:
+    """What scoring needs to know about a question (see the module docstring)."""
+
+    text: str
+    tokens: dict  # content token → idf weight
+    synonyms: dict  # content token → alternatives that also count as present
+    unit: str = ""  # the measure word asked for (多少节课 → 节), or ""
+    slot: str = ""  # "" or one of the slots in the module docstring
+    focus: str = ""  # the noun after 什么/哪些
+    outcome: str = ""  # 最后/最终 …: the question asks for the final figure or result
+    wants_cases: bool = False
+    search_text: str = ""  # what to search with (case-intent words removed)
+    excluded: tuple[str, ...] = ()  # 除了 X: words of X, which the answer should not be about
+    per_unit: str = ""  # 每个月/一个人 … 多少: the rate's unit (月, 人 …), answered only by a rate
+    wants_list: bool = False  # 都有哪些/包括哪些: answered only by an enumeration
+
+    def coverage(self, toks: set) -> float:
+        total = sum(self.tokens.values()) or 1.0
+        got = sum(w for t, w in self.tokens.items() if t in toks or any(x in toks for x in self.synonyms.get(t, ())))
+        return got / total
+
+    def figures(self, text: str) -> list[str]:
+        return _RE_DIGIT_FIGURE.findall(RE_DATE.sub(" ", text)) or RE_FIGURE.findall(RE_DATE.sub(" ", text))
+
+    def has_slot(self, text: str) -> bool:
+        return holds(self.slot, text, unit=self.unit, focus=self.focus)
+
+    def slot_bonus(self, text: str) -> float:
+        """Score adjustment for a sentence: the asked thing present (more for a figure in the asked
+        unit), or absent when the question wants a figure."""
+        extra = 0.0
+        if self.wants_list and _RE_ENUMERATION.search(text):
+            extra += 0.06
+        if self.per_unit and any(f in text for f in _PER_UNIT_FORMS.get(self.per_unit, ())):
+            extra += 0.06
+        if self.slot == "figure":
+            if self.has_slot(text):
+                return extra + (0.12 if self.unit else 0.06)
+            return extra + (0.02 if self.figures(text) else -0.06)
+        return extra + (0.08 if self.slot and self.has_slot(text) else 0.0)
+
+    @property
+    def asks_detail(self) -> bool:
+        return bool(self.slot or self.per_unit or self.wants_list)
+
+    def details_held(self, text: str) -> bool:
+        """The sentence(s) give what is asked in the form asked: the slot, a rate for a rate, an
+        enumeration for a list."""
+        if self.slot and not self.has_slot(text):
+            return False
+        if self.per_unit and not any(f in text for f in _PER_UNIT_FORMS.get(self.per_unit, ())):
+            return False
+        if self.wants_list and not _RE_ENUMERATION.search(text):
+            return False
+        return True
+
+    def is_excluded(self, toks: set) -> bool:
+        return any(t in toks for t in self.excluded)
+
+
+def holds(slot: str, text: str, *, unit: str = "", focus: str = "") -> bool:
+    """Does ``text`` hold the thing a question with this ``slot`` asks for?  (``focus``: the noun
+    of a focus or which question: 哪个县 → 县, held by 泗洪县.)"""
+    if slot == "which":
+        ends = WHICH_NOUNS.get(focus, (focus[-1],)) if focus else ()
+        return any(re.search(rf"[\u4e00-\u9fff]{re.escape(e)}", text) for e in ends)
+    if slot == "figure":
+        figs = _RE_DIGIT_FIGURE.findall(RE_DATE.sub(" ", text)) or RE_FIGURE.findall(RE_DATE.sub(" ", text))
+        if not unit or unit == "个":  # 几个 is answered by 5家, 8支 …
+            return bool(figs)
+        return any(unit in f for f in figs)
+    if slot == "money":
+        return bool(_RE_MONEY.search(text))
+    if slot == "phone":
+        return bool(_RE_PHONE.search(text))
+    if slot == "clock":
+        return bool(_RE_CLOCK.search(text))
+    if slot == "date":
+        return bool(RE_DATE.search(text) or re.search(r"今年|去年|前年", text))
+    if slot == "person":
+        names = _person_names(text)
+        if focus:  # 主席是谁: the name stands next to the role (副主席万月, 张友良…主席)
+            return any(re.search(rf"{re.escape(focus)}[\s、,，]{{0,2}}{re.escape(n)}|{re.escape(n)}[^。,，]{{0,12}}{re.escape(focus)}", text)
+                       for n in names)
+        return bool(names)
+    if slot == "name":
+        return bool(re.search(r"[“《「]", text) or _person_names(text))
+    if slot == "address":
+        return bool(_RE_ADDRESS.search(text))
+    if slot == "legal":
+        return bool(_RE_LEGAL.search(text))
+    if slot == "duration":
+        return bool(_RE_DURATION.search(text))
+    if slot == "procedure":
+        return bool(_RE_PROCEDURE.search(text))
+    if slot == "frequency":
+        return bool(_RE_FREQUENCY.search(text))
+    if slot == "service":
+        return bool(_RE_SERVICE.search(text))
+    if slot == "focus":
+        words = (focus, focus[-2:], *SYNONYMS.get(focus, ()), *SYNONYMS.get(focus[-2:], ()))
+        return any(w in text for w in words) or (focus in ("名字", "名称") and "“" in text)
+    return False
+
+
+def _person_names(text: str) -> list[str]:
+    from .tokens import tag
+
+    return [w for w, f in tag(text) if f == "nr" and 2 <= len(w) <= 4]
+
+
+def slot_of(text: str) -> tuple[str, str]:
+    """(slot, noun) of a question: the noun is what a which-question asks for (哪个县 → 县)."""
+    for name, pattern in _SLOT_ASKED:
+        m = pattern.search(text)
+        if m:
+            return name, (m.group("which").rstrip("的了呢吗啊是在有") if name == "which" else "")
+    return "", ""
+
+
+def analyse(question: str, vocabulary) -> Question:
+    """Read a question; ``vocabulary`` gives ``idf(tokens) -> {token: weight}`` and
+    ``words_of(text) -> [token]`` (the question's words mapped onto the bulletins' vocabulary)."""
+    wants_cases = bool(CASE_PATTERN.search(question))
+    search = (CASE_WORDS.sub(" ", question).strip() or question) if wants_cases else question
+    toks = [t for t in dict.fromkeys(vocabulary.words_of(search)) if len(t) >= 2 or t.isdigit()]
+    syn = {t: SYNONYMS[t] for t in toks if t in SYNONYMS}
+    for t in [t for t in SYNONYMS if t in search and t not in toks]:  # phrases jieba did not cut out
+        toks.append(t)
+        syn[t] = SYNONYMS[t]
+    unit = _RE_UNIT.search(search)
+    focus = _RE_FOCUS.search(search.strip())
+    focus_word = focus.group(1) if focus else ""
+    generic = bool(focus_word) and (focus_word in GENERIC_FOCUS or focus_word[-2:] in GENERIC_FOCUS)
+    slot, which = slot_of(search)
+    if not slot and focus_word and not generic:
+        slot = "focus"
+    if slot == "person":
+        role = _RE_ROLE.search(search)
+        focus_word = role.group(1) if role else ""
+    if slot == "which":
+        if which in GENERIC_FOCUS or which[-2:] in GENERIC_FOCUS:  # 哪些打算/哪几个环节: a category
+            slot, focus_word, generic = "", which, True
+        else:
+            focus_word, generic = which, False
+    excluded: tuple[str, ...] = ()
+    m = _RE_EXCEPT.search(search)
+    if m:
+        excluded = tuple(t for t in vocabulary.words_of(m.group(1)) if len(t) >= 2)
+        toks = [t for t in toks if t not in excluded]
+    weights = vocabulary.idf(toks) if toks else {}
+    if generic:
+        weights = {t: w * GENERIC_WEIGHT if t in GENERIC_FOCUS else w for t, w in weights.items()}
+    per_unit = _RE_PER_UNIT.search(search)
+    return Question(question, weights, syn, unit.group(1) if unit else "", slot,
+                    "" if generic else focus_word,
+                    next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
+                    (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money") else "",
+                    bool(_RE_LIST.search(search)) and not wants_cases)

@@ -1,0 +1,145 @@
+"""Sentence choice: which sentences of the retrieved passages answer a question, best first.
+
+score = cosine(question, sentence) + own_coverage·coverage(sentence) + context_coverage·coverage(the
+sentence in context: the two sentences before it, the article title and the article's opening
+sentences, because bulletins name the subject once and give the figure later) + the slot bonus
+(``Question.slot_bonus``) + a little for the passage's rank − penalties for scraps, bare headings and
+sentences about what the question excludes (除了 X).  Weights: ``qa/data/scoring.json``.
+
+``SentenceChooser.choose`` turns the ranking into the one to three sentences of a short answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .articles import ends_sentence
+from .question import OUTCOME_WORDS, SYNONYMS, Question
+from .wordlists import table
+
+W = table("scoring")
+
+
+class SentenceChooser:
+    def __init__(self, index):
+        self.index = index
+        self._by_chunk = index.sentence_ids_by_chunk()
+        self._title_tokens: dict[str, set] = {}
+        self._lead_tokens: dict[tuple, set] = {}
+
+    def tokens(self, sid: int) -> set[str]:
+        return set(self.index.sentence_tokens(sid))
+
+    def same_report(self, i: int, j: int) -> bool:
+        """Sentences ``i`` and ``j`` belong to the same article."""
+        a, b = self.index.sentences[i], self.index.sentences[j]
+        return a.source == b.source and a.article == b.article
+
+    def scored(self, q: Question, hits, qvec) -> list[tuple[float, int, object]]:
+        """(score, sentence id, hit) for the sentences of ``hits``, best first."""
+        sents, vecs = self.index.sentences, self.index.sentence_vectors
+        seen: set[int] = set()
+        out = []
+        top = max(1e-6, hits[0].score) if hits else 1.0
+        for h in hits:
+            for sid in self._by_chunk.get(h.chunk.id, ()):
+                if sid in seen:
+                    continue
+                seen.add(sid)
+                text = sents[sid].text
+                dense = float(vecs[sid].astype(np.float32) @ qvec) if vecs is not None and qvec is not None else 0.0
+                own = self.tokens(sid)
+                score = (dense + W["own_coverage"] * q.coverage(own)
+                         + W["context_coverage"] * self.context_coverage(q, sid, h.chunk)
+                         + q.slot_bonus(text) + W["passage_rank"] * h.score / top
+                         - (W["short_sentence"] if len(text) < 8 else 0.0)
+                         - (W["bare_heading"] if not ends_sentence(text) and len(text) < 30 else 0.0)
+                         - (W["excluded"] if q.excluded and q.is_excluded(own) else 0.0))
+                out.append((score, sid, h))
+        out.sort(key=lambda x: -x[0])
+        return out
+
+    def context_coverage(self, q: Question, sid: int, chunk) -> float:
+        """Coverage of the question by a sentence in its context (``context_tokens``)."""
+        return q.coverage(self.context_tokens(sid, chunk))
+
+    def context_tokens(self, sid: int, chunk) -> set[str]:
+        """Words of a sentence in its context: itself, the two sentences before it, the article's
+        title and its opening sentences."""
+        toks = self.tokens(sid) | self._title(chunk.context) | self._lead(chunk.source, chunk.article)
+        for j in (sid - 1, sid - 2):
+            if j >= 0 and self.same_report(j, sid):
+                toks |= self.tokens(j)
+        return toks
+
+    def _title(self, context: str) -> set[str]:
+        from .tokens import tokenize
+
+        if context not in self._title_tokens:
+            self._title_tokens[context] = set(tokenize(context))
+        return self._title_tokens[context]
+
+    def _lead(self, source: str, article: int) -> set[str]:
+        key = (source, article)
+        if key not in self._lead_tokens:
+            self._lead_tokens[key] = {t for i in self.index.lead_sentence_ids(source, article)
+                                      for t in self.index.sentence_tokens(i)}
+        return self._lead_tokens[key]
+
+    def outcome_sentence(self, q: Question, best: int) -> int | None:
+        """For 最后/最终 questions whose best sentence gives the first figure: a sentence shortly after
+        it in the same report that states the outcome (最终仅裁员11人), else None."""
+        sents = self.index.sentences
+        forms = (q.outcome, *SYNONYMS.get(q.outcome, ()))
+        if any(f in sents[best].text for f in forms):
+            return None
+        for j in range(best + 1, min(best + 4, len(sents))):
+            if not self.same_report(j, best):
+                break
+            if any(w in sents[j].text for w in OUTCOME_WORDS) and (not q.slot or q.has_slot(sents[j].text)):
+                return j
+        return None
+
+    def clause_scorer(self, q: Question):
+        from .tokens import tokenize
+
+        def score(clause: str) -> float:
+            return q.coverage(set(tokenize(clause))) + 3 * q.slot_bonus(clause) - 0.002 * len(clause)
+
+        return score
+
+    def choose(self, q: Question, scored) -> list[int]:
+        """The sentences of a short answer: the best, plus the one that completes it (the sentence
+        before when it names the subject, the outcome for 最后/最终, the sentence holding the asked
+        slot, or a runner-up as much about the question), in text order."""
+        if not scored:
+            return []
+        sents = self.index.sentences
+        best_score, best, best_hit = scored[0]
+        chosen = [best]
+        prev = best - 1
+        outcome = self.outcome_sentence(q, best) if q.outcome else None
+        if outcome is not None:
+            chosen.append(outcome)
+        elif (prev >= 0 and self.same_report(prev, best)
+              and q.coverage(self.tokens(prev) | self.tokens(best)) > q.coverage(self.tokens(best)) + 0.2
+              and len(sents[prev].text) + len(sents[best].text) <= 130):
+            chosen.insert(0, prev)  # the sentence before carries the subject the best one leaves out
+        elif q.asks_detail and not q.details_held(sents[best].text):
+            # the best sentence names the subject but not the asked thing: add the sentence that has
+            # it — nearby in the same article first, else the best candidate that has it
+            same = [(sc, sid) for sc, sid, _ in scored[1:]
+                    if self.same_report(sid, best) and 0 < abs(sid - best) <= 3 and q.details_held(sents[sid].text)]
+            other = [(sc, sid) for sc, sid, _ in scored[1:12]
+                     if q.details_held(sents[sid].text) and sc >= best_score - W["slot_sentence_margin"]]
+            if same or other:
+                chosen.append(max(same or other)[1])
+        elif len(scored) > 1:
+            sc2, sid2, hit2 = scored[1]
+            if (sc2 >= best_score - W["second_sentence_margin"] and len(sents[sid2].text) + len(sents[best].text) <= 150
+                    # another report only if it is as much about what the question names
+                    and (self.same_report(sid2, best) or self.context_coverage(q, sid2, hit2.chunk)
+                         >= self.context_coverage(q, best, best_hit.chunk) - 0.05)):
+                chosen.append(sid2)
+        chosen.sort(key=lambda i: (sents[i].source, sents[i].start))
+        return chosen

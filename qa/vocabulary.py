@@ -1,0 +1,117 @@
+"""Vocabulary: the bulletins' own words, and a worker's words mapped onto them.
+
+Workers type 公会 for 工会, 加斑费, ``gongzi``, ``overtime``, 女工 for 女职工, 疗养 for 疗休养.  None of
+that should make a question look off-topic.  ``Vocabulary`` knows the index's words (its BM25
+vocabulary and source texts) and offers:
+
+- ``repair(text)``: homophone typos (a 2–4 character stretch that occurs in no bulletin but sounds
+  exactly like a bulletin word sharing a character with it: 公会→工会, 工姿→工资) and pinyin words
+  (``gonghui`` → 工会) replaced by the bulletin word; English words by ``qa/data/english_words.json``;
+- ``words_of(text)``: the repaired text's content words (``qa.tokens.tokenize``);
+- ``alternatives(word)``: bulletin words that contain the word's characters in order and are at most
+  two characters longer (女工→女职工, 疗养→疗休养), counted as the word being present;
+- ``known(word)``: whether the bulletins use the word (or such an alternative);
+- ``idf(tokens)``: the index's BM25 idf.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from .wordlists import table
+
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN = re.compile(r"[A-Za-z]+")
+
+
+class Vocabulary:
+    def __init__(self, index):
+        self.index = index
+        self._english = {k.lower(): v for k, v in table("english_words").items()}
+
+    # -- what the bulletins contain
+    @functools.cached_property
+    def corpus_text(self) -> str:
+        return self.index.corpus_text()
+
+    @functools.cached_property
+    def words(self) -> dict[str, int]:
+        """Chinese words of the index (2–6 characters) → document frequency."""
+        bm = self.index.bm25
+        if bm is None:
+            return {}
+        return {w: bm.doc_freq(w) for w in bm.vocab if 2 <= len(w) <= 6 and _HAN.fullmatch(w)}
+
+    @functools.cached_property
+    def _by_sound(self) -> dict[tuple, list[str]]:
+        from pypinyin import lazy_pinyin
+
+        out: dict[tuple, list[str]] = {}
+        for w in sorted(self.words, key=lambda w: -self.words[w]):
+            if len(w) <= 4:
+                out.setdefault(tuple(lazy_pinyin(w)), []).append(w)
+        return out
+
+    @functools.cached_property
+    def _by_spelling(self) -> dict[str, str]:
+        return {"".join(k): ws[0] for k, ws in self._by_sound.items()}
+
+    def known(self, word: str) -> bool:
+        return word in self.words or word in self.corpus_text or bool(self.alternatives(word))
+
+    @functools.lru_cache(maxsize=4096)
+    def alternatives(self, word: str) -> tuple[str, ...]:
+        if len(word) < 2 or not _HAN.fullmatch(word) or word in self.words:
+            return ()
+        gap = r"[\u4e00-\u9fff]{0,2}?"
+        pattern = re.compile(gap.join(map(re.escape, word)))
+        found: dict[str, int] = {}
+        for m in pattern.finditer(self.corpus_text):
+            if len(m.group()) <= len(word) + 2:
+                found[m.group()] = found.get(m.group(), 0) + 1
+        return tuple(sorted(found, key=lambda w: -found[w])[:3])
+
+    def idf(self, tokens) -> dict[str, float]:
+        return self.index.idf(tokens)
+
+    # -- a question in the bulletins' words
+    def repair(self, text: str) -> str:
+        """``text`` (normalised) with homophone typos, pinyin and English words replaced by bulletin words."""
+        from .tokens import normalise
+
+        text = _LATIN.sub(self._latin, normalise(text))
+        return _HAN.sub(lambda m: self._homophones(m.group()), text)
+
+    def words_of(self, text: str) -> list[str]:
+        from .tokens import tokenize
+
+        return tokenize(self.repair(text))
+
+    def _latin(self, m: re.Match) -> str:
+        w = m.group().lower()
+        if w in self._english:
+            return self._english[w]
+        return self._by_spelling.get(w, m.group()) if len(w) >= 4 else m.group()
+
+    def _homophones(self, run: str) -> str:
+        if len(run) < 2:
+            return run
+        from pypinyin import lazy_pinyin
+
+        sounds = lazy_pinyin(run)
+        out, i = [], 0
+        while i < len(run):
+            for n in (4, 3, 2):
+                piece = run[i:i + n]
+                if len(piece) < n or piece in self.corpus_text:
+                    continue
+                cands = [w for w in self._by_sound.get(tuple(sounds[i:i + n]), ()) if set(w) & set(piece)]
+                if cands:
+                    out.append(cands[0])
+                    i += n
+                    break
+            else:
+                out.append(run[i])
+                i += 1
+        return "".join(out)
