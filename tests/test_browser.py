@@ -131,14 +131,15 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert "司机之家" in pg.locator("#src-1").inner_text() and pg.locator("#src-1 mark").count() == 1  # cited
     pg.wait_for_selector("#topics button", timeout=15_000)
     pg.screenshot(path=str(ARTIFACTS / "04-refusal.png"), full_page=True)
-    n_before = pg.locator("#chat .message-row, #chat [data-testid='bot']").count()
     topic = pg.locator("#topics button").first
     topic_text = topic.inner_text().strip()
+    count = f"document.querySelector('#chat').innerText.split({json.dumps(topic_text)}).length"
+    before = pg.evaluate(count)
     topic.click()  # a suggested topic is asked as the next question
-    pg.wait_for_function(f"document.querySelector('#chat').innerText.split({json.dumps(topic_text)}).length > 1",
-                         timeout=60_000)
-    pg.wait_for_function("document.querySelector('#sources mark')", timeout=60_000)
-    assert pg.locator("#chat .message-row, #chat [data-testid='bot']").count() > n_before
+    pg.wait_for_function(f"{count} > {before}", timeout=60_000)
+    with contextlib.suppress(PlaywrightTimeout):  # its answer's sources replace the refusal's
+        pg.wait_for_function("!document.querySelector('#sources').innerText.includes('没有能回答')", timeout=30_000)
+    assert pg.evaluate(count) > before
     pg.screenshot(path=str(ARTIFACTS / "04b-topic-clicked.png"), full_page=True)
 
     script = "<script>alert('x')</script><img src=x onerror=alert(2)>工资被拖欠了找谁?"
