@@ -153,13 +153,19 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
-    from .evaluate import evaluate, load_eval
+def _eval_items(path: str) -> list:
+    from .evaluate import load_eval
 
     try:
-        items = load_eval(args.file)
+        return load_eval(path)
     except (OSError, ValueError) as e:
         raise UsageError(str(e)) from None
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate
+
+    items = _eval_items(args.file)
     answerer = _load_answerer(args)
     answers = [answerer.ask(it.q, it.turns(), k=args.k) for it in items]
     from functools import lru_cache
@@ -186,13 +192,9 @@ def cmd_eval(args) -> int:
 
 
 def cmd_tune(args) -> int:
-    from .evaluate import load_eval
     from .tuning import DEFAULT_OUT, fit
 
-    try:
-        items = load_eval(args.file)
-    except (OSError, ValueError) as e:
-        raise UsageError(str(e)) from None
+    items = _eval_items(args.file)
     if not any(it.kind == "unanswerable" for it in items) or all(it.kind == "unanswerable" for it in items):
         raise UsageError(f"{args.file}: tuning needs both answerable and unanswerable questions")
     from .evaluate import EvalItem

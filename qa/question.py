@@ -121,7 +121,7 @@ class Question:
         return got / total
 
     def figures(self, text: str) -> list[str]:
-        return _RE_DIGIT_FIGURE.findall(RE_DATE.sub(" ", text)) or RE_FIGURE.findall(RE_DATE.sub(" ", text))
+        return figures(text)
 
     def has_slot(self, text: str) -> bool:
         return holds(self.slot, text, unit=self.unit, focus=self.focus)
@@ -159,6 +159,17 @@ class Question:
         return any(t in toks for t in self.excluded)
 
 
+# slots held when one pattern matches
+_HELD_BY = {"money": _RE_MONEY, "phone": _RE_PHONE, "clock": _RE_CLOCK, "address": _RE_ADDRESS, "legal": _RE_LEGAL,
+            "duration": _RE_DURATION, "procedure": _RE_PROCEDURE, "frequency": _RE_FREQUENCY, "service": _RE_SERVICE}
+
+
+def figures(text: str) -> list[str]:
+    """Numbers with a unit in ``text`` (digits first; dates are not figures)."""
+    plain = RE_DATE.sub(" ", text)
+    return _RE_DIGIT_FIGURE.findall(plain) or RE_FIGURE.findall(plain)
+
+
 def holds(slot: str, text: str, *, unit: str = "", focus: str = "") -> bool:
     """Does ``text`` hold the thing a question with this ``slot`` asks for?  (``focus``: the noun
     of a focus or which question: 哪个县 → 县, held by 泗洪县.)"""
@@ -166,16 +177,10 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "") -> bool:
         ends = WHICH_NOUNS.get(focus, (focus[-1],)) if focus else ()
         return any(re.search(rf"[\u4e00-\u9fff]{re.escape(e)}", text) for e in ends)
     if slot == "figure":
-        figs = _RE_DIGIT_FIGURE.findall(RE_DATE.sub(" ", text)) or RE_FIGURE.findall(RE_DATE.sub(" ", text))
+        figs = figures(text)
         if not unit or unit == "个":  # 几个 is answered by 5家, 8支 …
             return bool(figs)
         return any(unit in f for f in figs)
-    if slot == "money":
-        return bool(_RE_MONEY.search(text))
-    if slot == "phone":
-        return bool(_RE_PHONE.search(text))
-    if slot == "clock":
-        return bool(_RE_CLOCK.search(text))
     if slot == "date":
         return bool(RE_DATE.search(text) or re.search(r"今年|去年|前年", text))
     if slot == "person":
@@ -186,18 +191,8 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "") -> bool:
         return bool(names)
     if slot == "name":
         return bool(re.search(r"[“《「]", text) or _person_names(text))
-    if slot == "address":
-        return bool(_RE_ADDRESS.search(text))
-    if slot == "legal":
-        return bool(_RE_LEGAL.search(text))
-    if slot == "duration":
-        return bool(_RE_DURATION.search(text))
-    if slot == "procedure":
-        return bool(_RE_PROCEDURE.search(text))
-    if slot == "frequency":
-        return bool(_RE_FREQUENCY.search(text))
-    if slot == "service":
-        return bool(_RE_SERVICE.search(text))
+    if slot in _HELD_BY:
+        return bool(_HELD_BY[slot].search(text))
     if slot == "focus":
         words = (focus, focus[-2:], *SYNONYMS.get(focus, ()), *SYNONYMS.get(focus[-2:], ()))
         return any(w in text for w in words) or (focus in ("名字", "名称") and "“" in text)
