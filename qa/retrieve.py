@@ -4,11 +4,14 @@ Fusion methods (``fusion=``):
 
 - ``dense`` / ``bm25``: one side only;
 - ``rrf``: reciprocal-rank fusion, 1/(60+rank) summed;
-- ``adaptive`` (default): dense cosine plus BM25, where BM25's weight is set per query by how
-  much its top hit stands out from the rest of its pool (a query whose words pick out one passage
-  gets a strong lexical vote; a query whose words are everywhere gets almost none).  This keeps
-  the dense ranking on corpora where BM25 is noisy and lets exact names and numbers win where
-  BM25 is sure.  See README "Retrieval" for the measurements behind it.
+- ``adaptive`` (default): BM25's pool joins the dense pool as candidates; each candidate's dense
+  evidence is its cosine blended with the cosine of its best sentence, with weight w = sentence_gain
+  × (how far the best sentence of all candidates rises above the best passage).  A question that one
+  sentence answers exactly (a figure, a name) then ranks the passage holding that sentence first; a
+  topical question, where no sentence stands out, keeps the passage ranking.  BM25 is added with
+  bm25_weight × (how far its top score stands above the median of its pool): 0 by default, because
+  every BM25 weight that helped on the tune questions ranked worse than dense-only on InsuranceQA-zh.
+  The numbers are data (``qa/data/retrieval.json``); README "Retrieval" has the measurements.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from .chunks import Chunk
 from .index import Index
+from .wordlists import table
 
 FUSIONS = ("adaptive", "rrf", "dense", "bm25")
 MAX_QUESTION_CHARS = 2000
@@ -69,7 +73,7 @@ class Retriever:
     """Search an ``Index`` with an embedder matching the one it was built with."""
 
     def __init__(self, index: Index, embedder=None, *, fusion: str = "adaptive", pool: int = 50,
-                 bm25_weight: float = 0.3):
+                 bm25_weight: float | None = None, sentence_gain: float | None = None):
         from .embed import get_embedder
 
         if fusion not in FUSIONS:
@@ -79,7 +83,10 @@ class Retriever:
         index.check_embedder(self.embedder)
         self.fusion = fusion
         self.pool = pool
-        self.bm25_weight = bm25_weight
+        weights = table("retrieval")
+        self.bm25_weight = float(weights["bm25_weight"] if bm25_weight is None else bm25_weight)
+        self.sentence_gain = float(weights["sentence_gain"] if sentence_gain is None else sentence_gain)
+        self._chunk_sentences: list[np.ndarray] | None = None
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         return self.search_many([question], k)[0]
@@ -120,18 +127,39 @@ class Retriever:
                     vecs = np.stack([self.index.faiss.reconstruct(int(i)) for i in missing])
                     dense_all[missing] = vecs @ qv[qi]
             top_dense = float(sims[0][0]) if qv is not None and len(dense_ids) else 0.0
-            score = self._fuse(dense_all, bm_all, dense_ids if qv is not None else np.array([], int), bm_ids, n)
+            passage_dense = dense_all
             cand = np.union1d(dense_ids if qv is not None else np.array([], int), bm_ids).astype(int)
+            if self.fusion == "adaptive" and dense_all is not None and self.sentence_gain > 0:
+                dense_all = dense_all.copy()
+                dense_all[cand] = self._with_sentences(dense_all[cand], cand, qv[qi])
+            score = self._fuse(dense_all, bm_all, dense_ids if qv is not None else np.array([], int), bm_ids, n)
             if len(cand) == 0:
                 cand = np.arange(min(n, pool))
             order = cand[np.argsort(-score[cand], kind="stable")][:k]
-            hits = [Hit(self.index.chunks[i], float(score[i]),
-                        float(dense_all[i]) if dense_all is not None else 0.0, float(bm_all[i]), r + 1)
+            hits = [Hit(self.index.chunks[i], float(score[i]), float(passage_dense[i]) if qv is not None else 0.0,
+                        float(bm_all[i]), r + 1)
                     for r, i in enumerate(order)]
             t_search = (time.perf_counter() - t0) * 1000
             out.append(Retrieval(q, hits, qv[qi] if qv is not None else None,
                                  {"embed": round(t_embed, 2), "search": round(t_search, 2)}, top_dense))
         return out
+
+    def _with_sentences(self, dense: np.ndarray, cand: np.ndarray, qv: np.ndarray) -> np.ndarray:
+        """Dense evidence for passages ``cand``: their cosine blended with their best sentence's, the
+        more as the best sentence of all rises above the best passage (see the module docstring)."""
+        vecs = self.index.sentence_vectors
+        if vecs is None or not len(vecs):
+            return dense
+        if self._chunk_sentences is None:
+            by_chunk = self.index.sentence_ids_by_chunk()
+            self._chunk_sentences = [np.asarray(by_chunk.get(c.id, ()), np.int64) for c in self.index.chunks]
+        best = dense.astype(np.float64).copy()
+        for j, i in enumerate(cand):
+            sids = self._chunk_sentences[i]
+            if len(sids):
+                best[j] = float((vecs[sids].astype(np.float32) @ qv).max())
+        w = self.sentence_gain * max(0.0, float(best.max()) - float(dense.max()))
+        return (dense + w * best) / (1.0 + w)
 
     def _fuse(self, dense: np.ndarray | None, bm: np.ndarray, dense_ids, bm_ids, n: int) -> np.ndarray:
         if self.fusion == "bm25" or dense is None:

@@ -1,8 +1,11 @@
 """Sentence choice: which sentences of the retrieved passages answer a question, best first.
 
-score = cosine(question, sentence) + own_coverage·coverage(sentence) + context_coverage·coverage(the
-sentence in context: the two sentences before it, the article title and the article's opening
-sentences, because bulletins name the subject once and give the figure later) + the slot bonus
+score = cosine(question, sentence) + own_coverage·coverage(sentence) + new_coverage·(coverage of the
+question words its article's title and opening do not already hold: what the sentence adds to the
+subject, so that 华光员工能不能持股 picks the 全员持股 sentence, not the opening that names 华光) +
+context_coverage·coverage(the sentence in context: the two sentences before it, the article title
+and the article's opening sentences, because bulletins name the subject once and give the figure
+later) + the slot bonus
 (``Question.slot_bonus``) + a little for the passage's rank − penalties for scraps, bare headings and
 sentences about what the question excludes (除了 X).  Weights: ``qa/data/scoring.json``.
 
@@ -49,7 +52,9 @@ class SentenceChooser:
                 text = sents[sid].text
                 dense = float(vecs[sid].astype(np.float32) @ qvec) if vecs is not None and qvec is not None else 0.0
                 own = self.tokens(sid)
+                subject = self.subject_tokens(h.chunk)
                 score = (dense + W["own_coverage"] * q.coverage(own)
+                         + W["new_coverage"] * q.coverage(own, beyond=subject)
                          + W["context_coverage"] * self.context_coverage(q, sid, h.chunk)
                          + q.slot_bonus(text) + W["passage_rank"] * h.score / top
                          - (W["short_sentence"] if len(text) < 8 else 0.0)
@@ -63,10 +68,15 @@ class SentenceChooser:
         """Coverage of the question by a sentence in its context (``context_tokens``)."""
         return q.coverage(self.context_tokens(sid, chunk))
 
+    def subject_tokens(self, chunk) -> set[str]:
+        """Words of the article's title and opening sentences: its subject, which every one of its
+        sentences shares through ``context_tokens``."""
+        return self._title(chunk.context) | self._lead(chunk.source, chunk.article)
+
     def context_tokens(self, sid: int, chunk) -> set[str]:
         """Words of a sentence in its context: itself, the two sentences before it, the article's
         title and its opening sentences."""
-        toks = self.tokens(sid) | self._title(chunk.context) | self._lead(chunk.source, chunk.article)
+        toks = self.tokens(sid) | self.subject_tokens(chunk)
         for j in (sid - 1, sid - 2):
             if j >= 0 and self.same_report(j, sid):
                 toks |= self.tokens(j)

@@ -32,6 +32,26 @@ def test_every_fusion_finds_the_obvious_passage(tiny_index, hash_embedder, fusio
     assert hits[0].chunk.title == "职工书屋点亮读书生活"
 
 
+@pytest.mark.parametrize("gain", [0.0, 4.0, 40.0])
+def test_adaptive_fusion_blends_each_passage_with_its_best_sentence(tiny_index, hash_embedder, gain):
+    import numpy as np
+
+    q = "职工书屋每月举办几次读书分享会"
+    n = len(tiny_index.chunks)
+    dense = {h.chunk.id: h.dense for h in Retriever(tiny_index, hash_embedder, fusion="dense").search(q, k=n)}
+    qv = hash_embedder.encode_queries([q])[0]
+    by_chunk = tiny_index.sentence_ids_by_chunk()
+    best = {c: max(float(tiny_index.sentence_vectors[i].astype(np.float32) @ qv) for i in by_chunk[c]) for c in dense}
+    w = gain * max(0.0, max(best.values()) - max(dense.values()))
+    assert max(best.values()) > max(dense.values())  # one sentence says it more exactly than any passage
+    hits = Retriever(tiny_index, hash_embedder, fusion="adaptive", bm25_weight=0.0, sentence_gain=gain).search(q, k=n)
+    assert len(hits) == n
+    for h in hits:
+        assert h.dense == pytest.approx(dense[h.chunk.id], abs=1e-5)  # Hit.dense stays the passage cosine
+        assert h.score == pytest.approx((dense[h.chunk.id] + w * best[h.chunk.id]) / (1 + w), abs=1e-4)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
 def test_traditional_characters_retrieve_like_simplified(tiny_index, hash_embedder):
     r = Retriever(tiny_index, hash_embedder)
     assert r.search("貨車司機哪裡可以休息", k=1)[0].chunk.id == r.search("货车司机哪里可以休息", k=1)[0].chunk.id
@@ -81,9 +101,11 @@ def test_case_question_lists_articles(answerer):
     assert verify_answer(ans, source_text) == []
 
 
-def test_follow_up_is_resolved_with_history(answerer):
+def test_follow_up_is_resolved_with_history(tiny_index, hash_embedder, hash_answerability):
     history = [{"role": "user", "content": "江宁区总工会追回的工资一共多少万元?"},
                {"role": "assistant", "content": "帮助128名农民工追回被拖欠的工资236万元。[1]"}]
+    # lexical retrieval: the hash embedder's vectors say nothing about which place a report is about
+    answerer = Answerer(tiny_index, hash_embedder, fusion="bm25", answerability=hash_answerability)
     ans = answerer.ask("那滨江呢?", history)
     assert "滨江" in ans.standalone_question and "江宁" not in ans.standalone_question
     assert "58万元" in ans.text
@@ -183,3 +205,18 @@ def test_an_asked_detail_the_answer_lacks_is_refused(answerer):
 def test_typos_and_pinyin_are_read_as_bulletin_words(answerer):
     assert answerer.vocabulary.repair("公会有职工书屋吗") == "工会有职工书屋吗"
     assert "工会" in answerer.vocabulary.words_of("gonghui在哪")
+
+
+@pytest.mark.parametrize("toks, beyond, expected", [
+    ({"华光"}, None, 2 / 3),
+    ({"华光", "母婴室"}, None, 1.0),
+    ({"华光", "母婴室"}, {"华光"}, 1.0),  # what the sentence adds to the subject its article names
+    ({"华光"}, {"华光"}, 0.0),
+    ({"母婴室"}, {"华光", "母婴室"}, 0.0),  # nothing left beyond the subject
+    (set(), None, 0.0),
+])
+def test_coverage_beyond_the_subject(toks, beyond, expected):
+    from qa.question import Question
+
+    q = Question("华光厂里喂奶的地方", {"华光": 2.0, "喂奶": 1.0}, {"喂奶": ("母婴室",)})
+    assert q.coverage(toks, beyond=beyond) == pytest.approx(expected)

@@ -60,9 +60,9 @@ def test_held_out_questions_hold_their_measured_level(real_answerer):
     rep = evaluate(items, answers, source_text=source_text)
     assert rep.citations_unverified == 0, rep.table()
     assert rep.answerable_refused_share <= 0.04, rep.table()
-    assert rep.unanswerable_refused_share >= 0.50, rep.table()
-    assert rep.hit5 >= 0.95 and rep.hit1 >= 0.80, rep.table()
-    assert rep.fact_recall >= 0.75, rep.table()
+    assert rep.unanswerable_refused_share >= 0.48, rep.table()
+    assert rep.hit5 >= 0.95 and rep.hit1 >= 0.77, rep.table()
+    assert rep.fact_recall >= 0.78, rep.table()
 
 
 def test_refusal_cites_the_nearest_sentence(real_answerer):
