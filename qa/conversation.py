@@ -7,6 +7,9 @@ import re
 from typing import Sequence
 
 _FOLLOWUP_START = re.compile(r"^(那|那么|那个|还有|另外|此外|它|他们|她们|这个|这些|那些|其|具体|再|然后|并且|而且)")
+# a question that starts at its verb names no subject of its own ("组织了多少人次体检?"): after a
+# question about a place, it is about that place
+_ELLIPTIC_START = re.compile(r"^(组织|开展|举办|搞|办|建|发|花|投入|帮|给|一共|总共|共|都|还|又|也)")
 _PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
 
 
@@ -34,15 +37,18 @@ def _places(text: str) -> list[str]:
 def condense(question: str, history: Sequence = ()) -> str:
     """Resolve a short follow-up ("那江都呢?", "具体有哪些设施?") into a standalone question.
 
-    Rule-based: when the question looks like a follow-up, a place it names replaces the place of
-    the previous question; otherwise the previous question's subject is prepended.
+    Rule-based: a question looks like a follow-up when it starts like one (那/还有/具体 …), points back
+    (它/这些/那边 …), is very short, ends in 呢, or starts at its verb without naming a place after a
+    question that named one.  Then a place it names replaces the place of the previous question;
+    otherwise the previous question's subject is prepended.
     """
     prev = [q for q in _turn_questions(history) if q.strip()]
     if not prev:
         return question
     last = prev[-1].strip()
     q = question.strip()
-    looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢")))
+    looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢"))
+                          or (_ELLIPTIC_START.match(q) and not _places(q) and _places(last)))
     if not looks_followup:
         return question
     new_places = _places(q)

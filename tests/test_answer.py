@@ -115,6 +115,9 @@ def test_follow_up_is_resolved_with_history(tiny_index, hash_embedder, hash_answ
     ("那江都呢?", "滨海县总工会和法院一起执结了多少案件?", "江都"),
     ("具体有哪些设施?", "货车司机之家建在哪里?", "货车司机之家"),
     ("工会会员有什么好处?", "货车司机之家建在哪里?", None),  # not a follow-up: unchanged
+    ("组织了多少人次体检?", "江都给劳模发了多少三金?", "江都"),  # starts at its verb: about the same place
+    ("组织了多少人次体检?", "劳模能拿多少三金?", None),  # no place to carry over: unchanged
+    ("滨海组织了多少人次体检?", "江都给劳模发了多少三金?", None),  # names its own place: unchanged
 ])
 def test_condense(q, prev, expect):
     out = condense(q, [{"role": "user", "content": prev}])

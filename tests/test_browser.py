@@ -107,7 +107,8 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     pg.locator("#chat button[aria-label='Like']").last.click()  # feedback is appended in the background
     fb = page.data_dir / "feedback.jsonl"
     deadline = time.time() + 10
-    while time.time() < deadline and not fb.exists():
+    # wait for a whole line, not only the file: the background writer may have created it and not yet written
+    while time.time() < deadline and not (fb.exists() and fb.read_text(encoding="utf-8").endswith("\n")):
         time.sleep(0.2)
     row = json.loads(fb.read_text(encoding="utf-8").splitlines()[-1])
     assert row["vote"] == "up" and "折叠床" in row["answer"] and row["citations"] and row["time"]
