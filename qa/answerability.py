@@ -156,8 +156,7 @@ class EvidenceReader:
             return 0.0, 0.0
         got, gap = 0.0, 0.0
         for t, w in q.tokens.items():
-            forms = (t, *q.synonyms.get(t, ()), *self.vocabulary.alternatives(t))
-            if any(f in toks for f in forms):
+            if q.covers(t, toks) or any(f in toks for f in self.vocabulary.alternatives(t)):
                 got += w
             else:
                 gap = max(gap, w / total)

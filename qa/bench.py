@@ -426,16 +426,10 @@ def insuranceqa_retrieval_set(n_questions: int = 300, n_answers: int = 1000, cha
             return json.loads(gzip.decompress(tf.extractfile(member).read()))
         test, answers = load("test.json.gz"), load("answers.json.gz")
     keys = sorted(test, key=int)[:n_questions]
-    pool: list[str] = []
-    for k in keys:
-        pool.extend(a for a in test[k]["answers"] if a not in pool)
-    for k in keys:
-        for a in test[k]["negatives"]:
-            if len(pool) >= n_answers:
-                break
-            if a not in pool:
-                pool.append(a)
-    rows = [{"id": f"a{a}", "title": "", "text": answers[a]["zh"].strip()[:chars]} for a in pool[:n_answers]]
+    # their answers first, then their negatives, each once, in order
+    pool = list(dict.fromkeys([a for k in keys for a in test[k]["answers"]]
+                              + [a for k in keys for a in test[k]["negatives"]]))[:n_answers]
+    rows = [{"id": f"a{a}", "title": "", "text": answers[a]["zh"].strip()[:chars]} for a in pool]
     path = cache_dir() / "bench" / "insuranceqa-retrieval.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")

@@ -47,12 +47,11 @@ def condense(question: str, history: Sequence = ()) -> str:
         return question
     last = prev[-1].strip()
     q = question.strip()
+    new_places, old_places = _places(q), _places(last)
     looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢"))
-                          or (_ELLIPTIC_START.match(q) and not _places(q) and _places(last)))
+                          or (_ELLIPTIC_START.match(q) and not new_places and old_places))
     if not looks_followup:
         return question
-    new_places = _places(q)
-    old_places = _places(last)
     core = re.sub(r"^(那么|那|还有|另外|此外|然后)", "", q)
     core = re.sub(r"(呢|吗)?[?？]?$", "", core).strip()
     if new_places and old_places:

@@ -127,16 +127,16 @@ class Retriever:
                     vecs = np.stack([self.index.faiss.reconstruct(int(i)) for i in missing])
                     dense_all[missing] = vecs @ qv[qi]
             top_dense = float(sims[0][0]) if qv is not None and len(dense_ids) else 0.0
-            passage_dense = dense_all
             cand = np.union1d(dense_ids if qv is not None else np.array([], int), bm_ids).astype(int)
+            evidence = dense_all  # what fusion reads as the dense side; hits keep the passage cosine
             if self.fusion == "adaptive" and dense_all is not None and self.sentence_gain > 0:
-                dense_all = dense_all.copy()
-                dense_all[cand] = self._with_sentences(dense_all[cand], cand, qv[qi])
-            score = self._fuse(dense_all, bm_all, dense_ids if qv is not None else np.array([], int), bm_ids, n)
+                evidence = dense_all.copy()
+                evidence[cand] = self._with_sentences(dense_all[cand], cand, qv[qi])
+            score = self._fuse(evidence, bm_all, dense_ids if qv is not None else np.array([], int), bm_ids, n)
             if len(cand) == 0:
                 cand = np.arange(min(n, pool))
             order = cand[np.argsort(-score[cand], kind="stable")][:k]
-            hits = [Hit(self.index.chunks[i], float(score[i]), float(passage_dense[i]) if qv is not None else 0.0,
+            hits = [Hit(self.index.chunks[i], float(score[i]), float(dense_all[i]) if qv is not None else 0.0,
                         float(bm_all[i]), r + 1)
                     for r, i in enumerate(order)]
             t_search = (time.perf_counter() - t0) * 1000
@@ -153,7 +153,7 @@ class Retriever:
         if self._chunk_sentences is None:
             by_chunk = self.index.sentence_ids_by_chunk()
             self._chunk_sentences = [np.asarray(by_chunk.get(c.id, ()), np.int64) for c in self.index.chunks]
-        best = dense.astype(np.float64).copy()
+        best = dense.astype(np.float64)
         for j, i in enumerate(cand):
             sids = self._chunk_sentences[i]
             if len(sids):

@@ -27,8 +27,7 @@ class SentenceChooser:
     def __init__(self, index):
         self.index = index
         self._by_chunk = index.sentence_ids_by_chunk()
-        self._title_tokens: dict[str, set] = {}
-        self._lead_tokens: dict[tuple, set] = {}
+        self._subject: dict[tuple, set] = {}
 
     def tokens(self, sid: int) -> set[str]:
         return set(self.index.sentence_tokens(sid))
@@ -45,6 +44,7 @@ class SentenceChooser:
         out = []
         top = max(1e-6, hits[0].score) if hits else 1.0
         for h in hits:
+            subject = self.subject_tokens(h.chunk)
             for sid in self._by_chunk.get(h.chunk.id, ()):
                 if sid in seen:
                     continue
@@ -52,7 +52,6 @@ class SentenceChooser:
                 text = sents[sid].text
                 dense = float(vecs[sid].astype(np.float32) @ qvec) if vecs is not None and qvec is not None else 0.0
                 own = self.tokens(sid)
-                subject = self.subject_tokens(h.chunk)
                 score = (dense + W["own_coverage"] * q.coverage(own)
                          + W["new_coverage"] * q.coverage(own, beyond=subject)
                          + W["context_coverage"] * self.context_coverage(q, sid, h.chunk)
@@ -70,8 +69,14 @@ class SentenceChooser:
 
     def subject_tokens(self, chunk) -> set[str]:
         """Words of the article's title and opening sentences: its subject, which every one of its
-        sentences shares through ``context_tokens``."""
-        return self._title(chunk.context) | self._lead(chunk.source, chunk.article)
+        sentences shares through ``context_tokens`` (computed once per article)."""
+        from .tokens import tokenize
+
+        key = (chunk.context, chunk.source, chunk.article)
+        if key not in self._subject:
+            self._subject[key] = set(tokenize(chunk.context)) | {
+                t for i in self.index.lead_sentence_ids(chunk.source, chunk.article) for t in self.index.sentence_tokens(i)}
+        return self._subject[key]
 
     def context_tokens(self, sid: int, chunk) -> set[str]:
         """Words of a sentence in its context: itself, the two sentences before it, the article's
@@ -81,20 +86,6 @@ class SentenceChooser:
             if j >= 0 and self.same_report(j, sid):
                 toks |= self.tokens(j)
         return toks
-
-    def _title(self, context: str) -> set[str]:
-        from .tokens import tokenize
-
-        if context not in self._title_tokens:
-            self._title_tokens[context] = set(tokenize(context))
-        return self._title_tokens[context]
-
-    def _lead(self, source: str, article: int) -> set[str]:
-        key = (source, article)
-        if key not in self._lead_tokens:
-            self._lead_tokens[key] = {t for i in self.index.lead_sentence_ids(source, article)
-                                      for t in self.index.sentence_tokens(i)}
-        return self._lead_tokens[key]
 
     def outcome_sentence(self, q: Question, best: int) -> int | None:
         """For 最后/最终 questions whose best sentence gives the first figure: a sentence shortly after
