@@ -30,7 +30,7 @@ from .wordlists import table
 # on the tune questions (5-fold) they added nothing over the two z scores
 FEATURES = ("z_passage", "z_sentence")
 # slots whose absence from the answer means the bulletins do not give what is asked
-DETAIL_SLOTS = frozenset({"money", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
+DETAIL_SLOTS = frozenset({"rate", "money", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
                           "list", "address", "legal"})
 
 
@@ -145,7 +145,8 @@ class EvidenceReader:
         answer_coverage, _ = self._coverage(q, answer_toks)
         known = self._known(q)
         answer_text = "".join(self.index.sentences[sid].text for sid in chosen)
-        slot = q.slot or ("list" if q.wants_list else "")
+        # a rate asked (每个/每人 … 多少, 几个点) is a detail: a total does not answer it
+        slot = "rate" if (q.per_unit or q.unit == "%") and q.slot == "figure" else q.slot or ("list" if q.wants_list else "")
         slot_found = bool(slot) and q.details_held(answer_text)
         return Evidence(z_passage, z_sentence, coverage, answer_coverage, gap, known, slot, slot_found, missing)
 

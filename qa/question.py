@@ -51,6 +51,7 @@ CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子
 
 _CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍"
 _RE_UNIT = re.compile(rf"(?:多少|几)\s*(人次|[{_CLASSIFIERS}])")
+_RE_POINTS = re.compile(r"(?:多少|几)个?(?:百分)?点|百分之(?:多少|几)")  # 交几个点: a percentage
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N")
 RE_FIGURE = re.compile(
     rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*[万亿千百]?[余多]?\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
@@ -63,7 +64,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("clock", re.compile(r"几点|开放时间|营业时间|办公时间|开门|关门|几点钟|上班时间")),
     ("frequency", re.compile(r"几次|频率|每隔|多久[^?？,，]{0,8}一次|多长时间[^?？,，]{0,8}一次")),
     ("duration", re.compile(r"多久|多长时间|多少时间|多长|几天|几个月|几年")),
-    ("address", re.compile(r"地址|位置|具体在哪|在哪条路|哪几条路|哪条路|怎么过去|怎么走|门牌")),
+    ("address", re.compile(r"地址|位置|具体在哪|在哪条路|哪几条路|哪条路|哪些路|什么路|哪条街|哪些街|怎么过去|怎么走|门牌")),
     ("legal", re.compile(r"合法|违法|犯法|正常吗|有必要|符合规定|规定吗")),
     ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
@@ -82,7 +83,9 @@ _RE_PHONE = re.compile(r"\d{5,}|\d{3,4}-\d{7,8}")
 _RE_DURATION = re.compile(r"[\d一二两三四五六七八九十半]+\s*(?:个)?(?:天|日|周|星期|个月|月|年|小时|分钟|课时|学时)|当天|当场|半年")
 _RE_PROCEDURE = re.compile(r"扫码|拨打|登录|关注|公众号|小程序|填写|提交|携带|凭[^,，。]{1,8}(?:即可|可)|"
                            r"到[^,，。]{1,12}(?:报名|申请|办理)|报名方式|申请条件|须|需提供")
-_RE_ADDRESS = re.compile(r"位于|[\u4e00-\u9fff]{1,8}(?:路|街|大道|巷|大街)\d*号?|\d+号")
+# an address, not any word ending in 路 (思路, 复兴路): a number, 位于, a crossing or "on/along the road"
+_RE_ADDRESS = re.compile(r"位于|坐落|地址[:：为是]|\d+号|[\u4e00-\u9fff]{1,8}(?:路|街|大道|巷|大街)(?:\d|[与和、][\u4e00-\u9fff]{1,8}(?:路|街|大道)|"
+                         r"交叉口|路口|沿线|两侧|旁|边)")
 _RE_LEGAL = re.compile(r"违法|合法|依法|法律|规定|违反")
 _RE_ROLE = re.compile(r"(主席|书记|负责人|局长|队长|经理|院长|站长|校长|组长|馆长|董事长|总经理)[^,，。?？]{0,3}(?:是谁|叫啥|叫什么|是哪位)")
 _RE_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}点|全天|24小时|[上下]午|晚上")
@@ -188,7 +191,7 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "") -> bool:
         figs = figures(text)
         if not unit or unit == "个":  # 几个 is answered by 5家, 8支 …
             return bool(figs)
-        return any(unit in f for f in figs)
+        return any(unit in f.replace("％", "%") for f in figs)
     if slot == "date":
         return bool(RE_DATE.search(text) or re.search(r"今年|去年|前年", text))
     if slot == "person":
@@ -233,6 +236,7 @@ def analyse(question: str, vocabulary) -> Question:
         toks.append(t)
         syn[t] = SYNONYMS[t]
     unit = _RE_UNIT.search(search)
+    unit = "%" if _RE_POINTS.search(search) else unit.group(1) if unit else ""
     focus = _RE_FOCUS.search(search.strip())
     focus_word = focus.group(1) if focus else ""
     generic = bool(focus_word) and (focus_word in GENERIC_FOCUS or focus_word[-2:] in GENERIC_FOCUS)
@@ -255,8 +259,10 @@ def analyse(question: str, vocabulary) -> Question:
     weights = vocabulary.idf(toks) if toks else {}
     if generic:
         weights = {t: w * GENERIC_WEIGHT if t in GENERIC_FOCUS else w for t, w in weights.items()}
-    per_unit = _RE_PER_UNIT.search(search)
-    return Question(question, weights, syn, unit.group(1) if unit else "", slot,
+    # the rate's 每X must be in the clause that asks the figure (每年能体检不?检了多少人次: a total)
+    asked = [c for c in re.split(r"[?？,，。!！;；\s]+", search) if re.search(r"多少|几|百分之", c)]
+    per_unit = next((m for m in map(_RE_PER_UNIT.search, asked) if m), None)
+    return Question(question, weights, syn, unit, slot,
                     "" if generic else focus_word,
                     next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
                     (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money") else "",

@@ -151,10 +151,21 @@ def test_answer_json_schema(answerer):
     ("女职工有什么关爱措施?", "", "", ""),
     ("工会为职工做了哪些实事", "focus", "", "实事"),
     ("介绍一下职工书屋", "", "", ""),
+    ("企业年金公司交几个点", "figure", "%", ""),  # a percentage, not a count
+    ("驿站都在哪些路上?", "address", "", "路上"),
 ])
 def test_question_slots(q, slot, unit, focus, words_only):
     a = analyse(q, words_only)
     assert (a.slot, a.unit, a.focus) == (slot, unit, focus)
+
+
+@pytest.mark.parametrize("q,per_unit", [
+    ("每个奖多少?", "个"),
+    ("困难职工一个人给多少钱", "人"),
+    ("江都的劳模每年能免费体检不?检了多少人次", ""),  # 每年 is in another clause: a total is asked
+])
+def test_rate_is_read_in_the_clause_that_asks_the_figure(q, per_unit, words_only):
+    assert analyse(q, words_only).per_unit == per_unit
 
 
 def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
@@ -171,6 +182,12 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("有多少人参加?", "12月12日,公司召开大会。", False),  # a date is not a figure
     ("有多少人参加?", "打造“1958”匠心工程”品牌。", False),  # nor a brand number
     ("多久一次?", "县总工会按季开展竞赛,一季一次;", True),
+    ("企业年金交几个点?", "选树50家示范性乡镇工会。", False),
+    ("企业年金交几个点?", "职工薪资每年涨幅约为10%。", True),
+    ("具体地址在哪?", "坚持“工会随着司机建”的工作思路。", False),  # 思路 is no road
+    ("具体地址在哪?", "宣讲会在大丰职工之家举行,强民族复兴路上的力量。", False),
+    ("具体地址在哪?", "驿站位于城东新区。", True),
+    ("具体地址在哪?", "驿站设在人民路88号。", True),
 ])
 def test_slot_matching(q, text, expect, words_only):
     assert analyse(q, words_only).has_slot(text) is expect
