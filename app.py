@@ -3,7 +3,12 @@
 - 问答 tab: streaming cited answers; [n] markers link to the sources panel, which shows each cited
   passage in its paragraph with the cited sentence highlighted; refusals show nearby topics;
   follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
-- 案例查找 tab: one result per article, filters by bulletin/column/place, CSV/Markdown export.
+- 案例查找 tab: one result per article, filters by bulletin/column/place, CSV/Markdown export
+  (``qa.exports``: formula-safe CSV, escaped Markdown, in one pruned folder).
+
+Every string from the page is cleaned once (``qa.inputs.sanitise``); feedback is rate-limited and
+rotated (``qa.feedback``); ``qa.http_guard`` refuses unknown hosts (``QA_ALLOWED_HOSTS``), uploads
+and framing.
 
 All bulletin text is HTML-escaped before display.  ``create_app()`` builds the Blocks without
 launching; ``python app.py`` loads (or builds) the index and the model once, then serves.
@@ -13,13 +18,10 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import logging
 import os
 import re
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -28,9 +30,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import gradio as gr  # noqa: E402
 
 from qa.answer import Answerer  # noqa: E402
-from qa.cases import to_csv, to_markdown  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.exports import ExportFolder, to_csv, to_markdown  # noqa: E402
+from qa.feedback import FeedbackLog  # noqa: E402
+from qa.inputs import for_log, sanitise  # noqa: E402
 from qa.records import Answer  # noqa: E402
-from qa.retrieve import MAX_QUESTION_CHARS, QuestionError  # noqa: E402
+from qa.retrieve import MAX_QUESTION_CHARS  # noqa: E402
 
 log = logging.getLogger("gonghui-qa")
 
@@ -121,44 +126,34 @@ def render_cases(cases, query: str) -> str:
     return f"<p>找到 {len(cases)} 篇报道：</p>" + "".join(rows)
 
 
-# ---------------------------------------------------------------- feedback
-
-class FeedbackLog:
-    """Appends votes to ``feedback.jsonl`` from a background thread, so the chat never waits on disk."""
-
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / "feedback.jsonl"
-        self._lock = threading.Lock()
-
-    def record(self, entry: dict) -> threading.Thread:
-        def write():
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self._lock, open(self.path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            except OSError:
-                log.exception("could not write feedback to %s", self.path)
-
-        t = threading.Thread(target=write, daemon=True)
-        t.start()
-        return t
-
-
 # ---------------------------------------------------------------- the app
 
+MAX_TURNS = 20  # prior turns a follow-up reads (a client may send any history; only the last ones count)
+
+
 def _turns(history: list[dict]) -> list[dict]:
-    """Prior conversation as plain user/assistant turns (user text as typed, assistant text without links)."""
+    """Prior conversation as plain user/assistant turns (user text as typed, assistant text without
+    links): the last ``MAX_TURNS``, each cleaned and cut to 2,000 characters."""
     out = []
-    for m in history or []:
+    for m in list(history or [])[-MAX_TURNS:]:
         content = m.get("content") if isinstance(m, dict) else None
         if isinstance(content, str) and m.get("role") in ("user", "assistant"):
-            out.append({"role": m["role"], "content": re.sub(r"<[^>]+>", "", content)})
+            out.append({"role": m["role"], "content": re.sub(r"<[^>]+>", "", sanitise(content, 2000))})
     return out
 
 
-def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> gr.Blocks:
-    """Build the Blocks (no launch). ``answerer`` is shared by all sessions."""
-    feedback = FeedbackLog(Path(data_dir))
+def _client(request: gr.Request | None) -> str:
+    if request is None:
+        return ""
+    return getattr(request, "session_hash", None) or (request.client.host if request.client else "")
+
+
+def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", exports: ExportFolder | None = None,
+               feedback: FeedbackLog | None = None) -> gr.Blocks:
+    """Build the Blocks (no launch). ``answerer`` is shared by all sessions; ``exports`` is where case
+    exports are written (default: ``QA_EXPORT_DIR`` or a folder in the system temp dir)."""
+    feedback = feedback or FeedbackLog(Path(data_dir))
+    exports = exports or ExportFolder(os.environ.get("QA_EXPORT_DIR") or None)
     texts = answerer.index.texts
     fac = answerer.facets()
 
@@ -168,7 +163,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
         return gr.update(samples=[[t] for t in ans.topics], visible=True)
 
     def respond(message: str, history: list, answers: list):
-        message = (message or "").strip()
+        message = sanitise(message).strip()
         if not message:  # ignore empty input
             yield history, gr.skip(), answers, "", gr.skip()
             return
@@ -185,26 +180,26 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
                     yield history, gr.skip(), answers, "", gr.skip()
                 else:
                     ans = piece
-        except QuestionError as e:
+        except QAError as e:
             raise gr.Error(str(e))
         except Exception:
-            log.exception("answering %r failed", message)
+            log.exception("answering %s failed", for_log(message))
             raise gr.Error("抱歉，系统出了点问题，已记录下来。请稍后再试。")
         history[-1]["content"] = render_answer(ans)
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
         yield history, render_sources(ans, texts), answers + [record], "", topic_update(ans)
 
-    def on_vote(data: gr.LikeData, answers: list):
+    def on_vote(data: gr.LikeData, answers: list, request: gr.Request = None):
         i = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         k = (i - 1) // 2 if isinstance(i, int) else -1
         if not (0 <= k < len(answers)):
             return
         feedback.record({**answers[k], "vote": "up" if data.liked else "down",
-                         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+                         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, client=_client(request))
 
     def search_cases(query: str, sources: list, columns: list, places: list):
-        query = (query or "").strip()
+        query = sanitise(query).strip()
         if not query:
             return "<p>请输入要查找的主题，例如：讨薪、货车司机之家、劳模工匠助企。</p>", [], \
                 gr.update(visible=False), gr.update(visible=False)
@@ -212,19 +207,18 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
             raise gr.Error(f"查询太长了，请控制在 {MAX_QUESTION_CHARS} 字以内。")
         try:
             found = answerer.find_cases(query, k=10, sources=sources, columns=columns, places=places)
-        except QuestionError as e:
+        except QAError as e:
             raise gr.Error(str(e))
         except Exception:
-            log.exception("case search %r failed", query)
+            log.exception("case search %s failed", for_log(query))
             raise gr.Error("抱歉，查找时出了点问题，已记录下来。请稍后再试。")
-        out_dir = Path(tempfile.mkdtemp(prefix="cases-"))
-        csv_path, md_path = out_dir / "cases.csv", out_dir / "cases.md"
-        csv_path.write_text(to_csv(found), encoding="utf-8-sig")
-        md_path.write_text(to_markdown(found, query), encoding="utf-8")
+        files = exports.write({"cases.csv": (to_csv(found), "utf-8-sig"), "cases.md": (to_markdown(found, query), "utf-8")})
+        csv_path, md_path = files["cases.csv"], files["cases.md"]
         return (render_cases(found, query), [c.__dict__ for c in found],
                 gr.update(value=str(csv_path), visible=bool(found)), gr.update(value=str(md_path), visible=bool(found)))
 
-    with gr.Blocks(title="工会公报问答") as demo:
+    # Gradio copies each export into its cache: remove cache files older than an hour, every 10 minutes
+    with gr.Blocks(title="工会公报问答", delete_cache=(600, 3600)) as demo:
         gr.Markdown("## 工会公报问答\n问公报里的事，答案都摘自公报原文，并标明出处。公报里没有的，会直接告诉你。")
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
@@ -281,6 +275,17 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data") -> g
 
 
 # ---------------------------------------------------------------- start-up
+
+def guarded_launch_options(allowed_hosts: str | None = None) -> dict:
+    """``launch()`` options that put ``qa.http_guard`` in front of the app and cap Gradio's upload
+    route (the page has no upload; the guard refuses it, the cap is a second fence)."""
+    from starlette.middleware import Middleware
+
+    from qa.http_guard import GuardMiddleware, allowed_hosts_from_env
+
+    return {"app_kwargs": {"middleware": [Middleware(GuardMiddleware, allowed_hosts=allowed_hosts_from_env(allowed_hosts))]},
+            "max_file_size": "1mb"}
+
 
 def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, llm: bool = False) -> Answerer:
     """Load the index, building it when missing or updating it when its sources changed (with
@@ -342,18 +347,15 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         answerer = load_answerer(args.index, args.source, args.model, args.llm)
-    except Exception as e:  # a clear line, not a traceback, for set-up problems
-        from qa.index import BadIndexError
-        from qa.llm import LLMError
-        from qa.model import ModelError
-
-        if isinstance(e, (BadIndexError, ModelError, LLMError, ValueError)):
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        raise
+    except QAError as e:  # a clear line, not a traceback, for set-up problems
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     demo = create_app(answerer, data_dir=args.data_dir)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
-                footer_links=["api"])
+                footer_links=["api"], **guarded_launch_options())
     return 0
 
 

@@ -2,15 +2,13 @@
 
 ``CaseFinder.find`` retrieves widely, optionally filters by bulletin file, column and place, scores each
 article by its best sentence for the query (the same scoring as extractive answers), and returns one
-``CaseResult`` per article with a cited sentence.  ``to_csv`` / ``to_markdown`` export a result list.
+``CaseResult`` per article with a cited sentence.  ``qa.exports`` writes a result list as CSV or Markdown.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .citations import cite
 
@@ -121,27 +119,3 @@ class CaseFinder:
             out.append(CaseResult(index.article_title(s.source, s.article), place_of(info), info.get("column", ""),
                                   s.source, part, c.start, c.end, c.text, round(float(sc), 4), s.article))
         return out
-
-
-FIELDS = ("title", "place", "column", "source", "start", "end", "sentence")
-
-
-def to_csv(cases: list[CaseResult]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="ignore")
-    w.writeheader()
-    for c in cases:
-        w.writerow(asdict(c))
-    return buf.getvalue()
-
-
-def to_markdown(cases: list[CaseResult], query: str = "") -> str:
-    def cell(x) -> str:
-        return str(x).replace("|", "\\|").replace("\n", " ")
-
-    lines = [f"# 案例：{cell(query)}", ""] if query else []
-    lines += ["| # | 标题 | 地区/单位 | 栏目 | 摘录 | 出处 |", "| --- | --- | --- | --- | --- | --- |"]
-    for i, c in enumerate(cases, 1):
-        lines.append(f"| {i} | {cell(c.title)} | {cell(c.place)} | {cell(c.column)} | {cell(c.sentence)} | "
-                     f"{cell(c.source)} [{c.start}:{c.end}] |")
-    return "\n".join(lines) + "\n"

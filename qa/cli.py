@@ -13,11 +13,9 @@ import sys
 import warnings
 from pathlib import Path
 
+from .errors import QAError, UsageError
+
 DEFAULT_INDEX = os.environ.get("QA_INDEX", "indexes/default")
-
-
-class UsageError(Exception):
-    """Bad command-line input (exit 2)."""
 
 
 def _log(msg: str) -> None:
@@ -308,22 +306,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "k", 1) < 1:
         parser.error(f"-k {args.k}: must be at least 1")
     _warn_to_stderr()
-    from .index import BadIndexError
-    from .model import ModelError
-    from .retrieve import QuestionError
-    from .sources import SourceError
-
     try:
         return args.func(args)
-    except (UsageError, QuestionError) as e:
+    except QAError as e:
         _log(f"error: {e}")
-        return 2
-    except SourceError as e:
-        _log(f"error: {e}")
-        return 2
-    except (BadIndexError, ModelError) as e:
-        _log(f"error: {e}")
-        return 1
+        return e.exit_code
     except KeyboardInterrupt:
         _log("interrupted")
         return 130

@@ -45,6 +45,7 @@ from .bm25 import FILES as BM25_FILES
 from .bm25 import Bm25, TermCounts
 from .chunks import (DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence, articles_of, chunk_article,
                      make_splitter, sentences_of)
+from .errors import BadIndexError, IndexWriteError
 from .sources import Document, SourceWarning, discover, display_path, load_documents
 
 FORMAT_VERSION = 2
@@ -54,10 +55,6 @@ SEGMENT_FILES = ("index.faiss", "chunks.jsonl", "sources.jsonl", "sentences.json
                  *(f"bm25/{f}" for f in BM25_FILES))
 MAX_DELTAS = 8  # appends before the next build rewrites one base segment
 _DELTA = re.compile(r"delta-(\d{3,})")
-
-
-class BadIndexError(RuntimeError):
-    """The index is missing, corrupt, or was built differently; the message says how to rebuild."""
 
 
 def rebuild_hint(path: Path) -> str:

