@@ -292,7 +292,8 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
     progress), then warm the model.  ``sources``: what to index; default the index's own sources,
     or ``seeds/`` for a new index."""
     from qa.embed import get_embedder
-    from qa.index import BadIndexError, build_index, load_index, source_files, stale_sources
+    from qa.index import (BadIndexError, build_index, load_index, recorded_source_paths, source_files,
+                          stale_sources)
     from qa.sources import discover
 
     embedder = get_embedder(model, log=lambda m: print(m, flush=True))
@@ -300,7 +301,8 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
     need, build_from, idx = True, sources or ["seeds"], None
     if (p / "manifest.json").is_file():
         # the index's own files (a gone file is dropped), also when it cannot be loaded as it is
-        own = [f for f in source_files(p) if Path(f).exists()]
+        own = ([x for x in recorded_source_paths(p) if Path(x).exists()]
+               or [f for f in source_files(p) if Path(f).exists()])
         build_from = sources or own or build_from
         try:
             idx = load_index(p)

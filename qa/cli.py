@@ -49,9 +49,13 @@ def cmd_fetch_model(args) -> int:
 
 def cmd_index(args) -> int:
     from .embed import get_embedder
-    from .index import build_index
+    from .index import build_index, recorded_source_paths
 
-    sources = args.source or ["seeds"]
+    # without --source: the paths this index was built from (a repair keeps them), else seeds/
+    recorded = [p for p in recorded_source_paths(args.index) if Path(p).exists()]
+    sources = args.source or recorded or ["seeds"]
+    if not args.source and recorded:
+        _log(f"sources (as recorded in the index): {', '.join(recorded)}")
     embedder = get_embedder(args.model, log=_log)
     report = build_index(sources, args.index, embedder, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
                          progress=not args.quiet, log=_log, with_sentences=not args.no_sentences)
@@ -61,13 +65,13 @@ def cmd_index(args) -> int:
 
 def _load_answerer(args):
     from .answer import Answerer
-    from .index import load_index, stale_sources
+    from .index import index_command, load_index, stale_sources
 
     index = load_index(args.index)
     stale = stale_sources(index)
     if stale:
         _log(f"warning: these sources changed since the index was built: {', '.join(stale)}; "
-             f"run: python -m qa index --index {args.index}")
+             f"run: {index_command(args.index)}")
     llm = None
     if getattr(args, "llm", False) or os.environ.get("QA_LLM_BASE_URL"):
         from .llm import LLMClient

@@ -57,8 +57,27 @@ MAX_DELTAS = 8  # appends before the next build rewrites one base segment
 _DELTA = re.compile(r"delta-(\d{3,})")
 
 
+def recorded_source_paths(index_dir: str | os.PathLike) -> list[str]:
+    """The source paths (folders or files) the index was built from, as its manifest records them
+    ([] when the manifest is unreadable or older than this record)."""
+    try:
+        paths = json.loads((Path(index_dir) / "manifest.json").read_text(encoding="utf-8")).get("source_paths")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [str(x) for x in paths] if isinstance(paths, list) else []
+
+
+def index_command(path: str | os.PathLike) -> str:
+    """The command that rebuilds or updates ``path`` from the sources it was built from (never
+    silently from seeds/ instead)."""
+    recorded = recorded_source_paths(path)
+    if recorded:
+        return f"python -m qa index --index {path}" + "".join(f" --source {p}" for p in recorded)
+    return f"python -m qa index --index {path} --source <the folders it was built from>"
+
+
 def rebuild_hint(path: Path) -> str:
-    return f"rebuild it with: python -m qa index --index {path}"
+    return f"rebuild it with: {index_command(path)}"
 
 
 @dataclass(frozen=True)
@@ -535,11 +554,16 @@ def _file_hashes(files: Sequence[Path], docs: Sequence[Document]) -> dict[str, s
 
 
 def _clean_stale(index_dir: Path) -> None:
-    """Remove what a killed build left: sibling temp folders, and delta folders the manifest doesn't list."""
-    for stale in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    """Remove what a killed build left (called under the build lock, after ``_recover``, so no live
+    build owns any of it): sibling temp and old folders, manifest temp files, and delta folders the
+    manifest doesn't list."""
+    for pattern in (f".{index_dir.name}.tmp-*", f".{index_dir.name}.old-*"):
+        for stale in index_dir.parent.glob(pattern):
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
     if not index_dir.is_dir():
         return
+    for stale in index_dir.glob(".manifest.json.tmp-*"):
+        stale.unlink(missing_ok=True)
     try:
         listed = set(_read_manifest(index_dir).get("segments", []))
     except (BadIndexError, TypeError):
@@ -561,6 +585,8 @@ def build_index(sources: Sequence[str | os.PathLike] = ("seeds",), index_dir: st
     index_dir = Path(index_dir)
     embedder = embedder or get_embedder()
     chunking = {"size": chunk_size, "overlap": chunk_overlap, "parser": PARSER_VERSION, "sentences": with_sentences}
+    check_writable(index_dir)  # before any embedding: a read-only place fails now, with a clear message
+    source_paths = [str(Path(s).resolve()) for s in sources]
     with build_lock(index_dir, log):
         _recover(index_dir)
         _clean_stale(index_dir)
@@ -581,10 +607,26 @@ def build_index(sources: Sequence[str | os.PathLike] = ("seeds",), index_dir: st
                 if len(prev["segments"]) <= MAX_DELTAS:
                     _verify(index_dir, prev, sizes_only=True)  # checksums are checked by every load
                     return _append(index_dir, prev, docs, new_files, embedder, chunk_size, chunk_overlap,
-                                   with_sentences, progress, log, time.perf_counter() - t0)
+                                   with_sentences, progress, log, time.perf_counter() - t0, source_paths)
             except BadIndexError as e:
                 log(f"{e}: rewriting the index")
-        return _rebuild(index_dir, files, embedder, chunking, progress, log)
+        return _rebuild(index_dir, files, embedder, chunking, progress, log, source_paths)
+
+
+def check_writable(index_dir: str | os.PathLike) -> None:
+    """Raise ``IndexWriteError`` unless the index folder (when it exists) and the folder it lives in
+    can be written: a rebuild writes a sibling and swaps it in, an append writes inside."""
+    index_dir = Path(index_dir)
+    parent = index_dir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    for place in ([index_dir] if index_dir.is_dir() else []) + [parent]:
+        try:
+            with tempfile.TemporaryFile(dir=place):
+                pass
+        except OSError as e:
+            raise IndexWriteError(f"index {index_dir}: cannot write in {place} ({e.strerror or e}); "
+                                  "fix its permissions or choose another --index") from None
 
 
 def _appendable(index_dir: Path, embedder, chunking: dict) -> dict | None:
@@ -618,7 +660,8 @@ def _new_documents(files: Sequence[Path], indexed: dict[str, dict]) -> list[Docu
 
 
 def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[Path], embedder, chunk_size: int,
-            chunk_overlap: int, with_sentences: bool, progress: bool, log, parse_s: float) -> BuildReport:
+            chunk_overlap: int, with_sentences: bool, progress: bool, log, parse_s: float,
+            source_paths: list[str]) -> BuildReport:
     """Write ``docs`` as a new delta segment and commit it by replacing the manifest."""
     t = {"parse": parse_s}
     t0 = time.perf_counter()
@@ -650,6 +693,7 @@ def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[P
     sources = {**prev["sources"], **items.per_source}
     counts = prev["counts"]
     manifest = {**prev, "calibration": calibration, "segments": [*prev["segments"], name], "sources": sources,
+                "source_paths": source_paths,  # an append happens only when these hold every indexed file
                 "source_files": {**prev["source_files"], **_file_hashes(files, docs)},
                 "counts": {"sources": counts["sources"] + len(docs), "chunks": counts["chunks"] + n,
                            "sentences": counts["sentences"] + len(items.sentences)},
@@ -690,7 +734,8 @@ def _write_manifest(d: Path, manifest: dict) -> None:
     os.replace(tmp, d / "manifest.json")
 
 
-def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, progress: bool, log) -> BuildReport:
+def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, progress: bool, log,
+             source_paths: list[str]) -> BuildReport:
     """Write the whole index as one base segment in a temporary folder and swap it in."""
     t = {}
     t0 = time.perf_counter()
@@ -731,6 +776,7 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
             "chunking": chunking,
             "segments": [""],
             "sources": items.per_source,
+            "source_paths": source_paths,
             "source_files": _file_hashes(files, docs),
             "counts": {"sources": len(docs), "chunks": n, "sentences": len(items.sentences)},
             "corpus_fingerprint": _corpus_fingerprint(items.per_source),

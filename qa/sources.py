@@ -45,26 +45,82 @@ def display_path(path: Path) -> str:
         return p.as_posix()
 
 
+DEFAULT_MAX_SOURCE_MB = 20.0  # a 50 MB text file would mean hours of embedding; QA_MAX_SOURCE_MB changes it
+
+
+def max_source_bytes() -> int:
+    raw = os.environ.get("QA_MAX_SOURCE_MB", "")
+    try:
+        mb = float(raw) if raw.strip() else DEFAULT_MAX_SOURCE_MB
+    except ValueError:
+        raise SourceError(f"QA_MAX_SOURCE_MB={raw!r}: expected a number of megabytes") from None
+    return int(mb * 2**20)
+
+
+def _skip(msg: str) -> None:
+    warnings.warn(msg, SourceWarning, stacklevel=3)
+
+
+def _files_below(root: Path) -> list[Path]:
+    """Source files below ``root`` (sorted, hidden parts skipped).  Symlinked folders are not
+    followed (no loops); a symlinked file is kept only when it resolves inside ``root``."""
+    base = root.resolve()
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        for d in sorted(dirnames):
+            if (here / d).is_symlink() and not d.startswith("."):
+                _skip(f"{here / d}: a symlinked folder, not followed, skipped")
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (here / d).is_symlink())
+        for name in sorted(filenames):
+            q = here / name
+            if name.startswith(".") or q.suffix.lower() not in SUFFIXES:
+                continue
+            if q.is_symlink():
+                try:
+                    target = q.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    _skip(f"{q}: a broken or looping symlink, skipped")
+                    continue
+                if not target.is_relative_to(base):
+                    _skip(f"{q}: a symlink leaving {root} (to {target}), skipped")
+                    continue
+            out.append(q)
+    return out
+
+
 def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Expand folders to their ``.txt``/``.jsonl`` files (recursively, sorted); keep files as given."""
+    """Expand folders to their ``.txt``/``.jsonl`` files (recursively, sorted); keep files as given.
+    Files over the size limit (``QA_MAX_SOURCE_MB``, default 20) and symlinks leaving their folder
+    are skipped with a ``SourceWarning``."""
     found: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in SUFFIXES
-                                and not any(part.startswith(".") for part in q.relative_to(p).parts)))
+            found.extend(_files_below(p))
         elif p.is_file():
             if p.suffix.lower() not in SUFFIXES:
                 raise SourceError(f"unsupported source file {p}: expected one of {', '.join(SUFFIXES)}")
             found.append(p)
         else:
             raise SourceError(f"source path not found: {p}")
+    limit = max_source_bytes()
     seen, out = set(), []
     for p in found:
         key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            size = p.stat().st_size
+        except OSError as e:
+            _skip(f"{display_path(p)}: cannot read ({e.strerror}), skipped")
+            continue
+        if size > limit:
+            _skip(f"{display_path(p)}: {size / 2**20:.1f} MB is over the {limit / 2**20:g} MB limit per file "
+                  f"(QA_MAX_SOURCE_MB), skipped")
+            continue
+        out.append(p)
     return out
 
 

@@ -169,3 +169,96 @@ def test_every_error_carries_an_exit_code_and_the_cli_uses_it(tmp_path, capsys):
     (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
     assert main(["ask", "工资", "--index", str(tmp_path)]) == errors.BadIndexError.exit_code
     assert "error:" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- index and sources
+
+def test_the_printed_repair_command_keeps_the_sources_the_index_was_built_from(tiny_dir, tmp_path, capsys):
+    from qa.cli import main
+    from qa.index import load_index
+
+    idx = tmp_path / "idx"
+    assert main(["index", "--source", str(tiny_dir), "--index", str(idx), "--model", "hash-128", "-q"]) == 0
+    (tiny_dir / "z_new.txt").write_text("新的一期\n\n本刊讯 县总工会为环卫工人送清凉。\n", encoding="utf-8")
+    assert main(["index", "--source", str(tiny_dir), "--index", str(idx), "--model", "hash-128", "-q"]) == 0
+    delta = next(idx.glob("delta-*"))
+    (delta / "chunks.jsonl").write_text("garbage", encoding="utf-8")  # a damaged delta
+    capsys.readouterr()
+    assert main(["ask", "环卫工人", "--index", str(idx)]) == 1
+    err = capsys.readouterr().err
+    assert f"--source {tiny_dir.resolve()}" in err
+    # run as printed (no --source): rebuilt from the recorded folder, not from seeds/
+    assert main(["index", "--index", str(idx), "--model", "hash-128", "-q"]) == 0
+    names = {s.partition("#")[0].rsplit("/", 1)[-1] for s in load_index(idx).manifest["sources"]}
+    assert "z_new.txt" in names and len(names) == len(list(tiny_dir.glob("*.txt")))
+
+
+def test_leftovers_of_killed_builds_are_removed_by_the_next_build(tiny_dir, tmp_path, hash_embedder):
+    from qa.index import build_index
+
+    idx = tmp_path / "idx"
+    build_index([tiny_dir], idx, hash_embedder, progress=False, log=lambda *_: None)
+    (idx / ".manifest.json.tmp-99999").write_text("{}", encoding="utf-8")
+    (tmp_path / ".idx.old-99999").mkdir()
+    (tmp_path / ".idx.tmp-99999").mkdir()
+    build_index([tiny_dir], idx, hash_embedder, progress=False, log=lambda *_: None)
+    assert not list(idx.glob(".manifest.json.tmp-*")) and not list(tmp_path.glob(".idx.*-99999"))
+
+
+class CountingEmbedder:
+    """The embedder interface, counting what it is asked to embed (a test fake, no private names)."""
+
+    def __init__(self):
+        from qa.embed import HashEmbedder
+
+        self.inner, self.calls = HashEmbedder(64), 0
+        self.model_id, self.fingerprint, self.dim = self.inner.model_id, self.inner.fingerprint, self.inner.dim
+
+    def __getattr__(self, name):
+        fn = getattr(self.inner, name)
+
+        def counted(*a, **kw):
+            self.calls += 1
+            return fn(*a, **kw)
+        return counted if callable(fn) else fn
+
+
+def _read_only_place(tmp_path):
+    if os.geteuid() != 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        return ro / "idx"
+    return __import__("pathlib").Path("/sys/qa-test-index")  # root ignores modes; sysfs refuses new files
+
+
+def test_a_read_only_index_place_fails_before_any_embedding(tiny_dir, tmp_path):
+    from qa.errors import IndexWriteError
+    from qa.index import build_index
+
+    target = _read_only_place(tmp_path)
+    emb = CountingEmbedder()
+    with pytest.raises(IndexWriteError, match="cannot write"):
+        build_index([tiny_dir], target, emb, progress=False, log=lambda *_: None)
+    assert emb.calls == 0 and IndexWriteError.exit_code == 1
+
+
+def test_symlinks_leaving_the_folder_and_oversized_files_are_skipped_with_a_warning(tmp_path, monkeypatch):
+    from qa.sources import SourceWarning, discover
+
+    d = tmp_path / "src"
+    d.mkdir()
+    (d / "a.txt").write_text("正文", encoding="utf-8")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0", encoding="utf-8")
+    (d / "leak.txt").symlink_to(outside)
+    (d / "inside.txt").symlink_to(d / "a.txt")  # inside the folder: the same file, kept once
+    (d / "loop").symlink_to(d, target_is_directory=True)
+    (d / "big.txt").write_bytes(b"x" * (2 * 2**20))
+    monkeypatch.setenv("QA_MAX_SOURCE_MB", "1")
+    with pytest.warns(SourceWarning) as caught:
+        found = discover([d])
+    msgs = " ".join(str(w.message) for w in caught)
+    assert [p.name for p in found] == ["a.txt"]
+    assert "leak.txt" in msgs and "leaving" in msgs and "big.txt" in msgs and "QA_MAX_SOURCE_MB" in msgs
+    assert "loop" in msgs and "not followed" in msgs
