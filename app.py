@@ -301,8 +301,7 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
     need, build_from, idx = True, sources or ["seeds"], None
     if (p / "manifest.json").is_file():
         # the index's own files (a gone file is dropped), also when it cannot be loaded as it is
-        own = ([x for x in recorded_source_paths(p) if Path(x).exists()]
-               or [f for f in source_files(p) if Path(f).exists()])
+        own = recorded_source_paths(p, existing=True) or [f for f in source_files(p) if Path(f).exists()]
         build_from = sources or own or build_from
         try:
             idx = load_index(p)

@@ -52,7 +52,7 @@ def cmd_index(args) -> int:
     from .index import build_index, recorded_source_paths
 
     # without --source: the paths this index was built from (a repair keeps them), else seeds/
-    recorded = [p for p in recorded_source_paths(args.index) if Path(p).exists()]
+    recorded = recorded_source_paths(args.index, existing=True)
     sources = args.source or recorded or ["seeds"]
     if not args.source and recorded:
         _log(f"sources (as recorded in the index): {', '.join(recorded)}")

@@ -105,6 +105,3 @@ class ExportFolder:
                 shutil.rmtree(p, ignore_errors=True)
                 gone += 1
         return gone
-
-    def size_bytes(self) -> int:
-        return sum(f.stat().st_size for f in self.root.rglob("*") if f.is_file()) if self.root.is_dir() else 0

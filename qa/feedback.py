@@ -82,19 +82,17 @@ class FeedbackLog:
         t.start()
         return t
 
+    def _numbered(self, i: int) -> Path:
+        """``feedback.jsonl`` for 0, ``feedback.jsonl.<i>`` for an older rotated file."""
+        return self.path.with_name(f"{self.path.name}.{i}") if i else self.path
+
     def files(self) -> list[Path]:
         """The log and its rotated files that exist, newest first."""
-        cands = [self.path] + [self.path.with_name(f"{self.path.name}.{i}") for i in range(1, self.keep)]
-        return [p for p in cands if p.exists()]
+        return [p for p in map(self._numbered, range(self.keep)) if p.exists()]
 
     def _rotate(self) -> None:
-        last = self.path.with_name(f"{self.path.name}.{self.keep - 1}")
-        if self.keep == 1:
-            self.path.unlink(missing_ok=True)
-            return
-        last.unlink(missing_ok=True)
-        for i in range(self.keep - 2, 0, -1):
-            src = self.path.with_name(f"{self.path.name}.{i}")
-            if src.exists():
-                src.replace(self.path.with_name(f"{self.path.name}.{i + 1}"))
-        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        """Drop the oldest file and shift the others up one number (the log itself becomes ``.1``)."""
+        self._numbered(self.keep - 1).unlink(missing_ok=True)
+        for i in range(self.keep - 2, -1, -1):
+            if self._numbered(i).exists():
+                self._numbered(i).replace(self._numbered(i + 1))

@@ -57,14 +57,17 @@ MAX_DELTAS = 8  # appends before the next build rewrites one base segment
 _DELTA = re.compile(r"delta-(\d{3,})")
 
 
-def recorded_source_paths(index_dir: str | os.PathLike) -> list[str]:
+def recorded_source_paths(index_dir: str | os.PathLike, *, existing: bool = False) -> list[str]:
     """The source paths (folders or files) the index was built from, as its manifest records them
-    ([] when the manifest is unreadable or older than this record)."""
+    (only those still on disk with ``existing``); [] when the manifest is unreadable or older than
+    this record.  Reads the manifest itself rather than through ``_read_manifest``, whose error
+    message is built from this function and which must never raise here."""
     try:
         paths = json.loads((Path(index_dir) / "manifest.json").read_text(encoding="utf-8")).get("source_paths")
     except (OSError, ValueError, AttributeError):
         return []
-    return [str(x) for x in paths] if isinstance(paths, list) else []
+    paths = [str(x) for x in paths] if isinstance(paths, list) else []
+    return [x for x in paths if Path(x).exists()] if existing else paths
 
 
 def index_command(path: str | os.PathLike) -> str:
@@ -559,7 +562,10 @@ def _clean_stale(index_dir: Path) -> None:
     manifest doesn't list."""
     for pattern in (f".{index_dir.name}.tmp-*", f".{index_dir.name}.old-*"):
         for stale in index_dir.parent.glob(pattern):
-            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
     if not index_dir.is_dir():
         return
     for stale in index_dir.glob(".manifest.json.tmp-*"):
