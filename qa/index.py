@@ -352,17 +352,17 @@ class _Segment:
     sentence_vectors: np.ndarray
     faiss: object
     source_rows: list[dict]
-    terms: TermCounts | None
+    terms: TermCounts
 
 
-def _read_segment(p: Path, seg: str, *, terms: bool = True) -> _Segment:
+def _read_segment(p: Path, seg: str) -> _Segment:
     import faiss
 
     d = _seg_dir(p, seg)
     fx = faiss.read_index(str(d / "index.faiss"))
     return _Segment(_read_jsonl(d / "chunks.jsonl"), _read_jsonl(d / "sentences.jsonl"),
                     np.load(d / "sentences.npy", allow_pickle=False), fx, _read_jsonl(d / "sources.jsonl"),
-                    TermCounts.load(d / "bm25") if terms else None)
+                    TermCounts.load(d / "bm25"))
 
 
 def load_index(path: str | os.PathLike = DEFAULT_INDEX, *, verify: bool = True) -> Index:
@@ -409,7 +409,12 @@ def load_index(path: str | os.PathLike = DEFAULT_INDEX, *, verify: bool = True) 
 
 def _previous(index_dir: Path, embedder, chunking: dict, log) -> tuple[dict[str, np.ndarray], dict, dict]:
     """Vectors and tokens (by embed key) and per-source info of a previous index built with the same
-    model, in this format or the one before; else empties."""
+    model, in this format or the one before; else empties.
+
+    Damage costs only what it touches: each segment's chunk vectors (``chunks.jsonl`` + ``index.faiss``)
+    and sentence vectors (``sentences.jsonl`` + ``sentences.npy``, titled by that segment's chunks) are
+    reused when their own files pass their checksums, whatever else in the folder is damaged.  Without
+    a readable manifest nothing is reused: no record says which model made the vectors."""
     if not (index_dir / "manifest.json").is_file():
         return {}, {}, {}
     try:
@@ -419,30 +424,56 @@ def _previous(index_dir: Path, embedder, chunking: dict, log) -> tuple[dict[str,
         if m["model"]["id"] != embedder.model_id or m["model"]["fingerprint"] != embedder.fingerprint:
             log(f"previous index used model {m['model']['id']}; re-embedding everything")
             return {}, m.get("sources", {}), {}
-        segs = m.get("segments", [""])
-        _verify(index_dir, m, [_rel(s, n) for s in segs for n in ("index.faiss", "chunks.jsonl", "sentences.jsonl",
-                                                                   "sentences.npy")])
-        parts = [_read_segment(index_dir, s, terms=False) for s in segs]
-    except (BadIndexError, OSError, ValueError, KeyError, RuntimeError) as e:
+        segs = list(m.get("segments", [""]))
+    except (BadIndexError, KeyError, TypeError) as e:
         log(f"previous index not reusable ({e}); building from scratch")
         return {}, {}, {}
     by_key: dict[str, np.ndarray] = {}
     old_tokens: dict[str, str] = {}
-    for part in parts:
-        vecs = part.faiss.reconstruct_n(0, part.faiss.ntotal) if part.faiss.ntotal else []
-        for r, v in zip(part.chunk_rows, vecs):
-            key = embed_key(Chunk.from_json(r))
-            by_key[key], old_tokens[key] = v, r.get("tokens", "")
-    arts = _article_info(r for part in parts for r in part.chunk_rows)
-    for part in parts:
-        for r, v in zip(part.sentence_rows, part.sentence_vectors):
-            a = arts.get((r["source"], r["article"])) or {}
-            key = sentence_key(" ".join(x for x in (a.get("title", ""), a.get("byline", "")) if x),
-                               Sentence.from_json(r))
-            by_key[key], old_tokens[key] = v.astype(np.float32), r.get("tokens", "")
+    for seg in segs:
+        for key, vec, tokens in _segment_vectors(index_dir, m, seg, log):
+            by_key[key], old_tokens[key] = vec, tokens
     if m.get("chunking") != chunking:
         log("chunking settings changed; unchanged chunk texts still reuse their vectors")
     return by_key, m.get("sources", {}), old_tokens
+
+
+def _segment_vectors(index_dir: Path, manifest: dict, seg: str, log) -> Iterable[tuple[str, np.ndarray, str]]:
+    """(embed key, vector, tokens) of every item of one segment whose files are intact; a damaged
+    file is logged and only the items it holds are left out."""
+    import faiss
+
+    d = _seg_dir(index_dir, seg)
+
+    def intact(*names: str) -> bool:
+        try:
+            _verify(index_dir, manifest, [_rel(seg, n) for n in names])
+            return True
+        except BadIndexError as e:
+            log(f"{e.args[0].split(';')[0]}: its items are embedded again")
+            return False
+
+    try:
+        if not intact("chunks.jsonl"):
+            return
+        chunk_rows = _read_jsonl(d / "chunks.jsonl")
+        if intact("index.faiss"):
+            fx = faiss.read_index(str(d / "index.faiss"))
+            if fx.ntotal == len(chunk_rows):
+                vecs = fx.reconstruct_n(0, fx.ntotal) if fx.ntotal else []
+                for r, v in zip(chunk_rows, vecs):
+                    yield embed_key(Chunk.from_json(r)), v, r.get("tokens", "")
+        if intact("sentences.jsonl", "sentences.npy"):
+            srows = _read_jsonl(d / "sentences.jsonl")
+            svecs = np.load(d / "sentences.npy", allow_pickle=False)
+            if len(svecs) == len(srows):
+                arts = _article_info(chunk_rows)
+                for r, v in zip(srows, svecs):
+                    a = arts.get((r["source"], r["article"])) or {}
+                    title = " ".join(x for x in (a.get("title", ""), a.get("byline", "")) if x)
+                    yield sentence_key(title, Sentence.from_json(r)), v.astype(np.float32), r.get("tokens", "")
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        log(f"index {index_dir}: segment {seg or 'base'} not reusable ({e}); its items are embedded again")
 
 
 @dataclass

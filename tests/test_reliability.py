@@ -13,6 +13,7 @@ import pytest
 from qa.answer import Answerer
 from qa.answerability import AnswerabilityModel
 from qa.cases import CaseResult
+from qa.errors import BadIndexError
 from qa.exports import ExportFolder, to_csv, to_markdown
 from qa.feedback import FeedbackLog
 
@@ -262,3 +263,51 @@ def test_symlinks_leaving_the_folder_and_oversized_files_are_skipped_with_a_warn
     assert [p.name for p in found] == ["a.txt"]
     assert "leak.txt" in msgs and "leaving" in msgs and "big.txt" in msgs and "QA_MAX_SOURCE_MB" in msgs
     assert "loop" in msgs and "not followed" in msgs
+
+
+def _damage(f):
+    data = f.read_bytes()
+    f.write_bytes(data[:-8] + bytes(b ^ 0x55 for b in data[-8:]))  # same size, wrong bytes: only the checksum sees it
+
+
+# file damaged -> which segment's chunks (C) and sentences (S) must be embedded again
+REPAIRS = [("delta-001/index.faiss", "C", "delta-001"), ("delta-001/sentences.npy", "S", "delta-001"),
+           ("delta-001/chunks.jsonl", "CS", "delta-001"), ("index.faiss", "C", ""),
+           ("sentences.jsonl", "S", ""), ("bm25/terms.json", "", ""), ("sources.jsonl", "", ""),
+           ("delta-001/sources.jsonl", "", "delta-001"), ("background.npy", "", "")]
+
+
+@pytest.mark.parametrize("rel,parts,seg", REPAIRS)
+def test_a_repair_re_embeds_only_what_the_damaged_file_held(tiny_dir, tmp_path, counting_embedder, rel, parts, seg):
+    from qa.index import build_index, load_index
+
+    out = tmp_path / "idx"
+    quiet = {"progress": False, "log": lambda *_: None}
+    base = build_index([tiny_dir], out, counting_embedder, **quiet)
+    (tiny_dir / "e.txt").write_text("新公报\n\n本刊讯 东山区总工会开展送清凉活动，为一线职工送去清凉饮品。"
+                                    "活动共走访企业十二家。\n", encoding="utf-8")
+    both = build_index([tiny_dir], out, counting_embedder, **quiet)
+    sizes = {"": (base.chunks, base.sentences), "delta-001": (both.chunks - base.chunks,
+                                                               both.sentences - base.sentences)}
+    _damage(out / rel)
+    with pytest.raises(BadIndexError, match="corrupt"):
+        load_index(out)
+    before = counting_embedder.documents
+    rep = build_index([tiny_dir], out, counting_embedder, **quiet)
+    expected = ("C" in parts) * sizes[seg][0] + ("S" in parts) * sizes[seg][1]
+    assert rep.mode == "full" and rep.embedded == expected == counting_embedder.documents - before
+    assert rep.reused == both.chunks + both.sentences - expected
+    idx = load_index(out)
+    assert len(idx.chunks) == both.chunks and len(idx.sentences) == both.sentences
+
+
+def test_a_lost_manifest_re_embeds_everything(tiny_dir, tmp_path, counting_embedder):
+    """No manifest, no record of which model made the vectors: nothing is trusted."""
+    from qa.index import build_index
+
+    out = tmp_path / "idx"
+    quiet = {"progress": False, "log": lambda *_: None}
+    first = build_index([tiny_dir], out, counting_embedder, **quiet)
+    (out / "manifest.json").write_text("{garbled", encoding="utf-8")
+    rep = build_index([tiny_dir], out, counting_embedder, **quiet)
+    assert rep.embedded == first.chunks + first.sentences and rep.reused == 0
