@@ -31,7 +31,7 @@ import gradio as gr  # noqa: E402
 
 from qa.answer import Answerer  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.exports import ExportFolder, to_csv, to_markdown  # noqa: E402
+from qa.exports import EXPORT_LIFETIME_S, ExportFolder, to_csv, to_markdown  # noqa: E402
 from qa.feedback import FeedbackLog  # noqa: E402
 from qa.inputs import for_log, sanitise  # noqa: E402
 from qa.records import Answer  # noqa: E402
@@ -217,8 +217,8 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         return (render_cases(found, query), [c.__dict__ for c in found],
                 gr.update(value=str(csv_path), visible=bool(found)), gr.update(value=str(md_path), visible=bool(found)))
 
-    # Gradio copies each export into its cache: remove cache files older than an hour, every 10 minutes
-    with gr.Blocks(title="工会公报问答", delete_cache=(600, 3600)) as demo:
+    # Gradio copies each export into its cache: every 5 minutes, remove cache files past an export's lifetime
+    with gr.Blocks(title="工会公报问答", delete_cache=(300, int(EXPORT_LIFETIME_S))) as demo:
         gr.Markdown("## 工会公报问答\n问公报里的事，答案都摘自公报原文，并标明出处。公报里没有的，会直接告诉你。")
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
@@ -292,8 +292,7 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
     progress), then warm the model.  ``sources``: what to index; default the index's own sources,
     or ``seeds/`` for a new index."""
     from qa.embed import get_embedder
-    from qa.index import (BadIndexError, build_index, load_index, recorded_source_paths, source_files,
-                          stale_sources)
+    from qa.index import BadIndexError, build_index, load_index, own_sources, stale_sources
     from qa.sources import discover
 
     embedder = get_embedder(model, log=lambda m: print(m, flush=True))
@@ -301,7 +300,7 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
     need, build_from, idx = True, sources or ["seeds"], None
     if (p / "manifest.json").is_file():
         # the index's own files (a gone file is dropped), also when it cannot be loaded as it is
-        own = recorded_source_paths(p, existing=True) or [f for f in source_files(p) if Path(f).exists()]
+        own = own_sources(p)
         build_from = sources or own or build_from
         try:
             idx = load_index(p)

@@ -33,7 +33,6 @@ import pickle  # the inews package ships its data as pickles; read only from the
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -184,38 +183,13 @@ def _faiss_choice(index, queries_vec, k: int = 10) -> dict:
 
 def _cold_start(index_dir: Path) -> tuple[float, float]:
     """(seconds until the app answers HTTP, its peak RSS in MB) for ``python app.py --index DIR``."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    root = Path(__file__).resolve().parent.parent
-    t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py", "--index", str(index_dir), "--port", str(port),
-                             "--data-dir", tempfile.mkdtemp()], cwd=root,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import urllib.request
+    from .app_process import AppProcess
 
-    def hwm() -> float:  # peak resident memory of the serving app, in MB
+    with AppProcess(index_dir) as app:
         try:
-            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 0)
-        except OSError:
-            pass
-        return float("nan")
-
-    try:
-        while time.perf_counter() - t < 300:
-            if proc.poll() is not None:
-                return float("nan"), float("nan")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                return time.perf_counter() - t, hwm()
-            except OSError:
-                time.sleep(0.2)
-        return float("nan"), float("nan")
-    finally:
-        proc.terminate()
-        proc.wait(10)
+            return app.wait_ready(), app.peak_rss_mb()
+        except RuntimeError:
+            return float("nan"), float("nan")
 
 
 def _embed_probe(index, emb, n: int = 1024) -> dict:

@@ -49,10 +49,10 @@ def cmd_fetch_model(args) -> int:
 
 def cmd_index(args) -> int:
     from .embed import get_embedder
-    from .index import build_index, recorded_source_paths
+    from .index import build_index, own_sources
 
     # without --source: the paths this index was built from (a repair keeps them), else seeds/
-    recorded = recorded_source_paths(args.index, existing=True)
+    recorded = own_sources(args.index)
     sources = args.source or recorded or ["seeds"]
     if not args.source and recorded:
         _log(f"sources (as recorded in the index): {', '.join(recorded)}")
@@ -217,6 +217,19 @@ def cmd_tune(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
 
+    if args.soak is not None:
+        from .soak import run_soak, table
+
+        try:
+            res = run_soak(args.soak, args.index, clients=args.clients, log=_log)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        out = Path(args.out).with_name("soak.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(table(res))
+        print(f"{res['operations']} operations, {res['errors']} errors; append: {res['append']}; JSON in {out}")
+        return 1 if res["errors"] else 0
     for flag, name in (("chunking", "chunking_check"), ("fusion", "fusion_check")):
         if getattr(args, flag):
             from . import bench
@@ -274,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="instead: dev-set retrieval for several chunk sizes (bench/chunking.json)")
     bp.add_argument("--fusion", action="store_true",
                     help="instead: compare fusion methods on the dev set, the inews retrieval set and InsuranceQA-zh (bench/fusion.json)")
+    bp.add_argument("--soak", type=float, metavar="MINUTES",
+                    help="instead: the soak test — the app under mixed load from --clients users for MINUTES, "
+                         "a bulletin appended meanwhile (bench/soak.json; see qa/soak.py)")
+    bp.add_argument("--clients", type=int, default=20, help="simulated users for --soak")
+    bp.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR",
+                    help="the index --soak serves (a copy of it)")
     bp.set_defaults(func=cmd_bench)
 
     for name, func, helptext in (("ask", cmd_ask, "answer questions with citations"),

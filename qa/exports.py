@@ -59,10 +59,13 @@ def to_markdown(cases, query: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+EXPORT_LIFETIME_S = 900.0  # how long a download link from a case search keeps working (the app's Gradio cache too)
+
+
 class ExportFolder:
     """Sub-folders for export files under one root the app owns, pruned by count and age."""
 
-    def __init__(self, root: str | Path | None = None, *, max_exports: int = 50, max_age_s: float = 3600.0):
+    def __init__(self, root: str | Path | None = None, *, max_exports: int = 50, max_age_s: float = EXPORT_LIFETIME_S):
         if max_exports < 1:
             raise ValueError(f"max_exports={max_exports}: must be at least 1")
         self.root = Path(root) if root is not None else Path(tempfile.gettempdir()) / "gonghui-qa-exports"

@@ -70,6 +70,12 @@ def recorded_source_paths(index_dir: str | os.PathLike, *, existing: bool = Fals
     return [x for x in paths if Path(x).exists()] if existing else paths
 
 
+def own_sources(index_dir: str | os.PathLike) -> list[str]:
+    """What to rebuild or update ``index_dir`` from when no source is named: the recorded source paths
+    still on disk, or, for an index older than that record, its recorded files still on disk."""
+    return recorded_source_paths(index_dir, existing=True) or [f for f in source_files(index_dir) if Path(f).exists()]
+
+
 def index_command(path: str | os.PathLike) -> str:
     """The command that rebuilds or updates ``path`` from the sources it was built from (never
     silently from seeds/ instead)."""
