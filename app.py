@@ -128,6 +128,9 @@ def render_cases(cases, query: str) -> str:
 
 # ---------------------------------------------------------------- the app
 
+SOURCES_PENDING = "<p>正在找出处…</p>"
+KEPT_ANSWERS = 50  # answers a page session keeps for 👍/👎 (a vote on an older one is ignored)
+SESSIONS = 1000  # page sessions whose state the server keeps (least recently used dropped first)
 MAX_TURNS = 20  # prior turns a follow-up reads (a client may send any history; only the last ones count)
 
 
@@ -139,6 +142,16 @@ def _turns(history: list[dict]) -> list[dict]:
         content = m.get("content") if isinstance(m, dict) else None
         if isinstance(content, str) and m.get("role") in ("user", "assistant"):
             out.append({"role": m["role"], "content": re.sub(r"<[^>]+>", "", sanitise(content, 2000))})
+    return out
+
+
+def _remember(answers: list, record: dict) -> list:
+    """``answers`` + ``record``, the older ones beyond ``KEPT_ANSWERS`` replaced by None so that a
+    vote still finds its answer by position and a long session's state stays small."""
+    out = list(answers or []) + [record]
+    drop = len(out) - KEPT_ANSWERS
+    if drop > 0:
+        out[:drop] = [None] * drop
     return out
 
 
@@ -164,8 +177,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
 
     def respond(message: str, history: list, answers: list):
         message = sanitise(message).strip()
-        if not message:  # ignore empty input
-            yield history, gr.skip(), answers, "", gr.skip()
+        if not message:  # ignore empty input: a generator that yields nothing leaves every output as it is
             return
         if len(message) > MAX_QUESTION_CHARS:
             raise gr.Error(f"问题太长了（{len(message)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。")
@@ -177,7 +189,9 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                 if isinstance(piece, str):
                     shown += piece
                     history[-1]["content"] = esc(shown)
-                    yield history, gr.skip(), answers, "", gr.skip()
+                    # the sources panel gets a string, never gr.skip(): Gradio 6 keeps every component
+                    # it builds for a prop update of an HTML block for the life of the process
+                    yield history, SOURCES_PENDING, answers, "", gr.skip()
                 else:
                     ans = piece
         except QAError as e:
@@ -188,12 +202,12 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         history[-1]["content"] = render_answer(ans)
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
-        yield history, render_sources(ans, texts), answers + [record], "", topic_update(ans)
+        yield history, render_sources(ans, texts), _remember(answers, record), "", topic_update(ans)
 
     def on_vote(data: gr.LikeData, answers: list, request: gr.Request = None):
         i = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         k = (i - 1) // 2 if isinstance(i, int) else -1
-        if not (0 <= k < len(answers)):
+        if not (0 <= k < len(answers)) or answers[k] is None:
             return
         feedback.record({**answers[k], "vote": "up" if data.liked else "down",
                          "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, client=_client(request))
@@ -277,14 +291,15 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
 # ---------------------------------------------------------------- start-up
 
 def guarded_launch_options(allowed_hosts: str | None = None) -> dict:
-    """``launch()`` options that put ``qa.http_guard`` in front of the app and cap Gradio's upload
-    route (the page has no upload; the guard refuses it, the cap is a second fence)."""
+    """``launch()`` options that put ``qa.http_guard`` in front of the app, cap Gradio's upload
+    route (the page has no upload; the guard refuses it, the cap is a second fence) and bound the
+    sessions whose state the server holds."""
     from starlette.middleware import Middleware
 
     from qa.http_guard import GuardMiddleware, allowed_hosts_from_env
 
     return {"app_kwargs": {"middleware": [Middleware(GuardMiddleware, allowed_hosts=allowed_hosts_from_env(allowed_hosts))]},
-            "max_file_size": "1mb"}
+            "max_file_size": "1mb", "state_session_capacity": SESSIONS}
 
 
 def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, llm: bool = False) -> Answerer:

@@ -163,7 +163,9 @@ def run_soak(minutes: float, index_dir: str | Path = "indexes/default", *, clien
             f"(scratch folder {work})")
         t0 = time.perf_counter()
         deadline = t0 + minutes * 60
-        users = [_User(app, _questions(), folders["downloads"], deadline, t0, events, lock, seed=i)
+        # each user downloads into its own folder: the client names files by content, so users sharing one
+        # folder would remove each other's copies
+        users = [_User(app, _questions(), folders["downloads"] / f"user-{i}", deadline, t0, events, lock, seed=i)
                  for i in range(clients)]
         for u in users:
             u.start()

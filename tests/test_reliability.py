@@ -96,10 +96,29 @@ def test_lone_surrogates_and_nul_never_break_the_answer_stream(small_answerer, t
     json.dumps(res[:2], ensure_ascii=False).encode("utf-8")
 
 
+def test_the_answer_stream_never_sends_a_prop_update_to_the_sources_html(small_answerer, tmp_path):
+    """Gradio 6 keeps every HTML block it builds for gr.skip()/gr.update on an HTML output (a soak
+    showed RSS rising ~13 KB per question); the stream sends strings to the sources panel instead."""
+    respond = _fn(app.create_app(small_answerer, data_dir=tmp_path, exports=ExportFolder(tmp_path / "ex")), "ask")
+    outs = list(respond("欠薪怎么办", [], []))
+    assert len(outs) > 1 and all(isinstance(out[1], str) for out in outs)
+    assert list(respond("  ", [], [])) == []  # empty input: nothing sent, nothing built
+
+
 def test_a_huge_history_is_cut_to_the_last_turns():
     history = [{"role": "user", "content": "问" * 5000}] * 10_000
     turns = app._turns(history)
     assert len(turns) == app.MAX_TURNS and all(len(t["content"]) <= 2000 for t in turns)
+
+
+def test_a_long_session_keeps_a_bounded_state_and_votes_still_find_their_answer():
+    answers = []
+    for i in range(app.KEPT_ANSWERS + 10):
+        answers = app._remember(answers, {"question": f"问{i}"})
+    kept = [a for a in answers if a is not None]
+    assert len(kept) == app.KEPT_ANSWERS and answers[-1]["question"] == f"问{app.KEPT_ANSWERS + 9}"
+    assert answers[10]["question"] == "问10" and answers[9] is None  # positions unchanged for votes
+    assert app.guarded_launch_options()["state_session_capacity"] == app.SESSIONS
 
 
 def test_feedback_is_rate_limited_per_client(tmp_path):
