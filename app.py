@@ -346,6 +346,20 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
     return answerer
 
 
+def limit_malloc_arenas(n: int = 2) -> bool:
+    """Cap glibc's malloc arenas (unless ``MALLOC_ARENA_MAX`` is set): with the default of 8 per core,
+    the server's worker threads fragment memory and RSS kept rising in the soak test (votes: ~45 MB per
+    800 requests, ~13 MB with 2 arenas).  No effect, and False, where glibc is not the allocator."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").mallopt(-8, n) == 1  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="工会公报问答 chat app")
     ap.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
@@ -357,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--llm", action="store_true",
                     help="answer with an OpenAI-compatible LLM (QA_LLM_BASE_URL, QA_LLM_MODEL, QA_LLM_API_KEY)")
     args = ap.parse_args(argv)
+    limit_malloc_arenas()  # before the server's threads start
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

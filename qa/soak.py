@@ -72,7 +72,7 @@ class _User(threading.Thread):
         self.app, self.questions, self.downloads = app, questions, downloads
         self.deadline, self.t0, self.events, self.lock = deadline, t0, events, lock
         self.rng = random.Random(seed)
-        self.asked = False
+        self.asked = 0  # answers in this session: a vote names its answer by chat position
 
     def run(self) -> None:
         from gradio_client import Client
@@ -100,7 +100,7 @@ class _User(threading.Thread):
 
     def ask(self, client) -> str:
         history = client.predict(self.rng.choice(self.questions), api_name="/ask")[0]
-        self.asked = True
+        self.asked += 1
         last = history[-1]["content"] if history else None
         text = "".join(p.get("text", "") for p in last) if isinstance(last, list) else (last or "")
         return "" if text.strip() else "empty answer"
@@ -124,7 +124,9 @@ class _User(threading.Thread):
         cfg = client.config
         fn = next(i for i, d in enumerate(cfg["dependencies"]) if any(t[1] == "like" for t in d.get("targets", [])))
         body = {"fn_index": fn, "data": [None], "session_hash": client.session_hash, "trigger_id": fn,
-                "event_data": {"index": [1, 0], "value": "", "liked": self.rng.random() < 0.5}}
+                # the client sends no history, so the page's chat would hold every answer of the session in
+                # turn: the last one is message 2·n − 1
+                "event_data": {"index": [2 * self.asked - 1, 0], "value": "", "liked": self.rng.random() < 0.5}}
         r = httpx.post(self.app.url + "gradio_api/run/predict", json=body, timeout=30)
         return "" if r.status_code == 200 else f"HTTP {r.status_code}"
 
