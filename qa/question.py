@@ -9,7 +9,7 @@ Slots and what counts as holding one (``Question.has_slot``):
 
 | slot | asked as | a sentence holds it when it has |
 | --- | --- | --- |
-| figure | 多少/几 + unit, 比例, 规模, 多不多 | a number with a unit (the asked unit when there is one) |
+| figure | 多少/几 + unit, 比例, 规模 | a number with a unit (the asked unit when there is one) |
 | money | 多少钱, 费用, 收费, 价格 | an amount in 元/块, or 免费 |
 | phone | 电话, 号码, 热线是多少 | a 5+ digit number |
 | clock | 几点, 开放时间, 营业时间 | a clock time, 全天, 24小时 |
@@ -69,7 +69,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
     ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?P<which>[\u4e00-\u9fff]{1,2})")),
-    ("figure", re.compile(r"多少|几[个名家件次人条场支项位所天年届批期节万岁倍]|数量|规模|比例|金额|多大|多高|几成|多不多|多吗")),
+    ("figure", re.compile(r"多少|几[个名家件次人条场支项位所天年届批期节万岁倍]|数量|规模|比例|金额|多大|多高|几成")),
     ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
     ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
     ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|什么地方|啥地方|怎么办|咋办|求助|投诉|反映|在哪")),
