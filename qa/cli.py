@@ -214,6 +214,14 @@ def cmd_tune(args) -> int:
 
 # ---------------------------------------------------------------- parser
 
+def _write_result(out: str, name: str, result: dict) -> Path:
+    """Write a bench result as JSON named ``name`` beside ``--out``; returns its path."""
+    path = Path(out).with_name(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
 
@@ -224,9 +232,7 @@ def cmd_bench(args) -> int:
             res = run_soak(args.soak, args.index, clients=args.clients, log=_log)
         except ValueError as e:
             raise UsageError(str(e)) from None
-        out = Path(args.out).with_name("soak.json")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+        out = _write_result(args.out, "soak.json", res)
         print(table(res))
         print(f"{res['operations']} operations, {res['errors']} errors; append: {res['append']}; JSON in {out}")
         return 1 if res["errors"] else 0
@@ -234,10 +240,7 @@ def cmd_bench(args) -> int:
         if getattr(args, flag):
             from . import bench
 
-            res = getattr(bench, name)(log=_log)
-            out = Path(args.out).with_name(f"{flag}.json")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+            _write_result(args.out, f"{flag}.json", getattr(bench, name)(log=_log))
             return 0
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     try:

