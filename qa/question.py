@@ -53,11 +53,9 @@ _CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆�
 _RE_UNIT = re.compile(rf"(?:多少|几)\s*(人次|[{_CLASSIFIERS}])")
 _RE_POINTS = re.compile(r"(?:多少|几)个?(?:百分)?点|百分之(?:多少|几)")  # 交几个点: a percentage
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N")
-# the magnitude and 余/多 come in either order: 143万多元, 2100余万元
-_MAGNITUDE = r"(?:[万亿千百]?[余多]?|[余多][万亿千百])"
 RE_FIGURE = re.compile(
-    rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
-_RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
+    rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*[万亿千百]?[余多]?\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
+_RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*[万亿千百]?[余多]?\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
 RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|中旬)?|\d{1,2}日")
 
 _SLOT_ASKED = (  # order matters: the first that matches decides
@@ -80,7 +78,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
 _RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4}?)(?:了|呢|吗|啊|呀)?[?？。!！~]*$")
 _RE_FREQUENCY = re.compile(r"每[天日周月季年]|[一每][天日周月季年][一两三四\d]?次|按[天日周月季年]|\d+[天日周月年]一次|一[季月年]一")
 _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}|服务点")
-_RE_MONEY = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:元|块)|免费|不收费|零收费")
+_RE_MONEY = re.compile(r"\d[\d.,]*\s*[万千百]?[余多]?\s*(?:元|块)|免费|不收费|零收费")
 _RE_PHONE = re.compile(r"\d{5,}|\d{3,4}-\d{7,8}")
 _RE_DURATION = re.compile(r"[\d一二两三四五六七八九十半]+\s*(?:个)?(?:天|日|周|星期|个月|月|年|小时|分钟|课时|学时)|当天|当场|半年")
 _RE_PROCEDURE = re.compile(r"扫码|拨打|登录|关注|公众号|小程序|填写|提交|携带|凭[^,，。]{1,8}(?:即可|可)|"
