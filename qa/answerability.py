@@ -30,7 +30,7 @@ from .wordlists import table
 # on the tune questions (5-fold) they added nothing over the two z scores
 FEATURES = ("z_passage", "z_sentence")
 # slots whose absence from the answer means the bulletins do not give what is asked
-DETAIL_SLOTS = frozenset({"rate", "money", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
+DETAIL_SLOTS = frozenset({"rate", "money", "price", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
                           "list", "address", "legal"})
 
 

@@ -10,7 +10,8 @@ Slots and what counts as holding one (``Question.has_slot``):
 | slot | asked as | a sentence holds it when it has |
 | --- | --- | --- |
 | figure | 多少/几 + unit, 比例, 规模 | a number with a unit (the asked unit when there is one) |
-| money | 多少钱, 费用, 收费, 价格 | an amount in 元/块, or 免费 |
+| price | 要钱吗, 收费, 收多少, 价格, 多少钱一次 | a price: an amount in 元/块 without 万/亿, or 免费 |
+| money | 多少钱, 费用, 花多少, 奖金 | an amount in 元/块 (143万元, 2100余万元), or 免费 |
 | phone | 电话, 号码, 热线是多少 | a 5+ digit number |
 | clock | 几点, 开放时间, 营业时间 | a clock time, 全天, 24小时 |
 | date | 什么时候, 哪天, 哪年 | a date |
@@ -52,15 +53,19 @@ CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子
 _CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍"
 _RE_UNIT = re.compile(rf"(?:多少|几)\s*(人次|[{_CLASSIFIERS}])")
 _RE_POINTS = re.compile(r"(?:多少|几)个?(?:百分)?点|百分之(?:多少|几)")  # 交几个点: a percentage
-# a figure is a number with a unit (not a date, a brand like "1958" or "1+N")
+# a figure is a number with a unit (not a date, a brand like "1958" or "1+N");
+# the magnitude and 余/多 come in either order: 143万多元, 2100余万元
+_MAGNITUDE = r"(?:[万亿千百]?[余多]?|[余多][万亿千百])"
 RE_FIGURE = re.compile(
-    rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*[万亿千百]?[余多]?\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
-_RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*[万亿千百]?[余多]?\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
+    rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
+_RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
 RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|中旬)?|\d{1,2}日")
 
 _SLOT_ASKED = (  # order matters: the first that matches decides
     ("phone", re.compile(r"电话(号码?)?(是)?(多少|几号|是啥)|号码|手机号|联系方式|热线(电话)?(是)?(多少|是啥|是什么|几号)")),
-    ("money", re.compile(r"多少钱|几块钱|多少块|费用|收费|收多少|价格|价钱|花多少|要钱|交多少|多少元|会费|租金|奖金|补贴多少")),
+    # a price (what one use or one person pays) is not answered by a total spent (2800余万元)
+    ("price", re.compile(r"要钱|收费|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|一[次晚天位个人]多少钱|[次晚天位人]多少钱")),
+    ("money", re.compile(r"多少钱|几块钱|多少块|费用|花多少|交多少|多少元|奖金|补贴多少")),
     ("clock", re.compile(r"几点|开放时间|营业时间|办公时间|开门|关门|几点钟|上班时间")),
     ("frequency", re.compile(r"几次|频率|每隔|多久[^?？,，]{0,8}一次|多长时间[^?？,，]{0,8}一次")),
     ("duration", re.compile(r"多久|多长时间|多少时间|多长|几天|几个月|几年")),
@@ -78,7 +83,8 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
 _RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4}?)(?:了|呢|吗|啊|呀)?[?？。!！~]*$")
 _RE_FREQUENCY = re.compile(r"每[天日周月季年]|[一每][天日周月季年][一两三四\d]?次|按[天日周月季年]|\d+[天日周月年]一次|一[季月年]一")
 _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}|服务点")
-_RE_MONEY = re.compile(r"\d[\d.,]*\s*[万千百]?[余多]?\s*(?:元|块)|免费|不收费|零收费")
+_RE_MONEY = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:元|块)|免费|不收费|零收费")
+_RE_PRICE = re.compile(r"\d[\d.,]*\s*(?:元|块)|免费|不收费|零收费|不要钱")
 _RE_PHONE = re.compile(r"\d{5,}|\d{3,4}-\d{7,8}")
 _RE_DURATION = re.compile(r"[\d一二两三四五六七八九十半]+\s*(?:个)?(?:天|日|周|星期|个月|月|年|小时|分钟|课时|学时)|当天|当场|半年")
 _RE_PROCEDURE = re.compile(r"扫码|拨打|登录|关注|公众号|小程序|填写|提交|携带|凭[^,，。]{1,8}(?:即可|可)|"
@@ -171,7 +177,7 @@ class Question:
 
 
 # slots held when one pattern matches
-_HELD_BY = {"money": _RE_MONEY, "phone": _RE_PHONE, "clock": _RE_CLOCK, "address": _RE_ADDRESS, "legal": _RE_LEGAL,
+_HELD_BY = {"money": _RE_MONEY, "price": _RE_PRICE, "phone": _RE_PHONE, "clock": _RE_CLOCK, "address": _RE_ADDRESS, "legal": _RE_LEGAL,
             "duration": _RE_DURATION, "procedure": _RE_PROCEDURE, "frequency": _RE_FREQUENCY, "service": _RE_SERVICE}
 
 
@@ -265,5 +271,5 @@ def analyse(question: str, vocabulary) -> Question:
     return Question(question, weights, syn, unit, slot,
                     "" if generic else focus_word,
                     next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
-                    (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money") else "",
+                    (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money", "price") else "",
                     bool(_RE_LIST.search(search)) and not wants_cases)

@@ -240,3 +240,31 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
 
     q = Question("华光厂里喂奶的地方", {"华光": 2.0, "喂奶": 1.0}, {"喂奶": ("母婴室",)})
     assert q.coverage(toks, beyond=beyond) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("question, slot", [
+    ("司机之家洗澡要钱吗", "price"),
+    ("职工书屋借书收费不", "price"),
+    ("疗休养一次多少钱", "price"),
+    ("安徽那个热线帮人要回来多少钱", "money"),
+    ("这个项目花了多少钱", "money"),
+])
+def test_a_price_is_asked_apart_from_an_amount(question, slot):
+    from qa.question import slot_of
+
+    assert slot_of(question)[0] == slot
+
+
+@pytest.mark.parametrize("slot, text, held", [
+    ("price", "累计投入2800余万元建设司机之家", False),  # a total spent is not what one shower costs
+    ("price", "淋浴每次5元", True),
+    ("price", "职工免费使用", True),
+    ("money", "累计投入2800余万元建设司机之家", True),  # 余 before the magnitude
+    ("money", "为职工追回工资143万多元", True),  # 余/多 after it
+    ("money", "为职工追回工资", False),
+    ("figure", "共追回300多万元", True),
+])
+def test_what_holds_a_price_or_an_amount(slot, text, held):
+    from qa.question import holds
+
+    assert holds(slot, text) is held
