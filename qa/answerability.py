@@ -1,9 +1,17 @@
 """Answerability: do the bulletins answer this question?  Decided from evidence about the thing
 asked, in two steps, never from vocabulary alone:
 
-1. **Is the subject in the bulletins?**  How far the best passage and the best sentence stand above
-   the background (off-domain everyday questions matched against this corpus with this model, at
-   index time for passages and at load time for sentences), and how much of the question's
+1. **Is the subject in the bulletins?**  How far the best passage stands above the background
+   (off-domain everyday questions matched against this corpus with this model, at index time), and
+   the **hub score**: how much better the question matches its best candidate sentence than
+   questions of the same domain typically do.  Each sentence s has a reach r(s), the mean cosine of
+   its ``HUB_K`` closest in-domain background questions (700 labour-law and social-insurance
+   questions in ``qa/data/domain_questions.txt``, embedded at index time); the hub score is the
+   largest cos(q, s) − r(s) over the candidate sentences, in spreads of the background's best
+   sentence cosines (so the fitted weights see it on the scale of the z scores).  A general sentence ("维护职工合法权益")
+   that every labour question comes close to has a high reach, so coming close to it proves
+   nothing; a question that matches a sentence much better than the domain does is about what that
+   sentence says.  Also reported (not in the fitted model): how much of the question's
    IDF-weighted wording the top passages share (typos, pinyin and everyday words first mapped onto
    the bulletins' words, see ``qa.vocabulary``).
 2. **Does the best candidate hold what is asked?**  When the question asks for a detail with a
@@ -19,6 +27,7 @@ bulletin mentions (``qa.names``) is refused as "not mentioned" whatever the evid
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +35,10 @@ import numpy as np
 from .names import missing_names
 from .wordlists import table
 
-# what the fitted model reads; coverage, gap and known are reported too but left out of the model:
-# on the tune questions (5-fold) they added nothing over the two z scores
-FEATURES = ("z_passage", "z_sentence")
+# what the fitted model may read (qa/data/answerability.json names the ones it does); coverage, gap
+# and known are reported but were left out: on the tune questions (5-fold) they added nothing
+FEATURES = ("z_passage", "z_sentence", "hub")
+HUB_K = 10  # a sentence's reach: mean cosine of its 10 closest in-domain background questions (5/10/30 tied on tune)
 # slots whose absence from the answer means the bulletins do not give what is asked
 DETAIL_SLOTS = frozenset({"rate", "money", "price", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
                           "list", "address", "legal"})
@@ -38,6 +48,7 @@ DETAIL_SLOTS = frozenset({"rate", "money", "price", "phone", "clock", "date", "p
 class Evidence:
     z_passage: float  # best passage cosine, in background spreads
     z_sentence: float  # best sentence cosine (top passages), in background spreads
+    hub: float  # max over candidate sentences of cos(q, s) - r(s) (r(s): the sentence's in-domain reach), in background spreads
     coverage: float  # IDF-weighted share of the question's words in the top passages
     answer_coverage: float  # ... in the answer's sentences in context (title, lead, sentences before)
     gap: float  # the largest IDF share of one question word absent from the top passages
@@ -51,12 +62,12 @@ class Evidence:
         """A detail with a recognisable form was asked and the answer does not hold it."""
         return self.slot in DETAIL_SLOTS and not self.slot_found
 
-    def vector(self) -> list[float]:
-        """The subject evidence the model reads (step 1), in ``FEATURES`` order."""
-        return [getattr(self, f) for f in FEATURES]
+    def vector(self, features=FEATURES) -> list[float]:
+        """The subject evidence a model reads (step 1), in the order of ``features``."""
+        return [getattr(self, f) for f in features]
 
     def to_json(self) -> dict:
-        return {"z_passage": round(self.z_passage, 3), "z_sentence": round(self.z_sentence, 3),
+        return {"z_passage": round(self.z_passage, 3), "z_sentence": round(self.z_sentence, 3), "hub": round(self.hub, 4),
                 "coverage": round(self.coverage, 3), "answer_coverage": round(self.answer_coverage, 3),
                 "gap": round(self.gap, 3), "known": round(self.known, 3), "slot": self.slot,
                 "slot_found": self.slot_found, "missing": list(self.missing)}
@@ -64,24 +75,36 @@ class Evidence:
 
 @dataclass(frozen=True)
 class AnswerabilityModel:
-    """p(answerable) = sigmoid(bias + Σ weight·feature); answered when p ≥ threshold."""
+    """p(answerable) = sigmoid(bias + Σ weight·feature); answered when p ≥ threshold.  ``features``
+    names the ``Evidence`` fields the weights belong to (a subset of ``FEATURES``)."""
 
     weights: tuple[float, ...]
     bias: float
     threshold: float = 0.5
+    features: tuple[str, ...] = ("z_passage", "hub")
+
+    def __post_init__(self):
+        unknown = [f for f in self.features if f not in FEATURES]
+        if unknown or len(self.features) != len(self.weights):
+            raise ValueError(f"answerability model: features {self.features} do not match weights {self.weights} "
+                             f"(known features: {FEATURES})")
+
+    @classmethod
+    def from_json(cls, d: dict) -> "AnswerabilityModel":
+        return cls(tuple(float(w) for w in d["weights"].values()), float(d["bias"]), float(d["threshold"]),
+                   tuple(d["weights"]))
 
     @classmethod
     def default(cls) -> "AnswerabilityModel":
-        d = table("answerability")
-        return cls(tuple(float(d["weights"][f]) for f in FEATURES), float(d["bias"]), float(d["threshold"]))
+        return cls.from_json(table("answerability"))
 
     @classmethod
     def always(cls) -> "AnswerabilityModel":
         """Answers every question it is asked (unless it names something no bulletin mentions)."""
-        return cls(tuple(0.0 for _ in FEATURES), 10.0, 0.5)
+        return cls((0.0,), 10.0, 0.5, ("z_passage",))
 
     def probability(self, ev: Evidence) -> float:
-        return self.probability_of(ev.vector())
+        return self.probability_of(ev.vector(self.features))
 
     def probability_of(self, vector) -> float:
         s = self.bias + sum(w * x for w, x in zip(self.weights, vector))
@@ -107,6 +130,29 @@ class EvidenceReader:
         cal = index.manifest.get("calibration") or {}
         self._passage_bg = (float(cal.get("background_mean", 0.0)), float(cal.get("background_std") or 1.0))
         self._sentence_bg: tuple[float, float] | None = None
+        self._reach = np.zeros(0, np.float32)  # r(s) by sentence id, NaN until computed
+        self._reach_lock = threading.Lock()
+
+    def reach(self, ids: np.ndarray) -> np.ndarray:
+        """r(s) for sentence ``ids``: the mean cosine of each sentence's ``HUB_K`` closest in-domain
+        background questions (computed on first use, then kept)."""
+        with self._reach_lock:
+            return self._reach_of(ids)
+
+    def _reach_of(self, ids: np.ndarray) -> np.ndarray:
+        n = len(self.index.sentences)
+        if len(self._reach) < n:  # first use, or sentences added since
+            self._reach = np.concatenate([self._reach, np.full(n - len(self._reach), np.nan, np.float32)])
+        todo = ids[np.isnan(self._reach[ids])]
+        if len(todo):
+            dom, vecs = self.index.domain_vectors(), self.index.sentence_vectors
+            if len(dom) and vecs is not None:
+                sims = dom.astype(np.float32) @ vecs[todo].astype(np.float32).T  # questions × sentences
+                k = min(HUB_K, len(dom))
+                self._reach[todo] = np.sort(sims, axis=0)[-k:].mean(axis=0)
+            else:
+                self._reach[todo] = 0.0
+        return self._reach[ids]
 
     def sentence_background(self) -> tuple[float, float]:
         """Mean and spread of the background questions' best sentence cosines (computed once)."""
@@ -124,14 +170,16 @@ class EvidenceReader:
         of their sentences; ``chosen``: the sentences an answer would give; ``qvec``: the question's vector."""
         missing = tuple(missing_names(q.text, self.index.corpus_text()))
         if not hits:
-            return Evidence(0.0, 0.0, 0.0, 0.0, 1.0, 0.0, q.slot, False, missing)
+            return Evidence(0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, q.slot, False, missing)
         m, s = self._passage_bg
         z_passage = (top_dense - m) / s
         vecs = self.index.sentence_vectors
-        best_sentence = float(hits[0].dense)
+        best_sentence, hub = float(hits[0].dense), -1.0
         if scored and vecs is not None and qvec is not None:
-            ids = np.fromiter((sid for _, sid, _ in scored), np.int64)
-            best_sentence = float((vecs[ids].astype(np.float32) @ qvec).max())
+            ids = np.unique(np.fromiter((sid for _, sid, _ in scored), np.int64))
+            cos = vecs[ids].astype(np.float32) @ qvec
+            best_sentence = float(cos.max())
+            hub = float((cos - self.reach(ids)).max()) / self.sentence_background()[1]
         sm, ss = self.sentence_background()
         z_sentence = (best_sentence - sm) / ss
         toks: set = set()
@@ -148,7 +196,7 @@ class EvidenceReader:
         # a rate asked (每个/每人 … 多少, 几个点) is a detail: a total does not answer it
         slot = "rate" if (q.per_unit or q.unit == "%") and q.slot == "figure" else q.slot or ("list" if q.wants_list else "")
         slot_found = bool(slot) and q.details_held(answer_text)
-        return Evidence(z_passage, z_sentence, coverage, answer_coverage, gap, known, slot, slot_found, missing)
+        return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing)
 
     def _coverage(self, q, toks: set) -> tuple[float, float]:
         """(IDF-weighted share of the question's words in ``toks``, largest share of one absent word)."""

@@ -9,6 +9,8 @@ An index is a folder of plain files:
   (float16), so the extractive answer scores sentences without running the model;
 - ``bm25/``: each chunk's term counts (``terms.json`` + CSR arrays in ``.npy``; see qa.bm25);
 - ``background.npy``: the off-domain background questions' vectors (refusal calibration);
+- ``domain.npy``: the in-domain background questions' vectors (each sentence's reach, see
+  qa.answerability), re-embedded only when the questions or the model change;
 - ``manifest.json``: format version, model id + weight fingerprint, dim, chunking settings,
   per-source and per-file hashes, the segment list, and the sha256 and size of every file.
 
@@ -48,7 +50,7 @@ from .chunks import (DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence,
 from .errors import BadIndexError, IndexWriteError
 from .sources import Document, SourceWarning, discover, display_path, load_documents
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: domain.npy
 PARSER_VERSION = 2  # bump when articles/chunks change in a way that alters chunk text
 DEFAULT_INDEX = Path("indexes/default")
 SEGMENT_FILES = ("index.faiss", "chunks.jsonl", "sources.jsonl", "sentences.jsonl", "sentences.npy",
@@ -253,6 +255,12 @@ class Index:
                                          else np.zeros((0, self.dim), np.float32))
         return self._cache["background"]
 
+    def domain_vectors(self) -> np.ndarray:
+        """The in-domain background questions' vectors (qa/data/domain_questions.txt)."""
+        if "domain" not in self._cache:
+            self._cache["domain"] = np.load(self.path / "domain.npy", allow_pickle=False)
+        return self._cache["domain"]
+
     def lead_sentence_ids(self, source: str, article: int, n: int = 3) -> list[int]:
         """The first ``n`` sentences of an article (where a report names its subject)."""
         return self.sentence_ids_by_article().get((source, article), [])[:n]
@@ -425,7 +433,7 @@ def _previous(index_dir: Path, embedder, chunking: dict, log) -> tuple[dict[str,
         return {}, {}, {}
     try:
         m = _read_manifest(index_dir)
-        if m.get("format") not in (1, FORMAT_VERSION):
+        if m.get("format") not in (1, 2, FORMAT_VERSION):  # the segments' files are the same since format 1
             raise BadIndexError(f"format {m.get('format')!r}")
         if m["model"]["id"] != embedder.model_id or m["model"]["fingerprint"] != embedder.fingerprint:
             log(f"previous index used model {m['model']['id']}; re-embedding everything")
@@ -810,11 +818,14 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
         background = embedder.encode_queries(background_questions())
         np.save(tmp / "background.npy", background.astype(np.float32), allow_pickle=False)
         calibration = _calibration(background, vecs[:n])
+        domain, domain_sha = _domain_vectors(index_dir, embedder, log)
+        np.save(tmp / "domain.npy", domain, allow_pickle=False)
         t["calibrate"] = time.perf_counter() - t0
-        files_sha, sizes = _file_records(tmp, (*SEGMENT_FILES, "background.npy"))
+        files_sha, sizes = _file_records(tmp, (*SEGMENT_FILES, "background.npy", "domain.npy"))
         manifest = {
             "format": FORMAT_VERSION,
             "calibration": calibration,
+            "domain_questions": domain_sha,
             "model": {"id": embedder.model_id, "fingerprint": embedder.fingerprint, "dim": embedder.dim},
             "chunking": chunking,
             "segments": [""],
@@ -841,9 +852,27 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
                        removed, len(per_source) - len(added) - len(changed), t, "full")
 
 
-def background_questions() -> list[str]:
-    path = Path(__file__).with_name("data") / "background_questions.txt"
+def background_questions(name: str = "background_questions") -> list[str]:
+    """The off-domain background questions (or, with ``name="domain_questions"``, the in-domain ones)."""
+    path = Path(__file__).with_name("data") / f"{name}.txt"
     return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def _domain_vectors(index_dir: Path, embedder, log) -> tuple[np.ndarray, str]:
+    """The in-domain background questions' vectors and the questions' sha256: the previous index's
+    when it was made from the same questions by the same model (and its file is intact), else embedded."""
+    questions = background_questions("domain_questions")
+    sha = hashlib.sha256("\n".join(questions).encode("utf-8")).hexdigest()
+    f = index_dir / "domain.npy"
+    try:
+        m = _read_manifest(index_dir)
+        if (m.get("domain_questions") == sha and m["model"]["fingerprint"] == embedder.fingerprint
+                and m["files"].get("domain.npy") == _sha256(f)):
+            return np.load(f, allow_pickle=False), sha
+    except (BadIndexError, KeyError, TypeError, OSError, ValueError):
+        pass
+    log(f"embedding {len(questions)} in-domain background questions")
+    return embedder.encode_queries(questions).astype(np.float16), sha
 
 
 def _calibration(background: np.ndarray, chunk_vectors: np.ndarray, tops: np.ndarray | None = None) -> dict:

@@ -91,7 +91,7 @@ def seeds_copy(tmp_path: Path) -> Path:
 
 
 class CountingEmbedder:
-    """Wraps an embedder and records how many documents it was asked to embed."""
+    """Wraps an embedder and records how many documents and queries it was asked to embed."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -99,8 +99,10 @@ class CountingEmbedder:
         self.dim = inner.dim
         self.fingerprint = inner.fingerprint
         self.documents = 0
+        self.queries = 0
 
     def encode_queries(self, texts):
+        self.queries += len(texts)
         return self.inner.encode_queries(texts)
 
     def encode_documents(self, texts, titles=None, progress=None):
@@ -148,4 +150,4 @@ def hash_answerability():
     (answer when z_sentence >= 0.5)."""
     from qa.answerability import AnswerabilityModel
 
-    return AnswerabilityModel(weights=(0.0, 1.0), bias=-0.5, threshold=0.5)
+    return AnswerabilityModel(weights=(1.0,), bias=-0.5, threshold=0.5, features=("z_sentence",))

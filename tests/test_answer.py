@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 
 from qa.answer import Answerer
@@ -268,3 +269,25 @@ def test_what_holds_a_price_or_an_amount(slot, text, held):
     from qa.question import holds
 
     assert holds(slot, text) is held
+
+
+def test_a_sentence_reach_is_its_closest_domain_questions(answerer, tiny_index):
+    """r(s): the mean cosine of the sentence's HUB_K closest in-domain background questions; the hub
+    score of an answer is its best cos(q, s) - r(s) in background spreads."""
+    from qa.answerability import HUB_K
+
+    ids = np.arange(len(tiny_index.sentences))
+    sims = tiny_index.domain_vectors().astype(np.float32) @ tiny_index.sentence_vectors.astype(np.float32).T
+    expected = np.sort(sims, axis=0)[-HUB_K:].mean(axis=0)
+    assert np.allclose(answerer.evidence.reach(ids[::-1])[::-1], expected, atol=1e-5)
+    assert np.allclose(answerer.evidence.reach(ids), expected, atol=1e-5)  # kept, same answer
+    ans = answerer.ask("货车司机之家有淋浴间吗")
+    assert -20 < ans.support["hub"] < 20 and ans.support["hub"] != -1.0
+
+
+@pytest.mark.parametrize("features, weights", [(("z_passage", "nope"), (1.0, 1.0)), (("hub",), (1.0, 2.0))])
+def test_an_answerability_model_names_known_features(features, weights):
+    from qa.answerability import AnswerabilityModel
+
+    with pytest.raises(ValueError, match="features"):
+        AnswerabilityModel(weights, 0.0, 0.5, features)

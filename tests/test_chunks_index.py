@@ -53,11 +53,11 @@ def test_index_folder_is_plain_files(tiny_index):
     p = tiny_index.path
     names = sorted(os.listdir(p))
     assert {"index.faiss", "chunks.jsonl", "manifest.json", "sources.jsonl", "sentences.jsonl", "sentences.npy",
-            "bm25", "background.npy"} <= set(names)
+            "bm25", "background.npy", "domain.npy"} <= set(names)
     assert not list(p.rglob("*.pkl")) and not list(p.rglob("*.pickle"))
     m = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
     assert m["segments"] == [""] and set(m["files"]) == set(m["sizes"])
-    assert m["format"] == 2 and m["model"]["id"] == "hash-128" and m["model"]["dim"] == 128
+    assert m["format"] == 3 and m["model"]["id"] == "hash-128" and m["model"]["dim"] == 128
     assert m["counts"]["chunks"] == len(tiny_index.chunks) > 0
     assert len(m["sources"]) == 4 and all(len(v["sha256"]) == 64 for v in m["sources"].values())
     line = (p / "chunks.jsonl").read_text(encoding="utf-8").splitlines()[0]
@@ -310,19 +310,25 @@ def test_damaged_delta_is_detected_and_the_next_build_repairs_it(tiny_dir, tmp_p
     assert rep.mode == "full" and len(load_index(out).chunks) == rep.chunks
 
 
-def test_previous_format_is_rebuilt_without_re_embedding(tiny_dir, tmp_path, counting_embedder):
+@pytest.mark.parametrize("old", [1, 2])
+def test_previous_format_is_rebuilt_without_re_embedding(tiny_dir, tmp_path, counting_embedder, old):
     out = tmp_path / "idx"
     build_index([tiny_dir], out, counting_embedder, **_quiet())
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    m["format"] = 1  # what the previous release wrote: same vector and chunk files, bm25s BM25
-    del m["segments"]
+    # what earlier releases wrote: the same vector and chunk files, no domain.npy (1: bm25s BM25, no segments)
+    m["format"] = old
+    del m["domain_questions"], m["files"]["domain.npy"], m["sizes"]["domain.npy"]
+    (out / "domain.npy").unlink()
+    if old == 1:
+        del m["segments"]
     (out / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
-    with pytest.raises(BadIndexError, match="format 1.*vectors already computed are reused"):
+    with pytest.raises(BadIndexError, match=f"format {old}.*vectors already computed are reused"):
         load_index(out)
     before = counting_embedder.documents
     rep = build_index([tiny_dir], out, counting_embedder, **_quiet())
     assert rep.mode == "full" and rep.embedded == 0 and counting_embedder.documents == before
-    assert load_index(out).manifest["format"] == 2
+    idx = load_index(out)
+    assert idx.manifest["format"] == 3 and len(idx.domain_vectors()) > 500
 
 
 def test_stale_sources_names_exactly_what_changed(tmp_path, hash_embedder):
@@ -341,3 +347,29 @@ def test_stale_sources_names_exactly_what_changed(tmp_path, hash_embedder):
     assert [s.rsplit("/", 1)[-1] for s in stale_sources(load_index(out))] == ["r.jsonl#1"]
     (src / "a.txt").unlink()
     assert sorted(s.rsplit("/", 1)[-1] for s in stale_sources(load_index(out))) == ["a.txt", "r.jsonl#1"]
+
+
+@pytest.mark.parametrize("damage", ["none", "file", "questions"])
+def test_domain_questions_are_embedded_once(tiny_dir, tmp_path, counting_embedder, damage):
+    """A rebuild reuses the in-domain background vectors unless their file is damaged or the
+    questions changed (told by the manifest's hash of them)."""
+    from qa.index import background_questions
+
+    out = tmp_path / "idx"
+    build_index([tiny_dir], out, counting_embedder, **_quiet())
+    n_bg, n_domain = len(background_questions()), len(background_questions("domain_questions"))
+    assert counting_embedder.queries == n_bg + n_domain
+    first = load_index(out).domain_vectors().copy()
+    if damage == "file":
+        f = out / "domain.npy"
+        f.write_bytes(f.read_bytes()[:-4] + b"\0\0\0\0")
+    elif damage == "questions":
+        m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        m["domain_questions"] = "0" * 64
+        (out / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    f = tiny_dir / "a_wages.txt"  # a changed source: a full rebuild
+    f.write_text(f.read_text(encoding="utf-8") + "\n新增一段。", encoding="utf-8")
+    counting_embedder.queries = 0
+    build_index([tiny_dir], out, counting_embedder, **_quiet())
+    assert counting_embedder.queries == n_bg + (0 if damage == "none" else n_domain)
+    assert np.array_equal(load_index(out).domain_vectors(), first)
