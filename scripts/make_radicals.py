@@ -4,7 +4,8 @@ PDF text layers (Chromium's among them) often carry the radical code points of t
 (U+2F00–U+2FDF) and CJK Radicals Supplement (U+2E80–U+2EFF) blocks instead of the ideographs: ⼯ U+2F2F
 for 工, ⻋ U+2ECB for 车.  NFKC maps the first block but not the second.  The table comes from
 Unicode's EquivalentUnifiedIdeograph.txt (Debian package ``unicode-data``, /usr/share/unicode/); CJK
-strokes (U+31C0 block) in that file are left out.  Run: python scripts/make_radicals.py [UCD_FILE]
+strokes (U+31C0 block) in that file are left out.  Beside it, ligatures a PDF text layer carries for
+letter or dash pairs (⸺ for ——, ﬁ for fi).  Run: python scripts/make_radicals.py [UCD_FILE]
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import unicodedata
 from pathlib import Path
 
 UCD = Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/unicode/EquivalentUnifiedIdeograph.txt")
@@ -36,9 +38,10 @@ def main() -> None:
                       "U+2F00-U+2FDF mapped to their equivalent unified ideographs; CJK strokes left out. "
                       "Applied to text taken from PDF, Word and web pages (qa/readers.py) before anything else reads it.",
            "map": dict(sorted(table.items())),
-           "_dashes": "Dash ligatures some fonts draw for two or three em dashes (seen in Chromium's PDFs of ——): "
-                      "the dashes a reader sees.",
-           "dashes": {"\u2e3a": "\u2014\u2014", "\u2e3b": "\u2014\u2014\u2014"}}
+           "_ligatures": "Ligatures fonts draw for letter and dash pairs (Chromium's PDFs carry U+2E3A for —— and "
+                         "U+FB01 for fi): the two-em and three-em dashes, and U+FB00-U+FB06 by their NFKC forms.",
+           "ligatures": {"\u2e3a": "\u2014\u2014", "\u2e3b": "\u2014\u2014\u2014",
+                         **{chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}}}
     OUT.write_text(json.dumps(out, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
     print(f"{len(table)} radicals -> {OUT}")
 
