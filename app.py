@@ -97,7 +97,8 @@ def render_sources(ans: Answer, texts: dict[str, str]) -> str:
             f'<div class="src" id="src-{c.n}"><div class="src-head">[{c.n}] 《{html.escape(c.title)}》{flag}</div>'
             f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
             f'<div class="src-meta">{html.escape(Path(c.source.split("#")[0]).name)}'
-            f'{" · " + html.escape(column) if column else ""} · 字符 {c.start}–{c.end}</div></div>')
+            f'{" · " + html.escape(column) if column else ""}{f" · 第 {c.page} 页" if c.page else ""}'
+            f' · 字符 {c.start}–{c.end}</div></div>')
     return head + "".join(cards)
 
 

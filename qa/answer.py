@@ -139,7 +139,7 @@ class Answerer:
             return self._refusal(question, standalone, hits, scored, q)
         lines, cits, cases = [], [], []
         for i, r in enumerate(found, 1):
-            cits.append(Citation(i, r.source, r.title, r.start, r.end, r.cited))
+            cits.append(Citation(i, r.source, r.title, r.start, r.end, r.cited, page=self.index.page_of(r.source, r.start)))
             cases.append(Case(r.title, r.place, r.sentence, i, r.source, r.column))
             lines.append(f"{i}. {r.place + '：' if r.place else ''}《{r.title}》——{r.sentence}[{i}]")
         text = f"找到 {len(cases)} 篇相关报道：\n" + "\n".join(lines)
