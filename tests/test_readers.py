@@ -133,6 +133,21 @@ def test_a_scanned_pdf_is_skipped_with_its_warning_and_the_rest_is_indexed(tmp_p
     assert [s.rsplit("/", 1)[-1] for s in load_index(tmp_path / "idx").texts] == ["issue.docx"]
 
 
+def test_a_pdf_with_some_image_only_pages_is_indexed_with_a_warning_naming_them(tmp_path):
+    import pypdf
+
+    text = latin_pdf([[(72, 100, "Union news on the first page.")]], tmp_path / "text.pdf")
+    scan = image_pdf(tmp_path / "scan.pdf")
+    w = pypdf.PdfWriter()
+    for f in (scan, text):
+        w.append(str(f))
+    w.write(tmp_path / "mixed.pdf")
+    with pytest.warns(SourceWarning, match=r"mixed\.pdf: page\(s\) 1 have no text layer"):
+        (doc,) = load_documents([tmp_path / "mixed.pdf"])
+    assert doc.text.strip() == "Union news on the first page." and len(doc.pages) == 2
+    assert doc.text[doc.pages[1]:] == "Union news on the first page."
+
+
 def test_encrypted_and_broken_files_are_skipped_while_the_others_index(tmp_path, hash_embedder):
     import pypdf
 
