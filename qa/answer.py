@@ -51,6 +51,12 @@ class Answerer:
             llm.embedder = self.retriever.embedder  # for the support check of LLM sentences
 
     # -- public API
+    def with_index(self, index) -> "Answerer":
+        """The same model and settings over another index (the page moves to it once staff have
+        added or removed a bulletin; answers already under way finish on the old one)."""
+        return Answerer(index, self.retriever.embedder, k=self.k, fusion=self.retriever.fusion, llm=self.llm,
+                        answerability=self.answerability)
+
     def warm_up(self) -> None:
         """Load the model, the word cutter, the tagger and the index lookups now, not in the first question."""
         self.ask("滨海县总工会补发了多少加班工资?")
