@@ -394,7 +394,7 @@ def staff_tab(live: dict, access: StaffAccess, staff: Staff, exports: ExportFold
             with gr.Row():
                 to_remove = gr.Dropdown([], label="移除页面上传的公报", elem_id="staff-remove-choice")
                 remove_btn = gr.Button("移除", variant="stop", elem_id="staff-remove")
-            gr.Markdown("#### 被点 👎 的回答（最新的在前）")
+            gr.Markdown("#### 被点踩的回答（最新的在前）")
             downs = gr.Dataframe(headers=DOWN_HEADERS, interactive=False, wrap=True, elem_id="staff-downs")
             with gr.Row():
                 refresh_btn = gr.Button("刷新", elem_id="staff-refresh")
