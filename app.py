@@ -5,6 +5,11 @@
   follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
 - 案例查找 tab: one result per article, filters by bulletin/column/place, CSV/Markdown export
   (``qa.exports``: formula-safe CSV, escaped Markdown, in one pruned folder).
+- 管理 tab, only when ``QA_ADMIN_PASSWORD`` is set (``qa.staff``): after the password, staff upload
+  bulletins (added as a delta segment with a progress bar while the chat keeps answering, then the
+  page moves to the new index), see the indexed bulletins and remove uploaded ones, and read the 👎
+  answers (newest first) with a CSV export.  Its events are private and check the session's sign-in;
+  the guard lets only a signed-in page upload.
 
 Every string from the page is cleaned once (``qa.inputs.sanitise``); feedback is rate-limited and
 rotated (``qa.feedback``); ``qa.http_guard`` refuses unknown hosts (``QA_ALLOWED_HOSTS``), uploads
@@ -36,6 +41,7 @@ from qa.feedback import FeedbackLog  # noqa: E402
 from qa.inputs import for_log, sanitise  # noqa: E402
 from qa.records import Answer  # noqa: E402
 from qa.retrieve import MAX_QUESTION_CHARS  # noqa: E402
+from qa.staff import UPLOAD_SUFFIXES, Staff, StaffAccess, admin_password, citation_text, thumbs_down_csv  # noqa: E402
 
 log = logging.getLogger("gonghui-qa")
 
@@ -97,7 +103,8 @@ def render_sources(ans: Answer, texts: dict[str, str]) -> str:
             f'<div class="src" id="src-{c.n}"><div class="src-head">[{c.n}] 《{html.escape(c.title)}》{flag}</div>'
             f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
             f'<div class="src-meta">{html.escape(Path(c.source.split("#")[0]).name)}'
-            f'{" · " + html.escape(column) if column else ""} · 字符 {c.start}–{c.end}</div></div>')
+            f'{" · " + html.escape(column) if column else ""}{f" · 第 {c.page} 页" if c.page else ""}'
+            f' · 字符 {c.start}–{c.end}</div></div>')
     return head + "".join(cards)
 
 
@@ -162,12 +169,13 @@ def _client(request: gr.Request | None) -> str:
 
 
 def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", exports: ExportFolder | None = None,
-               feedback: FeedbackLog | None = None) -> gr.Blocks:
+               feedback: FeedbackLog | None = None, staff_access: StaffAccess | None = None) -> gr.Blocks:
     """Build the Blocks (no launch). ``answerer`` is shared by all sessions; ``exports`` is where case
-    exports are written (default: ``QA_EXPORT_DIR`` or a folder in the system temp dir)."""
+    exports are written (default: ``QA_EXPORT_DIR`` or a folder in the system temp dir); the 管理 tab
+    is built only with ``staff_access`` (``main`` makes one when ``QA_ADMIN_PASSWORD`` is set)."""
     feedback = feedback or FeedbackLog(Path(data_dir))
     exports = exports or ExportFolder(os.environ.get("QA_EXPORT_DIR") or None)
-    texts = answerer.index.texts
+    live = {"answerer": answerer}  # replaced whole when staff change the bulletins
     fac = answerer.facets()
 
     def topic_update(ans: Answer | None):
@@ -184,8 +192,9 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         prior = _turns(history)
         history = list(history or []) + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": ""}]
         shown = ""
+        current = live["answerer"]  # one answer is made and shown from one index
         try:
-            for piece in answerer.ask_stream(message, prior):
+            for piece in current.ask_stream(message, prior):
                 if isinstance(piece, str):
                     shown += piece
                     history[-1]["content"] = esc(shown)
@@ -202,7 +211,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         history[-1]["content"] = render_answer(ans)
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
-        yield history, render_sources(ans, texts), _remember(answers, record), "", topic_update(ans)
+        yield history, render_sources(ans, current.index.texts), _remember(answers, record), "", topic_update(ans)
 
     def on_vote(data: gr.LikeData, answers: list, request: gr.Request = None):
         i = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -220,7 +229,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         if len(query) > MAX_QUESTION_CHARS:
             raise gr.Error(f"查询太长了，请控制在 {MAX_QUESTION_CHARS} 字以内。")
         try:
-            found = answerer.find_cases(query, k=10, sources=sources, columns=columns, places=places)
+            found = live["answerer"].find_cases(query, k=10, sources=sources, columns=columns, places=places)
         except QAError as e:
             raise gr.Error(str(e))
         except Exception:
@@ -284,22 +293,139 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                     trigger(search_cases, [cq, f_src, f_col, f_place], [results, found_state, dl_csv, dl_md],
                             concurrency_id="answer", api_name=name,
                             api_visibility="public" if name == "cases" else "private")
+            if staff_access is not None:
+                staff_tab(live, staff_access, Staff(answerer.index.path, data_dir, answerer.retriever.embedder,
+                                                    feedback.files), exports)
     demo.queue(default_concurrency_limit=2, max_size=128)
     return demo
 
 
+# ---------------------------------------------------------------- the 管理 tab (staff only)
+
+BULLETIN_HEADERS = ["文件", "添加时间", "文章", "段落块", "来源"]
+DOWN_HEADERS = ["时间", "问题", "回答", "引用"]
+
+
+def staff_tab(live: dict, access: StaffAccess, staff: Staff, exports: ExportFolder) -> None:
+    """The 管理 tab, inside the page's Tabs: a password field, then uploads, the indexed bulletins and
+    the 👎 answers.  Every event is private and refuses a session that has not signed in."""
+
+    def views():
+        rows = staff.bulletins(live["answerer"].index)
+        table = [[r["file"], r["added"], r["articles"], r["chunks"], "页面上传" if r["uploaded"] else "命令行"]
+                 for r in rows]
+        removable = [r["file"] for r in rows if r["uploaded"]]
+        downs = staff.thumbs_down()
+        down_rows = [[str(e.get("time", "")), str(e.get("question", "")), str(e.get("answer", "")),
+                      citation_text(e.get("citations"))] for e in downs]
+        csv_path = exports.write({"thumbs_down.csv": (thumbs_down_csv(downs), "utf-8-sig")})["thumbs_down.csv"]
+        return (gr.update(value=table), gr.update(choices=removable, value=None), gr.update(value=down_rows),
+                gr.update(value=str(csv_path)))
+
+    def need_sign_in(ok: bool) -> None:
+        if not ok:
+            raise gr.Error("请先输入管理密码。")
+
+    def sign_in(password: str, request: gr.Request = None):
+        if not access.check(sanitise(password or ""), _client(request)):
+            log.warning("staff sign-in refused for %s", for_log(_client(request)))
+            return (False, "", "密码不对（每分钟最多试 5 次）。", gr.update(visible=True), gr.update(visible=False),
+                    *(gr.skip(),) * 4)
+        return (True, access.issue(), "", gr.update(visible=False), gr.update(visible=True), *views())
+
+    def refresh(ok: bool):
+        need_sign_in(ok)
+        return views()
+
+    def swap_to(index) -> None:
+        new = live["answerer"].with_index(index)
+        new.warm_up()
+        live["answerer"] = new
+
+    def add(files, ok: bool, progress=gr.Progress(track_tqdm=True)):
+        need_sign_in(ok)
+        paths = [f if isinstance(f, str) else getattr(f, "name", "") for f in (files or [])]
+        if not paths:
+            raise gr.Error("请先选择要添加的公报文件。")
+        progress(0.02, desc="保存文件")
+        try:
+            stored = staff.store([(Path(p).name, Path(p)) for p in paths])
+            progress(0.1, desc="解析、切分、计算向量（聊天照常回答）")
+            report, index = staff.rebuild(log=lambda m: log.info("%s", m), progress=True)
+        except QAError as e:
+            raise gr.Error(str(e))
+        progress(0.95, desc="切换到新索引")
+        swap_to(index)
+        names = "、".join(p.name for p in stored)
+        added = len(report.added)
+        note = f"已添加 {added} 个文件：{esc(names)}。" if added else f"这些文件已在索引里：{esc(names)}。"
+        skipped = [p.name for p in stored if not any(s.endswith(p.name) for s in index.texts)]
+        if skipped:  # unreadable (a scan, encrypted, broken): the build skipped them with a warning
+            note += f" 未能读取（扫描件、加密或损坏）：{esc('、'.join(skipped))}。"
+        return (note, *views(), None)
+
+    def remove(name: str, ok: bool):
+        need_sign_in(ok)
+        if not name:
+            raise gr.Error("请先选择要移除的公报。")
+        try:
+            staff.remove(name)
+            _, index = staff.rebuild(log=lambda m: log.info("%s", m))
+        except QAError as e:
+            raise gr.Error(str(e))
+        swap_to(index)
+        return (f"已移除：{esc(name)}。", *views())
+
+    with gr.Tab("管理", id="staff"):
+        ok = gr.State(False)
+        token = gr.Textbox(visible=False, elem_id="staff-token")
+        with gr.Column(visible=True) as login_box:
+            password = gr.Textbox(type="password", label="管理密码", elem_id="staff-password", max_lines=1)
+            login = gr.Button("登录", variant="primary", elem_id="staff-login")
+            login_msg = gr.Markdown(elem_id="staff-login-msg")
+        with gr.Column(visible=False, elem_id="staff-panel") as panel:
+            gr.Markdown("#### 添加公报\nPDF（需有文字层）、Word（.docx）、网页（.html）或 .txt，可多选。")
+            files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), label="公报文件",
+                            elem_id="staff-files")
+            add_btn = gr.Button("添加到索引", variant="primary", elem_id="staff-add")
+            status = gr.Markdown(elem_id="staff-status")
+            gr.Markdown("#### 已索引的公报")
+            bulletins = gr.Dataframe(headers=BULLETIN_HEADERS, interactive=False, elem_id="staff-bulletins")
+            with gr.Row():
+                to_remove = gr.Dropdown([], label="移除页面上传的公报", elem_id="staff-remove-choice")
+                remove_btn = gr.Button("移除", variant="stop", elem_id="staff-remove")
+            gr.Markdown("#### 被点踩的回答（最新的在前）")
+            downs = gr.Dataframe(headers=DOWN_HEADERS, interactive=False, wrap=True, elem_id="staff-downs")
+            with gr.Row():
+                refresh_btn = gr.Button("刷新", elem_id="staff-refresh")
+                csv_btn = gr.DownloadButton("导出 CSV", elem_id="staff-export")
+        views_out = [bulletins, to_remove, downs, csv_btn]
+        private = {"api_visibility": "private", "concurrency_id": "staff", "concurrency_limit": 1}
+        for trigger in (login.click, password.submit):
+            trigger(sign_in, [password], [ok, token, login_msg, login_box, panel, *views_out], **private).then(
+                None, [token], None, js="(t) => { if (t) document.cookie = "
+                                        "'qa_staff=' + t + '; path=/; SameSite=Strict'; }", api_visibility="private")
+        add_btn.click(add, [files, ok], [status, *views_out, files], **private)
+        remove_btn.click(remove, [to_remove, ok], [status, *views_out], **private)
+        refresh_btn.click(refresh, [ok], views_out, **private)
+
+
 # ---------------------------------------------------------------- start-up
 
-def guarded_launch_options(allowed_hosts: str | None = None) -> dict:
+def guarded_launch_options(allowed_hosts: str | None = None, staff_access: StaffAccess | None = None) -> dict:
     """``launch()`` options that put ``qa.http_guard`` in front of the app, cap Gradio's upload
-    route (the page has no upload; the guard refuses it, the cap is a second fence) and bound the
+    route (without the staff tab the page has no upload: the guard refuses it, the cap is a second
+    fence; with it, only a signed-in page may upload, up to ``QA_MAX_SOURCE_MB``) and bound the
     sessions whose state the server holds."""
     from starlette.middleware import Middleware
 
     from qa.http_guard import GuardMiddleware, allowed_hosts_from_env
+    from qa.sources import max_source_bytes
 
-    return {"app_kwargs": {"middleware": [Middleware(GuardMiddleware, allowed_hosts=allowed_hosts_from_env(allowed_hosts))]},
-            "max_file_size": "1mb", "state_session_capacity": SESSIONS}
+    guard = Middleware(GuardMiddleware, allowed_hosts=allowed_hosts_from_env(allowed_hosts),
+                       allow_upload=staff_access.upload_allowed if staff_access is not None else False)
+    size = f"{max(1, max_source_bytes() // 2**20)}mb" if staff_access is not None else "1mb"
+    return {"app_kwargs": {"middleware": [guard]}, "max_file_size": size, "state_session_capacity": SESSIONS}
 
 
 def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, llm: bool = False) -> Answerer:
@@ -383,9 +509,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    demo = create_app(answerer, data_dir=args.data_dir)
+    password = admin_password()
+    access = StaffAccess(password) if password else None  # no password: no 管理 tab, no uploads
+    if access is not None:
+        print("staff tab (管理) on: QA_ADMIN_PASSWORD is set", flush=True)
+    demo = create_app(answerer, data_dir=args.data_dir, staff_access=access)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
-                footer_links=["api"], **guarded_launch_options())
+                footer_links=["api"], **guarded_launch_options(staff_access=access))
     return 0
 
 

@@ -51,6 +51,12 @@ class Answerer:
             llm.embedder = self.retriever.embedder  # for the support check of LLM sentences
 
     # -- public API
+    def with_index(self, index) -> "Answerer":
+        """The same model and settings over another index (the page moves to it once staff have
+        added or removed a bulletin; answers already under way finish on the old one)."""
+        return Answerer(index, self.retriever.embedder, k=self.k, fusion=self.retriever.fusion, llm=self.llm,
+                        answerability=self.answerability)
+
     def warm_up(self) -> None:
         """Load the model, the word cutter, the tagger and the index lookups now, not in the first question."""
         self.ask("滨海县总工会补发了多少加班工资?")
@@ -139,7 +145,7 @@ class Answerer:
             return self._refusal(question, standalone, hits, scored, q)
         lines, cits, cases = [], [], []
         for i, r in enumerate(found, 1):
-            cits.append(Citation(i, r.source, r.title, r.start, r.end, r.cited))
+            cits.append(Citation(i, r.source, r.title, r.start, r.end, r.cited, page=self.index.page_of(r.source, r.start)))
             cases.append(Case(r.title, r.place, r.sentence, i, r.source, r.column))
             lines.append(f"{i}. {r.place + '：' if r.place else ''}《{r.title}》——{r.sentence}[{i}]")
         text = f"找到 {len(cases)} 篇相关报道：\n" + "\n".join(lines)

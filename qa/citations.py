@@ -78,7 +78,8 @@ def cite(index, sid: int, n: int, score_clause: Callable[[str], float], *, limit
     cited = index.texts.get(s.source, "")[start:end]
     if squash(part) not in squash(cited):
         return None
-    return part, Citation(n, s.source, index.article_title(s.source, s.article), start, end, cited)
+    return part, Citation(n, s.source, index.article_title(s.source, s.article), start, end, cited,
+                          page=index.page_of(s.source, start))
 
 
 def verify_answer(answer: Answer, source_text) -> list[str]:

@@ -263,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("index", help="build or update an index", description="Parse, chunk, embed and index "
                        "bulletins. Re-running embeds only new or changed chunks.")
     i.add_argument("--source", action="append", metavar="PATH",
-                   help="folder or file of .txt bulletins / .jsonl documents (repeatable; default: seeds/)")
+                   help="folder or file of bulletins (.txt, .pdf, .docx, .html/.htm) / .jsonl documents "
+                        "(repeatable; default: seeds/)")
     i.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR", help=f"index folder (default: {DEFAULT_INDEX})")
     i.add_argument("--model", default=None, metavar="M",
                    help="sentence-transformers id or local path (default: $QA_EMBED_MODEL or google/embeddinggemma-300m; "

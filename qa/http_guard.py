@@ -6,7 +6,9 @@
 - **No framing, no sniffing**: every response carries ``X-Frame-Options: DENY``,
   ``Content-Security-Policy: frame-ancestors 'none'`` and ``X-Content-Type-Options: nosniff``.
 - **No uploads while the page has none**: ``POST …/upload`` is refused with 403 unless
-  ``allow_upload`` is set, so nobody can fill the disk through Gradio's upload route.
+  ``allow_upload`` is set, so nobody can fill the disk through Gradio's upload route.  With the staff
+  tab on, ``allow_upload`` is a check of the request (``qa.staff.StaffAccess.upload_allowed``: the
+  token a signed-in page carries), so uploads stay closed to everyone else.
 
 Pure ASGI (no response buffering), so the answer stream (SSE) passes through unchanged.
 """
@@ -33,7 +35,7 @@ def _host_name(raw: str) -> str:
 
 
 class GuardMiddleware:
-    def __init__(self, app, *, allowed_hosts=frozenset(), allow_upload: bool = False):
+    def __init__(self, app, *, allowed_hosts=frozenset(), allow_upload=False):
         self.app = app
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
         self.allow_upload = allow_upload
@@ -46,9 +48,11 @@ class GuardMiddleware:
             host = _host_name(headers.get(b"host", b"").decode("latin-1"))
             if host not in self.allowed_hosts:
                 return await _plain(send, scope, 421, "unknown host")
-        if (scope["type"] == "http" and not self.allow_upload and scope.get("method") == "POST"
+        if (scope["type"] == "http" and scope.get("method") == "POST"
                 and scope.get("path", "").rstrip("/").endswith("/upload")):
-            return await _plain(send, scope, 403, "uploads are not accepted here")
+            allowed = self.allow_upload(scope) if callable(self.allow_upload) else self.allow_upload
+            if not allowed:
+                return await _plain(send, scope, 403, "uploads are not accepted here")
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

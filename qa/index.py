@@ -4,7 +4,8 @@ An index is a folder of plain files:
 
 - ``index.faiss``: inner-product FAISS index over L2-normalised chunk vectors (cosine);
 - ``chunks.jsonl``: one chunk per line (UTF-8, readable), in FAISS row order, with its BM25 tokens;
-- ``sources.jsonl``: each source's name, sha256 and full text, so citations show in place;
+- ``sources.jsonl``: each source's name, sha256 and full text, so citations show in place (and, for a
+  PDF, where each page starts in that text, so citations name their page);
 - ``sentences.jsonl`` + ``sentences.npy``: every sentence with its spans and words, and its vector
   (float16), so the extractive answer scores sentences without running the model;
 - ``bm25/``: each chunk's term counts (``terms.json`` + CSR arrays in ``.npy``; see qa.bm25);
@@ -28,6 +29,7 @@ Loading checks format, model and checksums and says how to rebuild when they do 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import hashlib
@@ -201,7 +203,13 @@ class Index:
     sentences: list[Sentence] = field(default_factory=list)
     sentence_vectors: np.ndarray | None = None  # float16, row per sentence
     sentence_token_text: list[str] = field(default_factory=list)
+    pages: dict[str, tuple[int, ...]] = field(default_factory=dict)  # PDF source → each page's start offset
     _cache: dict = field(default_factory=dict, repr=False)
+
+    def page_of(self, source: str, offset: int) -> int | None:
+        """The page (from 1) of a PDF source that ``offset`` falls on; None for sources without pages."""
+        starts = self.pages.get(source)
+        return bisect.bisect_right(starts, offset) if starts else None
 
     # -- lookups used by answers (computed once per loaded index)
     def sentence_ids_by_chunk(self) -> dict[str, list[int]]:
@@ -405,6 +413,7 @@ def load_index(path: str | os.PathLike = DEFAULT_INDEX, *, verify: bool = True) 
         svec_parts = [part.sentence_vectors for part in parts if len(part.sentence_vectors)]
         svecs = np.concatenate(svec_parts) if svec_parts else np.zeros((0, manifest["model"]["dim"]), np.float16)
         texts = {r["source"]: r["text"] for part in parts for r in part.source_rows}
+        pages = {r["source"]: tuple(r["pages"]) for part in parts for r in part.source_rows if r.get("pages")}
         if any(part.terms.rows != len(part.chunk_rows) for part in parts):
             raise ValueError("BM25 rows do not match the chunks")
         bm = Bm25([part.terms for part in parts]) if chunks else None
@@ -416,7 +425,8 @@ def load_index(path: str | os.PathLike = DEFAULT_INDEX, *, verify: bool = True) 
         raise BadIndexError(f"index {p}: {fx.ntotal} vectors for {len(chunks)} chunks; {rebuild_hint(p)}")
     if len(svecs) != len(sentences):
         raise BadIndexError(f"index {p}: {len(svecs)} sentence vectors for {len(sentences)} sentences; {rebuild_hint(p)}")
-    return Index(p, manifest, chunks, token_text, fx, bm, texts, sentences, svecs if svecs.size else None, stoken_text)
+    return Index(p, manifest, chunks, token_text, fx, bm, texts, sentences, svecs if svecs.size else None, stoken_text,
+                 pages)
 
 
 # ---------------------------------------------------------------- building
@@ -587,8 +597,8 @@ def _write_segment(d: Path, items: _Items, vecs: np.ndarray, tokens: list[str], 
     _write_jsonl(d / "sentences.jsonl", ({**x.to_json(), "tokens": tk} for x, tk in zip(items.sentences, tokens[n:])))
     np.save(d / "sentences.npy", vecs[n:].astype(np.float16), allow_pickle=False)
     _write_jsonl(d / "sources.jsonl",
-                 ({"source": x.source, "sha256": x.sha256, "kind": x.kind, "title": x.title, "text": x.text}
-                  for x in docs))
+                 ({"source": x.source, "sha256": x.sha256, "kind": x.kind, "title": x.title, "text": x.text,
+                   **({"pages": list(x.pages)} if x.pages else {})} for x in docs))
 
 
 def _corpus_fingerprint(per_source: dict) -> str:

@@ -197,7 +197,7 @@ def verify_llm_text(text: str, hits, index, embedder=None) -> tuple[list[str], l
             if key not in seen:
                 cited = index.texts.get(s.source, "")[s.start:s.end]
                 seen[key] = Citation(len(citations) + 1, s.source, index.article_title(s.source, s.article),
-                                     s.start, s.end, cited)
+                                     s.start, s.end, cited, page=index.page_of(s.source, s.start))
                 citations.append(seen[key])
             kept_marks.append(seen[key].n)
         if kept_marks:

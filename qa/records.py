@@ -20,10 +20,11 @@ class Citation:
     end: int
     text: str
     verified: bool = True
+    page: int | None = None  # PDF sources: the page (from 1) the span starts on
 
     def to_json(self) -> dict:
         return {"n": self.n, "source": self.source, "title": self.title, "start": self.start,
-                "end": self.end, "text": self.text, "verified": self.verified}
+                "end": self.end, "text": self.text, "verified": self.verified, "page": self.page}
 
 
 @dataclass(frozen=True)

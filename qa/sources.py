@@ -1,9 +1,12 @@
 """Source documents: find bulletin files, decode them, skip what cannot be read (with a warning).
 
-A source is either a ``.txt`` bulletin (the whole file is one document) or a ``.jsonl`` file with
-one ``{"id": …, "title": …, "text": …}`` record per line (each record is one document, named
-``path#id``).  Offsets elsewhere in the package always index into ``Document.text``, which for a
-``.txt`` file is the decoded file content (a UTF-8 BOM is not part of it).
+A source is a ``.txt`` bulletin (the whole file is one document), a ``.pdf``, ``.docx``, ``.html`` or
+``.htm`` bulletin (one document: the text ``qa.readers`` takes out of it, laid out as a ``.txt``
+bulletin), or a ``.jsonl`` file with one ``{"id": …, "title": …, "text": …}`` record per line (each
+record is one document, named ``path#id``).  Offsets elsewhere in the package always index into
+``Document.text``: for a ``.txt`` file the decoded file content (a UTF-8 BOM is not part of it), for
+the other bulletins the extracted text, which the index stores; a PDF's document also records where
+each page starts (``Document.pages``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import Iterable
 
 from .errors import SourceError
 
-SUFFIXES = (".txt", ".jsonl")
+SUFFIXES = (".txt", ".jsonl", ".pdf", ".docx", ".html", ".htm")
+READ_BY_READERS = (".pdf", ".docx", ".html", ".htm")  # qa.readers
 
 
 class SourceWarning(UserWarning):
@@ -31,6 +35,7 @@ class Document:
     title: str  # JSONL records carry a title; bulletins get theirs per article
     text: str
     kind: str  # "bulletin" | "record"
+    pages: tuple[int, ...] = ()  # PDF bulletins: the offset in ``text`` where each page starts
 
     @property
     def sha256(self) -> str:
@@ -90,7 +95,7 @@ def _files_below(root: Path) -> list[Path]:
 
 
 def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Expand folders to their ``.txt``/``.jsonl`` files (recursively, sorted); keep files as given.
+    """Expand folders to their source files (``SUFFIXES``) (recursively, sorted); keep files as given.
     Files over the size limit (``QA_MAX_SOURCE_MB``, default 20) and symlinks leaving their folder
     are skipped with a ``SourceWarning``."""
     found: list[Path] = []
@@ -100,7 +105,8 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
             found.extend(_files_below(p))
         elif p.is_file():
             if p.suffix.lower() not in SUFFIXES:
-                raise SourceError(f"unsupported source file {p}: expected one of {', '.join(SUFFIXES)}")
+                hint = "; save it as .docx" if p.suffix.lower() == ".doc" else ""
+                raise SourceError(f"unsupported source file {p}: expected one of {', '.join(SUFFIXES)}{hint}")
             found.append(p)
         else:
             raise SourceError(f"source path not found: {p}")
@@ -152,7 +158,22 @@ def read_text(path: Path) -> str:
 
 
 def _documents_in(path: Path) -> list[Document]:
+    return _read(path)[0]
+
+
+def _read(path: Path) -> tuple[list[Document], tuple[str, ...]]:
+    """The documents of one file, and notes on what its reader left out (for a warning)."""
     name = display_path(path)
+    suffix = path.suffix.lower()
+    if suffix in READ_BY_READERS:
+        from .readers import READERS
+
+        ex = READERS[suffix](path)
+        return [Document(name, ex.title, ex.text, "bulletin", ex.pages)], ex.notes
+    return _plain_documents(path, name), ()
+
+
+def _plain_documents(path: Path, name: str) -> list[Document]:
     if path.suffix.lower() == ".txt":
         text = read_text(path)
         if not text.strip():
@@ -170,7 +191,7 @@ def _documents_in(path: Path) -> list[Document]:
                 raise TypeError("text is not a string")
         except (ValueError, KeyError, TypeError) as e:
             warnings.warn(f"{name}:{lineno}: bad record ({e}); expected {{\"id\", \"title\", \"text\"}}, skipped",
-                          SourceWarning, stacklevel=3)
+                          SourceWarning, stacklevel=4)
             continue
         if text.strip():
             docs.append(Document(f"{name}#{rid}", title, text, "record"))
@@ -185,10 +206,12 @@ def load_documents(paths: Iterable[str | os.PathLike]) -> list[Document]:
     by_hash: dict[str, str] = {}
     for path in discover(paths):
         try:
-            found = _documents_in(path)
+            found, notes = _read(path)
         except SourceError as e:
             warnings.warn(str(e), SourceWarning, stacklevel=2)
             continue
+        for note in notes:
+            warnings.warn(note, SourceWarning, stacklevel=2)
         dups: list[tuple[str, str]] = []
         for d in found:
             first = by_hash.get(d.sha256)
@@ -209,6 +232,8 @@ def source_text(source: str) -> str:
     """Re-read the text a ``source`` name refers to (a file, or a ``file.jsonl#id`` record)."""
     path, _, rid = source.partition("#")
     p = Path(path)
+    if p.suffix.lower() in READ_BY_READERS:
+        return _documents_in(p)[0].text  # the reader's text: the same on every read
     if not rid:
         return read_text(p)
     for d in _documents_in(p):

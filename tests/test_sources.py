@@ -46,9 +46,9 @@ def test_duplicate_content_under_another_name_is_skipped(tmp_path):
 def test_missing_path_and_wrong_suffix_are_errors(tmp_path):
     with pytest.raises(SourceError, match="not found"):
         discover([tmp_path / "nope"])
-    (tmp_path / "x.pdf").write_bytes(b"%PDF")
-    with pytest.raises(SourceError, match=r"\.txt"):
-        discover([tmp_path / "x.pdf"])
+    (tmp_path / "x.doc").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(SourceError, match=r"\.txt.*\.pdf.*\.docx.*save it as \.docx"):
+        discover([tmp_path / "x.doc"])
 
 
 def test_jsonl_records_and_bad_lines(tmp_path):
