@@ -14,10 +14,11 @@ Slots and what counts as holding one (``Question.has_slot``):
 | money | 多少钱, 费用, 花多少, 奖金 | an amount in 元/块 (143万元, 2100余万元), or 免费 |
 | phone | 电话, 号码, 热线是多少 | a 5+ digit number |
 | clock | 几点, 开放时间, 营业时间 | a clock time, 全天, 24小时 |
-| date | 什么时候, 哪天, 哪年 | a date |
+| date | 什么时候, 哪年 | a date |
+| date (a day) | 哪天, 几号, 几月几号 | a day of the month (3月22日), not a year alone |
 | which | 哪个县, 哪家公司, 哪些行业 | that noun after a name (泗洪县) |
 | name | 叫啥, 叫什么名字, 题目 | a quoted name (“…”, 《…》) or a person's name |
-| person | 谁, 哪位 (主席是谁) | a person's name (next to the role asked) |
+| person | 谁, 哪位, 主席是谁, 主席叫啥 | a person's name (next to the role asked) |
 | address | 地址, 位置, 具体在哪 | a street address (…路…号, 位于) |
 | legal | 合法吗, 违法吗, 有必要吗 | what the law or a rule says |
 | frequency | 几次, 频率, 多久一次 | 每月, 一季一次 … |
@@ -64,7 +65,7 @@ RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|�
 _SLOT_ASKED = (  # order matters: the first that matches decides
     ("phone", re.compile(r"电话(号码?)?(是)?(多少|几号|是啥)|号码|手机号|联系方式|热线(电话)?(是)?(多少|是啥|是什么|几号)")),
     # a price (what one use or one person pays) is not answered by a total spent (2800余万元)
-    ("price", re.compile(r"要钱|收费|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|一[次晚天位个人]多少钱|[次晚天位人]多少钱")),
+    ("price", re.compile(r"要钱|收[^,，。?？]{0,3}费|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|一[次晚天位个人]多少钱|[次晚天位人]多少钱")),
     ("money", re.compile(r"多少钱|几块钱|多少块|费用|花多少|交多少|多少元|奖金|补贴多少")),
     ("clock", re.compile(r"几点|开放时间|营业时间|办公时间|开门|关门|几点钟|上班时间")),
     ("frequency", re.compile(r"几次|频率|每隔|多久[^?？,，]{0,8}一次|多长时间[^?？,，]{0,8}一次")),
@@ -93,6 +94,8 @@ _RE_PROCEDURE = re.compile(r"扫码|拨打|登录|关注|公众号|小程序|填
 _RE_ADDRESS = re.compile(r"位于|坐落|地址[:：为是]|\d+号|[\u4e00-\u9fff]{1,8}(?:路|街|大道|巷|大街)(?:\d|[与和、][\u4e00-\u9fff]{1,8}(?:路|街|大道)|"
                          r"交叉口|路口|沿线|两侧|旁|边)")
 _RE_LEGAL = re.compile(r"违法|合法|依法|法律|规定|违反")
+_RE_DAY_ASKED = re.compile(r"哪天|哪一天|几号|几月几[号日]|具体日期|哪一日")
+_RE_DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号]|当天|同日")
 _RE_ROLE = re.compile(r"(主席|书记|负责人|局长|队长|经理|院长|站长|校长|组长|馆长|董事长|总经理)[^,，。?？]{0,3}(?:是谁|叫啥|叫什么|是哪位)")
 _RE_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}点|全天|24小时|[上下]午|晚上")
 # "每个月/一个人/每名 … 多少": a rate, answered only by a rate (每月, 人均, 月均 …)
@@ -199,11 +202,13 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "") -> bool:
             return bool(figs)
         return any(unit in f.replace("％", "%") for f in figs)
     if slot == "date":
+        if focus == "日":  # 哪天/几号: a day, not a year
+            return bool(_RE_DAY.search(text))
         return bool(RE_DATE.search(text) or re.search(r"今年|去年|前年", text))
     if slot == "person":
         names = _person_names(text)
-        if focus:  # 主席是谁: the name stands next to the role (副主席万月, 张友良…主席)
-            return any(re.search(rf"{re.escape(focus)}[\s、,，]{{0,2}}{re.escape(n)}|{re.escape(n)}[^。,，]{{0,12}}{re.escape(focus)}", text)
+        if focus:  # 主席是谁: the name stands next to the role (副主席万月, 党组书记、副主席张友良, 张友良…主席)
+            return any(re.search(rf"{re.escape(focus)}[^。,，;；]{{0,6}}?{re.escape(n)}|{re.escape(n)}[^。,，]{{0,12}}{re.escape(focus)}", text)
                        for n in names)
         return bool(names)
     if slot == "name":
@@ -249,9 +254,13 @@ def analyse(question: str, vocabulary) -> Question:
     slot, which = slot_of(search)
     if not slot and focus_word and not generic:
         slot = "focus"
+    role = _RE_ROLE.search(search)
+    if role and slot in ("name", "person", ""):  # 主席叫啥 asks a person, not a title
+        slot = "person"
     if slot == "person":
-        role = _RE_ROLE.search(search)
         focus_word = role.group(1) if role else ""
+    if slot == "date" and _RE_DAY_ASKED.search(search):
+        focus_word = "日"
     if slot == "which":
         if which in GENERIC_FOCUS or which[-2:] in GENERIC_FOCUS:  # 哪些打算/哪几个环节: a category
             slot, focus_word, generic = "", which, True

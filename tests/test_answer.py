@@ -249,6 +249,9 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("疗休养一次多少钱", "price"),
     ("安徽那个热线帮人要回来多少钱", "money"),
     ("这个项目花了多少钱", "money"),
+    ("打12351要收电话费吗", "price"),
+    ("讲座的题目叫啥", "name"),
+    ("讲座是哪天搞的", "date"),
 ])
 def test_a_price_is_asked_apart_from_an_amount(question, slot):
     from qa.question import slot_of
@@ -269,6 +272,19 @@ def test_what_holds_a_price_or_an_amount(slot, text, held):
     from qa.question import holds
 
     assert holds(slot, text) is held
+
+
+@pytest.mark.parametrize("question, text, held", [
+    ("技能人才节是几月几号", "2023年,江都区举办首届技能人才节", False),  # a year is not a day
+    ("技能人才节是几月几号", "3月22日下午,江都区举办首届技能人才节", True),
+    ("技能人才节是哪年办的", "2023年,江都区举办首届技能人才节", True),
+    ("益阳工会党组书记叫什么", "益阳市总工会党组书记、副主席张友良介绍", True),
+    ("贾汪区总工会主席叫啥", "徐州市贾汪区总工会坚持工作思路", False),
+])
+def test_a_day_and_a_person_are_read_as_asked(answerer, question, text, held):
+    q = analyse(question, answerer.vocabulary)
+    assert q.slot == ("person" if "叫" in question else "date")  # 主席叫啥 asks a person, not a title
+    assert q.has_slot(text) is held
 
 
 def test_a_sentence_reach_is_its_closest_domain_questions(answerer, tiny_index):
