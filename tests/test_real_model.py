@@ -51,18 +51,25 @@ def test_dev_set_quality_bars(real_answerer, dev_items):
             assert tail in re.sub(r"\s", "", c.text)
 
 
-def test_held_out_questions_hold_their_measured_level(real_answerer):
-    """eval/heldout.jsonl (never used to choose anything): the level measured when the answerability
-    model was fitted, as a guard against regressions.  The issue's goals (≤ 2% answerable refused,
-    ≥ 85% unanswerable refused, fact recall ≥ 0.90, hit@1 ≥ 0.90) are not met yet: README."""
-    items = load_eval(ROOT / "eval" / "heldout.jsonl")
+@pytest.mark.parametrize("name, levels", [
+    # measured: held-out 1.4% / 74.3% / fact 0.826 / hit@1 0.797 / hit@5 0.980; fresh 1.7% / 86.7% / 0.897 / 0.817 / 0.967
+    ("heldout", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.70, "fact_recall": 0.80,
+                 "hit1": 0.77, "hit5": 0.95}),
+    ("fresh", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.80, "fact_recall": 0.85,
+               "hit1": 0.78, "hit5": 0.93}),
+])
+def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels):
+    """eval/heldout.jsonl and eval/fresh.jsonl (never used to choose anything): the level measured when the
+    answerability model was fitted, as a guard against regressions.  The issue's goals (≥ 85% unanswerable
+    refused, fact recall ≥ 0.90, hit@1 ≥ 0.90) are not all met yet: README."""
+    items = load_eval(ROOT / "eval" / f"{name}.jsonl")
     answers = [real_answerer.ask(it.q, it.turns()) for it in items]
     rep = evaluate(items, answers, source_text=source_text)
     assert rep.citations_unverified == 0, rep.table()
-    assert rep.answerable_refused_share <= 0.04, rep.table()
-    assert rep.unanswerable_refused_share >= 0.48, rep.table()
-    assert rep.hit5 >= 0.95 and rep.hit1 >= 0.77, rep.table()
-    assert rep.fact_recall >= 0.78, rep.table()
+    assert rep.answerable_refused_share <= levels["answerable_refused_share"], rep.table()
+    assert rep.unanswerable_refused_share >= levels["unanswerable_refused_share"], rep.table()
+    assert rep.hit5 >= levels["hit5"] and rep.hit1 >= levels["hit1"], rep.table()
+    assert rep.fact_recall >= levels["fact_recall"], rep.table()
 
 
 def test_refusal_cites_the_nearest_sentence(real_answerer):
