@@ -148,43 +148,9 @@ def folder_bytes(path: Path) -> int:
 
 def _faiss_choice(index, queries_vec, k: int = 10) -> dict:
     """Flat vs HNSW vs IVF on this index's vectors: search p50 (ms) and recall@10 against flat."""
-    import faiss
-    import numpy as np
+    from .stores.faiss_store import compare_ann
 
-    xb = index.vectors()
-    n, d = xb.shape
-    flat = index.faiss
-    _, truth = flat.search(queries_vec, k)
-    out = {}
-
-    def timed(ix) -> tuple[float, float]:
-        ts = []
-        for q in queries_vec:
-            t = time.perf_counter()
-            ix.search(q[None, :], k)
-            ts.append((time.perf_counter() - t) * 1000)
-        _, got = ix.search(queries_vec, k)
-        recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(got, truth)]))
-        return statistics.median(ts), recall
-
-    out["flat"] = dict(zip(("search_ms_p50", "recall_at_10"), timed(flat)))
-    if n >= 1000:
-        t = time.perf_counter()
-        hnsw = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = 80
-        hnsw.add(xb)
-        hnsw.hnsw.efSearch = 64
-        out["hnsw32"] = {"build_s": round(time.perf_counter() - t, 2),
-                         **dict(zip(("search_ms_p50", "recall_at_10"), timed(hnsw)))}
-        nlist = int(4 * n ** 0.5)
-        t = time.perf_counter()
-        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
-        ivf.train(xb)
-        ivf.add(xb)
-        ivf.nprobe = 16
-        out[f"ivf{nlist}_nprobe16"] = {"build_s": round(time.perf_counter() - t, 2),
-                                       **dict(zip(("search_ms_p50", "recall_at_10"), timed(ivf)))}
-    return {k: {kk: round(vv, 4) for kk, vv in v.items()} for k, v in out.items()}
+    return compare_ann(index.vectors(), queries_vec, k)
 
 
 def _cold_start(index_dir: Path) -> tuple[float, float]:
