@@ -61,7 +61,8 @@ from .loaded import (DEFAULT_INDEX, FORMAT_VERSION, Index, article_info as _arti
 from .sources import Document, SourceWarning, discover, display_path, load_documents
 from .stores.faiss_store import FaissStore
 
-__all__ = ["BadIndexError", "BuildReport", "DEFAULT_INDEX", "FORMAT_VERSION", "Index", "background_questions",
+__all__ = ["BadIndexError", "BuildReport", "Items", "corpus_fingerprint", "embed_items", "file_hashes",
+           "item_tokens", "plan_items", "DEFAULT_INDEX", "FORMAT_VERSION", "Index", "background_questions",
            "build_index", "check_writable", "index_command", "load_index", "own_sources", "rebuild_hint",
            "recorded_source_paths", "source_files", "stale_sources"]
 
@@ -211,7 +212,7 @@ def _segment_vectors(index_dir: Path, manifest: dict, seg: str, log) -> Iterable
 
 
 @dataclass
-class _Items:
+class Items:
     """What a set of documents contributes: chunks, sentences, and everything to embed."""
 
     chunks: list[Chunk]
@@ -222,7 +223,7 @@ class _Items:
     per_source: dict[str, dict]
 
 
-def _items(docs: Sequence[Document], chunk_size: int, chunk_overlap: int, with_sentences: bool) -> _Items:
+def plan_items(docs: Sequence[Document], chunk_size: int, chunk_overlap: int, with_sentences: bool) -> Items:
     splitter = make_splitter(chunk_size, chunk_overlap)
     chunks: list[Chunk] = []
     sentences: list[Sentence] = []
@@ -241,10 +242,10 @@ def _items(docs: Sequence[Document], chunk_size: int, chunk_overlap: int, with_s
     keys = [embed_key(c) for c in chunks] + [sentence_key(ctx, x) for ctx, x in zip(sentence_context, sentences)]
     texts = [c.text for c in chunks] + [x.text for x in sentences]
     contexts = [c.context for c in chunks] + sentence_context
-    return _Items(chunks, sentences, keys, texts, contexts, per_source)
+    return Items(chunks, sentences, keys, texts, contexts, per_source)
 
 
-def _embed(items: _Items, old_vecs: dict, embedder, index_dir: Path, progress: bool, log) -> tuple[np.ndarray, int]:
+def embed_items(items: Items, old_vecs: dict, embedder, index_dir: Path, progress: bool, log) -> tuple[np.ndarray, int]:
     """Vectors for every item: reused from ``old_vecs`` or an interrupted build's checkpoint, else
     embedded (checkpointed every ``_Checkpoint.EVERY`` items).  Returns (vectors, number embedded)."""
     keys, texts, ctxs = items.keys, items.texts, items.contexts
@@ -282,7 +283,7 @@ def _embed(items: _Items, old_vecs: dict, embedder, index_dir: Path, progress: b
     return vecs, len(todo)
 
 
-def _tokens(items: _Items, old_tokens: dict[str, str]) -> list[str]:
+def item_tokens(items: Items, old_tokens: dict[str, str]) -> list[str]:
     from .tokens import tokenize
 
     n = len(items.chunks)
@@ -293,7 +294,7 @@ def _tokens(items: _Items, old_tokens: dict[str, str]) -> list[str]:
     return out
 
 
-def _write_segment(d: Path, items: _Items, vecs: np.ndarray, tokens: list[str], docs: Sequence[Document]) -> None:
+def _write_segment(d: Path, items: Items, vecs: np.ndarray, tokens: list[str], docs: Sequence[Document]) -> None:
     """The segment files for ``items`` into folder ``d`` (which exists)."""
     n = len(items.chunks)
     FaissStore.flat(vecs.shape[1], vecs[:n]).write(d / "index.faiss")
@@ -306,11 +307,11 @@ def _write_segment(d: Path, items: _Items, vecs: np.ndarray, tokens: list[str], 
                    **({"pages": list(x.pages)} if x.pages else {})} for x in docs))
 
 
-def _corpus_fingerprint(per_source: dict) -> str:
+def corpus_fingerprint(per_source: dict) -> str:
     return hashlib.sha256("".join(f"{s}\0{v['sha256']}\n" for s, v in sorted(per_source.items())).encode()).hexdigest()
 
 
-def _file_hashes(files: Sequence[Path], docs: Sequence[Document]) -> dict[str, str]:
+def file_hashes(files: Sequence[Path], docs: Sequence[Document]) -> dict[str, str]:
     """sha256 of the bytes of each file that gave at least one document (display path → digest)."""
     used = {d.source.partition("#")[0] for d in docs}
     return {name: _sha256(f) for f in files if (name := display_path(f)) in used}
@@ -431,13 +432,13 @@ def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[P
     """Write ``docs`` as a new delta segment and commit it by replacing the manifest."""
     t = {"parse": parse_s}
     t0 = time.perf_counter()
-    items = _items(docs, chunk_size, chunk_overlap, with_sentences)
+    items = plan_items(docs, chunk_size, chunk_overlap, with_sentences)
     t["chunk"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    vecs, embedded = _embed(items, {}, embedder, index_dir, progress, log)
+    vecs, embedded = embed_items(items, {}, embedder, index_dir, progress, log)
     t["embed"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tokens = _tokens(items, {})
+    tokens = item_tokens(items, {})
     t["tokenize"] = time.perf_counter() - t0
     n = len(items.chunks)
     t0 = time.perf_counter()
@@ -460,10 +461,10 @@ def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[P
     counts = prev["counts"]
     manifest = {**prev, "calibration": calibration, "segments": [*prev["segments"], name], "sources": sources,
                 "source_paths": source_paths,  # an append happens only when these hold every indexed file
-                "source_files": {**prev["source_files"], **_file_hashes(files, docs)},
+                "source_files": {**prev["source_files"], **file_hashes(files, docs)},
                 "counts": {"sources": counts["sources"] + len(docs), "chunks": counts["chunks"] + n,
                            "sentences": counts["sentences"] + len(items.sentences)},
-                "corpus_fingerprint": _corpus_fingerprint(sources), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "corpus_fingerprint": corpus_fingerprint(sources), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "files": {**prev["files"], **files_sha}, "sizes": {**prev.get("sizes", {}), **sizes}}
     try:
         _write_manifest(index_dir, manifest)  # the commit point
@@ -511,16 +512,16 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
         raise BadIndexError(f"no readable documents in {', '.join(map(str, files)) or 'the given sources'}; "
                             "nothing to index")
     t0 = time.perf_counter()
-    items = _items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
+    items = plan_items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
     t["chunk"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     old_vecs, old_sources, old_tokens = _previous(index_dir, embedder, chunking, log)
     t["load_previous"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    vecs, embedded = _embed(items, old_vecs, embedder, index_dir, progress, log)
+    vecs, embedded = embed_items(items, old_vecs, embedder, index_dir, progress, log)
     t["embed"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tokens = _tokens(items, old_tokens)
+    tokens = item_tokens(items, old_tokens)
     t["tokenize"] = time.perf_counter() - t0
     n = len(items.chunks)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -546,9 +547,9 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
             "segments": [""],
             "sources": items.per_source,
             "source_paths": source_paths,
-            "source_files": _file_hashes(files, docs),
+            "source_files": file_hashes(files, docs),
             "counts": {"sources": len(docs), "chunks": n, "sentences": len(items.sentences)},
-            "corpus_fingerprint": _corpus_fingerprint(items.per_source),
+            "corpus_fingerprint": corpus_fingerprint(items.per_source),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "files": files_sha,
             "sizes": sizes,

@@ -104,6 +104,7 @@ class Index:
     pages: dict[str, tuple[int, ...]] = field(default_factory=dict)  # PDF source → each page's start offset
     # named arrays kept beside the index ("background", "domain"); None → ``NAME.npy`` in the folder
     arrays: Callable[[str], np.ndarray | None] | None = field(default=None, repr=False)
+    rebuild_command: str = ""  # how to rebuild it, when not a folder's ``index_command``
     _cache: dict = field(default_factory=dict, repr=False)
 
     def page_of(self, source: str, offset: int) -> int | None:
@@ -168,7 +169,7 @@ class Index:
             a = self._array("domain")
             if a is None:
                 raise BadIndexError(f"index {self.path}: the in-domain background vectors are missing; "
-                                    f"{rebuild_hint(self.path)}")
+                                    f"{self.rebuild_hint()}")
             self._cache["domain"] = a
         return self._cache["domain"]
 
@@ -221,7 +222,10 @@ class Index:
         if embedder.model_id != m["id"] or embedder.fingerprint != m["fingerprint"]:
             raise BadIndexError(
                 f"index {self.path} was built with model {m['id']} ({m['fingerprint']}), "
-                f"not {embedder.model_id} ({embedder.fingerprint}); {rebuild_hint(self.path)} --model {embedder.model_id}")
+                f"not {embedder.model_id} ({embedder.fingerprint}); {self.rebuild_hint()} --model {embedder.model_id}")
+
+    def rebuild_hint(self) -> str:
+        return f"rebuild it with: {self.rebuild_command}" if self.rebuild_command else rebuild_hint(self.path)
 
 
 def article_info(chunk_rows: Iterable[dict]) -> dict[tuple, dict]:
