@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import index as folder
+from .errors import BadIndexError
 from .loaded import Index, stale_sources
 
 DEFAULT_COLLECTION = "bulletins"
@@ -25,6 +26,17 @@ def is_milvus(address) -> bool:
     return isinstance(address, str) and address.startswith("milvus:")
 
 
+def _guard(address, collection: str, call):
+    """``call()``, with Milvus client errors (server unreachable, a file held by another process)
+    reported as ``BadIndexError`` rather than tracebacks."""
+    from pymilvus.exceptions import MilvusException
+
+    try:
+        return call()
+    except MilvusException as e:
+        raise BadIndexError(f"index {collection!r} at {address}: Milvus said: {e}") from None
+
+
 def _milvus():
     from .stores import milvus_store  # pymilvus is imported only for Milvus addresses
 
@@ -34,14 +46,15 @@ def _milvus():
 def load_index(address: str | os.PathLike = folder.DEFAULT_INDEX, *, collection: str = DEFAULT_COLLECTION,
                verify: bool = True) -> Index:
     if is_milvus(address):
-        return _milvus().load_index(address, collection)
+        return _guard(address, collection, lambda: _milvus().load_index(address, collection))
     return folder.load_index(address, verify=verify)
 
 
 def build_index(sources: Sequence[str | os.PathLike], address: str | os.PathLike = folder.DEFAULT_INDEX,
                 embedder=None, *, collection: str = DEFAULT_COLLECTION, **options) -> folder.BuildReport:
     if is_milvus(address):
-        return _milvus().build_index(sources, address, embedder, name=collection, **options)
+        return _guard(address, collection,
+                      lambda: _milvus().build_index(sources, address, embedder, name=collection, **options))
     return folder.build_index(sources, address, embedder, **options)
 
 
@@ -64,3 +77,24 @@ def index_command(address: str | os.PathLike, *, collection: str = DEFAULT_COLLE
             m = None
         return _milvus().index_command(address, collection, m)
     return folder.index_command(address)
+
+
+def serve_index(address: str, sources: Sequence[str] | None, embedder, *, collection: str = DEFAULT_COLLECTION,
+                log=print) -> Index:
+    """The Milvus index an app process serves: built from ``sources`` (default seeds/) when missing,
+    updated when they changed, then loaded (the process keeps no index files)."""
+    from .sources import discover
+
+    try:
+        idx = load_index(address, collection=collection)
+        known = {s.partition("#")[0] for s in idx.manifest.get("sources", {})}
+        new = {str(x) for x in discover(sources)} - known if sources else set()
+        build_from = list(sources or own_sources(address, collection=collection))
+        if not (build_from and (new or stale_sources(idx) or idx.model_id != embedder.model_id)):
+            return idx
+    except BadIndexError as e:
+        log(f"index problem: {e}; building it")
+        build_from = list(sources or ["seeds"])
+    log(f"building the index {address} ({collection}) from {', '.join(map(str, build_from))} …")
+    log(build_index(build_from, address, embedder, collection=collection, log=log).summary())
+    return load_index(address, collection=collection)

@@ -405,6 +405,7 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
     _insert(mc, f"{base}_sentences", [
         {"row": i, "source": s.source, "record": {**s.to_json(), "tokens": tk}, "vec": v.tolist()}
         for i, (s, tk, v) in enumerate(zip(items.sentences, tokens[n:], vecs[n:]))])
+    log(f"wrote the chunks and sentences of generation {new}; writing the sources and the manifest")
     _insert(mc, f"{base}_sources", [
         {"key": f"{d.source}#{j}", "source": d.source, "part": j, "sha256": d.sha256,
          "text": d.text[i:i + TEXT_PART], "pages": json.dumps(list(d.pages)) if (d.pages and j == 0) else "",
