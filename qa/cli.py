@@ -16,6 +16,7 @@ from pathlib import Path
 from .errors import QAError, UsageError
 
 DEFAULT_INDEX = os.environ.get("QA_INDEX", "indexes/default")
+BENCH_SIZES = "seeds,37k,100k"
 
 
 def _log(msg: str) -> None:
@@ -244,6 +245,12 @@ def cmd_bench(args) -> int:
             _write_result(args.out, f"{flag}.json", getattr(bench, name)(log=_log))
             return 0
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    if args.store == "milvus":
+        from .bench import store_check
+
+        res = store_check(sizes if args.sizes != BENCH_SIZES else ["seeds"], args.queries, log=_log)
+        print(f"JSON in {_write_result(args.out, 'stores.json', res)}")
+        return 0
     try:
         return bench_main(sizes, Path(args.out), args.repeat, args.queries, not args.no_cold_start, args.reuse)
     except ValueError as e:
@@ -291,7 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bp = sub.add_parser("bench", help="run the benchmarks (build, query latency, incremental add, RSS, cold start)",
                         description="Benchmarks on the seeds and on 37k / 100k real news paragraphs (see qa/bench.py).")
-    bp.add_argument("--sizes", default="seeds,37k,100k", help="comma-separated: seeds, 37k, 100k")
+    bp.add_argument("--sizes", default=BENCH_SIZES, help="comma-separated: seeds, 37k, 100k")
+    bp.add_argument("--store", choices=("faiss", "milvus"), default="faiss",
+                    help="milvus: instead, FAISS folder vs Milvus Lite in the same run (build, query p50/p95, "
+                         "adding a bulletin; --sizes default seeds) into bench/stores.json")
     bp.add_argument("--out", default="bench/results.json", help="where the JSON results go")
     bp.add_argument("--repeat", type=int, default=3, help="runs of the query set (medians reported)")
     bp.add_argument("--queries", type=int, default=50, help="queries per run")
