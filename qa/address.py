@@ -34,7 +34,10 @@ def _guard(address, collection: str, call):
     try:
         return call()
     except MilvusException as e:
-        raise BadIndexError(f"index {collection!r} at {address}: Milvus said: {e}") from None
+        hint = ("; a Milvus Lite file serves one process at a time: stop the other one, or serve the index from a "
+                "Milvus server (milvus:http://HOST:19530)" if "Open local milvus failed" in str(e) else "")
+        raise BadIndexError(f"index {collection!r} at {address}: Milvus said: {e.message if hasattr(e, 'message') else e}"
+                            f"{hint}") from None
 
 
 def _milvus():

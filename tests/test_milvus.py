@@ -156,3 +156,20 @@ def test_a_killed_build_leaves_the_previous_index_answering(tmp_path, hash_embed
     rep = build_index([corpus], address, hash_embedder, **QUIET)
     assert [Path(s).name for s in rep.added] == ["new.txt"]
     assert any("860份" in t for t in load_index(address).texts.values())
+
+
+def test_a_milvus_lite_file_held_by_another_process_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "held.db"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pymilvus import MilvusClient\n"
+                               f"c = MilvusClient({str(db)!r}); print('ready', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(BadIndexError, match="one process at a time.*milvus:http://HOST:19530"):
+            load_index(f"milvus:{db}")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
