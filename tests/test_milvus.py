@@ -97,13 +97,14 @@ def test_add_change_and_remove_bulletins(tmp_path, hash_embedder):
     before = load_index(address)
     assert first.chunks == len(before.chunks) > 0
 
-    # a new bulletin: only its chunks and sentences are embedded
+    # a new bulletin: inserted into the current generation, only its chunks and sentences embedded
     (corpus / "new.txt").write_text(NEW, encoding="utf-8")
     emb.documents = 0
     rep = build_index([corpus], address, emb, **QUIET)
     after = load_index(address)
+    assert rep.mode == "append" and after.manifest["generation"] == before.manifest["generation"]
     assert [Path(s).name for s in rep.added] == ["new.txt"] and rep.embedded == emb.documents
-    assert 0 < emb.documents < 10 and rep.reused == first.chunks + first.sentences
+    assert 0 < emb.documents < 10 and rep.chunks == len(after.chunks)
     assert len(after.chunks) == len(before.chunks) + sum(1 for c in after.chunks if c.source.endswith("new.txt"))
     assert any("860份" in t for t in after.texts.values())
 
@@ -113,6 +114,7 @@ def test_add_change_and_remove_bulletins(tmp_path, hash_embedder):
     rep = build_index([corpus], address, emb, **QUIET)
     changed = load_index(address)
     assert [Path(s).name for s in rep.changed] == ["new.txt"] and 0 < emb.documents < 10
+    assert rep.mode == "full" and rep.reused > first.chunks  # a new generation, stored vectors reused
     assert any("920份" in t for t in changed.texts.values()) and not any("860份" in t for t in changed.texts.values())
 
     # removed: its chunks go, nothing is embedded
@@ -131,7 +133,8 @@ class Killed(Exception):
     pass
 
 
-def test_a_killed_build_leaves_the_previous_index_answering(tmp_path, hash_embedder):
+@pytest.mark.parametrize("how", ["append", "new generation"])
+def test_a_killed_build_leaves_the_previous_index_answering(tmp_path, hash_embedder, how):
     from qa.retrieve import Retriever
 
     corpus = tmp_path / "corpus"
@@ -140,6 +143,9 @@ def test_a_killed_build_leaves_the_previous_index_answering(tmp_path, hash_embed
     build_index([corpus], address, hash_embedder, **QUIET)
     before = load_index(address)
     (corpus / "new.txt").write_text(NEW, encoding="utf-8")
+    if how == "new generation":  # a changed bulletin too: the build writes a whole new generation
+        first = sorted(corpus.glob("0*.txt"))[0]
+        first.write_text(first.read_text(encoding="utf-8") + "\n本刊讯 补记。\n", encoding="utf-8")
 
     def dies_while_writing(msg: str) -> None:  # the build reports its stages through log
         if msg.startswith("wrote the chunks"):
@@ -155,7 +161,10 @@ def test_a_killed_build_leaves_the_previous_index_answering(tmp_path, hash_embed
     # the next build finishes the job (the half-written generation is dropped first)
     rep = build_index([corpus], address, hash_embedder, **QUIET)
     assert [Path(s).name for s in rep.added] == ["new.txt"]
-    assert any("860份" in t for t in load_index(address).texts.values())
+    done = load_index(address)
+    assert any("860份" in t for t in done.texts.values())
+    assert len(done.chunks) == done.store.ntotal == done.manifest["counts"]["chunks"]
+    assert len({c.id for c in done.chunks}) == len(done.chunks)  # nothing the killed build wrote is doubled
 
 
 def test_a_milvus_lite_file_held_by_another_process_is_a_clear_error(tmp_path):

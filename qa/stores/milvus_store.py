@@ -6,14 +6,21 @@ offsets, text, dense vector, and the whole chunk record with its BM25 tokens), `
 sentence with its vector), ``_sources`` (each source's text, in parts, so citations verify in place)
 and ``_meta`` (the manifest: model fingerprint, chunking, calibration, per-source hashes; and the
 background questions' vectors).  The alias ``{name}`` names the current generation's ``_meta``
-collection: a build writes a whole new generation, reusing every vector already stored under the
-same embedding input (so unchanged sources are not embedded again), and moves the alias last; a
-build killed midway leaves the alias, and so the previous generation, answering.  The generation
-before the current one is kept (app processes that loaded it still search it); older ones are dropped.
+collection.
+
+Updates: new bulletins only → their rows are inserted into the current generation after the
+committed ones, and the manifest (written under a new version key, then a one-row pointer upserted:
+the commit point) raises the counts; loads and searches never read rows beyond the counts, so a killed
+append is never served, and the next build deletes what it left.  A bulletin changed or removed, or a
+new model or chunking → a whole new generation, every vector already stored under the same embedding
+input reused (unchanged sources are not embedded again), and the alias moved last; a build killed
+midway leaves the alias, and so the previous generation, answering.  The generation before the current
+one is kept (a process that loaded it still searches it); older ones are dropped.
 
 Lexical search uses the project's own BM25 over the stored tokens, counted in the loading process
-(as for folders).  ``MilvusVectors`` is the ``VectorStore`` the loaded index searches: dense
-search runs in Milvus, pinned to the generation that was loaded.
+(as for folders; scripts/compare_milvus.py measures it against Milvus's built-in BM25).
+``MilvusVectors`` is the ``VectorStore`` the loaded index searches: dense search runs in Milvus, pinned
+to the generation that was loaded.
 
 Environment: ``QA_MILVUS_TOKEN`` (``user:password`` or an API key) for a server that requires it.
 """
@@ -110,6 +117,7 @@ class MilvusVectors(VectorStore):
         if not self._n or not len(q):
             return sims, ids
         res = self._mc.search(self._coll, data=q.tolist(), anns_field="vec", limit=min(k, self._n),
+                              filter=f"row < {self._n}",  # rows of an append not committed are never served
                               search_params={"metric_type": "IP"}, output_fields=["row"])
         for i, hits in enumerate(res):
             for j, h in enumerate(hits):
@@ -127,7 +135,7 @@ class MilvusVectors(VectorStore):
         return np.asarray([rows[i] for i in ids], np.float32)
 
     def vectors(self) -> np.ndarray:
-        rows = _all(self._mc, self._coll, ["row", "vec"])
+        rows = _all(self._mc, self._coll, ["row", "vec"], below=self._n)
         return (np.asarray([r["vec"] for r in rows], np.float32) if rows
                 else np.zeros((0, self._dim), np.float32))
 
@@ -142,11 +150,11 @@ def _loaded(mc, coll: str) -> str:
     return coll
 
 
-def _all(mc, coll: str, fields: list[str], key: str = "row") -> list[dict]:
-    """Every row of ``coll`` (``fields``), sorted by ``key``."""
+def _all(mc, coll: str, fields: list[str], key: str = "row", below: int | None = None) -> list[dict]:
+    """Every row of ``coll`` (``fields``), sorted by ``key``; with ``below``, rows numbered under it only."""
     _loaded(mc, coll)
-    it = mc.query_iterator(coll, batch_size=1000, filter=f'{key} >= 0' if key == "row" else f'{key} != ""',
-                           output_fields=fields)
+    expr = (f"row >= 0 and row < {below}" if below is not None else "row >= 0") if key == "row" else f'{key} != ""'
+    it = mc.query_iterator(coll, batch_size=1000, filter=expr, output_fields=fields)
     out = []
     while True:
         batch = it.next()
@@ -175,7 +183,7 @@ def _read_meta(mc, coll: str) -> tuple[dict, dict[str, np.ndarray]]:
         name, _, i = r["key"].rpartition("/")
         parts.setdefault(name, []).append((int(i), r["value"]))
     joined = {k: "".join(v for _, v in sorted(xs)) for k, xs in parts.items()}
-    manifest = json.loads(joined.pop("manifest"))
+    manifest = json.loads(joined[f"manifest@{joined['current']}"])
     arrays = {k.partition(":")[2]: np.load(io.BytesIO(base64.b64decode(v)), allow_pickle=False)
               for k, v in joined.items() if k.startswith("array:")}
     return manifest, arrays
@@ -205,9 +213,11 @@ def load_index(address: str, name: str = DEFAULT_COLLECTION) -> Index:
     if manifest.get("format") != FORMAT_VERSION:
         raise BadIndexError(f"index {name!r} at {address} has format {manifest.get('format')!r}, this version reads "
                             f"{FORMAT_VERSION}; rebuild it with: {cmd}")
-    crow = _all(mc, f"{base}_chunks", ["row", "record"])
-    srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"])
-    trow = _all(mc, f"{base}_sources", ["key", "source", "part", "text", "pages"], key="key")
+    counts = manifest["counts"]
+    crow = _all(mc, f"{base}_chunks", ["row", "record"], below=counts["chunks"])
+    srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"], below=counts["sentences"])
+    trow = [r for r in _all(mc, f"{base}_sources", ["key", "source", "part", "text", "pages"], key="key")
+            if r["source"] in manifest["sources"]]
     chunks = [Chunk.from_json(r["record"]) for r in crow]
     token_text = [r["record"].get("tokens", "") for r in crow]
     sentences = [Sentence.from_json(r["record"]) for r in srow]
@@ -313,8 +323,8 @@ def _previous(mc, name: str, gen: int | None, embedder, log) -> tuple[dict, dict
         if (manifest["model"]["id"] != embedder.model_id or manifest["model"]["fingerprint"] != embedder.fingerprint):
             log(f"previous index used model {manifest['model']['id']}; re-embedding everything")
             return {}, {}, manifest.get("sources", {}), {}, {}
-        crow = _all(mc, f"{base}_chunks", ["row", "record", "vec"])
-        srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"])
+        crow = _all(mc, f"{base}_chunks", ["row", "record", "vec"], below=manifest["counts"]["chunks"])
+        srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"], below=manifest["counts"]["sentences"])
     except Exception as e:  # noqa: BLE001 - a damaged previous generation costs only its reuse
         log(f"previous index not reusable ({e}); building from scratch")
         return {}, {}, {}, {}, {}
@@ -341,11 +351,98 @@ def _checkpoint_place(address: str, name: str) -> Path:
     return Path(f"{uri}.{name}")
 
 
+def _chunk_rows(items, tokens: list[str], vecs: np.ndarray, chunk_row0: int, sentence_row0: int):
+    n = len(items.chunks)
+    chunks = [{"row": chunk_row0 + i, "id": c.id, "source": c.source, "title": c.title, "column": c.column,
+               "start": c.start, "end": c.end, "text": c.text, "record": {**c.to_json(), "tokens": tk},
+               "vec": v.tolist()}
+              for i, (c, tk, v) in enumerate(zip(items.chunks, tokens, vecs[:n]))]
+    sentences = [{"row": sentence_row0 + i, "source": s.source, "record": {**s.to_json(), "tokens": tk},
+                  "vec": v.tolist()}
+                 for i, (s, tk, v) in enumerate(zip(items.sentences, tokens[n:], vecs[n:]))]
+    return chunks, sentences
+
+
+def _source_rows(docs) -> list[dict]:
+    return [{"key": f"{d.source}#{j}", "source": d.source, "part": j, "sha256": d.sha256,
+             "text": d.text[i:i + TEXT_PART], "pages": json.dumps(list(d.pages)) if (d.pages and j == 0) else "",
+             "vec": [0.0, 0.0]}
+            for d in docs for j, i in enumerate(range(0, max(1, len(d.text)), TEXT_PART))]
+
+
+def _write_manifest(mc, coll: str, manifest: dict) -> None:
+    """The manifest under a new version key, then the one-row pointer to it (the commit point of an
+    append: a single-row upsert), then the previous versions' rows go."""
+    tag = f"{time.time_ns()}"
+    _insert(mc, coll, _split_rows(f"manifest@{tag}", json.dumps(manifest, ensure_ascii=False)))
+    mc.flush(coll)
+    mc.upsert(coll, [{"key": "current/0", "value": tag, "vec": [0.0, 0.0]}])
+    mc.flush(coll)
+    old = [r["key"] for r in _all(mc, coll, ["key"], key="key")
+           if r["key"].startswith("manifest@") and not r["key"].startswith(f"manifest@{tag}/")]
+    if old:
+        mc.delete(coll, ids=old)
+
+
+def _append(mc, address: str, name: str, gen: int, manifest: dict, arrays: dict, docs, files, embedder, chunking,
+            source_paths, progress, log, t: dict) -> BuildReport:
+    """New bulletins inserted into the current generation (rows after the committed ones), committed by
+    the manifest; rows a killed append left beyond the manifest's counts are never served and go first."""
+    base = f"{name}_g{gen}"
+    c = manifest["counts"]
+    for kind, below in (("chunks", c["chunks"]), ("sentences", c["sentences"])):
+        _loaded(mc, f"{base}_{kind}")
+        mc.delete(f"{base}_{kind}", filter=f"row >= {below}")
+    stray = [r["key"] for r in _all(mc, f"{base}_sources", ["key", "source"], key="key")
+             if r["source"] not in manifest["sources"]]
+    if stray:
+        mc.delete(f"{base}_sources", ids=stray)
+    t0 = time.perf_counter()
+    items = plan_items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
+    t["chunk"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    place = _checkpoint_place(address, name)
+    vecs, embedded = embed_items(items, {}, embedder, place, progress, log)
+    t["embed"] = time.perf_counter() - t0
+    tokens = item_tokens(items, {})
+    n = len(items.chunks)
+    t0 = time.perf_counter()
+    tops = np.asarray(manifest["calibration"].get("tops") or [], np.float32)
+    cal = calibration(arrays["background"], vecs[:n], tops if len(tops) else None)
+    chunk_rows, sentence_rows = _chunk_rows(items, tokens, vecs, c["chunks"], c["sentences"])
+    _insert(mc, f"{base}_chunks", chunk_rows)
+    _insert(mc, f"{base}_sentences", sentence_rows)
+    log(f"wrote the chunks and sentences of the new bulletins; writing the sources and the manifest")
+    _insert(mc, f"{base}_sources", _source_rows(docs))
+    for kind in ("chunks", "sentences", "sources"):
+        mc.flush(f"{base}_{kind}")
+    sources = {**manifest["sources"], **items.per_source}
+    new = {**manifest, "calibration": cal, "sources": sources, "source_paths": source_paths,
+           "source_files": {**manifest["source_files"], **file_hashes(files, docs)},
+           "counts": {"sources": c["sources"] + len(docs), "chunks": c["chunks"] + n,
+                      "sentences": c["sentences"] + len(items.sentences)},
+           "corpus_fingerprint": corpus_fingerprint(sources), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    _write_manifest(mc, f"{base}_meta", new)
+    _clear_checkpoint(place)
+    t["write"] = time.perf_counter() - t0
+    return BuildReport(address, new["counts"]["chunks"], new["counts"]["sentences"], embedded,
+                       len(items.keys) - embedded, tuple(items.per_source), (), (), len(manifest["sources"]), t,
+                       "append")
+
+
+def _clear_checkpoint(place: Path) -> None:
+    import shutil
+
+    shutil.rmtree(place.parent / f".{place.name}.partial", ignore_errors=True)
+
+
 def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=None, *, name: str = DEFAULT_COLLECTION,
                 chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
                 progress: bool = True, log: Callable[[str], None] = print, with_sentences: bool = True) -> BuildReport:
-    """Bring index ``name`` at ``address`` up to date with ``sources``: a new generation written with
-    every vector already stored reused, then the alias moved to it (nothing is written when nothing changed)."""
+    """Bring index ``name`` at ``address`` up to date with ``sources``.  Nothing changed: nothing is
+    written.  Only new bulletins: inserted into the current generation (``mode="append"``).  Otherwise
+    (a bulletin changed or removed, a new model or chunking): a new generation written with every vector
+    already stored reused, then the alias moved to it."""
     from ..embed import get_embedder
 
     embedder = embedder or get_embedder()
@@ -361,15 +458,32 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
     if not docs:
         raise BadIndexError(f"no readable documents in {', '.join(map(str, files)) or 'the given sources'}; "
                             "nothing to index")
-    old_vecs, old_tokens, old_sources, old_manifest, old_arrays = _previous(mc, name, gen, embedder, log)
+    manifest, arrays = {}, {}
+    if gen is not None:
+        try:
+            manifest, arrays = _read_meta(mc, f"{name}_g{gen}_meta")
+        except Exception as e:  # noqa: BLE001 - unreadable: rebuilt below
+            log(f"index {name!r} at {address}: metadata unreadable ({e}); rewriting it")
+    same = (manifest.get("format") == FORMAT_VERSION and manifest.get("chunking") == chunking
+            and manifest.get("model", {}).get("fingerprint") == embedder.fingerprint
+            and manifest.get("model", {}).get("id") == embedder.model_id)
     per_source = {d.source: d.sha256 for d in docs}
-    if (old_manifest and old_manifest.get("chunking") == chunking and old_manifest.get("format") == FORMAT_VERSION
-            and {s: v["sha256"] for s, v in old_sources.items()} == per_source):
-        c = old_manifest["counts"]
+    indexed = {s: v["sha256"] for s, v in manifest.get("sources", {}).items()}
+    if same and indexed == per_source:
+        c = manifest["counts"]
         return BuildReport(address, c["chunks"], c["sentences"], 0, c["chunks"] + c["sentences"], (), (), (),
                            len(per_source), t, "unchanged")
+    if same and all(per_source.get(s) == h for s, h in indexed.items()) and {"background", "domain"} <= set(arrays):
+        return _append(mc, address, name, gen, manifest, arrays, [d for d in docs if d.source not in indexed], files,
+                       embedder, chunking, source_paths, progress, log, t)
+    return _new_generation(mc, address, name, gen, docs, files, embedder, chunking, source_paths, progress, log, t)
+
+
+def _new_generation(mc, address: str, name: str, gen: int | None, docs, files, embedder, chunking, source_paths,
+                    progress, log, t: dict) -> BuildReport:
+    old_vecs, old_tokens, old_sources, old_manifest, old_arrays = _previous(mc, name, gen, embedder, log)
     t0 = time.perf_counter()
-    items = plan_items(docs, chunk_size, chunk_overlap, with_sentences)
+    items = plan_items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
     t["chunk"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     place = _checkpoint_place(address, name)
@@ -398,19 +512,11 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
     schemas = _schemas(mc, embedder.dim)
     for kind, schema in schemas.items():
         _create(mc, f"{base}_{kind}", schema)
-    _insert(mc, f"{base}_chunks", [
-        {"row": i, "id": c.id, "source": c.source, "title": c.title, "column": c.column, "start": c.start,
-         "end": c.end, "text": c.text, "record": {**c.to_json(), "tokens": tk}, "vec": v.tolist()}
-        for i, (c, tk, v) in enumerate(zip(items.chunks, tokens, vecs[:n]))])
-    _insert(mc, f"{base}_sentences", [
-        {"row": i, "source": s.source, "record": {**s.to_json(), "tokens": tk}, "vec": v.tolist()}
-        for i, (s, tk, v) in enumerate(zip(items.sentences, tokens[n:], vecs[n:]))])
+    chunk_rows, sentence_rows = _chunk_rows(items, tokens, vecs, 0, 0)
+    _insert(mc, f"{base}_chunks", chunk_rows)
+    _insert(mc, f"{base}_sentences", sentence_rows)
     log(f"wrote the chunks and sentences of generation {new}; writing the sources and the manifest")
-    _insert(mc, f"{base}_sources", [
-        {"key": f"{d.source}#{j}", "source": d.source, "part": j, "sha256": d.sha256,
-         "text": d.text[i:i + TEXT_PART], "pages": json.dumps(list(d.pages)) if (d.pages and j == 0) else "",
-         "vec": [0.0, 0.0]}
-        for d in docs for j, i in enumerate(range(0, max(1, len(d.text)), TEXT_PART))])
+    _insert(mc, f"{base}_sources", _source_rows(docs))
     manifest = {"format": FORMAT_VERSION, "store": "milvus", "generation": new, "calibration": cal,
                 "domain_questions": domain_sha,
                 "model": {"id": embedder.model_id, "fingerprint": embedder.fingerprint, "dim": embedder.dim},
@@ -419,24 +525,19 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
                 "counts": {"sources": len(docs), "chunks": n, "sentences": len(items.sentences)},
                 "corpus_fingerprint": corpus_fingerprint(items.per_source),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    _insert(mc, f"{base}_meta", _split_rows("manifest", json.dumps(manifest, ensure_ascii=False))
-            + _array_rows("background", background) + _array_rows("domain", domain))
+    _insert(mc, f"{base}_meta", _array_rows("background", background) + _array_rows("domain", domain))
+    _write_manifest(mc, f"{base}_meta", manifest)
     for kind in schemas:
         mc.flush(f"{base}_{kind}")
     # the commit point: the alias moves to the new generation
-    if gen is None:
-        if name in mc.list_aliases().get("aliases", []):
-            mc.alter_alias(f"{base}_meta", name)
-        else:
-            mc.create_alias(f"{base}_meta", name)
-    else:
+    if name in mc.list_aliases().get("aliases", []):
         mc.alter_alias(f"{base}_meta", name)
+    else:
+        mc.create_alias(f"{base}_meta", name)
     for g in _generations(mc, name):
         if g < new - 1:
             _drop_generation(mc, name, g)
-    import shutil
-
-    shutil.rmtree(place.parent / f".{place.name}.partial", ignore_errors=True)
+    _clear_checkpoint(place)
     t["write"] = time.perf_counter() - t0
     added = tuple(s for s in items.per_source if s not in old_sources)
     changed = tuple(s for s in items.per_source
