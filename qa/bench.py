@@ -457,18 +457,19 @@ def chunking_check(settings=((150, 30), (200, 40), (300, 60), (450, 90), (600, 1
 
 def store_check(sizes=("seeds",), n_queries: int = 50, log=print) -> dict:
     """FAISS folder vs Milvus Lite in one run: build, load, query (retrieval search only, and a whole
-    answer) p50/p95 in ms, and adding one bulletin.  Seeds use the default model; larger sizes use the
-    768-dimensional hash embedder (as fast to embed as it is meaningless, so the figures are the stores'
-    own: writing, loading and searching 768-d vectors, not the model)."""
+    answer) p50/p95 in ms, and adding one bulletin.  Vectors come from the 768-dimensional hash embedder
+    (as fast to embed as it is meaningless), so the figures are the stores' own: writing, loading and
+    searching 768-d vectors, not the model, whose cost is the same for both (answer quality with the real
+    model: scripts/compare_milvus.py)."""
     from .address import build_index, load_index
     from .answer import Answerer
-    from .embed import HashEmbedder, get_embedder
+    from .embed import HashEmbedder
     from .evaluate import load_eval
 
     out: dict = {"measured": time.strftime("%Y-%m-%d %H:%M"), "sizes": {}}
     for size in sizes:
         sources, opts = corpus(size)
-        emb = get_embedder(None, log=log) if size == "seeds" else HashEmbedder(768)
+        emb = HashEmbedder(768)
         work = cache_dir() / "bench" / f"stores-{size}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
