@@ -45,8 +45,8 @@ from ..chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence
 from ..errors import BadIndexError
 from ..index import (PARSER_VERSION, BuildReport, corpus_fingerprint, embed_items, embed_key, file_hashes,
                      item_tokens, plan_items, sentence_key)
-from ..loaded import FORMAT_VERSION, Index, article_info
-from ..sources import discover, load_documents
+from ..loaded import FORMAT_VERSION, Index, article_info, sha256
+from ..sources import discover, display_path, load_documents
 from .base import VectorStore
 
 PREFIX = "milvus:"
@@ -453,11 +453,6 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
     t0 = time.perf_counter()
     gen = current_generation(mc, name)
     files = discover(sources)
-    docs = load_documents(files)
-    t["parse"] = time.perf_counter() - t0
-    if not docs:
-        raise BadIndexError(f"no readable documents in {', '.join(map(str, files)) or 'the given sources'}; "
-                            "nothing to index")
     manifest, arrays = {}, {}
     if gen is not None:
         try:
@@ -467,6 +462,25 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
     same = (manifest.get("format") == FORMAT_VERSION and manifest.get("chunking") == chunking
             and manifest.get("model", {}).get("fingerprint") == embedder.fingerprint
             and manifest.get("model", {}).get("id") == embedder.model_id)
+    recorded = manifest.get("source_files") or {}
+    by_name = {display_path(f): f for f in files}
+    if (same and recorded and {"background", "domain"} <= set(arrays)
+            and all(n in by_name and sha256(by_name[n]) == h for n, h in recorded.items())):
+        # every indexed file hashes as recorded: only new files are read (as a folder's append)
+        new_files = [f for n, f in by_name.items() if n not in recorded]
+        docs = [d for d in (load_documents(new_files) if new_files else []) if d.source not in manifest["sources"]]
+        t["parse"] = time.perf_counter() - t0
+        if not docs:
+            c = manifest["counts"]
+            return BuildReport(address, c["chunks"], c["sentences"], 0, c["chunks"] + c["sentences"], (), (), (),
+                               len(manifest["sources"]), t, "unchanged")
+        return _append(mc, address, name, gen, manifest, arrays, docs, new_files, embedder, chunking, source_paths,
+                       progress, log, t)
+    docs = load_documents(files)
+    t["parse"] = time.perf_counter() - t0
+    if not docs:
+        raise BadIndexError(f"no readable documents in {', '.join(map(str, files)) or 'the given sources'}; "
+                            "nothing to index")
     per_source = {d.source: d.sha256 for d in docs}
     indexed = {s: v["sha256"] for s, v in manifest.get("sources", {}).items()}
     if same and indexed == per_source:
