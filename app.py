@@ -428,7 +428,8 @@ def guarded_launch_options(allowed_hosts: str | None = None, staff_access: Staff
     return {"app_kwargs": {"middleware": [guard]}, "max_file_size": size, "state_session_capacity": SESSIONS}
 
 
-def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, llm: bool = False) -> Answerer:
+def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, llm: bool = False,
+                  collection: str = "bulletins") -> Answerer:
     """Load the index, building it when missing or updating it when its sources changed (with
     progress), then warm the model.  ``sources``: what to index; default the index's own sources,
     or ``seeds/`` for a new index."""
@@ -436,10 +437,15 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
     from qa.index import BadIndexError, build_index, load_index, own_sources, stale_sources
     from qa.sources import discover
 
+    from qa.address import is_milvus, serve_index
+
     embedder = get_embedder(model, log=lambda m: print(m, flush=True))
     p = Path(index_dir)
     need, build_from, idx = True, sources or ["seeds"], None
-    if (p / "manifest.json").is_file():
+    if is_milvus(index_dir):  # an index in Milvus: built or updated there, no files here
+        need, idx = False, serve_index(index_dir, sources, embedder, collection=collection,
+                                       log=lambda m: print(m, flush=True))
+    elif (p / "manifest.json").is_file():
         # the index's own files (a gone file is dropped), also when it cannot be loaded as it is
         own = own_sources(p)
         build_from = sources or own or build_from
@@ -490,7 +496,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="工会公报问答 chat app")
     ap.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
     ap.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
-    ap.add_argument("--index", default=os.environ.get("QA_INDEX", "indexes/default"))
+    ap.add_argument("--index", default=os.environ.get("QA_INDEX", "indexes/default"),
+                    help="index folder, or milvus:PATH.db / milvus:http://HOST:19530")
+    ap.add_argument("--collection", default=os.environ.get("QA_COLLECTION", "bulletins"),
+                    help="the index's name in Milvus (ignored for folders)")
     ap.add_argument("--source", action="append", help="bulletin folder/file (default: seeds/)")
     ap.add_argument("--model", default=None, help="embedding model (default: $QA_EMBED_MODEL or embeddinggemma)")
     ap.add_argument("--data-dir", default=os.environ.get("QA_DATA_DIR", "data"), help="where feedback.jsonl goes")
@@ -502,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        answerer = load_answerer(args.index, args.source, args.model, args.llm)
+        answerer = load_answerer(args.index, args.source, args.model, args.llm, args.collection)
     except QAError as e:  # a clear line, not a traceback, for set-up problems
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
@@ -510,6 +519,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     password = admin_password()
+    if password and str(args.index).startswith("milvus:"):
+        print("staff tab (管理) off: uploads are indexed into folders only, not yet into Milvus", flush=True)
+        password = None
     access = StaffAccess(password) if password else None  # no password: no 管理 tab, no uploads
     if access is not None:
         print("staff tab (管理) on: QA_ADMIN_PASSWORD is set", flush=True)

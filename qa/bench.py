@@ -148,43 +148,9 @@ def folder_bytes(path: Path) -> int:
 
 def _faiss_choice(index, queries_vec, k: int = 10) -> dict:
     """Flat vs HNSW vs IVF on this index's vectors: search p50 (ms) and recall@10 against flat."""
-    import faiss
-    import numpy as np
+    from .stores.faiss_store import compare_ann
 
-    xb = index.vectors()
-    n, d = xb.shape
-    flat = index.faiss
-    _, truth = flat.search(queries_vec, k)
-    out = {}
-
-    def timed(ix) -> tuple[float, float]:
-        ts = []
-        for q in queries_vec:
-            t = time.perf_counter()
-            ix.search(q[None, :], k)
-            ts.append((time.perf_counter() - t) * 1000)
-        _, got = ix.search(queries_vec, k)
-        recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(got, truth)]))
-        return statistics.median(ts), recall
-
-    out["flat"] = dict(zip(("search_ms_p50", "recall_at_10"), timed(flat)))
-    if n >= 1000:
-        t = time.perf_counter()
-        hnsw = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = 80
-        hnsw.add(xb)
-        hnsw.hnsw.efSearch = 64
-        out["hnsw32"] = {"build_s": round(time.perf_counter() - t, 2),
-                         **dict(zip(("search_ms_p50", "recall_at_10"), timed(hnsw)))}
-        nlist = int(4 * n ** 0.5)
-        t = time.perf_counter()
-        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
-        ivf.train(xb)
-        ivf.add(xb)
-        ivf.nprobe = 16
-        out[f"ivf{nlist}_nprobe16"] = {"build_s": round(time.perf_counter() - t, 2),
-                                       **dict(zip(("search_ms_p50", "recall_at_10"), timed(ivf)))}
-    return {k: {kk: round(vv, 4) for kk, vv in v.items()} for k, v in out.items()}
+    return compare_ann(index.vectors(), queries_vec, k)
 
 
 def _cold_start(index_dir: Path) -> tuple[float, float]:
@@ -486,4 +452,65 @@ def chunking_check(settings=((150, 30), (200, 40), (300, 60), (450, 90), (600, 1
                 "hit_at_5": round(statistics.mean(r is not None for r in ranks), 3),
                 "mrr": round(statistics.mean(1 / r if r else 0 for r in ranks), 3)}
             log(f"chunks {size}/{overlap} {fusion:8s} {out[f'{size}/{overlap}/{fusion}']}")
+    return out
+
+
+def store_check(sizes=("seeds",), n_queries: int = 50, log=print) -> dict:
+    """FAISS folder vs Milvus Lite in one run: build, load, query (retrieval search only, and a whole
+    answer) p50/p95 in ms, and adding one bulletin.  Vectors come from the 768-dimensional hash embedder
+    (as fast to embed as it is meaningless), so the figures are the stores' own: writing, loading and
+    searching 768-d vectors, not the model, whose cost is the same for both (answer quality with the real
+    model: scripts/compare_milvus.py)."""
+    from .address import build_index, load_index
+    from .answer import Answerer
+    from .embed import HashEmbedder
+    from .evaluate import load_eval
+
+    out: dict = {"measured": time.strftime("%Y-%m-%d %H:%M"), "sizes": {}}
+    for size in sizes:
+        sources, opts = corpus(size)
+        emb = HashEmbedder(768)
+        work = cache_dir() / "bench" / f"stores-{size}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        extra = work / "extra"
+        extra.mkdir()
+        (extra / "added.txt").write_text("第9期\n\n东山区总工会开展送清凉活动\n\n本刊讯 东山区总工会为高温下作业的环卫工人"
+                                         "送去绿豆汤和藿香正气水共计860份。\n", encoding="utf-8")
+        if size == "seeds":
+            qs = [it.q for it in load_eval(Path("eval/heldout.jsonl"))]
+        else:
+            qs = inews_titles(n_queries)
+        qs = (qs * (n_queries // max(1, len(qs)) + 1))[:n_queries]
+        res: dict = {"model": emb.model_id, "queries": len(qs)}
+        for store, address in (("faiss", str(work / "folder")), ("milvus", f"milvus:{work / 'index.db'}")):
+            r: dict = {}
+            t = time.perf_counter()
+            rep = build_index(sources, address, emb, progress=False, log=lambda *_: None, **opts)
+            r["build_s"], r["chunks"] = round(time.perf_counter() - t, 2), rep.chunks
+            r["embed_s"] = round(rep.seconds.get("embed", 0.0), 2)
+            t = time.perf_counter()
+            idx = load_index(address)
+            r["load_s"] = round(time.perf_counter() - t, 2)
+            ans = Answerer(idx, emb)
+            ans.warm_up()
+            search, total = [], []
+            for q in qs:
+                a = ans.ask(q)
+                search.append(a.timings_ms.get("search", 0.0))
+                total.append(a.timings_ms.get("total", 0.0))
+            r["search_ms_p50"], r["search_ms_p95"] = round(percentile(search, 0.5), 2), round(percentile(search, 0.95), 2)
+            r["answer_ms_p50"], r["answer_ms_p95"] = round(percentile(total, 0.5), 2), round(percentile(total, 0.95), 2)
+            t = time.perf_counter()
+            rep = build_index([*sources, str(extra)], address, emb, progress=False, log=lambda *_: None, **opts)
+            r["add_one_bulletin_s"], r["add_mode"], r["add_embedded"] = (round(time.perf_counter() - t, 2), rep.mode,
+                                                                        rep.embedded)
+            r["bytes"] = (folder_bytes(work / "folder") if store == "faiss"
+                          else sum(f.stat().st_size for f in work.glob("index.db*") if f.is_file())
+                          + sum(folder_bytes(d) for d in work.glob("index.db*") if d.is_dir()))
+            res[store] = r
+            log(f"[{size}] {store}: {r}")
+        res["search_p50_ratio_milvus_over_faiss"] = round(res["milvus"]["search_ms_p50"]
+                                                         / max(1e-6, res["faiss"]["search_ms_p50"]), 2)
+        out["sizes"][size] = res
     return out

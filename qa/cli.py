@@ -16,6 +16,7 @@ from pathlib import Path
 from .errors import QAError, UsageError
 
 DEFAULT_INDEX = os.environ.get("QA_INDEX", "indexes/default")
+BENCH_SIZES = "seeds,37k,100k"
 
 
 def _log(msg: str) -> None:
@@ -49,15 +50,16 @@ def cmd_fetch_model(args) -> int:
 
 def cmd_index(args) -> int:
     from .embed import get_embedder
-    from .index import build_index, own_sources
+    from .address import build_index, own_sources
 
     # without --source: the paths this index was built from (a repair keeps them), else seeds/
-    recorded = own_sources(args.index)
+    recorded = own_sources(args.index, collection=args.collection)
     sources = args.source or recorded or ["seeds"]
     if not args.source and recorded:
         _log(f"sources (as recorded in the index): {', '.join(recorded)}")
     embedder = get_embedder(args.model, log=_log)
-    report = build_index(sources, args.index, embedder, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
+    report = build_index(sources, args.index, embedder, collection=args.collection,
+                         chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
                          progress=not args.quiet, log=_log, with_sentences=not args.no_sentences)
     _log(report.summary())
     return 0
@@ -65,13 +67,13 @@ def cmd_index(args) -> int:
 
 def _load_answerer(args):
     from .answer import Answerer
-    from .index import index_command, load_index, stale_sources
+    from .address import index_command, load_index, stale_sources
 
-    index = load_index(args.index)
+    index = load_index(args.index, collection=args.collection)
     stale = stale_sources(index)
     if stale:
         _log(f"warning: these sources changed since the index was built: {', '.join(stale)}; "
-             f"run: {index_command(args.index)}")
+             f"run: {index_command(args.index, collection=args.collection)}")
     llm = None
     if getattr(args, "llm", False) or os.environ.get("QA_LLM_BASE_URL"):
         from .llm import LLMClient
@@ -243,10 +245,26 @@ def cmd_bench(args) -> int:
             _write_result(args.out, f"{flag}.json", getattr(bench, name)(log=_log))
             return 0
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    if args.store == "milvus":
+        from .bench import store_check
+
+        res = store_check(sizes if args.sizes != BENCH_SIZES else ["seeds"], args.queries, log=_log)
+        print(f"JSON in {_write_result(args.out, 'stores.json', res)}")
+        return 0
     try:
         return bench_main(sizes, Path(args.out), args.repeat, args.queries, not args.no_cold_start, args.reuse)
     except ValueError as e:
         raise UsageError(str(e)) from None
+
+
+def _index_arguments(p: argparse.ArgumentParser) -> None:
+    from .address import DEFAULT_COLLECTION
+
+    p.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR|milvus:ADDR",
+                   help=f"index folder (default: {DEFAULT_INDEX}), or milvus:PATH.db (Milvus Lite) or "
+                        "milvus:http://HOST:19530 (Milvus standalone or cluster)")
+    p.add_argument("--collection", default=os.environ.get("QA_COLLECTION", DEFAULT_COLLECTION),
+                   help=f"the index's name in Milvus (default: $QA_COLLECTION or {DEFAULT_COLLECTION}; ignored for folders)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--source", action="append", metavar="PATH",
                    help="folder or file of bulletins (.txt, .pdf, .docx, .html/.htm) / .jsonl documents "
                         "(repeatable; default: seeds/)")
-    i.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR", help=f"index folder (default: {DEFAULT_INDEX})")
+    _index_arguments(i)
     i.add_argument("--model", default=None, metavar="M",
                    help="sentence-transformers id or local path (default: $QA_EMBED_MODEL or google/embeddinggemma-300m; "
                         "'hash' for the tiny test embedder)")
@@ -280,7 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bp = sub.add_parser("bench", help="run the benchmarks (build, query latency, incremental add, RSS, cold start)",
                         description="Benchmarks on the seeds and on 37k / 100k real news paragraphs (see qa/bench.py).")
-    bp.add_argument("--sizes", default="seeds,37k,100k", help="comma-separated: seeds, 37k, 100k")
+    bp.add_argument("--sizes", default=BENCH_SIZES, help="comma-separated: seeds, 37k, 100k")
+    bp.add_argument("--store", choices=("faiss", "milvus"), default="faiss",
+                    help="milvus: instead, FAISS folder vs Milvus Lite in the same run (build, query p50/p95, "
+                         "adding a bulletin; --sizes default seeds) into bench/stores.json")
     bp.add_argument("--out", default="bench/results.json", help="where the JSON results go")
     bp.add_argument("--repeat", type=int, default=3, help="runs of the query set (medians reported)")
     bp.add_argument("--queries", type=int, default=50, help="queries per run")
@@ -317,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
             a.add_argument("--out", default=None, metavar="FILE", help="where the model goes (default: qa/data/answerability.json)")
             a.add_argument("--max-false-refusals", type=float, default=0.02,
                            help="share of answerable tune questions that may be refused (default 0.02)")
-        a.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR", help=f"index folder (default: {DEFAULT_INDEX})")
+        _index_arguments(a)
         a.add_argument("-k", type=int, default=5, help="passages to return (default 5)")
         a.add_argument("--json", action="store_true", help="JSON output (ask: one JSON object per line)")
         a.add_argument("--fusion", default="adaptive", choices=FUSIONS, help="how dense and BM25 are combined")

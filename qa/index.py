@@ -1,4 +1,8 @@
-"""Index: build, update and load the on-disk index folder.
+"""Index building: bring an index folder up to date with its sources (planning, segments, vector
+reuse, checkpoints, locking).  The loaded record and reading a folder are in ``qa.loaded`` (re-exported
+here); refusal calibration data in ``qa.calibration``.
+
+The folder layout:
 
 An index is a folder of plain files:
 
@@ -29,7 +33,6 @@ Loading checks format, model and checksums and says how to rebuild when they do 
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import fcntl
 import hashlib
@@ -46,51 +49,28 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .bm25 import FILES as BM25_FILES
-from .bm25 import Bm25, TermCounts
+from .bm25 import TermCounts
+from .calibration import background_questions, calibration as _calibration
 from .chunks import (DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence, articles_of, chunk_article,
                      make_splitter, sentences_of)
 from .errors import BadIndexError, IndexWriteError
+from .loaded import (DEFAULT_INDEX, FORMAT_VERSION, Index, article_info as _article_info, index_command,
+                     load_index, own_sources, read_jsonl as _read_jsonl, read_manifest as _read_manifest,
+                     rebuild_hint, recorded_source_paths, recover as _recover, seg_dir as _seg_dir,
+                     seg_rel as _rel, sha256 as _sha256, source_files, stale_sources, verify_files as _verify)
 from .sources import Document, SourceWarning, discover, display_path, load_documents
+from .stores.faiss_store import FaissStore
 
-FORMAT_VERSION = 3  # 3: domain.npy
+__all__ = ["BadIndexError", "BuildReport", "Items", "corpus_fingerprint", "embed_items", "file_hashes",
+           "item_tokens", "plan_items", "DEFAULT_INDEX", "FORMAT_VERSION", "Index", "background_questions",
+           "build_index", "check_writable", "index_command", "load_index", "own_sources", "rebuild_hint",
+           "recorded_source_paths", "source_files", "stale_sources"]
+
 PARSER_VERSION = 2  # bump when articles/chunks change in a way that alters chunk text
-DEFAULT_INDEX = Path("indexes/default")
 SEGMENT_FILES = ("index.faiss", "chunks.jsonl", "sources.jsonl", "sentences.jsonl", "sentences.npy",
                  *(f"bm25/{f}" for f in BM25_FILES))
 MAX_DELTAS = 8  # appends before the next build rewrites one base segment
 _DELTA = re.compile(r"delta-(\d{3,})")
-
-
-def recorded_source_paths(index_dir: str | os.PathLike, *, existing: bool = False) -> list[str]:
-    """The source paths (folders or files) the index was built from, as its manifest records them
-    (only those still on disk with ``existing``); [] when the manifest is unreadable or older than
-    this record.  Reads the manifest itself rather than through ``_read_manifest``, whose error
-    message is built from this function and which must never raise here."""
-    try:
-        paths = json.loads((Path(index_dir) / "manifest.json").read_text(encoding="utf-8")).get("source_paths")
-    except (OSError, ValueError, AttributeError):
-        return []
-    paths = [str(x) for x in paths] if isinstance(paths, list) else []
-    return [x for x in paths if Path(x).exists()] if existing else paths
-
-
-def own_sources(index_dir: str | os.PathLike) -> list[str]:
-    """What to rebuild or update ``index_dir`` from when no source is named: the recorded source paths
-    still on disk, or, for an index older than that record, its recorded files still on disk."""
-    return recorded_source_paths(index_dir, existing=True) or [f for f in source_files(index_dir) if Path(f).exists()]
-
-
-def index_command(path: str | os.PathLike) -> str:
-    """The command that rebuilds or updates ``path`` from the sources it was built from (never
-    silently from seeds/ instead)."""
-    recorded = recorded_source_paths(path)
-    if recorded:
-        return f"python -m qa index --index {path}" + "".join(f" --source {p}" for p in recorded)
-    return f"python -m qa index --index {path} --source <the folders it was built from>"
-
-
-def rebuild_hint(path: Path) -> str:
-    return f"rebuild it with: {index_command(path)}"
 
 
 @dataclass(frozen=True)
@@ -120,14 +100,6 @@ class BuildReport:
 
 # ---------------------------------------------------------------- small helpers
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(1 << 20):
-            h.update(b)
-    return h.hexdigest()
-
-
 def embed_key(chunk: Chunk) -> str:
     return hashlib.sha1(f"{chunk.context}\n{chunk.text}".encode("utf-8")).hexdigest()
 
@@ -141,16 +113,6 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False))
             f.write("\n")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    """All records of a JSONL file (one JSON object per line)."""
-    import orjson  # ~2x faster than json on a 100k-line chunk store
-
-    rows = [orjson.loads(ln) for ln in path.read_bytes().splitlines() if ln.strip()]
-    if not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{path.name}: a line is not a JSON object")
-    return rows
 
 
 @contextlib.contextmanager
@@ -170,15 +132,6 @@ def build_lock(index_dir: Path, log=print):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _recover(index_dir: Path) -> None:
-    """Finish a swap interrupted between its two renames: put the old folder back."""
-    if index_dir.exists():
-        return
-    olds = sorted(index_dir.parent.glob(f".{index_dir.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds:
-        os.replace(olds[-1], index_dir)
-
-
 def _swap_in(tmp: Path, index_dir: Path) -> None:
     old = None
     if index_dir.exists():
@@ -187,246 +140,6 @@ def _swap_in(tmp: Path, index_dir: Path) -> None:
     os.replace(tmp, index_dir)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-# ---------------------------------------------------------------- the loaded index
-
-@dataclass
-class Index:
-    path: Path
-    manifest: dict
-    chunks: list[Chunk]
-    token_text: list[str]  # each chunk's BM25 tokens, space-joined (split on demand: far less memory)
-    faiss: object
-    bm25: Bm25 | None
-    texts: dict[str, str]  # source → full text
-    sentences: list[Sentence] = field(default_factory=list)
-    sentence_vectors: np.ndarray | None = None  # float16, row per sentence
-    sentence_token_text: list[str] = field(default_factory=list)
-    pages: dict[str, tuple[int, ...]] = field(default_factory=dict)  # PDF source → each page's start offset
-    _cache: dict = field(default_factory=dict, repr=False)
-
-    def page_of(self, source: str, offset: int) -> int | None:
-        """The page (from 1) of a PDF source that ``offset`` falls on; None for sources without pages."""
-        starts = self.pages.get(source)
-        return bisect.bisect_right(starts, offset) if starts else None
-
-    # -- lookups used by answers (computed once per loaded index)
-    def sentence_ids_by_chunk(self) -> dict[str, list[int]]:
-        if "s_by_c" not in self._cache:
-            by_art = self.sentence_ids_by_article()
-            out = {}
-            for c in self.chunks:
-                ids = by_art.get((c.source, c.article), [])
-                out[c.id] = [i for i in ids if self.sentences[i].start < c.end and self.sentences[i].end > c.start]
-            self._cache["s_by_c"] = out
-        return self._cache["s_by_c"]
-
-    def sentence_ids_by_article(self) -> dict[tuple, list[int]]:
-        """(source, article) → its sentence ids, in text order."""
-        if "s_by_a" not in self._cache:
-            by_art: dict[tuple, list[int]] = {}
-            for i, s in enumerate(self.sentences):
-                by_art.setdefault((s.source, s.article), []).append(i)
-            self._cache["s_by_a"] = by_art
-        return self._cache["s_by_a"]
-
-    def sentence_tokens(self, sid: int) -> list[str]:
-        t = self.sentence_token_text[sid]
-        return t.split(" ") if t else []
-
-    def tokens_of(self, chunk: Chunk) -> list[str]:
-        if "row_by_id" not in self._cache:
-            self._cache["row_by_id"] = {c.id: i for i, c in enumerate(self.chunks)}
-        i = self._cache["row_by_id"].get(chunk.id)
-        t = self.token_text[i] if i is not None else ""
-        return t.split(" ") if t else []
-
-    def idf(self, tokens) -> dict[str, float]:
-        """BM25 idf of each token over chunks (unknown tokens get the maximum)."""
-        n = max(1, len(self.chunks))
-        if self.bm25 is None:
-            return {t: float(np.log(1 + (n + 0.5) / 0.5)) for t in tokens}
-        return {t: self.bm25.idf(t) for t in tokens}
-
-    def corpus_text(self) -> str:
-        """Every source text, joined (for "does any bulletin say X" checks)."""
-        if "all_text" not in self._cache:
-            self._cache["all_text"] = "\n".join(self.texts.values())
-        return self._cache["all_text"]
-
-    def background_vectors(self) -> np.ndarray:
-        """The off-domain background questions' vectors the refusal calibration was made with."""
-        if "background" not in self._cache:
-            f = self.path / "background.npy"
-            self._cache["background"] = (np.load(f, allow_pickle=False) if f.exists()
-                                         else np.zeros((0, self.dim), np.float32))
-        return self._cache["background"]
-
-    def domain_vectors(self) -> np.ndarray:
-        """The in-domain background questions' vectors (qa/data/domain_questions.txt)."""
-        if "domain" not in self._cache:
-            self._cache["domain"] = np.load(self.path / "domain.npy", allow_pickle=False)
-        return self._cache["domain"]
-
-    def lead_sentence_ids(self, source: str, article: int, n: int = 3) -> list[int]:
-        """The first ``n`` sentences of an article (where a report names its subject)."""
-        return self.sentence_ids_by_article().get((source, article), [])[:n]
-
-    def articles(self) -> dict[tuple, dict]:
-        """(source, article) → title, byline, column and first passage text."""
-        return self._articles()
-
-    def _articles(self) -> dict[tuple, dict]:
-        if "arts" not in self._cache:
-            self._cache["arts"] = _article_info(
-                {"source": c.source, "article": c.article, "title": c.title, "byline": c.byline, "column": c.column,
-                 "text": c.text} for c in self.chunks)
-        return self._cache["arts"]
-
-    def article_title(self, source: str, article: int) -> str:
-        a = self._articles().get((source, article))
-        if a is None:
-            return ""
-        from .articles import untitled_label
-
-        return a["title"] or untitled_label(a["text"])
-
-    def article_info(self, source: str, article: int) -> dict:
-        """title, byline, column and first passage text of an article ({} when unknown)."""
-        return self._articles().get((source, article), {})
-
-    @property
-    def model_id(self) -> str:
-        return self.manifest["model"]["id"]
-
-    @property
-    def dim(self) -> int:
-        return self.manifest["model"]["dim"]
-
-    def vectors(self) -> np.ndarray:
-        n = self.faiss.ntotal
-        return self.faiss.reconstruct_n(0, n) if n else np.zeros((0, self.dim), np.float32)
-
-    def check_embedder(self, embedder) -> None:
-        m = self.manifest["model"]
-        if embedder.model_id != m["id"] or embedder.fingerprint != m["fingerprint"]:
-            raise BadIndexError(
-                f"index {self.path} was built with model {m['id']} ({m['fingerprint']}), "
-                f"not {embedder.model_id} ({embedder.fingerprint}); {rebuild_hint(self.path)} --model {embedder.model_id}")
-
-
-def _article_info(chunk_rows: Iterable[dict]) -> dict[tuple, dict]:
-    """(source, article) → title, byline, column and first passage text, from chunk records."""
-    arts: dict[tuple, dict] = {}
-    for c in chunk_rows:
-        a = arts.setdefault((c["source"], c.get("article", 0)),
-                            {"title": c["title"], "byline": c.get("byline", ""), "column": c["column"],
-                             "text": c["text"]})
-        if not a["title"] and c["title"]:
-            a["title"] = c["title"]
-    return arts
-
-
-def _seg_dir(p: Path, seg: str) -> Path:
-    return p / seg if seg else p
-
-
-def _rel(seg: str, name: str) -> str:
-    return f"{seg}/{name}" if seg else name
-
-
-def _read_manifest(p: Path) -> dict:
-    mpath = p / "manifest.json"
-    if not mpath.is_file():
-        raise BadIndexError(f"no index at {p} (manifest.json missing); build it with: python -m qa index --index {p}")
-    import orjson
-
-    try:
-        manifest = orjson.loads(mpath.read_bytes())
-        if not isinstance(manifest, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as e:
-        raise BadIndexError(f"index {p}: manifest.json is unreadable ({e}); {rebuild_hint(p)}") from None
-    return manifest
-
-
-def _verify(p: Path, manifest: dict, rels: Iterable[str] | None = None, *, sizes_only: bool = False) -> None:
-    """Every file the manifest lists (or ``rels`` of them) exists with its recorded checksum (or size)."""
-    files, sizes = manifest.get("files", {}), manifest.get("sizes", {})
-    for rel in (files if rels is None else rels):
-        f = p / rel
-        if not f.is_file():
-            raise BadIndexError(f"index {p}: {rel} is missing; {rebuild_hint(p)}")
-        if sizes_only and rel in sizes:
-            if f.stat().st_size != sizes[rel]:
-                raise BadIndexError(f"index {p}: {rel} has the wrong size; {rebuild_hint(p)}")
-        elif _sha256(f) != files.get(rel):
-            raise BadIndexError(f"index {p}: {rel} is corrupt (checksum mismatch); {rebuild_hint(p)}")
-
-
-@dataclass
-class _Segment:
-    """One segment's files, as read from disk."""
-
-    chunk_rows: list[dict]
-    sentence_rows: list[dict]
-    sentence_vectors: np.ndarray
-    faiss: object
-    source_rows: list[dict]
-    terms: TermCounts
-
-
-def _read_segment(p: Path, seg: str) -> _Segment:
-    import faiss
-
-    d = _seg_dir(p, seg)
-    fx = faiss.read_index(str(d / "index.faiss"))
-    return _Segment(_read_jsonl(d / "chunks.jsonl"), _read_jsonl(d / "sentences.jsonl"),
-                    np.load(d / "sentences.npy", allow_pickle=False), fx, _read_jsonl(d / "sources.jsonl"),
-                    TermCounts.load(d / "bm25"))
-
-
-def load_index(path: str | os.PathLike = DEFAULT_INDEX, *, verify: bool = True) -> Index:
-    """Load an index folder; raise BadIndexError with a rebuild hint when it is missing, corrupt or foreign."""
-    p = Path(path)
-    _recover(p)
-    manifest = _read_manifest(p)
-    if manifest.get("format") != FORMAT_VERSION:
-        raise BadIndexError(f"index {p} has format {manifest.get('format')!r}, this version reads {FORMAT_VERSION}; "
-                            f"{rebuild_hint(p)} (vectors already computed are reused)")
-    if verify:
-        _verify(p, manifest)
-    segs = manifest.get("segments", [""])
-    try:
-        parts = [_read_segment(p, seg) for seg in segs]
-        fx = parts[0].faiss
-        for part in parts[1:]:
-            if part.faiss.ntotal:
-                fx.add(part.faiss.reconstruct_n(0, part.faiss.ntotal))
-        chunk_rows = [r for part in parts for r in part.chunk_rows]
-        chunks = [Chunk.from_json(r) for r in chunk_rows]
-        token_text = [r.get("tokens", "") for r in chunk_rows]
-        srows = [r for part in parts for r in part.sentence_rows]
-        sentences = [Sentence.from_json(r) for r in srows]
-        stoken_text = [r.get("tokens", "") for r in srows]
-        svec_parts = [part.sentence_vectors for part in parts if len(part.sentence_vectors)]
-        svecs = np.concatenate(svec_parts) if svec_parts else np.zeros((0, manifest["model"]["dim"]), np.float16)
-        texts = {r["source"]: r["text"] for part in parts for r in part.source_rows}
-        pages = {r["source"]: tuple(r["pages"]) for part in parts for r in part.source_rows if r.get("pages")}
-        if any(part.terms.rows != len(part.chunk_rows) for part in parts):
-            raise ValueError("BM25 rows do not match the chunks")
-        bm = Bm25([part.terms for part in parts]) if chunks else None
-    except BadIndexError:
-        raise
-    except Exception as e:  # any parse failure is a corrupt index to the user
-        raise BadIndexError(f"index {p} cannot be read ({type(e).__name__}: {e}); {rebuild_hint(p)}") from None
-    if fx.ntotal != len(chunks) or (chunks and fx.d != manifest["model"]["dim"]):
-        raise BadIndexError(f"index {p}: {fx.ntotal} vectors for {len(chunks)} chunks; {rebuild_hint(p)}")
-    if len(svecs) != len(sentences):
-        raise BadIndexError(f"index {p}: {len(svecs)} sentence vectors for {len(sentences)} sentences; {rebuild_hint(p)}")
-    return Index(p, manifest, chunks, token_text, fx, bm, texts, sentences, svecs if svecs.size else None, stoken_text,
-                 pages)
 
 
 # ---------------------------------------------------------------- building
@@ -465,8 +178,6 @@ def _previous(index_dir: Path, embedder, chunking: dict, log) -> tuple[dict[str,
 def _segment_vectors(index_dir: Path, manifest: dict, seg: str, log) -> Iterable[tuple[str, np.ndarray, str]]:
     """(embed key, vector, tokens) of every item of one segment whose files are intact; a damaged
     file is logged and only the items it holds are left out."""
-    import faiss
-
     d = _seg_dir(index_dir, seg)
 
     def intact(*names: str) -> bool:
@@ -482,9 +193,9 @@ def _segment_vectors(index_dir: Path, manifest: dict, seg: str, log) -> Iterable
             return
         chunk_rows = _read_jsonl(d / "chunks.jsonl")
         if intact("index.faiss"):
-            fx = faiss.read_index(str(d / "index.faiss"))
+            fx = FaissStore.read(d / "index.faiss")
             if fx.ntotal == len(chunk_rows):
-                vecs = fx.reconstruct_n(0, fx.ntotal) if fx.ntotal else []
+                vecs = fx.vectors()
                 for r, v in zip(chunk_rows, vecs):
                     yield embed_key(Chunk.from_json(r)), v, r.get("tokens", "")
         if intact("sentences.jsonl", "sentences.npy"):
@@ -501,7 +212,7 @@ def _segment_vectors(index_dir: Path, manifest: dict, seg: str, log) -> Iterable
 
 
 @dataclass
-class _Items:
+class Items:
     """What a set of documents contributes: chunks, sentences, and everything to embed."""
 
     chunks: list[Chunk]
@@ -512,7 +223,7 @@ class _Items:
     per_source: dict[str, dict]
 
 
-def _items(docs: Sequence[Document], chunk_size: int, chunk_overlap: int, with_sentences: bool) -> _Items:
+def plan_items(docs: Sequence[Document], chunk_size: int, chunk_overlap: int, with_sentences: bool) -> Items:
     splitter = make_splitter(chunk_size, chunk_overlap)
     chunks: list[Chunk] = []
     sentences: list[Sentence] = []
@@ -531,10 +242,10 @@ def _items(docs: Sequence[Document], chunk_size: int, chunk_overlap: int, with_s
     keys = [embed_key(c) for c in chunks] + [sentence_key(ctx, x) for ctx, x in zip(sentence_context, sentences)]
     texts = [c.text for c in chunks] + [x.text for x in sentences]
     contexts = [c.context for c in chunks] + sentence_context
-    return _Items(chunks, sentences, keys, texts, contexts, per_source)
+    return Items(chunks, sentences, keys, texts, contexts, per_source)
 
 
-def _embed(items: _Items, old_vecs: dict, embedder, index_dir: Path, progress: bool, log) -> tuple[np.ndarray, int]:
+def embed_items(items: Items, old_vecs: dict, embedder, index_dir: Path, progress: bool, log) -> tuple[np.ndarray, int]:
     """Vectors for every item: reused from ``old_vecs`` or an interrupted build's checkpoint, else
     embedded (checkpointed every ``_Checkpoint.EVERY`` items).  Returns (vectors, number embedded)."""
     keys, texts, ctxs = items.keys, items.texts, items.contexts
@@ -572,7 +283,7 @@ def _embed(items: _Items, old_vecs: dict, embedder, index_dir: Path, progress: b
     return vecs, len(todo)
 
 
-def _tokens(items: _Items, old_tokens: dict[str, str]) -> list[str]:
+def item_tokens(items: Items, old_tokens: dict[str, str]) -> list[str]:
     from .tokens import tokenize
 
     n = len(items.chunks)
@@ -583,15 +294,10 @@ def _tokens(items: _Items, old_tokens: dict[str, str]) -> list[str]:
     return out
 
 
-def _write_segment(d: Path, items: _Items, vecs: np.ndarray, tokens: list[str], docs: Sequence[Document]) -> None:
+def _write_segment(d: Path, items: Items, vecs: np.ndarray, tokens: list[str], docs: Sequence[Document]) -> None:
     """The segment files for ``items`` into folder ``d`` (which exists)."""
-    import faiss
-
     n = len(items.chunks)
-    fx = faiss.IndexFlatIP(vecs.shape[1])
-    if n:
-        fx.add(np.ascontiguousarray(vecs[:n]))
-    faiss.write_index(fx, str(d / "index.faiss"))
+    FaissStore.flat(vecs.shape[1], vecs[:n]).write(d / "index.faiss")
     TermCounts.count(t.split(" ") if t else [] for t in tokens[:n]).save(d / "bm25")
     _write_jsonl(d / "chunks.jsonl", ({**c.to_json(), "tokens": tk} for c, tk in zip(items.chunks, tokens)))
     _write_jsonl(d / "sentences.jsonl", ({**x.to_json(), "tokens": tk} for x, tk in zip(items.sentences, tokens[n:])))
@@ -601,11 +307,11 @@ def _write_segment(d: Path, items: _Items, vecs: np.ndarray, tokens: list[str], 
                    **({"pages": list(x.pages)} if x.pages else {})} for x in docs))
 
 
-def _corpus_fingerprint(per_source: dict) -> str:
+def corpus_fingerprint(per_source: dict) -> str:
     return hashlib.sha256("".join(f"{s}\0{v['sha256']}\n" for s, v in sorted(per_source.items())).encode()).hexdigest()
 
 
-def _file_hashes(files: Sequence[Path], docs: Sequence[Document]) -> dict[str, str]:
+def file_hashes(files: Sequence[Path], docs: Sequence[Document]) -> dict[str, str]:
     """sha256 of the bytes of each file that gave at least one document (display path → digest)."""
     used = {d.source.partition("#")[0] for d in docs}
     return {name: _sha256(f) for f in files if (name := display_path(f)) in used}
@@ -726,13 +432,13 @@ def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[P
     """Write ``docs`` as a new delta segment and commit it by replacing the manifest."""
     t = {"parse": parse_s}
     t0 = time.perf_counter()
-    items = _items(docs, chunk_size, chunk_overlap, with_sentences)
+    items = plan_items(docs, chunk_size, chunk_overlap, with_sentences)
     t["chunk"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    vecs, embedded = _embed(items, {}, embedder, index_dir, progress, log)
+    vecs, embedded = embed_items(items, {}, embedder, index_dir, progress, log)
     t["embed"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tokens = _tokens(items, {})
+    tokens = item_tokens(items, {})
     t["tokenize"] = time.perf_counter() - t0
     n = len(items.chunks)
     t0 = time.perf_counter()
@@ -755,10 +461,10 @@ def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[P
     counts = prev["counts"]
     manifest = {**prev, "calibration": calibration, "segments": [*prev["segments"], name], "sources": sources,
                 "source_paths": source_paths,  # an append happens only when these hold every indexed file
-                "source_files": {**prev["source_files"], **_file_hashes(files, docs)},
+                "source_files": {**prev["source_files"], **file_hashes(files, docs)},
                 "counts": {"sources": counts["sources"] + len(docs), "chunks": counts["chunks"] + n,
                            "sentences": counts["sentences"] + len(items.sentences)},
-                "corpus_fingerprint": _corpus_fingerprint(sources), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "corpus_fingerprint": corpus_fingerprint(sources), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "files": {**prev["files"], **files_sha}, "sizes": {**prev.get("sizes", {}), **sizes}}
     try:
         _write_manifest(index_dir, manifest)  # the commit point
@@ -806,16 +512,16 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
         raise BadIndexError(f"no readable documents in {', '.join(map(str, files)) or 'the given sources'}; "
                             "nothing to index")
     t0 = time.perf_counter()
-    items = _items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
+    items = plan_items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
     t["chunk"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     old_vecs, old_sources, old_tokens = _previous(index_dir, embedder, chunking, log)
     t["load_previous"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    vecs, embedded = _embed(items, old_vecs, embedder, index_dir, progress, log)
+    vecs, embedded = embed_items(items, old_vecs, embedder, index_dir, progress, log)
     t["embed"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tokens = _tokens(items, old_tokens)
+    tokens = item_tokens(items, old_tokens)
     t["tokenize"] = time.perf_counter() - t0
     n = len(items.chunks)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -841,9 +547,9 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
             "segments": [""],
             "sources": items.per_source,
             "source_paths": source_paths,
-            "source_files": _file_hashes(files, docs),
+            "source_files": file_hashes(files, docs),
             "counts": {"sources": len(docs), "chunks": n, "sentences": len(items.sentences)},
-            "corpus_fingerprint": _corpus_fingerprint(items.per_source),
+            "corpus_fingerprint": corpus_fingerprint(items.per_source),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "files": files_sha,
             "sizes": sizes,
@@ -860,12 +566,6 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
     removed = tuple(s for s in old_sources if s not in per_source)
     return BuildReport(index_dir, n, len(items.sentences), embedded, len(items.keys) - embedded, added, changed,
                        removed, len(per_source) - len(added) - len(changed), t, "full")
-
-
-def background_questions(name: str = "background_questions") -> list[str]:
-    """The off-domain background questions (or, with ``name="domain_questions"``, the in-domain ones)."""
-    path = Path(__file__).with_name("data") / f"{name}.txt"
-    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
 
 
 def _domain_vectors(index_dir: Path, embedder, log) -> tuple[np.ndarray, str]:
@@ -885,62 +585,10 @@ def _domain_vectors(index_dir: Path, embedder, log) -> tuple[np.ndarray, str]:
     return embedder.encode_queries(questions).astype(np.float16), sha
 
 
-def _calibration(background: np.ndarray, chunk_vectors: np.ndarray, tops: np.ndarray | None = None) -> dict:
-    """Top-hit cosines of off-domain background questions against this corpus.
-
-    Their mean and spread say what "nothing relevant" scores for this model and corpus; the
-    answerer refuses questions whose best match does not rise well above it (see qa.answer).
-    ``tops``: the questions' best cosines so far (an appended segment can only raise them)."""
-    if len(chunk_vectors) and len(background):
-        new = (background @ chunk_vectors.T).max(axis=1)
-        tops = new if tops is None else np.maximum(tops, new)
-    if tops is None or not len(tops):
-        return {"background_mean": 0.0, "background_std": 1.0, "background_max": 0.0, "n": 0, "tops": []}
-    return {"background_mean": round(float(tops.mean()), 5), "background_std": round(max(float(tops.std()), 1e-3), 5),
-            "background_max": round(float(tops.max()), 5), "n": len(tops),
-            "tops": [round(float(x), 6) for x in tops]}
-
-
 def _extend_calibration(index_dir: Path, calibration: dict, chunk_vectors: np.ndarray) -> dict:
     background = np.load(index_dir / "background.npy", allow_pickle=False)
     tops = np.asarray(calibration.get("tops") or [], np.float32)
     return _calibration(background, chunk_vectors, tops if len(tops) else None)
-
-
-def source_files(index_dir: str | os.PathLike) -> list[str]:
-    """The files the index at ``index_dir`` was built from, read from its manifest alone (so also
-    for an index this version cannot load); [] when there is no readable manifest."""
-    try:
-        sources = _read_manifest(Path(index_dir)).get("sources", {})
-    except BadIndexError:
-        return []
-    return sorted({src.partition("#")[0] for src in sources}) if isinstance(sources, dict) else []
-
-
-def stale_sources(index: Index) -> list[str]:
-    """Sources whose file on disk no longer matches what was indexed (each file read once; a file
-    whose bytes hash as recorded is unchanged without being parsed)."""
-    from .sources import SourceError, _documents_in
-
-    recorded = index.manifest.get("sources", {})
-    file_hashes = index.manifest.get("source_files", {})
-    by_file: dict[str, list[str]] = {}
-    for src in recorded:
-        by_file.setdefault(src.partition("#")[0], []).append(src)
-    out = []
-    for path, srcs in by_file.items():
-        with contextlib.suppress(OSError):
-            if path in file_hashes and _sha256(Path(path)) == file_hashes[path]:
-                continue
-        try:
-            current = {d.source.partition("#")[2]: d.sha256 for d in _documents_in(Path(path))}
-        except (SourceError, OSError):
-            out.extend(srcs)
-            continue
-        for src in srcs:
-            if current.get(src.partition("#")[2]) != recorded[src]["sha256"]:
-                out.append(src)
-    return out
 
 
 class _Checkpoint:

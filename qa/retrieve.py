@@ -1,4 +1,4 @@
-"""Retrieval: dense (FAISS) and BM25 search over an index, fused into one ranking.
+"""Retrieval: dense (the index's vector store) and BM25 search over an index, fused into one ranking.
 
 Fusion methods (``fusion=``):
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from .chunks import Chunk
 from .errors import QuestionError
-from .index import Index
+from .loaded import Index
 from .inputs import sanitise
 from .wordlists import table
 
@@ -111,7 +111,7 @@ class Retriever:
             dense_all = None
             if qv is not None:
                 dense_all = np.zeros(n, np.float32)
-                sims, ids = self.index.faiss.search(qv[qi:qi + 1], pool)
+                sims, ids = self.index.store.search(qv[qi:qi + 1], pool)
                 dense_ids = ids[0][ids[0] >= 0]
                 dense_all[dense_ids] = sims[0][: len(dense_ids)]
             toks = tokenize(q)
@@ -122,7 +122,7 @@ class Retriever:
                 # dense scores for BM25's pool too (exact, from stored vectors), so fusion sees both sides
                 missing = bm_ids[dense_all[bm_ids] == 0]
                 if len(missing):
-                    vecs = np.stack([self.index.faiss.reconstruct(int(i)) for i in missing])
+                    vecs = self.index.store.reconstruct(missing)
                     dense_all[missing] = vecs @ qv[qi]
             top_dense = float(sims[0][0]) if qv is not None and len(dense_ids) else 0.0
             cand = np.union1d(dense_ids if qv is not None else np.array([], int), bm_ids).astype(int)

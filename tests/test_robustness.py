@@ -165,7 +165,7 @@ def test_sigkill_during_index_leaves_previous_index_serving(tmp_path, tiny_dir):
         assert after.manifest == before.manifest and len(after.chunks) == n_before
     else:
         assert srcs == {str(p) for p in sorted(big.glob("*.txt"))} or len(srcs) == 60
-    assert after.manifest["counts"]["chunks"] == len(after.chunks) == after.faiss.ntotal
+    assert after.manifest["counts"]["chunks"] == len(after.chunks) == after.store.ntotal
     from qa.embed import HashEmbedder
     from qa.retrieve import Retriever
 
@@ -183,5 +183,5 @@ def test_concurrent_index_runs_do_not_corrupt(tmp_path, tiny_dir):
     results = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), results
     idx = load_index(out)
-    assert idx.manifest["counts"]["chunks"] == len(idx.chunks) == idx.faiss.ntotal
+    assert idx.manifest["counts"]["chunks"] == len(idx.chunks) == idx.store.ntotal
     assert len({c.id for c in idx.chunks}) == len(idx.chunks)

@@ -1,0 +1,184 @@
+"""The Milvus store against Milvus Lite (a local .db file): the seed index built into Milvus answers as
+the FAISS folder does; adding, changing and removing bulletins; a model mismatch; a killed build."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pymilvus")
+pytest.importorskip("milvus_lite")
+
+from qa.address import build_index, load_index  # noqa: E402
+from qa.errors import BadIndexError  # noqa: E402
+
+from .conftest import ROOT, SEEDS, CountingEmbedder  # noqa: E402
+
+QUIET = {"progress": False, "log": lambda *_: None}
+QUESTION_FILES = [ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", ROOT / "eval" / "heldout.jsonl"]
+
+
+def _questions(limit_per_file: int = 80) -> list[str]:
+    qs = []
+    for f in QUESTION_FILES:
+        if f.is_file():
+            rows = [json.loads(x) for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
+            qs.extend(r["q"] for r in rows[:limit_per_file])
+    return qs
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """The seed bulletins indexed twice with the test hash embedder: a FAISS folder and Milvus Lite."""
+    from qa.embed import HashEmbedder
+
+    emb = HashEmbedder(128)
+    d = tmp_path_factory.mktemp("milvus")
+    build_index([SEEDS], d / "folder", emb, **QUIET)
+    address = f"milvus:{d / 'seeds.db'}"
+    build_index([SEEDS], address, emb, **QUIET)
+    return load_index(d / "folder"), load_index(address), emb
+
+
+def test_milvus_index_holds_what_the_folder_holds(both):
+    folder, milvus, _ = both
+    assert [c.id for c in milvus.chunks] == [c.id for c in folder.chunks]
+    assert milvus.texts == folder.texts and len(milvus.sentences) == len(folder.sentences)
+    assert milvus.manifest["sources"] == folder.manifest["sources"]
+    assert milvus.manifest["calibration"] == folder.manifest["calibration"]
+    assert milvus.store.ntotal == folder.store.ntotal
+    assert (milvus.domain_vectors() == folder.domain_vectors()).all()
+
+
+def test_same_top5_and_refusals_as_the_folder(both):
+    from qa.answer import Answerer
+
+    folder, milvus, emb = both
+    qs = _questions()
+    assert len(qs) >= 20
+    a_folder, a_milvus = Answerer(folder, emb), Answerer(milvus, emb)
+    overlap, same_refusal = [], 0
+    for q in qs:
+        x, y = a_folder.ask(q), a_milvus.ask(q)
+        top_x, top_y = {h.chunk.id for h in x.passages}, {h.chunk.id for h in y.passages}
+        overlap.append(len(top_x & top_y) / max(1, len(top_x)))
+        same_refusal += x.refused == y.refused
+        for c in y.citations:  # citations verify against the source text stored in Milvus
+            assert c.verified
+    assert sum(overlap) / len(overlap) >= 0.95
+    assert same_refusal == len(qs)
+
+
+def test_model_mismatch_refuses_with_the_rebuild_command(both):
+    from qa.embed import HashEmbedder
+    from qa.retrieve import Retriever
+
+    with pytest.raises(BadIndexError, match=r"built with model hash-128.*python -m qa index --index milvus:.*--source"):
+        Retriever(both[1], HashEmbedder(64))
+
+
+def test_missing_index_names_the_build_command(tmp_path):
+    with pytest.raises(BadIndexError, match=r"no index 'other'.*python -m qa index --index milvus:.* --collection other"):
+        load_index(f"milvus:{tmp_path / 'empty.db'}", collection="other")
+
+
+NEW = "第9期\n\n东山区总工会开展送清凉活动\n\n本刊讯 东山区总工会为高温下作业的环卫工人送去绿豆汤和藿香正气水共计860份。\n"
+
+
+def test_add_change_and_remove_bulletins(tmp_path, hash_embedder):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    address = f"milvus:{tmp_path / 'x.db'}"
+    emb = CountingEmbedder(hash_embedder)
+    first = build_index([corpus], address, emb, **QUIET)
+    before = load_index(address)
+    assert first.chunks == len(before.chunks) > 0
+
+    # a new bulletin: inserted into the current generation, only its chunks and sentences embedded
+    (corpus / "new.txt").write_text(NEW, encoding="utf-8")
+    emb.documents = 0
+    rep = build_index([corpus], address, emb, **QUIET)
+    after = load_index(address)
+    assert rep.mode == "append" and after.manifest["generation"] == before.manifest["generation"]
+    assert [Path(s).name for s in rep.added] == ["new.txt"] and rep.embedded == emb.documents
+    assert 0 < emb.documents < 10 and rep.chunks == len(after.chunks)
+    assert len(after.chunks) == len(before.chunks) + sum(1 for c in after.chunks if c.source.endswith("new.txt"))
+    assert any("860份" in t for t in after.texts.values())
+
+    # the same content changed: it is replaced, the rest reused
+    (corpus / "new.txt").write_text(NEW.replace("860", "920"), encoding="utf-8")
+    emb.documents = 0
+    rep = build_index([corpus], address, emb, **QUIET)
+    changed = load_index(address)
+    assert [Path(s).name for s in rep.changed] == ["new.txt"] and 0 < emb.documents < 10
+    assert rep.mode == "full" and rep.reused > first.chunks  # a new generation, stored vectors reused
+    assert any("920份" in t for t in changed.texts.values()) and not any("860份" in t for t in changed.texts.values())
+
+    # removed: its chunks go, nothing is embedded
+    (corpus / "new.txt").unlink()
+    emb.documents = 0
+    rep = build_index([corpus], address, emb, **QUIET)
+    gone = load_index(address)
+    assert [Path(s).name for s in rep.removed] == ["new.txt"] and emb.documents == 0
+    assert [c.id for c in gone.chunks] == [c.id for c in before.chunks]
+
+    # nothing changed: nothing written
+    assert build_index([corpus], address, emb, **QUIET).mode == "unchanged"
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("how", ["append", "new generation"])
+def test_a_killed_build_leaves_the_previous_index_answering(tmp_path, hash_embedder, how):
+    from qa.retrieve import Retriever
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    address = f"milvus:{tmp_path / 'k.db'}"
+    build_index([corpus], address, hash_embedder, **QUIET)
+    before = load_index(address)
+    (corpus / "new.txt").write_text(NEW, encoding="utf-8")
+    if how == "new generation":  # a changed bulletin too: the build writes a whole new generation
+        first = sorted(corpus.glob("0*.txt"))[0]
+        first.write_text(first.read_text(encoding="utf-8") + "\n本刊讯 补记。\n", encoding="utf-8")
+
+    def dies_while_writing(msg: str) -> None:  # the build reports its stages through log
+        if msg.startswith("wrote the chunks"):
+            raise Killed(msg)
+
+    with pytest.raises(Killed):
+        build_index([corpus], address, hash_embedder, progress=False, log=dies_while_writing)
+    still = load_index(address)
+    assert [c.id for c in still.chunks] == [c.id for c in before.chunks]
+    assert not any("860份" in t for t in still.texts.values())
+    assert Retriever(still, hash_embedder).search("工会 职工", 5)
+
+    # the next build finishes the job (the half-written generation is dropped first)
+    rep = build_index([corpus], address, hash_embedder, **QUIET)
+    assert [Path(s).name for s in rep.added] == ["new.txt"]
+    done = load_index(address)
+    assert any("860份" in t for t in done.texts.values())
+    assert len(done.chunks) == done.store.ntotal == done.manifest["counts"]["chunks"]
+    assert len({c.id for c in done.chunks}) == len(done.chunks)  # nothing the killed build wrote is doubled
+
+
+def test_a_milvus_lite_file_held_by_another_process_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "held.db"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pymilvus import MilvusClient\n"
+                               f"c = MilvusClient({str(db)!r}); print('ready', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(BadIndexError, match="one process at a time.*milvus:http://HOST:19530"):
+            load_index(f"milvus:{db}")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
