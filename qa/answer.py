@@ -21,6 +21,7 @@ import time
 from typing import Iterator, Sequence
 
 from .answerability import AnswerabilityModel, EvidenceReader
+from .articles import is_untitled
 from .cases import CaseFinder
 from .citations import cite, pieces
 from .conversation import condense
@@ -165,14 +166,15 @@ class Answerer:
                       standalone_question=standalone, topics=topics)
 
     def nearby_topics(self, hits, n: int = 3) -> list[str]:
-        """Titles of the articles of the best hits (one per article), to suggest as next questions."""
+        """Titles of the articles of the best hits (one per article), to suggest as next questions;
+        an untitled fragment's label (its first words) is no subject to ask about."""
         seen, out = set(), []
         for h in hits:
             key = (h.chunk.source, h.chunk.article)
             if key not in seen:
                 seen.add(key)
                 title = self.index.article_title(*key)
-                if title:
+                if title and not is_untitled(title):
                     out.append(title)
             if len(out) == n:
                 break

@@ -84,10 +84,18 @@ class Article:
         return self.title or untitled_label(self.paragraphs[0].text if self.paragraphs else "")
 
 
+UNTITLED = "（无题）"
+
+
 def untitled_label(first_text: str) -> str:
     """How an untitled fragment is named: its first words, marked （无题）."""
     head = re.split(r"[。！？；]", first_text, maxsplit=1)[0]
-    return f"（无题）{head[:20]}{'…' if len(head) > 20 else ''}"
+    return f"{UNTITLED}{head[:20]}{'…' if len(head) > 20 else ''}"
+
+
+def is_untitled(title: str) -> bool:
+    """A label made by ``untitled_label``: words cut from a fragment, not a subject to ask about."""
+    return title.startswith(UNTITLED)
 
 
 # ---------------------------------------------------------------- line classification

@@ -307,3 +307,20 @@ def test_an_answerability_model_names_known_features(features, weights):
 
     with pytest.raises(ValueError, match="features"):
         AnswerabilityModel(weights, 0.0, 0.5, features)
+
+
+def test_an_untitled_fragment_is_not_offered_as_a_topic(tmp_path, hash_embedder, hash_answerability):
+    from qa.articles import split_articles
+    from qa.index import build_index, load_index
+
+    d = tmp_path / "corpus"
+    d.mkdir()
+    text = ("后,蹲点工作组主动与交通运输、市场监管部门对接,推动货车司机入会,新建工会12家,发展会员800名。\n\n\n"
+            "货车司机之家开门迎客\n\n本报讯 货车司机之家配有淋浴间、洗衣机和休息室,为货车司机提供服务。\n")
+    (d / "issue.txt").write_text(text, encoding="utf-8")
+    assert any(a.display_title.startswith("（无题）") for a in split_articles(text, "issue.txt"))
+    build_index([d], tmp_path / "idx", hash_embedder, progress=False, log=lambda *_: None)
+    a = Answerer(load_index(tmp_path / "idx"), hash_embedder, answerability=hash_answerability)
+    hits = a.retriever.search("蹲点工作组推动货车司机入会", k=5)
+    assert len({(h.chunk.source, h.chunk.article) for h in hits}) == 2
+    assert a.nearby_topics(hits) == ["货车司机之家开门迎客"]
