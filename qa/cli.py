@@ -214,6 +214,9 @@ def cmd_tune(args) -> int:
 
 # ---------------------------------------------------------------- parser
 
+BENCH_OUT = "bench/results.json"
+
+
 def _write_result(out: str, name: str, result: dict) -> Path:
     """Write a bench result as JSON named ``name`` beside ``--out``; returns its path."""
     path = Path(out).with_name(name)
@@ -236,6 +239,17 @@ def cmd_bench(args) -> int:
         print(table(res))
         print(f"{res['operations']} operations, {res['errors']} errors; append: {res['append']}; JSON in {out}")
         return 1 if res["errors"] else 0
+    if args.embed_backends:
+        from .bench_embed import run, table
+
+        backends = [b.strip() for b in args.backends.split(",") if b.strip()] if args.backends else None
+        res = run(backends, log=_log)
+        out = Path(args.out) if args.out != BENCH_OUT else Path(args.out).with_name("embed_backends.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(table(res))
+        print(f"JSON in {out}")
+        return 0
     for flag, name in (("chunking", "chunking_check"), ("fusion", "fusion_check")):
         if getattr(args, flag):
             from . import bench
@@ -281,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     bp = sub.add_parser("bench", help="run the benchmarks (build, query latency, incremental add, RSS, cold start)",
                         description="Benchmarks on the seeds and on 37k / 100k real news paragraphs (see qa/bench.py).")
     bp.add_argument("--sizes", default="seeds,37k,100k", help="comma-separated: seeds, 37k, 100k")
-    bp.add_argument("--out", default="bench/results.json", help="where the JSON results go")
+    bp.add_argument("--out", default=BENCH_OUT, help="where the JSON results go")
     bp.add_argument("--repeat", type=int, default=3, help="runs of the query set (medians reported)")
     bp.add_argument("--queries", type=int, default=50, help="queries per run")
     bp.add_argument("--no-cold-start", action="store_true", help="skip the app cold-start measurement")
@@ -295,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="instead: the soak test — the app under mixed load from --clients users for MINUTES, "
                          "a bulletin appended meanwhile (bench/soak.json; see qa/soak.py)")
     bp.add_argument("--clients", type=int, default=20, help="simulated users for --soak")
+    bp.add_argument("--embed-backends", action="store_true",
+                    help="instead: speed (items/s at batch 1/16/32), cosine to torch-bf16 and dev/held-out "
+                         "hit@5/MRR of each embedding backend, and the default they imply (JSON: --out, "
+                         "default bench/embed_backends.json; see qa/bench_embed.py)")
+    bp.add_argument("--backends", default="", help="for --embed-backends: comma-separated subset of "
+                                                   "torch-bf16,torch-fp32,onnx-fp32,onnx-int8 (default: all but torch-fp32)")
     bp.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR",
                     help="the index --soak serves (a copy of it)")
     bp.set_defaults(func=cmd_bench)
