@@ -174,11 +174,13 @@ def _client(request: gr.Request | None) -> str:
 
 def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", exports: ExportFolder | None = None,
                feedback: FeedbackLog | None = None, staff_access: StaffAccess | None = None,
-               ready: Background | None = None) -> gr.Blocks:
+               ready: Background | None = None, concurrency: int = 2) -> gr.Blocks:
     """Build the Blocks (no launch). ``answerer`` is shared by all sessions; ``exports`` is where case
     exports are written (default: ``QA_EXPORT_DIR`` or a folder in the system temp dir); the 管理 tab
     is built only with ``staff_access`` (``main`` makes one when ``QA_ADMIN_PASSWORD`` is set).
-    ``ready``: the model's background warm-up; questions wait for it, showing "正在加载模型…"."""
+    ``ready``: the model's background warm-up; questions wait for it, showing "正在加载模型…".
+    ``concurrency``: questions and case searches answered at once (the rest queue); with the
+    micro-batcher (``qa.batching``) more at once means more questions per forward pass."""
     ready = ready or Background.done()
     feedback = feedback or FeedbackLog(Path(data_dir))
     exports = exports or ExportFolder(os.environ.get("QA_EXPORT_DIR") or None)
@@ -316,7 +318,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
             if staff_access is not None:
                 staff_tab(live, staff_access, Staff(answerer.index.path, data_dir, answerer.retriever.embedder,
                                                     feedback.files), exports)
-    demo.queue(default_concurrency_limit=2, max_size=128)
+    demo.queue(default_concurrency_limit=max(1, concurrency), max_size=128)
     return demo
 
 
@@ -449,12 +451,13 @@ def guarded_launch_options(allowed_hosts: str | None = None, staff_access: Staff
 
 
 def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, llm: bool = False, *,
-                  warm: bool = True) -> Answerer:
+                  warm: bool = True, batch: bool = False) -> Answerer:
     """Load the index, building it when missing or updating it when its sources changed (with
     progress), then warm the model (unless ``warm`` is False: ``main`` warms it in the background).
     ``sources``: what to index; default the index's own sources, or ``seeds/`` for a new index.
     An existing index is queried with the embedding backend that built it unless ``QA_EMBED_BACKEND``
-    names another (then it is re-embedded)."""
+    names another (then it is re-embedded).  ``batch``: questions asked at the same time are embedded
+    in one forward pass (``qa.batching``)."""
     from qa.embed import get_embedder, index_backend
     from qa.index import BadIndexError, build_index, load_index, own_sources, stale_sources
     from qa.sources import discover
@@ -491,6 +494,10 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
 
         client = LLMClient.from_env()
         print(f"LLM answers from {client.base_url} ({client.model}); extractive fallback on errors", flush=True)
+    if batch:
+        from qa.batching import BatchingEmbedder
+
+        embedder = BatchingEmbedder(embedder)
     answerer = Answerer(idx if idx is not None else load_index(p), embedder, llm=client)
     if warm:
         t = time.perf_counter()
@@ -524,12 +531,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--llm", action="store_true",
                     help="answer with an OpenAI-compatible LLM (QA_LLM_BASE_URL, QA_LLM_MODEL, QA_LLM_API_KEY)")
     args = ap.parse_args(argv)
+    # QA_BATCH=0: one question per forward pass and 2 answered at once, as before the micro-batcher
+    batch = os.environ.get("QA_BATCH", "1").strip() != "0"
+    concurrency = int(os.environ.get("QA_CONCURRENCY") or (8 if batch else 2))
     limit_malloc_arenas()  # before the server's threads start
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        answerer = load_answerer(args.index, args.source, args.model, args.llm, warm=False)
+        answerer = load_answerer(args.index, args.source, args.model, args.llm, warm=False, batch=batch)
     except QAError as e:  # a clear line, not a traceback, for set-up problems
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
@@ -542,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         print("staff tab (管理) on: QA_ADMIN_PASSWORD is set", flush=True)
     # the page is served now; the model loads meanwhile (questions asked before then wait for it)
     ready = Background(answerer.warm_up, name="model-warm-up", log=lambda m: print(m, flush=True))
-    demo = create_app(answerer, data_dir=args.data_dir, staff_access=access, ready=ready)
+    demo = create_app(answerer, data_dir=args.data_dir, staff_access=access, ready=ready, concurrency=concurrency)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
                 footer_links=["api"], **guarded_launch_options(staff_access=access))
     return 0
