@@ -551,10 +551,12 @@ def main(argv: list[str] | None = None) -> int:
     if access is not None:
         print("staff tab (管理) on: QA_ADMIN_PASSWORD is set", flush=True)
     # the page is served now; the model loads meanwhile (questions asked before then wait for it)
-    ready = Background(answerer.warm_up, name="model-warm-up", log=lambda m: print(m, flush=True))
+    ready = Background(answerer.warm_up, name="model-warm-up", log=lambda m: print(m, flush=True), start=False)
     demo = create_app(answerer, data_dir=args.data_dir, staff_access=access, ready=ready, concurrency=concurrency)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
-                footer_links=["api"], **guarded_launch_options(staff_access=access))
+                footer_links=["api"], prevent_thread_lock=True, **guarded_launch_options(staff_access=access))
+    ready.start()  # after the page is served: loading the model meanwhile slowed the launch down
+    demo.block_thread()
     return 0
 
 

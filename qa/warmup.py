@@ -1,6 +1,6 @@
 """Work that runs once in the background while the page is already served (loading the model).
 
-``Background(fn)`` starts ``fn`` in a daemon thread; ``ready`` says whether it has finished;
+``Background(fn)`` starts ``fn`` in a daemon thread (``start=False``: when ``start()`` is called); ``ready`` says whether it has finished;
 ``wait()`` blocks until it has and re-raises its error, if any, in every caller; ``seconds`` is how
 long it took.  ``Background.done()`` is one that has already finished (nothing to wait for).
 """
@@ -12,16 +12,27 @@ import time
 
 
 class Background:
-    def __init__(self, fn=None, *, name: str = "warm-up", log=None):
+    def __init__(self, fn=None, *, name: str = "warm-up", log=None, start: bool = True):
         self._event = threading.Event()
         self.error: BaseException | None = None
         self.seconds: float | None = None
         self._log = log
+        self._thread = None
         if fn is None:
             self.seconds = 0.0
             self._event.set()
         else:
-            threading.Thread(target=self._run, args=(fn,), name=name, daemon=True).start()
+            self._thread = threading.Thread(target=self._run, args=(fn,), name=name, daemon=True)
+            if start:
+                self.start()
+
+    def start(self) -> None:
+        """Start the work (once; later calls do nothing)."""
+        if self._thread is not None and not self._thread.is_alive() and not self._event.is_set():
+            try:
+                self._thread.start()
+            except RuntimeError:  # started already
+                pass
 
     @classmethod
     def done(cls) -> "Background":

@@ -89,3 +89,14 @@ def test_background_reports_done_and_its_time():
     assert done.ready and done.wait(0)
     b = Background(lambda: None)
     assert b.wait(5) and b.seconds is not None
+
+
+def test_background_can_start_later_and_only_once():
+    runs = []
+    b = Background(lambda: runs.append(1), start=False)
+    assert not b.ready and not b.wait(0.05)
+    b.start()
+    b.start()
+    assert b.wait(5) and runs == [1]
+    b.start()
+    assert runs == [1]
