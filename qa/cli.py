@@ -239,6 +239,20 @@ def cmd_bench(args) -> int:
         print(table(res))
         print(f"{res['operations']} operations, {res['errors']} errors; append: {res['append']}; JSON in {out}")
         return 1 if res["errors"] else 0
+    if args.cold_start or args.load:
+        from . import bench_serve
+
+        if args.cold_start:
+            res = bench_serve.cold_start(args.index, log=_log)
+            out = _write_result(args.out, "cold_start.json", res)
+            print(f"page ready {res['page_ready_s']} s, first answer {res['first_answer_s']} s "
+                  f"(medians of {len(res['page_ready_runs_s'])} launches); JSON in {out}")
+        if args.load:
+            res = bench_serve.load(args.index, log=_log)
+            out = _write_result(args.out, "load.json", res)
+            print(bench_serve.load_table(res))
+            print(f"JSON in {out}")
+        return 0
     if args.embed_backends:
         from .bench_embed import run, table
 
@@ -309,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="instead: the soak test — the app under mixed load from --clients users for MINUTES, "
                          "a bulletin appended meanwhile (bench/soak.json; see qa/soak.py)")
     bp.add_argument("--clients", type=int, default=20, help="simulated users for --soak")
+    bp.add_argument("--cold-start", action="store_true",
+                    help="instead: seconds until app.py serves the page and answers its first question, median of 3 "
+                         "launches on --index (bench/cold_start.json)")
+    bp.add_argument("--load", action="store_true",
+                    help="instead: 10/20/50 simultaneous users through the HTTP API on --index, micro-batching on "
+                         "and off: errors, p50, p95 (bench/load.json)")
     bp.add_argument("--embed-backends", action="store_true",
                     help="instead: speed (items/s at batch 1/16/32), cosine to torch-bf16 and dev/held-out "
                          "hit@5/MRR of each embedding backend, and the default they imply (JSON: --out, "
@@ -316,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--backends", default="", help="for --embed-backends: comma-separated subset of "
                                                    "torch-bf16,torch-fp32,onnx-fp32,onnx-int8 (default: all but torch-fp32)")
     bp.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR",
-                    help="the index --soak serves (a copy of it)")
+                    help="the index --soak (a copy of it), --cold-start and --load serve")
     bp.set_defaults(func=cmd_bench)
 
     for name, func, helptext in (("ask", cmd_ask, "answer questions with citations"),
