@@ -1,18 +1,19 @@
 """``python -m qa bench --embed-backends``: each embedding backend's speed and quality, in one run.
 
 For every backend (``qa.embed.BACKENDS``): items/s at batch 1, 16 and 32 on the seed chunks (the same
-texts, titles and document prompt the index embeds; batch 1 on the first 24 of them); the mean cosine
+texts, titles and document prompt the index embeds: the first 64 of them, 16 at batch 1), all backends
+loaded together and timed in turns, median of 2 rounds; the mean cosine
 between its vectors of all seed chunks and torch-bf16's; and hit@5 / MRR / refusals on the dev set and
 the held-out set, answered from a seed index built by that backend.
 
 The default is the fastest backend (items/s at batch 16, the build's batch) whose mean cosine to
 torch-bf16 is >= 0.99 and whose hit@5 and MRR are within 0.01 of torch-bf16's on both sets; torch-bf16
-when none qualifies.  Speeds are from one run on the same machine, one backend after the other.
+when none qualifies.  Speeds are from one run on the same machine.
 """
 
 from __future__ import annotations
 
-import gc
+import statistics
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL_SETS = {"dev": ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", "heldout": ROOT / "eval" / "heldout.jsonl"}
 BATCHES = (1, 16, 32)
 DEFAULT_BACKENDS = ("torch-bf16", "onnx-fp32", "onnx-int8")  # torch-fp32 is ~5x slower than bf16 (README)
+SPEED_ITEMS, SPEED_ITEMS_B1, ROUNDS = 64, 16, 2
 MIN_COSINE = 0.99
 MAX_DROP = 0.01
 
@@ -49,7 +51,7 @@ def choose_default(backends: list[dict], reference: str = "torch-bf16") -> str:
 
 def _speed(emb, texts: list[str], titles: list[str], batch: int) -> float:
     emb.batch_size = batch
-    n = len(texts) if batch > 1 else min(24, len(texts))
+    n = min(SPEED_ITEMS if batch > 1 else SPEED_ITEMS_B1, len(texts))
     t = time.perf_counter()
     emb.encode_documents(texts[:n], titles[:n])
     return n / (time.perf_counter() - t)
@@ -101,14 +103,25 @@ def run(backends=None, *, quality: bool = True, log=print) -> dict:
                 texts.append(c.text)
                 titles.append(c.context)
     log(f"{len(texts)} seed chunks; backends: {', '.join(names)}")
+    # all backends loaded at once and timed in turns (round robin, ROUNDS rounds, medians), so that what
+    # else the shared machine does falls on all of them alike
+    embs, load_s = {}, {}
+    for name in names:
+        embs[name] = get_embedder(None, backend=name, log=log)
+        t = time.perf_counter()
+        embs[name].encode_documents(["预热"], [""])  # load (and export, the first time) outside the timings
+        load_s[name] = round(time.perf_counter() - t, 1)
+    timings: dict[str, dict[str, list[float]]] = {n: {str(b): [] for b in BATCHES} for n in names}
+    for r in range(ROUNDS):
+        for name in names:
+            for b in BATCHES:
+                timings[name][str(b)].append(_speed(embs[name], texts, titles, b))
+            log(f"round {r + 1} {name}: " + ", ".join(f"b{b} {timings[name][str(b)][-1]:.2f}/s" for b in BATCHES))
     reference = None
     rows = []
     for name in names:
-        emb = get_embedder(None, backend=name, log=log)
-        t = time.perf_counter()
-        emb.encode_documents(["预热"], [""])  # load (and export, the first time) outside the timings
-        load_s = time.perf_counter() - t
-        speeds = {str(b): round(_speed(emb, texts, titles, b), 2) for b in BATCHES}
+        emb = embs[name]
+        speeds = {b: round(statistics.median(v), 2) for b, v in timings[name].items()}
         emb.batch_size = 16
         vecs = emb.encode_documents(texts, titles)
         if reference is None:
@@ -116,14 +129,13 @@ def run(backends=None, *, quality: bool = True, log=print) -> dict:
         cos = np.sum(vecs * reference, axis=1)
         row = {"name": name, "items_per_s": speeds["16"], "items_per_s_by_batch": speeds,
                "mean_cosine_to_torch": round(float(cos.mean()), 5), "min_cosine_to_torch": round(float(cos.min()), 5),
-               "load_s": round(load_s, 1), "fingerprint": emb.fingerprint}
+               "load_s": load_s[name], "fingerprint": emb.fingerprint}
         log(f"{name}: {speeds} items/s; cosine to torch-bf16 mean {row['mean_cosine_to_torch']} "
             f"min {row['min_cosine_to_torch']}")
-        if quality:
-            row.update(_quality(emb, name, log))
         rows.append(row)
-        del emb
-        gc.collect()
+    if quality:
+        for row in rows:
+            row.update(_quality(embs[row["name"]], row["name"], log))
     ref = rows[0]["items_per_s"]
     for r in rows:
         r["speedup_vs_torch_bf16"] = round(r["items_per_s"] / ref, 2) if ref else None
