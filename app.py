@@ -16,7 +16,9 @@ rotated (``qa.feedback``); ``qa.http_guard`` refuses unknown hosts (``QA_ALLOWED
 and framing.
 
 All bulletin text is HTML-escaped before display.  ``create_app()`` builds the Blocks without
-launching; ``python app.py`` loads (or builds) the index and the model once, then serves.
+launching; ``python app.py`` loads (or builds) the index, serves the page at once and loads the model in
+the background (``qa.warmup``): a question asked before the model is ready shows "正在加载模型…" and is
+answered when it is.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from qa.inputs import for_log, sanitise  # noqa: E402
 from qa.records import Answer  # noqa: E402
 from qa.retrieve import MAX_QUESTION_CHARS  # noqa: E402
 from qa.staff import UPLOAD_SUFFIXES, Staff, StaffAccess, admin_password, citation_text, thumbs_down_csv  # noqa: E402
+from qa.warmup import Background  # noqa: E402
 
 log = logging.getLogger("gonghui-qa")
 
@@ -136,6 +139,7 @@ def render_cases(cases, query: str) -> str:
 # ---------------------------------------------------------------- the app
 
 SOURCES_PENDING = "<p>正在找出处…</p>"
+LOADING_MODEL = "正在加载模型…"
 KEPT_ANSWERS = 50  # answers a page session keeps for 👍/👎 (a vote on an older one is ignored)
 SESSIONS = 1000  # page sessions whose state the server keeps (least recently used dropped first)
 MAX_TURNS = 20  # prior turns a follow-up reads (a client may send any history; only the last ones count)
@@ -169,10 +173,15 @@ def _client(request: gr.Request | None) -> str:
 
 
 def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", exports: ExportFolder | None = None,
-               feedback: FeedbackLog | None = None, staff_access: StaffAccess | None = None) -> gr.Blocks:
+               feedback: FeedbackLog | None = None, staff_access: StaffAccess | None = None,
+               ready: Background | None = None, concurrency: int = 2) -> gr.Blocks:
     """Build the Blocks (no launch). ``answerer`` is shared by all sessions; ``exports`` is where case
     exports are written (default: ``QA_EXPORT_DIR`` or a folder in the system temp dir); the 管理 tab
-    is built only with ``staff_access`` (``main`` makes one when ``QA_ADMIN_PASSWORD`` is set)."""
+    is built only with ``staff_access`` (``main`` makes one when ``QA_ADMIN_PASSWORD`` is set).
+    ``ready``: the model's background warm-up; questions wait for it, showing "正在加载模型…".
+    ``concurrency``: questions and case searches answered at once (the rest queue); with the
+    micro-batcher (``qa.batching``) more at once means more questions per forward pass."""
+    ready = ready or Background.done()
     feedback = feedback or FeedbackLog(Path(data_dir))
     exports = exports or ExportFolder(os.environ.get("QA_EXPORT_DIR") or None)
     live = {"answerer": answerer}  # replaced whole when staff change the bulletins
@@ -183,6 +192,13 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
             return gr.update(samples=[], visible=False)
         return gr.update(samples=[[t] for t in ans.topics], visible=True)
 
+    def wait_for_model() -> None:
+        try:
+            ready.wait()
+        except Exception:
+            log.exception("the model failed to load")
+            raise gr.Error("抱歉，模型没能加载，已记录下来。请稍后再试。")
+
     def respond(message: str, history: list, answers: list):
         message = sanitise(message).strip()
         if not message:  # ignore empty input: a generator that yields nothing leaves every output as it is
@@ -192,6 +208,11 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         prior = _turns(history)
         history = list(history or []) + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": ""}]
         shown = ""
+        if not ready.ready:  # the page is up before the model: say so, then answer when it is loaded
+            history[-1]["content"] = LOADING_MODEL
+            yield history, SOURCES_PENDING, answers, "", gr.skip()
+            history[-1]["content"] = ""
+        wait_for_model()  # at once when loaded; a failed load is said plainly
         current = live["answerer"]  # one answer is made and shown from one index
         try:
             for piece in current.ask_stream(message, prior):
@@ -228,6 +249,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                 gr.update(visible=False), gr.update(visible=False)
         if len(query) > MAX_QUESTION_CHARS:
             raise gr.Error(f"查询太长了，请控制在 {MAX_QUESTION_CHARS} 字以内。")
+        wait_for_model()
         try:
             found = live["answerer"].find_cases(query, k=10, sources=sources, columns=columns, places=places)
         except QAError as e:
@@ -296,7 +318,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
             if staff_access is not None:
                 staff_tab(live, staff_access, Staff(answerer.index.path, data_dir, answerer.retriever.embedder,
                                                     feedback.files), exports)
-    demo.queue(default_concurrency_limit=2, max_size=128)
+    demo.queue(default_concurrency_limit=max(1, concurrency), max_size=128)
     return demo
 
 
@@ -429,11 +451,14 @@ def guarded_launch_options(allowed_hosts: str | None = None, staff_access: Staff
 
 
 def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, llm: bool = False,
-                  collection: str = "bulletins") -> Answerer:
+                  collection: str = "bulletins", *, warm: bool = True, batch: bool = False) -> Answerer:
     """Load the index, building it when missing or updating it when its sources changed (with
-    progress), then warm the model.  ``sources``: what to index; default the index's own sources,
-    or ``seeds/`` for a new index."""
-    from qa.embed import get_embedder
+    progress), then warm the model (unless ``warm`` is False: ``main`` warms it in the background).
+    ``sources``: what to index; default the index's own sources, or ``seeds/`` for a new index.
+    An existing index is queried with the embedding backend that built it unless ``QA_EMBED_BACKEND``
+    names another (then it is re-embedded).  ``batch``: questions asked at the same time are embedded
+    in one forward pass (``qa.batching``)."""
+    from qa.embed import get_embedder, index_backend
     from qa.index import BadIndexError, build_index, load_index, own_sources, stale_sources
     from qa.sources import discover
 
@@ -451,13 +476,16 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
         build_from = sources or own or build_from
         try:
             idx = load_index(p)
+            if getattr(embedder, "backend", None) and index_backend(idx) != embedder.backend:
+                embedder = get_embedder(model, backend=index_backend(idx), log=lambda m: print(m, flush=True))
             if not (sources or own):
                 print(f"warning: none of the files {p} was built from exist any more; serving it as it is",
                       flush=True)
                 build_from = []
             known = {s.partition("#")[0] for s in idx.manifest.get("sources", {})}
             new = {str(x) for x in discover(sources)} - known if sources else set()
-            need = bool(build_from) and (bool(new) or bool(stale_sources(idx)) or idx.model_id != embedder.model_id)
+            need = bool(build_from) and (bool(new) or bool(stale_sources(idx)) or idx.model_id != embedder.model_id
+                                          or idx.manifest["model"]["fingerprint"] != embedder.fingerprint)
         except BadIndexError as e:
             print(f"index problem: {e}; rebuilding", flush=True)
     if need:
@@ -471,10 +499,15 @@ def load_answerer(index_dir: str, sources: list[str] | None, model: str | None, 
 
         client = LLMClient.from_env()
         print(f"LLM answers from {client.base_url} ({client.model}); extractive fallback on errors", flush=True)
+    if batch:
+        from qa.batching import BatchingEmbedder
+
+        embedder = BatchingEmbedder(embedder)
     answerer = Answerer(idx if idx is not None else load_index(p), embedder, llm=client)
-    t = time.perf_counter()
-    answerer.warm_up()  # loads the model and warms caches once, before the first user
-    print(f"model and index ready ({time.perf_counter() - t:.1f}s warm-up)", flush=True)
+    if warm:
+        t = time.perf_counter()
+        answerer.warm_up()  # loads the model and warms caches once, before the first user
+        print(f"model and index ready ({time.perf_counter() - t:.1f}s warm-up)", flush=True)
     return answerer
 
 
@@ -506,12 +539,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--llm", action="store_true",
                     help="answer with an OpenAI-compatible LLM (QA_LLM_BASE_URL, QA_LLM_MODEL, QA_LLM_API_KEY)")
     args = ap.parse_args(argv)
+    # QA_BATCH=0: one question per forward pass and 2 answered at once, as before the micro-batcher
+    batch = os.environ.get("QA_BATCH", "1").strip() != "0"
+    concurrency = int(os.environ.get("QA_CONCURRENCY") or (8 if batch else 2))
     limit_malloc_arenas()  # before the server's threads start
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        answerer = load_answerer(args.index, args.source, args.model, args.llm, args.collection)
+        answerer = load_answerer(args.index, args.source, args.model, args.llm, args.collection, warm=False,
+                                 batch=batch)
     except QAError as e:  # a clear line, not a traceback, for set-up problems
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
@@ -525,9 +562,13 @@ def main(argv: list[str] | None = None) -> int:
     access = StaffAccess(password) if password else None  # no password: no 管理 tab, no uploads
     if access is not None:
         print("staff tab (管理) on: QA_ADMIN_PASSWORD is set", flush=True)
-    demo = create_app(answerer, data_dir=args.data_dir, staff_access=access)
+    # the page is served now; the model loads meanwhile (questions asked before then wait for it)
+    ready = Background(answerer.warm_up, name="model-warm-up", log=lambda m: print(m, flush=True), start=False)
+    demo = create_app(answerer, data_dir=args.data_dir, staff_access=access, ready=ready, concurrency=concurrency)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
-                footer_links=["api"], **guarded_launch_options(staff_access=access))
+                footer_links=["api"], prevent_thread_lock=True, **guarded_launch_options(staff_access=access))
+    ready.start()  # after the page is served: loading the model meanwhile slowed the launch down
+    demo.block_thread()
     return 0
 
 

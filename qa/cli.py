@@ -216,6 +216,9 @@ def cmd_tune(args) -> int:
 
 # ---------------------------------------------------------------- parser
 
+BENCH_OUT = "bench/results.json"
+
+
 def _write_result(out: str, name: str, result: dict) -> Path:
     """Write a bench result as JSON named ``name`` beside ``--out``; returns its path."""
     path = Path(out).with_name(name)
@@ -238,6 +241,31 @@ def cmd_bench(args) -> int:
         print(table(res))
         print(f"{res['operations']} operations, {res['errors']} errors; append: {res['append']}; JSON in {out}")
         return 1 if res["errors"] else 0
+    if args.cold_start or args.load:
+        from . import bench_serve
+
+        if args.cold_start:
+            res = bench_serve.cold_start(args.index, log=_log)
+            out = _write_result(args.out, "cold_start.json", res)
+            print(f"page ready {res['page_ready_s']} s, first answer {res['first_answer_s']} s "
+                  f"(medians of {len(res['page_ready_runs_s'])} launches); JSON in {out}")
+        if args.load:
+            res = bench_serve.load(args.index, log=_log)
+            out = _write_result(args.out, "load.json", res)
+            print(bench_serve.load_table(res))
+            print(f"JSON in {out}")
+        return 0
+    if args.embed_backends:
+        from .bench_embed import run, table
+
+        backends = [b.strip() for b in args.backends.split(",") if b.strip()] if args.backends else None
+        res = run(backends, log=_log)
+        out = Path(args.out) if args.out != BENCH_OUT else Path(args.out).with_name("embed_backends.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(table(res))
+        print(f"JSON in {out}")
+        return 0
     for flag, name in (("chunking", "chunking_check"), ("fusion", "fusion_check")):
         if getattr(args, flag):
             from . import bench
@@ -302,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--store", choices=("faiss", "milvus"), default="faiss",
                     help="milvus: instead, FAISS folder vs Milvus Lite in the same run (build, query p50/p95, "
                          "adding a bulletin; --sizes default seeds) into bench/stores.json")
-    bp.add_argument("--out", default="bench/results.json", help="where the JSON results go")
+    bp.add_argument("--out", default=BENCH_OUT, help="where the JSON results go")
     bp.add_argument("--repeat", type=int, default=3, help="runs of the query set (medians reported)")
     bp.add_argument("--queries", type=int, default=50, help="queries per run")
     bp.add_argument("--no-cold-start", action="store_true", help="skip the app cold-start measurement")
@@ -316,8 +344,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="instead: the soak test — the app under mixed load from --clients users for MINUTES, "
                          "a bulletin appended meanwhile (bench/soak.json; see qa/soak.py)")
     bp.add_argument("--clients", type=int, default=20, help="simulated users for --soak")
+    bp.add_argument("--cold-start", action="store_true",
+                    help="instead: seconds until app.py serves the page and answers its first question, median of 3 "
+                         "launches on --index (bench/cold_start.json)")
+    bp.add_argument("--load", action="store_true",
+                    help="instead: 10/20/50 simultaneous users through the HTTP API on --index, micro-batching on "
+                         "and off: errors, p50, p95 (bench/load.json)")
+    bp.add_argument("--embed-backends", action="store_true",
+                    help="instead: speed (items/s at batch 1/16/32), cosine to torch-bf16 and dev/held-out "
+                         "hit@5/MRR of each embedding backend, and the default they imply (JSON: --out, "
+                         "default bench/embed_backends.json; see qa/bench_embed.py)")
+    bp.add_argument("--backends", default="", help="for --embed-backends: comma-separated subset of "
+                                                   "torch-bf16,torch-fp32,onnx-fp32,onnx-int8 (default: all but torch-fp32)")
     bp.add_argument("--index", default=DEFAULT_INDEX, metavar="DIR",
-                    help="the index --soak serves (a copy of it)")
+                    help="the index --soak (a copy of it), --cold-start and --load serve")
     bp.set_defaults(func=cmd_bench)
 
     for name, func, helptext in (("ask", cmd_ask, "answer questions with citations"),

@@ -5,6 +5,16 @@ google/embeddinggemma-300m from the local cache, see ``qa.model``).  It loads la
 encode, runs in bfloat16 on CPU when asked (~6x faster than fp32 here, same rankings), uses the
 model's own query/document prompts, and batches documents by length so padding is small.
 
+Backends (``QA_EMBED_BACKEND`` or ``backend=``; measured by ``python -m qa bench --embed-backends``):
+
+- ``torch-bf16`` / ``torch-fp32``: sentence-transformers on torch (``cuda`` when torch sees a GPU);
+- ``onnx-fp32``: the same model exported once to ONNX (``qa.onnx_export``) into the per-user cache and
+  run with onnxruntime; the page then needs neither torch nor sentence-transformers at run time;
+- ``onnx-int8``: that export with its MatMul weights quantised to int8 (onnxruntime dynamic quantisation).
+
+Each backend has its own fingerprint (the index manifest records it), so an index built by one backend
+is never silently queried with another: their vectors are close but not identical.
+
 ``HashEmbedder`` is a tiny deterministic embedder (hashed character n-grams) for unit tests and
 for trying the pipeline without the model: ``--model hash``.
 """
@@ -12,6 +22,7 @@ for trying the pipeline without the model: ``--model hash``.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import unicodedata
@@ -74,8 +85,46 @@ class HashEmbedder:
         return out
 
 
+BACKENDS = ("torch-bf16", "torch-fp32", "onnx-fp32", "onnx-int8")
+DEFAULT_BACKEND = "torch-bf16"  # chosen by `python -m qa bench --embed-backends` (README, Performance)
+
+
+def default_backend() -> str:
+    """``QA_EMBED_BACKEND``, else ``torch-`` + ``QA_EMBED_DTYPE`` when that is set, else ``DEFAULT_BACKEND``."""
+    if os.environ.get("QA_EMBED_BACKEND"):
+        return os.environ["QA_EMBED_BACKEND"].strip().lower()
+    if os.environ.get("QA_EMBED_DTYPE"):
+        return "torch-" + os.environ["QA_EMBED_DTYPE"].strip().lower()
+    return DEFAULT_BACKEND
+
+
+def backend_of(fingerprint: str) -> str | None:
+    """The backend a fingerprint was made by (None for one this module did not make)."""
+    for b in BACKENDS:
+        if b.startswith("onnx") and fingerprint.endswith("-" + b):
+            return b
+    if fingerprint.endswith("-bf16"):
+        return "torch-bf16"
+    if fingerprint.endswith("-fp32"):
+        return "torch-fp32"
+    return None
+
+
+def index_backend(index) -> str:
+    """The backend to query ``index`` with: ``QA_EMBED_BACKEND`` when set (a mismatch is then refused by
+    the index), else the one its manifest's fingerprint names, else ``default_backend()``."""
+    if os.environ.get("QA_EMBED_BACKEND"):
+        return default_backend()
+    try:
+        return backend_of(index.manifest["model"]["fingerprint"]) or default_backend()
+    except (AttributeError, KeyError, TypeError):
+        return default_backend()
+
+
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded on first use."""
+    """A sentence-transformers model on torch, loaded on first use."""
+
+    backend_family = "torch"
 
     def __init__(self, model: str | None = None, *, dtype: str | None = None, batch_size: int = 16,
                  fetch: bool = True, log=print):
@@ -85,6 +134,7 @@ class SentenceTransformerEmbedder:
         self.dtype = (dtype or os.environ.get("QA_EMBED_DTYPE") or "bf16").lower()
         if self.dtype not in ("bf16", "fp32"):
             raise ValueError(f"dtype={self.dtype!r}: allowed values are 'bf16' and 'fp32'")
+        self.backend = f"torch-{self.dtype}"
         self.batch_size = batch_size
         self._fetch = fetch
         self._log = log
@@ -117,6 +167,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             torch.set_num_threads(max(1, os.cpu_count() or 1))
+            device = "cuda" if torch.cuda.is_available() else "cpu"
             if os.path.isdir(self.path):  # a local copy needs no hub; do not let libraries try it
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
             kwargs = {"torch_dtype": torch.bfloat16} if self.dtype == "bf16" else {}
@@ -125,7 +176,7 @@ class SentenceTransformerEmbedder:
                 from .model import bf16_copy
 
                 load_from = bf16_copy(self.path, log=self._log) or self.path  # same values, half the bytes
-            self._model = SentenceTransformer(load_from, device="cpu", model_kwargs=kwargs)
+            self._model = SentenceTransformer(load_from, device=device, model_kwargs=kwargs)
         return self._model
 
     @property
@@ -153,23 +204,24 @@ class SentenceTransformerEmbedder:
                 out.append(f"{prompt}{ti}\n{t}" if ti else f"{prompt}{t}")
         return out
 
-    def _encode(self, inputs: list[str], progress=None) -> np.ndarray:
+    def _forward(self, batch: list[str]) -> np.ndarray:
         import torch
 
+        with torch.inference_mode():
+            return self.model.encode(batch, batch_size=len(batch), prompt="", convert_to_numpy=True,
+                                     normalize_embeddings=True, show_progress_bar=False)
+
+    def _encode(self, inputs: list[str], progress=None) -> np.ndarray:
         if not inputs:
             return np.zeros((0, self.dim), np.float32)
         # Length buckets: sort by length, batch neighbours, restore order.
         order = np.argsort([len(x) for x in inputs], kind="stable")[::-1]
         out = np.zeros((len(inputs), self.dim), np.float32)
-        with torch.inference_mode():
-            for b in range(0, len(order), self.batch_size):
-                idx = order[b:b + self.batch_size]
-                vecs = self.model.encode([inputs[i] for i in idx], batch_size=len(idx), prompt="",
-                                         convert_to_numpy=True, normalize_embeddings=True,
-                                         show_progress_bar=False)
-                out[idx] = np.asarray(vecs, dtype=np.float32)
-                if progress:
-                    progress(len(idx))
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b:b + self.batch_size]
+            out[idx] = np.asarray(self._forward([inputs[i] for i in idx]), dtype=np.float32)
+            if progress:
+                progress(len(idx))
         return _normalise(out)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -180,11 +232,105 @@ class SentenceTransformerEmbedder:
         return self._encode(self._doc_inputs(texts, titles), progress)
 
 
-def get_embedder(model: str | None = None, **kwargs) -> Embedder:
-    """``hash`` / ``hash-N`` → HashEmbedder (keyword arguments ignored); anything else →
-    SentenceTransformerEmbedder(model, **kwargs)."""
+class OnnxEmbedder(SentenceTransformerEmbedder):
+    """The same model exported to ONNX (``qa.onnx_export``, once, into the per-user cache) and run by
+    onnxruntime with the model's own ``tokenizer.json``: no torch at run time.  ``quant``: ``fp32`` or
+    ``int8`` (dynamic quantisation of the MatMul weights)."""
+
+    backend_family = "onnx"
+
+    def __init__(self, model: str | None = None, *, quant: str = "fp32", batch_size: int = 16, fetch: bool = True,
+                 log=print, **_ignored):
+        super().__init__(model, dtype="fp32", batch_size=batch_size, fetch=fetch, log=log)
+        if quant not in ("fp32", "int8"):
+            raise ValueError(f"quant={quant!r}: allowed values are 'fp32' and 'int8'")
+        self.quant = quant
+        self.backend = f"onnx-{quant}"
+        self._session = None
+        self._tokenizer = None
+        self._prompts: dict | None = None
+        self._onnx_path: str | None = None
+
+    @property
+    def onnx_path(self) -> str:
+        if self._onnx_path is None:
+            from .onnx_export import ensure_onnx
+
+            self._onnx_path = str(ensure_onnx(self.path, self.quant, log=self._log))
+        return self._onnx_path
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            from .model import weights_fingerprint
+            from .onnx_export import EXPORT_VERSION
+
+            self._fingerprint = f"{weights_fingerprint(self.path)}-{EXPORT_VERSION}-{self.backend}"
+        return self._fingerprint
+
+    @property
+    def model(self):  # the onnxruntime session
+        if self._session is None:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = max(1, os.cpu_count() or 1)
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+                         if p in ort.get_available_providers()]
+            tok = Tokenizer.from_file(os.path.join(self.path, "tokenizer.json"))
+            tok.enable_truncation(max_length=self._max_len())
+            pad = tok.token_to_id("<pad>")
+            tok.enable_padding(pad_id=0 if pad is None else pad, pad_token="<pad>")
+            self._tokenizer = tok
+            self._session = ort.InferenceSession(self.onnx_path, opts, providers=providers)
+        return self._session
+
+    def _max_len(self) -> int:
+        try:
+            with open(os.path.join(self.path, "sentence_bert_config.json"), encoding="utf-8") as f:
+                return int(json.load(f).get("max_seq_length") or 2048)
+        except (OSError, ValueError):
+            return 2048
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = int(self.model.get_outputs()[0].shape[-1])
+        return self._dim
+
+    def _prompt(self, kind: str) -> str:
+        if self._prompts is None:
+            try:
+                with open(os.path.join(self.path, "config_sentence_transformers.json"), encoding="utf-8") as f:
+                    self._prompts = json.load(f).get("prompts") or {}
+            except (OSError, ValueError):
+                self._prompts = {}
+        return self._prompts.get(kind, "")
+
+    def _forward(self, batch: list[str]) -> np.ndarray:
+        session = self.model
+        enc = self._tokenizer.encode_batch(batch)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+
+def get_embedder(model: str | None = None, *, backend: str | None = None, **kwargs) -> Embedder:
+    """``hash`` / ``hash-N`` → HashEmbedder (keyword arguments ignored); anything else → the model on
+    ``backend`` (default: ``default_backend()``): ``torch-*`` → SentenceTransformerEmbedder,
+    ``onnx-*`` → OnnxEmbedder."""
     name = model or os.environ.get("QA_EMBED_MODEL") or ""
     m = re.fullmatch(r"hash(?:-(\d+))?", name)
     if m:
         return HashEmbedder(int(m.group(1) or 256))
+    backend = (backend or default_backend()).lower()
+    if backend not in BACKENDS:
+        raise ValueError(f"embedding backend {backend!r}: allowed values are {', '.join(BACKENDS)}")
+    family, _, kind = backend.partition("-")
+    if family == "onnx":
+        kwargs.pop("dtype", None)
+        return OnnxEmbedder(model or None, quant=kind, **kwargs)
+    kwargs.setdefault("dtype", kind)
     return SentenceTransformerEmbedder(model or None, **kwargs)

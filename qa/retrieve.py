@@ -72,12 +72,12 @@ class Retriever:
 
     def __init__(self, index: Index, embedder=None, *, fusion: str = "adaptive", pool: int = 50,
                  bm25_weight: float | None = None, sentence_gain: float | None = None):
-        from .embed import get_embedder
+        from .embed import get_embedder, index_backend
 
         if fusion not in FUSIONS:
             raise ValueError(f"fusion={fusion!r}: allowed values are {', '.join(FUSIONS)}")
         self.index = index
-        self.embedder = embedder or get_embedder(index.model_id)
+        self.embedder = embedder or get_embedder(index.model_id, backend=index_backend(index))
         index.check_embedder(self.embedder)
         self.fusion = fusion
         self.pool = pool

@@ -98,8 +98,10 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     pg.screenshot(path=str(ARTIFACTS / "01-home.png"), full_page=True)
 
     _ask(pg, "货车司机之家的临时休息室里有什么?")
+    # the page is served before the model is loaded: the first question may show 正在加载模型… first
     pg.wait_for_function("document.querySelector('#chat') && document.querySelector('#chat').innerText.includes('[1]')"
-                         " && document.querySelector('#sources mark')", timeout=60_000)
+                         " && document.querySelector('#sources mark')", timeout=180_000)
+    assert "正在加载模型" not in pg.locator("#chat").inner_text()  # replaced by the answer
     chat = pg.locator("#chat").inner_text()
     assert "折叠床" in chat and "[1]" in chat
     pg.screenshot(path=str(ARTIFACTS / "02-answer.png"), full_page=True)
