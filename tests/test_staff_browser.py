@@ -1,6 +1,6 @@
 """The 管理 tab in real headless Chromium: sign in, upload a PDF bulletin, ask a question only it
 answers and get the cited answer (with its page); without QA_ADMIN_PASSWORD there is no tab and the
-upload route is refused.  The screenshot of the tab goes to docs/staff.png (README) and test-artifacts/."""
+upload route is refused.  The screenshot of the tab goes to test-artifacts/ (docs/staff.png in README is one of them)."""
 
 from __future__ import annotations
 
@@ -168,6 +168,5 @@ def test_staff_sign_in_upload_a_pdf_and_ask_what_only_it_answers(browser, tmp_pa
                              timeout=30_000)
         assert "第 1 页" in pg.locator("#staff-downs").inner_text()
         pg.screenshot(path=str(ARTIFACTS / "09-staff.png"), full_page=True)
-        pg.screenshot(path=str(ROOT / "docs" / "staff.png"), full_page=True)
         chat.close()
         pg.close()
