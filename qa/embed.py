@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import unicodedata
 from typing import Callable, Protocol, Sequence
 
@@ -138,7 +139,8 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self._fetch = fetch
         self._log = log
-        self._model = None
+        self._model = None  # the loaded model (a torch module, or an onnxruntime session)
+        self._load_lock = threading.Lock()
         self._path: str | None = None
         self._fingerprint: str | None = None
         self._dim: int | None = None
@@ -162,22 +164,30 @@ class SentenceTransformerEmbedder:
 
     @property
     def model(self):
+        """Loaded once, by whichever thread asks first: the page's background warm-up and a staff
+        upload's build can ask at the same moment, and two loads at once mix dtypes (transformers
+        sets torch's default dtype while it builds a bf16 model)."""
         if self._model is None:
-            import torch
-            from sentence_transformers import SentenceTransformer
-
-            torch.set_num_threads(max(1, os.cpu_count() or 1))
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-            if os.path.isdir(self.path):  # a local copy needs no hub; do not let libraries try it
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            kwargs = {"torch_dtype": torch.bfloat16} if self.dtype == "bf16" else {}
-            load_from = self.path
-            if self.dtype == "bf16" and os.path.isdir(self.path):
-                from .model import bf16_copy
-
-                load_from = bf16_copy(self.path, log=self._log) or self.path  # same values, half the bytes
-            self._model = SentenceTransformer(load_from, device=device, model_kwargs=kwargs)
+            with self._load_lock:
+                if self._model is None:
+                    self._model = self._load()
         return self._model
+
+    def _load(self):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        if os.path.isdir(self.path):  # a local copy needs no hub; do not let libraries try it
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        kwargs = {"torch_dtype": torch.bfloat16} if self.dtype == "bf16" else {}
+        load_from = self.path
+        if self.dtype == "bf16" and os.path.isdir(self.path):
+            from .model import bf16_copy
+
+            load_from = bf16_copy(self.path, log=self._log) or self.path  # same values, half the bytes
+        return SentenceTransformer(load_from, device=device, model_kwargs=kwargs)
 
     @property
     def dim(self) -> int:
@@ -246,7 +256,6 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             raise ValueError(f"quant={quant!r}: allowed values are 'fp32' and 'int8'")
         self.quant = quant
         self.backend = f"onnx-{quant}"
-        self._session = None
         self._tokenizer = None
         self._prompts: dict | None = None
         self._onnx_path: str | None = None
@@ -268,24 +277,21 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             self._fingerprint = f"{weights_fingerprint(self.path)}-{EXPORT_VERSION}-{self.backend}"
         return self._fingerprint
 
-    @property
-    def model(self):  # the onnxruntime session
-        if self._session is None:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
+    def _load(self):  # the onnxruntime session (``model``)
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
 
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = max(1, os.cpu_count() or 1)
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
-                         if p in ort.get_available_providers()]
-            tok = Tokenizer.from_file(os.path.join(self.path, "tokenizer.json"))
-            tok.enable_truncation(max_length=self._max_len())
-            pad = tok.token_to_id("<pad>")
-            tok.enable_padding(pad_id=0 if pad is None else pad, pad_token="<pad>")
-            self._tokenizer = tok
-            self._session = ort.InferenceSession(self.onnx_path, opts, providers=providers)
-        return self._session
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, os.cpu_count() or 1)
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+                     if p in ort.get_available_providers()]
+        tok = Tokenizer.from_file(os.path.join(self.path, "tokenizer.json"))
+        tok.enable_truncation(max_length=self._max_len())
+        pad = tok.token_to_id("<pad>")
+        tok.enable_padding(pad_id=0 if pad is None else pad, pad_token="<pad>")
+        self._tokenizer = tok
+        return ort.InferenceSession(self.onnx_path, opts, providers=providers)
 
     def _max_len(self) -> int:
         try:

@@ -129,3 +129,27 @@ def test_follow_up_uses_history(real_answerer):
             {"role": "assistant", "content": "近五年,发放劳模“三金”500多万元[1]"}]
     ans = real_answerer.ask("组织了多少人次体检?", hist)
     assert "2688" in ans.text, (ans.standalone_question, ans.text)
+
+
+def test_the_model_is_loaded_once_when_two_threads_ask_at_once():
+    """The page's background warm-up and a staff upload's build may both ask for the model first:
+    one load, shared (two loads at once mixed bf16 and float32 tensors in the answers)."""
+    import threading
+
+    from qa.embed import SentenceTransformerEmbedder
+
+    e = SentenceTransformerEmbedder("google/embeddinggemma-300m", log=lambda *_: None)
+    start, got = threading.Barrier(2), []
+
+    def ask():
+        start.wait()
+        got.append(e.model)
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 2 and got[0] is got[1]
+    q, d = e.encode_queries(["货车司机之家有淋浴间吗"]), e.encode_documents(["司机之家配有淋浴间。"])
+    assert q.shape == d.shape and float(q[0] @ d[0]) > 0.3
