@@ -1,6 +1,7 @@
 """A running ``app.py`` in a child process, for the cold-start benchmark and the soak test.
 
-``AppProcess(index_dir, data_dir)`` starts the app on a free local port; ``wait_ready()`` polls the
+``AppProcess(index_dir, data_dir)`` starts the app on a free local port (``args``: more command-line
+options, e.g. ``["--model", "hash"]``); ``wait_ready()`` polls the
 page until it answers (returns the seconds it took, or raises ``RuntimeError`` with the tail of the
 app's log); ``rss_mb()`` / ``peak_rss_mb()`` read its memory from ``/proc``; leaving the ``with``
 block stops it (and removes the data folder when it made one).
@@ -29,8 +30,10 @@ def free_port() -> int:
 
 class AppProcess:
     def __init__(self, index_dir: str | os.PathLike, data_dir: str | os.PathLike | None = None, *,
-                 env: dict[str, str] | None = None, log_file: str | os.PathLike | None = None):
+                 env: dict[str, str] | None = None, log_file: str | os.PathLike | None = None,
+                 args: tuple[str, ...] | list[str] = ()):
         self.index_dir = Path(index_dir)
+        self.args = list(args)
         self._own_data = data_dir is None  # a folder made here is removed on exit
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="qa-app-data-"))
         self.env = {**os.environ, **(env or {})}
@@ -45,7 +48,7 @@ class AppProcess:
         self._t0 = time.perf_counter()
         try:
             self.proc = subprocess.Popen([sys.executable, "app.py", "--index", str(self.index_dir), "--port",
-                                          str(self.port), "--data-dir", str(self.data_dir)],
+                                          str(self.port), "--data-dir", str(self.data_dir), *self.args],
                                          cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         finally:
             if out is not subprocess.DEVNULL:

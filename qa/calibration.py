@@ -5,6 +5,7 @@ reach) and the background's top-hit cosines against a corpus, which ``qa.answera
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,19 @@ def background_questions(name: str = "background_questions") -> list[str]:
     """The off-domain background questions (or, with ``name="domain_questions"``, the in-domain ones)."""
     path = Path(__file__).with_name("data") / f"{name}.txt"
     return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def domain_questions() -> tuple[list[str], str]:
+    """The in-domain background questions and their sha256, which an index records so that it
+    re-embeds them only when they (or the model) change."""
+    questions = background_questions("domain_questions")
+    return questions, hashlib.sha256("\n".join(questions).encode("utf-8")).hexdigest()
+
+
+def embed_domain(embedder, questions: list[str], log=print) -> np.ndarray:
+    """The in-domain background questions' vectors, as stored in an index (float16)."""
+    log(f"embedding {len(questions)} in-domain background questions")
+    return embedder.encode_queries(questions).astype(np.float16)
 
 
 def calibration(background: np.ndarray, chunk_vectors: np.ndarray, tops: np.ndarray | None = None) -> dict:

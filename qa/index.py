@@ -50,7 +50,8 @@ import numpy as np
 
 from .bm25 import FILES as BM25_FILES
 from .bm25 import TermCounts
-from .calibration import background_questions, calibration as _calibration
+from .calibration import background_questions, domain_questions, embed_domain
+from .calibration import calibration as _calibration
 from .chunks import (DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence, articles_of, chunk_article,
                      make_splitter, sentences_of)
 from .errors import BadIndexError, IndexWriteError
@@ -571,8 +572,7 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
 def _domain_vectors(index_dir: Path, embedder, log) -> tuple[np.ndarray, str]:
     """The in-domain background questions' vectors and the questions' sha256: the previous index's
     when it was made from the same questions by the same model (and its file is intact), else embedded."""
-    questions = background_questions("domain_questions")
-    sha = hashlib.sha256("\n".join(questions).encode("utf-8")).hexdigest()
+    questions, sha = domain_questions()
     f = index_dir / "domain.npy"
     try:
         m = _read_manifest(index_dir)
@@ -581,8 +581,7 @@ def _domain_vectors(index_dir: Path, embedder, log) -> tuple[np.ndarray, str]:
             return np.load(f, allow_pickle=False), sha
     except (BadIndexError, KeyError, TypeError, OSError, ValueError):
         pass
-    log(f"embedding {len(questions)} in-domain background questions")
-    return embedder.encode_queries(questions).astype(np.float16), sha
+    return embed_domain(embedder, questions, log), sha
 
 
 def _extend_calibration(index_dir: Path, calibration: dict, chunk_vectors: np.ndarray) -> dict:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from qa.app_process import AppProcess
 
 from .conftest import ROOT
 
@@ -23,42 +21,13 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(real_index_path, tmp_path_factory):
-    port = _free_port()
     data = tmp_path_factory.mktemp("appdata")
-    log = open(data / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--index", str(real_index_path),
-                             "--data-dir", str(data)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
-    url = f"http://127.0.0.1:{port}/"
-    import urllib.request
-
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited: {(data / 'app.log').read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("app did not start in 180 s")
-    yield url, data
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with AppProcess(real_index_path, data, env={"GRADIO_ANALYTICS_ENABLED": "False"},
+                    log_file=data / "app.log") as app:
+        app.wait_ready(180)
+        yield app.url, data
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,6 @@ upload route is refused.  The screenshot of the tab goes to test-artifacts/ (doc
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, SEEDS
+from qa.app_process import AppProcess
+
+from .conftest import SEEDS
 from .documents import CHROMIUM, print_pdf
-from .test_browser import ARTIFACTS, _ask, _free_port
+from .test_browser import ARTIFACTS, _ask
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 PASSWORD = "管理-test-口令"
@@ -25,36 +24,11 @@ PASSWORD = "管理-test-口令"
 
 @contextlib.contextmanager
 def running_app(index: Path, data: Path, *, password: str = "", model: str | None = None):
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "QA_ADMIN_PASSWORD"}
-    env["GRADIO_ANALYTICS_ENABLED"] = "False"
-    if password:
-        env["QA_ADMIN_PASSWORD"] = password
-    args = [sys.executable, "app.py", "--port", str(port), "--index", str(index), "--data-dir", str(data)]
-    log = open(data / "app.log", "w")
-    proc = subprocess.Popen(args + (["--model", model] if model else []), cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 240
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {(data / 'app.log').read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("app did not start in 240 s") from None
-                time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    env = {"GRADIO_ANALYTICS_ENABLED": "False", "QA_ADMIN_PASSWORD": password}  # "" : no staff tab
+    with AppProcess(index, data, env=env, log_file=data / "app.log",
+                    args=["--model", model] if model else []) as app:
+        app.wait_ready(240)
+        yield app.url
 
 
 def upload_status(url: str, cookie: str = "") -> int:

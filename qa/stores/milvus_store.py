@@ -40,7 +40,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..bm25 import Bm25, TermCounts
-from ..calibration import background_questions, calibration
+from ..calibration import background_questions, calibration, domain_questions, embed_domain
 from ..chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence
 from ..errors import BadIndexError
 from ..index import (PARSER_VERSION, BuildReport, corpus_fingerprint, embed_items, embed_key, file_hashes,
@@ -508,14 +508,10 @@ def _new_generation(mc, address: str, name: str, gen: int | None, docs, files, e
     t0 = time.perf_counter()
     background = embedder.encode_queries(background_questions()).astype(np.float32)
     cal = calibration(background, vecs[:n])
-    import hashlib
-
-    questions = background_questions("domain_questions")
-    domain_sha = hashlib.sha256("\n".join(questions).encode("utf-8")).hexdigest()
+    questions, domain_sha = domain_questions()
     domain = old_arrays.get("domain")
     if domain is None or old_manifest.get("domain_questions") != domain_sha:
-        log(f"embedding {len(questions)} in-domain background questions")
-        domain = embedder.encode_queries(questions).astype(np.float16)
+        domain = embed_domain(embedder, questions, log)
     t["calibrate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     for g in _generations(mc, name):  # what a killed build left: never aliased, so never served
