@@ -17,14 +17,25 @@ def squash(s: str) -> str:
     return re.sub(r"\s+", "", s)
 
 
-def _clauses(text: str) -> list[tuple[int, int]]:
-    out, start = [], 0
-    for m in re.finditer(r"[,，;；:：]|$", text):
-        end = m.end()
-        if end > start:
-            out.append((start, end))
-        start = end
-    return out
+_OPEN, _CLOSE = "“‘《（(「『【", "”’》）)」』】"
+
+
+def _clauses(text: str, quotes: bool = True) -> list[tuple[int, int]]:
+    """Clause spans of a sentence, cut after , ; : — never inside quotes or brackets, so that a
+    quoted title (以“不忘初心,在奋斗中前行”为题) or a bracketed list stays whole (unless a quote
+    the layout broke never closes: then every comma cuts)."""
+    out, start, depth = [], 0, 0
+    for i, ch in enumerate(text):
+        if quotes and ch in _OPEN:
+            depth += 1
+        elif quotes and ch in _CLOSE:
+            depth = max(0, depth - 1)
+        elif ch in ",，;；:：" and depth == 0:
+            out.append((start, i + 1))
+            start = i + 1
+    if start < len(text):
+        out.append((start, len(text)))
+    return _clauses(text, quotes=False) if depth and quotes else out
 
 
 def trim(sentence: str, score_clause: Callable[[str], float], limit: int = 90,

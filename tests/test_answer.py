@@ -324,3 +324,26 @@ def test_an_untitled_fragment_is_not_offered_as_a_topic(tmp_path, hash_embedder,
     hits = a.retriever.search("蹲点工作组推动货车司机入会", k=5)
     assert len({(h.chunk.source, h.chunk.article) for h in hits}) == 2
     assert a.nearby_topics(hits) == ["货车司机之家开门迎客"]
+
+
+@pytest.mark.parametrize("sentence, kept", [
+    # a quoted title with a comma inside stays whole when the sentence is trimmed
+    ("省五一劳动奖章获得者、海嘉诺药业有限公司工会副主席姚正新以“不忘初心,在奋斗中前行”为题,讲述了自己扎根基层、"
+     "在平凡岗位上干出不平凡业绩的奋斗故事,赢得台下阵阵掌声。", "“不忘初心,在奋斗中前行”"),
+    # a bracketed list likewise
+    ("公司党委以打造匠心工程品牌为目标,深化“党建+五化转型”模式(业务集成化、装备低碳化,市场国际化、流程数字化、"
+     "管理协同化),推动企业转型发展,取得了明显成效,得到了上级的肯定。", "(业务集成化、装备低碳化,市场国际化、流程数字化、管理协同化)"),
+])
+def test_trim_never_cuts_inside_quotes_or_brackets(sentence, kept):
+    from qa.citations import trim
+
+    a, b = trim(sentence, lambda clause: 1.0 if kept[1:5] in clause else 0.0, limit=60)
+    assert kept in sentence[a:b]
+
+
+def test_trim_with_an_unclosed_quote_still_cuts_at_commas():
+    from qa.citations import trim
+
+    sentence = "他说“这件事,我们一定办好,请大家放心,工会是职工的娘家,有困难就来找工会,我们一起想办法解决问题"
+    a, b = trim(sentence, lambda clause: 1.0 if "娘家" in clause else 0.0, limit=30)
+    assert "娘家" in sentence[a:b] and b - a <= 30
