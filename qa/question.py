@@ -24,7 +24,7 @@ Slots and what counts as holding one (``Question.has_slot``):
 | frequency | 几次, 频率, 多久一次 | 每月, 一季一次 … |
 | duration | 多久, 多长时间, 几天 | a number of days, months, hours … |
 | procedure | 怎么申请/报名/办理, 什么条件, 手续 | how to: 扫码, 拨打, 到…报名 … |
-| service | 找谁, 去哪, 怎么办, 投诉 | a hotline, centre, station, legal aid … |
+| service | 找谁, 去哪, 投诉 (not 咋办/怎么办: "what happens / what is done" — a court enforcing a ruling, a treatment arranged — answers those as well as a hotline) | a hotline, centre, station, legal aid … |
 | focus | 什么/哪些 + noun | that noun (or its bulletin synonym) |
 
 A category noun after 什么/哪些 (措施, 做法, 好处 …) is no slot: any concrete action answers it.
@@ -78,7 +78,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("figure", re.compile(r"多少|几[个名家件次人条场支项位所天年届批期节万岁倍]|数量|规模|比例|金额|多大|多高|几成")),
     ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
     ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
-    ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|什么地方|啥地方|怎么办|咋办|求助|投诉|反映|在哪")),
+    ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|什么地方|啥地方|求助|投诉|反映|在哪")),
     ("person", re.compile(r"谁|哪位|什么人")),
 )
 _RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4}?)(?:了|呢|吗|啊|呀)?[?？。!！~]*$")
