@@ -8,14 +8,20 @@ and ``_meta`` (the manifest: model fingerprint, chunking, calibration, per-sourc
 background questions' vectors).  The alias ``{name}`` names the current generation's ``_meta``
 collection.
 
-Updates: new bulletins only → their rows are inserted into the current generation after the
-committed ones, and the manifest (written under a new version key, then a one-row pointer upserted:
-the commit point) raises the counts; loads and searches never read rows beyond the counts, so a killed
-append is never served, and the next build deletes what it left.  A bulletin changed or removed, or a
-new model or chunking → a whole new generation, every vector already stored under the same embedding
-input reused (unchanged sources are not embedded again), and the alias moved last; a build killed
-midway leaves the alias, and so the previous generation, answering.  The generation before the current
-one is kept (a process that loaded it still searches it); older ones are dropped.
+Updates in place (``_update``): new and changed bulletins' chunk and sentence rows are inserted with
+keys after every row written so far, their texts under keys carrying the content hash (never over the
+text a loaded version cites); the manifest (written under a new version key, then a one-row pointer
+upserted: the commit point) records the new row ends and *retires* the changed and removed bulletins'
+older rows, which every read and search then leaves out (``_live``), and the next update deletes.  So:
+a process loading during an update reads the old version or the new one, never a mix; a process that
+loaded the version before keeps answering from it consistently (its searches are pinned to its rows)
+until the update after next deletes the rows it alone still uses (their vectors then read as zeros); a
+killed update leaves rows past the committed ends, never served and deleted by the next update.
+Vectors of an edited bulletin's unchanged text are reused.  A new model or chunking → a whole new
+generation, every vector already stored under the same embedding input reused, and the alias moved
+last; a build killed midway leaves the alias, and so the previous generation, answering.  The
+generation before the current one is kept (a process that loaded it still searches it); older ones
+are dropped.
 
 Lexical search uses the project's own BM25 over the stored tokens, counted in the loading process
 (as for folders; scripts/compare_milvus.py measures it against Milvus's built-in BM25).
