@@ -476,7 +476,8 @@ def _collect(mc, base: str, manifest: dict) -> None:
 def _background_tops(mc, coll: str, background: np.ndarray, where: str) -> np.ndarray:
     """Each background question's best cosine over the rows ``where`` selects (exact: a FLAT index)."""
     res = mc.search(coll, data=np.asarray(background, np.float32).tolist(), anns_field="vec", limit=1, filter=where,
-                    search_params={"metric_type": "IP"}, output_fields=["row"])
+                    search_params={"metric_type": "IP"}, output_fields=["row"],
+                    consistency_level="Strong")  # the rows just written, also on a server
     return np.asarray([hits[0]["distance"] if hits else -1.0 for hits in res], np.float32)
 
 
