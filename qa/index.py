@@ -86,7 +86,8 @@ class BuildReport:
     removed: tuple[str, ...]
     unchanged: int
     seconds: dict = field(default_factory=dict)
-    mode: str = "full"  # "full" (one base segment written), "append" (a delta segment), "unchanged"
+    mode: str = "full"  # "full" (one base segment written), "append" (a delta segment), "unchanged";
+    # a Milvus index also "update" (changed or removed bulletins replaced in place)
 
     def summary(self) -> str:
         parts = [f"{self.chunks} chunks + {self.sentences} sentences ({self.embedded} embedded, {self.reused} reused)"]
@@ -95,7 +96,8 @@ class BuildReport:
                 shown = ", ".join(xs[:3]) + (f" and {len(xs) - 3} more" if len(xs) > 3 else "")
                 parts.append(f"{name} {len(xs)}: {shown}")
         parts.append(f"{self.unchanged} sources unchanged")
-        how = {"append": " (appended a delta segment)", "unchanged": " (nothing to do)"}.get(self.mode, "")
+        how = {"append": " (appended a delta segment)", "unchanged": " (nothing to do)",
+               "update": " (updated in place)"}.get(self.mode, "")
         return f"index {self.path}{how}: " + "; ".join(parts)
 
 

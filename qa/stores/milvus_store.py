@@ -8,14 +8,20 @@ and ``_meta`` (the manifest: model fingerprint, chunking, calibration, per-sourc
 background questions' vectors).  The alias ``{name}`` names the current generation's ``_meta``
 collection.
 
-Updates: new bulletins only → their rows are inserted into the current generation after the
-committed ones, and the manifest (written under a new version key, then a one-row pointer upserted:
-the commit point) raises the counts; loads and searches never read rows beyond the counts, so a killed
-append is never served, and the next build deletes what it left.  A bulletin changed or removed, or a
-new model or chunking → a whole new generation, every vector already stored under the same embedding
-input reused (unchanged sources are not embedded again), and the alias moved last; a build killed
-midway leaves the alias, and so the previous generation, answering.  The generation before the current
-one is kept (a process that loaded it still searches it); older ones are dropped.
+Updates in place (``_update``): new and changed bulletins' chunk and sentence rows are inserted with
+keys after every row written so far, their texts under keys carrying the content hash (never over the
+text a loaded version cites); the manifest (written under a new version key, then a one-row pointer
+upserted: the commit point) records the new row ends and *retires* the changed and removed bulletins'
+older rows, which every read and search then leaves out (``_live``), and the next update deletes.  So:
+a process loading during an update reads the old version or the new one, never a mix; a process that
+loaded the version before keeps answering from it consistently (its searches are pinned to its rows)
+until the update after next deletes the rows it alone still uses (their vectors then read as zeros); a
+killed update leaves rows past the committed ends, never served and deleted by the next update.
+Vectors of an edited bulletin's unchanged text are reused.  A new model or chunking → a whole new
+generation, every vector already stored under the same embedding input reused, and the alias moved
+last; a build killed midway leaves the alias, and so the previous generation, answering.  The
+generation before the current one is kept (a process that loaded it still searches it); older ones
+are dropped.
 
 Lexical search uses the project's own BM25 over the stored tokens, counted in the loading process
 (as for folders; scripts/compare_milvus.py measures it against Milvus's built-in BM25).
@@ -42,7 +48,7 @@ import numpy as np
 from ..bm25 import Bm25, TermCounts
 from ..calibration import background_questions, calibration, domain_questions, embed_domain
 from ..chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence
-from ..errors import BadIndexError
+from ..errors import BadIndexError, SourceError
 from ..index import (PARSER_VERSION, BuildReport, corpus_fingerprint, embed_items, embed_key, file_hashes,
                      item_tokens, plan_items, sentence_key)
 from ..loaded import FORMAT_VERSION, Index, article_info, sha256
@@ -90,16 +96,23 @@ def client(address: str):
             logging.getLogger("pymilvus").setLevel(logging.ERROR)  # per-iterator "mvccTs" notices of Milvus Lite
 
             if not uri.startswith(("http://", "https://", "tcp://", "unix:")):
+                if Path(uri).exists() and not Path(uri).is_dir():
+                    raise BadIndexError(f"index address milvus:{uri}: {uri} is a file, not a Milvus Lite database "
+                                        "(Milvus Lite keeps a folder there); name another path, or move the file away")
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             _clients[uri] = MilvusClient(uri, token=os.environ.get("QA_MILVUS_TOKEN", ""))
         return _clients[uri]
 
 
 class MilvusVectors(VectorStore):
-    """Dense inner-product search in one generation's chunk collection (row ids are the primary key)."""
+    """Dense inner-product search in one generation's chunk collection, pinned to the rows one manifest
+    version holds (``where``).  The collection's primary keys (``rows``, ascending) are not the loaded
+    index's row numbers once updates have replaced rows in place: position i of the index is key rows[i]."""
 
-    def __init__(self, mc, collection: str, n: int, dim: int):
-        self._mc, self._coll, self._n, self._dim = mc, collection, n, dim
+    def __init__(self, mc, collection: str, rows: np.ndarray, dim: int, where: str):
+        self._mc, self._coll, self._dim, self._where = mc, collection, dim, where
+        self._rows = np.asarray(rows, np.int64)
+        self._n = len(self._rows)
         _loaded(mc, collection)
 
     @property
@@ -116,26 +129,34 @@ class MilvusVectors(VectorStore):
         ids = np.full((len(q), k), -1, np.int64)
         if not self._n or not len(q):
             return sims, ids
+        # rows an update wrote later, or retired, are never served to a process that loaded this version
         res = self._mc.search(self._coll, data=q.tolist(), anns_field="vec", limit=min(k, self._n),
-                              filter=f"row < {self._n}",  # rows of an append not committed are never served
-                              search_params={"metric_type": "IP"}, output_fields=["row"])
+                              filter=self._where, search_params={"metric_type": "IP"}, output_fields=["row"])
         for i, hits in enumerate(res):
-            for j, h in enumerate(hits):
-                ids[i, j], sims[i, j] = int(h["entity"]["row"]), float(h["distance"])
+            keys = np.asarray([int(h["entity"]["row"]) for h in hits], np.int64)
+            pos = np.searchsorted(self._rows, keys)
+            j = 0
+            for h, key, p in zip(hits, keys, pos):
+                if p < self._n and self._rows[p] == key:
+                    ids[i, j], sims[i, j] = p, float(h["distance"])
+                    j += 1
         return sims, ids
 
     def reconstruct(self, ids) -> np.ndarray:
-        ids = [int(i) for i in ids]
-        if not ids:
-            return np.zeros((0, self._dim), np.float32)
-        rows = {}
-        for b in range(0, len(ids), BATCH):
-            for r in self._mc.get(self._coll, ids=ids[b:b + BATCH], output_fields=["vec"]):
-                rows[int(r["row"])] = r["vec"]
-        return np.asarray([rows[i] for i in ids], np.float32)
+        """The rows' vectors; a row deleted since this version was loaded (two updates later) is zeros."""
+        keys = [int(self._rows[int(i)]) for i in ids]
+        out = np.zeros((len(keys), self._dim), np.float32)
+        got = {}
+        for b in range(0, len(keys), BATCH):
+            for r in self._mc.get(self._coll, ids=keys[b:b + BATCH], output_fields=["vec"]):
+                got[int(r["row"])] = r["vec"]
+        for i, key in enumerate(keys):
+            if key in got:
+                out[i] = got[key]
+        return out
 
     def vectors(self) -> np.ndarray:
-        rows = _all(self._mc, self._coll, ["row", "vec"], below=self._n)
+        rows = _all(self._mc, self._coll, ["row", "vec"], where=self._where)
         return (np.asarray([r["vec"] for r in rows], np.float32) if rows
                 else np.zeros((0, self._dim), np.float32))
 
@@ -150,10 +171,10 @@ def _loaded(mc, coll: str) -> str:
     return coll
 
 
-def _all(mc, coll: str, fields: list[str], key: str = "row", below: int | None = None) -> list[dict]:
-    """Every row of ``coll`` (``fields``), sorted by ``key``; with ``below``, rows numbered under it only."""
+def _all(mc, coll: str, fields: list[str], key: str = "row", where: str | None = None) -> list[dict]:
+    """Every row of ``coll`` (``fields``), sorted by ``key``; with ``where``, the rows it selects only."""
     _loaded(mc, coll)
-    expr = (f"row >= 0 and row < {below}" if below is not None else "row >= 0") if key == "row" else f'{key} != ""'
+    expr = where or ("row >= 0" if key == "row" else f'{key} != ""')
     it = mc.query_iterator(coll, batch_size=1000, filter=expr, output_fields=fields)
     out = []
     while True:
@@ -163,6 +184,25 @@ def _all(mc, coll: str, fields: list[str], key: str = "row", below: int | None =
         out.extend(dict(r) for r in batch)
     it.close()
     return sorted(out, key=lambda r: r[key])
+
+
+def _ends(manifest: dict) -> dict[str, int]:
+    """Row keys written so far, per kind (chunks, sentences): the next update's rows start there.  An
+    index never updated in place has rows 0..count-1."""
+    c = manifest["counts"]
+    return dict(manifest.get("rows") or {"chunks": c["chunks"], "sentences": c["sentences"]})
+
+
+def _live(manifest: dict, kind: str) -> str:
+    """The filter selecting the ``kind`` rows (chunks or sentences) this manifest version holds: rows
+    written before it was committed, minus those of the sources its update replaced or removed
+    (``retired``: their rows below the update's first key, deleted by the next update)."""
+    expr = f"row >= 0 and row < {_ends(manifest)[kind]}"
+    retired = manifest.get("retired")
+    if retired and retired.get("sources"):
+        expr += (f" and not (source in {json.dumps(retired['sources'], ensure_ascii=False)}"
+                 f" and row < {retired['below'][kind]})")
+    return expr
 
 
 def current_generation(mc, name: str) -> int | None:
@@ -196,6 +236,18 @@ def read_manifest(address: str, name: str = DEFAULT_COLLECTION) -> dict | None:
     return None if gen is None else _read_meta(mc, f"{name}_g{gen}_meta")[0]
 
 
+def _source_texts(mc, coll: str, sources: dict, fields=("key", "source", "part", "text", "pages")) -> list[dict]:
+    """The text rows of ``sources`` (source → {"sha256": …}) as indexed, by (source, part): rows of a
+    source's other versions (replaced, or written by an update that did not commit) are left out."""
+    seen, out = set(), []
+    for r in sorted(_all(mc, coll, list(fields) + ["sha256"], key="key"), key=lambda r: (r["source"], r["part"])):
+        rec = sources.get(r["source"])
+        if rec and rec["sha256"] == r["sha256"] and (r["source"], r["part"]) not in seen:
+            seen.add((r["source"], r["part"]))
+            out.append(r)
+    return out
+
+
 def load_index(address: str, name: str = DEFAULT_COLLECTION) -> Index:
     """Load the current generation of index ``name`` at ``address``: records, sentence vectors and BM25
     counts into the process; dense chunk search stays in Milvus."""
@@ -213,11 +265,10 @@ def load_index(address: str, name: str = DEFAULT_COLLECTION) -> Index:
     if manifest.get("format") != FORMAT_VERSION:
         raise BadIndexError(f"index {name!r} at {address} has format {manifest.get('format')!r}, this version reads "
                             f"{FORMAT_VERSION}; rebuild it with: {cmd}")
-    counts = manifest["counts"]
-    crow = _all(mc, f"{base}_chunks", ["row", "record"], below=counts["chunks"])
-    srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"], below=counts["sentences"])
-    trow = [r for r in _all(mc, f"{base}_sources", ["key", "source", "part", "text", "pages"], key="key")
-            if r["source"] in manifest["sources"]]
+    where = {kind: _live(manifest, kind) for kind in ("chunks", "sentences")}
+    crow = _all(mc, f"{base}_chunks", ["row", "record"], where=where["chunks"])
+    srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"], where=where["sentences"])
+    trow = _source_texts(mc, f"{base}_sources", manifest["sources"])
     chunks = [Chunk.from_json(r["record"]) for r in crow]
     token_text = [r["record"].get("tokens", "") for r in crow]
     sentences = [Sentence.from_json(r["record"]) for r in srow]
@@ -225,7 +276,7 @@ def load_index(address: str, name: str = DEFAULT_COLLECTION) -> Index:
     svecs = np.asarray([r["vec"] for r in srow], np.float16) if srow else None
     texts: dict[str, list] = {}
     pages: dict[str, tuple[int, ...]] = {}
-    for r in sorted(trow, key=lambda r: (r["source"], r["part"])):
+    for r in trow:
         texts.setdefault(r["source"], []).append(r["text"])
         if r["part"] == 0 and r["pages"]:
             pages[r["source"]] = tuple(json.loads(r["pages"]))
@@ -234,7 +285,8 @@ def load_index(address: str, name: str = DEFAULT_COLLECTION) -> Index:
         raise BadIndexError(f"index {name!r} at {address}: {n} chunks and {len(sentences)} sentences stored, "
                             f"the manifest lists {manifest['counts']}; rebuild it with: {cmd}")
     bm = Bm25([TermCounts.count(t.split(" ") if t else [] for t in token_text)]) if n else None
-    return Index(Path(f"{address}#{name}"), manifest, chunks, token_text, MilvusVectors(mc, f"{base}_chunks", n, dim),
+    store = MilvusVectors(mc, f"{base}_chunks", np.asarray([r["row"] for r in crow], np.int64), dim, where["chunks"])
+    return Index(Path(f"{address}#{name}"), manifest, chunks, token_text, store,
                  bm, {s: "".join(xs) for s, xs in texts.items()}, sentences, svecs, stokens, pages,
                  arrays=arrays.get, rebuild_command=cmd)
 
@@ -284,6 +336,11 @@ def _insert(mc, coll: str, rows: Sequence[dict]) -> None:
         mc.insert(coll, list(rows[b:b + BATCH]))
 
 
+def _upsert(mc, coll: str, rows: Sequence[dict]) -> None:
+    for b in range(0, len(rows), BATCH):
+        mc.upsert(coll, list(rows[b:b + BATCH]))
+
+
 def _array_rows(name: str, a: np.ndarray) -> list[dict]:
     buf = io.BytesIO()
     np.save(buf, a, allow_pickle=False)
@@ -323,11 +380,18 @@ def _previous(mc, name: str, gen: int | None, embedder, log) -> tuple[dict, dict
         if (manifest["model"]["id"] != embedder.model_id or manifest["model"]["fingerprint"] != embedder.fingerprint):
             log(f"previous index used model {manifest['model']['id']}; re-embedding everything")
             return {}, {}, manifest.get("sources", {}), {}, {}
-        crow = _all(mc, f"{base}_chunks", ["row", "record", "vec"], below=manifest["counts"]["chunks"])
-        srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"], below=manifest["counts"]["sentences"])
+        crow = _all(mc, f"{base}_chunks", ["row", "record", "vec"], where=_live(manifest, "chunks"))
+        srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"], where=_live(manifest, "sentences"))
     except Exception as e:  # noqa: BLE001 - a damaged previous generation costs only its reuse
         log(f"previous index not reusable ({e}); building from scratch")
         return {}, {}, {}, {}, {}
+    vecs, toks = _keyed(crow, srow)
+    return vecs, toks, manifest.get("sources", {}), manifest, arrays
+
+
+def _keyed(crow: list[dict], srow: list[dict]) -> tuple[dict, dict]:
+    """(vector, BM25 words) of stored chunk and sentence rows, by embedding key (what they were embedded
+    from: title + text), so that the same text is never embedded twice."""
     vecs, toks = {}, {}
     for r in crow:
         k = embed_key(Chunk.from_json(r["record"]))
@@ -338,7 +402,7 @@ def _previous(mc, name: str, gen: int | None, embedder, log) -> tuple[dict, dict
         title = " ".join(x for x in (a.get("title", ""), a.get("byline", "")) if x)
         k = sentence_key(title, Sentence.from_json(r["record"]))
         vecs[k], toks[k] = np.asarray(r["vec"], np.float32), r["record"].get("tokens", "")
-    return vecs, toks, manifest.get("sources", {}), manifest, arrays
+    return vecs, toks
 
 
 def _checkpoint_place(address: str, name: str) -> Path:
@@ -364,7 +428,9 @@ def _chunk_rows(items, tokens: list[str], vecs: np.ndarray, chunk_row0: int, sen
 
 
 def _source_rows(docs) -> list[dict]:
-    return [{"key": f"{d.source}#{j}", "source": d.source, "part": j, "sha256": d.sha256,
+    """Each document's text in parts, keyed by source, content hash and part: a changed bulletin's new
+    text never overwrites the text a loaded version cites (written with upsert: a rerun is idempotent)."""
+    return [{"key": f"{d.source}#{d.sha256[:16]}#{j}", "source": d.source, "part": j, "sha256": d.sha256,
              "text": d.text[i:i + TEXT_PART], "pages": json.dumps(list(d.pages)) if (d.pages and j == 0) else "",
              "vec": [0.0, 0.0]}
             for d in docs for j, i in enumerate(range(0, max(1, len(d.text)), TEXT_PART))]
@@ -372,62 +438,115 @@ def _source_rows(docs) -> list[dict]:
 
 def _write_manifest(mc, coll: str, manifest: dict) -> None:
     """The manifest under a new version key, then the one-row pointer to it (the commit point of an
-    append: a single-row upsert), then the previous versions' rows go."""
+    update: a single-row upsert); versions older than the one before go (a process that read the old
+    pointer a moment ago still finds its version)."""
     tag = f"{time.time_ns()}"
     _insert(mc, coll, _split_rows(f"manifest@{tag}", json.dumps(manifest, ensure_ascii=False)))
-    mc.flush(coll)
     mc.upsert(coll, [{"key": "current/0", "value": tag, "vec": [0.0, 0.0]}])
     mc.flush(coll)
-    old = [r["key"] for r in _all(mc, coll, ["key"], key="key")
-           if r["key"].startswith("manifest@") and not r["key"].startswith(f"manifest@{tag}/")]
+    keys = [r["key"] for r in _all(mc, coll, ["key"], key="key", where='key like "manifest@%"')]
+    tags = sorted({k[len("manifest@"):].partition("/")[0] for k in keys}, key=int)
+    old = [k for k in keys if k[len("manifest@"):].partition("/")[0] in tags[:-2]]
     if old:
         mc.delete(coll, ids=old)
 
 
-def _append(mc, address: str, name: str, gen: int, manifest: dict, arrays: dict, docs, files, embedder, chunking,
-            source_paths, progress, log, t: dict) -> BuildReport:
-    """New bulletins inserted into the current generation (rows after the committed ones), committed by
-    the manifest; rows a killed append left beyond the manifest's counts are never served and go first."""
-    base = f"{name}_g{gen}"
-    c = manifest["counts"]
-    for kind, below in (("chunks", c["chunks"]), ("sentences", c["sentences"])):
+def _collect(mc, base: str, manifest: dict) -> None:
+    """Delete what the current version no longer holds: rows past its ends (an update killed before its
+    commit) and the rows and texts its own update retired (kept until now for processes that loaded
+    the version before it)."""
+    ends = _ends(manifest)
+    retired = manifest.get("retired") or {}
+    gone = retired.get("sources") or []
+    for kind in ("chunks", "sentences"):
+        expr = f"row >= {ends[kind]}"
+        if gone:
+            expr = f"({expr}) or (source in {json.dumps(gone, ensure_ascii=False)} and row < {retired['below'][kind]})"
         _loaded(mc, f"{base}_{kind}")
-        mc.delete(f"{base}_{kind}", filter=f"row >= {below}")
-    stray = [r["key"] for r in _all(mc, f"{base}_sources", ["key", "source"], key="key")
-             if r["source"] not in manifest["sources"]]
-    if stray:
-        mc.delete(f"{base}_sources", ids=stray)
+        mc.delete(f"{base}_{kind}", filter=expr)
+    if gone:
+        live = manifest["sources"]
+        old = [r["key"] for r in _all(mc, f"{base}_sources", ["key", "source", "sha256"], key="key",
+                                      where=f"source in {json.dumps(gone, ensure_ascii=False)}")
+               if r["source"] not in live or live[r["source"]]["sha256"] != r["sha256"]]
+        if old:
+            mc.delete(f"{base}_sources", ids=old)
+
+
+def _background_tops(mc, coll: str, background: np.ndarray, where: str) -> np.ndarray:
+    """Each background question's best cosine over the rows ``where`` selects (exact: a FLAT index)."""
+    res = mc.search(coll, data=np.asarray(background, np.float32).tolist(), anns_field="vec", limit=1, filter=where,
+                    search_params={"metric_type": "IP"}, output_fields=["row"],
+                    consistency_level="Strong")  # the rows just written, also on a server
+    return np.asarray([hits[0]["distance"] if hits else -1.0 for hits in res], np.float32)
+
+
+def _update(mc, address: str, name: str, gen: int, manifest: dict, arrays: dict, docs, removed: Sequence[str],
+            source_files: dict, embedder, chunking, source_paths, progress, log, t: dict) -> BuildReport:
+    """The current generation updated in place.  ``docs``: new and changed bulletins, whose rows are
+    inserted after every row written so far; the rows of changed and ``removed`` bulletins are retired by
+    the new manifest (the commit point: a reader sees the old version or the new one, never a mix) and
+    deleted by the next update.  Vectors of a changed bulletin's unchanged text are reused."""
+    base = f"{name}_g{gen}"
+    indexed = manifest["sources"]
+    changed = [d.source for d in docs if d.source in indexed]
+    added = [d.source for d in docs if d.source not in indexed]
+    retire = sorted(set(changed) | set(removed))
+    t0 = time.perf_counter()
+    _collect(mc, base, manifest)
+    old_vecs, old_tokens = {}, {}
+    if changed:  # the text of an edited bulletin that did not change keeps its vector
+        sel = f" and source in {json.dumps(changed, ensure_ascii=False)}"
+        old_vecs, old_tokens = _keyed(
+            _all(mc, f"{base}_chunks", ["row", "record", "vec"], where=_live(manifest, "chunks") + sel),
+            _all(mc, f"{base}_sentences", ["row", "record", "vec"], where=_live(manifest, "sentences") + sel))
+    t["prepare"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     items = plan_items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
     t["chunk"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     place = _checkpoint_place(address, name)
-    vecs, embedded = embed_items(items, {}, embedder, place, progress, log)
+    vecs, embedded = embed_items(items, old_vecs, embedder, place, progress, log)
     t["embed"] = time.perf_counter() - t0
-    tokens = item_tokens(items, {})
+    tokens = item_tokens(items, old_tokens)
     n = len(items.chunks)
     t0 = time.perf_counter()
-    tops = np.asarray(manifest["calibration"].get("tops") or [], np.float32)
-    cal = calibration(arrays["background"], vecs[:n], tops if len(tops) else None)
-    chunk_rows, sentence_rows = _chunk_rows(items, tokens, vecs, c["chunks"], c["sentences"])
+    ends = _ends(manifest)
+    chunk_rows, sentence_rows = _chunk_rows(items, tokens, vecs, ends["chunks"], ends["sentences"])
     _insert(mc, f"{base}_chunks", chunk_rows)
     _insert(mc, f"{base}_sentences", sentence_rows)
-    log(f"wrote the chunks and sentences of the new bulletins; writing the sources and the manifest")
-    _insert(mc, f"{base}_sources", _source_rows(docs))
+    log(f"wrote the chunks and sentences of the new and changed bulletins; writing the sources and the manifest")
+    _upsert(mc, f"{base}_sources", _source_rows(docs))
     for kind in ("chunks", "sentences", "sources"):
         mc.flush(f"{base}_{kind}")
-    sources = {**manifest["sources"], **items.per_source}
-    new = {**manifest, "calibration": cal, "sources": sources, "source_paths": source_paths,
-           "source_files": {**manifest["source_files"], **file_hashes(files, docs)},
-           "counts": {"sources": c["sources"] + len(docs), "chunks": c["chunks"] + n,
-                      "sentences": c["sentences"] + len(items.sentences)},
+    sources = {s: v for s, v in indexed.items() if s not in retire}
+    sources.update(items.per_source)
+    c = manifest["counts"]
+    old_chunks = sum(v["chunks"] for s, v in indexed.items() if s in retire)
+    old_sentences = 0
+    if retire:  # how many sentence rows retire: counted, the manifest lists chunks per source only
+        old_sentences = len(_all(mc, f"{base}_sentences", ["row"], where=_live(manifest, "sentences")
+                                 + f" and source in {json.dumps(retire, ensure_ascii=False)}"))
+    new = {**manifest, "sources": sources, "source_paths": source_paths, "source_files": source_files,
+           "counts": {"sources": len(sources), "chunks": c["chunks"] - old_chunks + n,
+                      "sentences": c["sentences"] - old_sentences + len(items.sentences)},
+           "rows": {"chunks": ends["chunks"] + n, "sentences": ends["sentences"] + len(items.sentences)},
+           "retired": {"sources": retire, "below": ends} if retire else None,
            "corpus_fingerprint": corpus_fingerprint(sources), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if retire:  # a removed text can lower the background's best matches: measured again in Milvus
+        tops = _background_tops(mc, f"{base}_chunks", arrays["background"], _live(new, "chunks"))
+        new["calibration"] = calibration(arrays["background"], np.zeros((0, embedder.dim), np.float32), tops)
+    else:  # new text can only raise them
+        tops = np.asarray(manifest["calibration"].get("tops") or [], np.float32)
+        new["calibration"] = calibration(arrays["background"], vecs[:n], tops if len(tops) else None)
+    t["calibrate"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     _write_manifest(mc, f"{base}_meta", new)
     _clear_checkpoint(place)
     t["write"] = time.perf_counter() - t0
     return BuildReport(address, new["counts"]["chunks"], new["counts"]["sentences"], embedded,
-                       len(items.keys) - embedded, tuple(items.per_source), (), (), len(manifest["sources"]), t,
-                       "append")
+                       len(items.keys) - embedded, tuple(added), tuple(changed), tuple(removed),
+                       len(sources) - len(added) - len(changed), t, "update" if retire else "append")
 
 
 def _clear_checkpoint(place: Path) -> None:
@@ -440,9 +559,10 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
                 chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
                 progress: bool = True, log: Callable[[str], None] = print, with_sentences: bool = True) -> BuildReport:
     """Bring index ``name`` at ``address`` up to date with ``sources``.  Nothing changed: nothing is
-    written.  Only new bulletins: inserted into the current generation (``mode="append"``).  Otherwise
-    (a bulletin changed or removed, a new model or chunking): a new generation written with every vector
-    already stored reused, then the alias moved to it."""
+    written.  Bulletins added, changed or removed: the current generation is updated in place (``mode``
+    "append" when only added, else "update"; see ``_update``).  A new model or chunking, or metadata that
+    cannot be read: a new generation written with every vector already stored reused, then the alias moved
+    to it (``mode="full"``)."""
     from ..embed import get_embedder
 
     embedder = embedder or get_embedder()
@@ -474,8 +594,8 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
             c = manifest["counts"]
             return BuildReport(address, c["chunks"], c["sentences"], 0, c["chunks"] + c["sentences"], (), (), (),
                                len(manifest["sources"]), t, "unchanged")
-        return _append(mc, address, name, gen, manifest, arrays, docs, new_files, embedder, chunking, source_paths,
-                       progress, log, t)
+        return _update(mc, address, name, gen, manifest, arrays, docs, (),
+                       {**recorded, **file_hashes(new_files, docs)}, embedder, chunking, source_paths, progress, log, t)
     docs = load_documents(files)
     t["parse"] = time.perf_counter() - t0
     if not docs:
@@ -487,10 +607,23 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
         c = manifest["counts"]
         return BuildReport(address, c["chunks"], c["sentences"], 0, c["chunks"] + c["sentences"], (), (), (),
                            len(per_source), t, "unchanged")
-    if same and all(per_source.get(s) == h for s, h in indexed.items()) and {"background", "domain"} <= set(arrays):
-        return _append(mc, address, name, gen, manifest, arrays, [d for d in docs if d.source not in indexed], files,
-                       embedder, chunking, source_paths, progress, log, t)
+    if same and {"background", "domain"} <= set(arrays):
+        _refuse_unreadable(files, docs, recorded, address, name)
+        removed = sorted(s for s in indexed if s not in per_source)
+        return _update(mc, address, name, gen, manifest, arrays, [d for d in docs if indexed.get(d.source) != d.sha256],
+                       removed, file_hashes(files, docs), embedder, chunking, source_paths, progress, log, t)
     return _new_generation(mc, address, name, gen, docs, files, embedder, chunking, source_paths, progress, log, t)
+
+
+def _refuse_unreadable(files, docs, recorded: dict, address: str, name: str) -> None:
+    """An indexed file that is still there but gave no document now (damaged, unreadable): an update would
+    remove its bulletins from the index, so it stops first, with nothing changed."""
+    read = {d.source.partition("#")[0] for d in docs}
+    bad = [display_path(f) for f in files if display_path(f) in recorded and display_path(f) not in read]
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise SourceError(f"index {name!r} at {address}: {shown} was indexed but cannot be read now (see the warning "
+                          "above); fix it, or move it out of the sources to remove its bulletins; nothing was changed")
 
 
 def _new_generation(mc, address: str, name: str, gen: int | None, docs, files, embedder, chunking, source_paths,
