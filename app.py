@@ -546,9 +546,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--llm", action="store_true",
                     help="answer with an OpenAI-compatible LLM (QA_LLM_BASE_URL, QA_LLM_MODEL, QA_LLM_API_KEY)")
     args = ap.parse_args(argv)
-    # QA_BATCH=0: one question per forward pass and 2 answered at once, as before the micro-batcher
+    # QA_BATCH=0: one question per forward pass and 2 answered at once, as before the micro-batcher;
+    # with it, as many answered at once as one forward pass embeds (qa.batching.MAX_BATCH)
+    from qa.batching import MAX_BATCH
+
     batch = os.environ.get("QA_BATCH", "1").strip() != "0"
-    concurrency = int(os.environ.get("QA_CONCURRENCY") or (8 if batch else 2))
+    concurrency = int(os.environ.get("QA_CONCURRENCY") or (MAX_BATCH if batch else 2))
     limit_malloc_arenas()  # before the server's threads start
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "faiss.loader"):
