@@ -1,7 +1,8 @@
 """The chat page: Gradio app over qa.answer.Answerer.
 
-- 问答 tab: streaming cited answers; [n] markers link to the sources panel, which shows each cited
-  passage in its paragraph with the cited sentence highlighted; refusals show nearby topics;
+- 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole); [n] markers
+  link to the sources panel, which shows each cited passage in its paragraph with the cited sentence
+  highlighted; refusals show nearby topics;
   follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
 - 案例查找 tab: one result per article, filters by bulletin/column/place, CSV/Markdown export
   (``qa.exports``: formula-safe CSV, escaped Markdown, in one pruned folder).
@@ -214,9 +215,15 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
             history[-1]["content"] = ""
         wait_for_model()  # at once when loaded; a failed load is said plainly
         current = live["answerer"]  # one answer is made and shown from one index
+        # an extractive answer is finished before its first piece: it is sent once, whole (each piece
+        # sent was an event-stream message and a postprocess of the whole chat, for nothing to see);
+        # an LLM's answer is shown as it is written
+        in_pieces = current.writes_in_pieces
         try:
             for piece in current.ask_stream(message, prior):
                 if isinstance(piece, str):
+                    if not in_pieces:
+                        continue
                     shown += piece
                     history[-1]["content"] = esc(shown)
                     # the sources panel gets a string, never gr.skip(): Gradio 6 keeps every component
@@ -539,9 +546,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--llm", action="store_true",
                     help="answer with an OpenAI-compatible LLM (QA_LLM_BASE_URL, QA_LLM_MODEL, QA_LLM_API_KEY)")
     args = ap.parse_args(argv)
-    # QA_BATCH=0: one question per forward pass and 2 answered at once, as before the micro-batcher
+    # QA_BATCH=0: one question per forward pass and 2 answered at once, as before the micro-batcher;
+    # with it, as many answered at once as one forward pass embeds (qa.batching.MAX_BATCH)
+    from qa.batching import MAX_BATCH
+
     batch = os.environ.get("QA_BATCH", "1").strip() != "0"
-    concurrency = int(os.environ.get("QA_CONCURRENCY") or (8 if batch else 2))
+    concurrency = int(os.environ.get("QA_CONCURRENCY") or (MAX_BATCH if batch else 2))
     limit_malloc_arenas()  # before the server's threads start
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "faiss.loader"):

@@ -58,6 +58,13 @@ class Answerer:
         return Answerer(index, self.retriever.embedder, k=self.k, fusion=self.retriever.fusion, llm=self.llm,
                         answerability=self.answerability)
 
+    @property
+    def writes_in_pieces(self) -> bool:
+        """True when an answer's text is written piece by piece (LLM mode), so that showing the
+        pieces as they come is worth a message each; an extractive answer is whole before its first
+        piece (``ask_stream`` then yields its finished text cut into pieces)."""
+        return self.llm is not None
+
     def warm_up(self) -> None:
         """Load the model, the word cutter, the tagger and the index lookups now, not in the first question."""
         self.ask("滨海县总工会补发了多少加班工资?")

@@ -3,7 +3,8 @@
 ``AppProcess(index_dir, data_dir)`` starts the app on a free local port (``args``: more command-line
 options, e.g. ``["--model", "hash"]``); ``wait_ready()`` polls the
 page until it answers (returns the seconds it took, or raises ``RuntimeError`` with the tail of the
-app's log); ``rss_mb()`` / ``peak_rss_mb()`` read its memory from ``/proc``; leaving the ``with``
+app's log); ``rss_mb()`` / ``peak_rss_mb()`` read its memory and ``cpu_s()`` its CPU seconds so far
+(user + system, all threads) from ``/proc``; leaving the ``with``
 block stops it (and removes the data folder when it made one).
 """
 
@@ -91,6 +92,14 @@ class AppProcess:
         except OSError:
             pass
         return float("nan")
+
+    def cpu_s(self) -> float:
+        """CPU seconds the app has used so far (user + system, all its threads); NaN without /proc."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return float("nan")
 
     def rss_mb(self) -> float:
         return self._status_mb("VmRSS")

@@ -25,7 +25,7 @@ from .model import cache_dir
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_SETS = {"dev": ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", "heldout": ROOT / "eval" / "heldout.jsonl"}
 BATCHES = (1, 16, 32)
-DEFAULT_BACKENDS = ("torch-bf16", "onnx-fp32", "onnx-int8")  # torch-fp32 is ~5x slower than bf16 (README)
+DEFAULT_BACKENDS = ("torch-bf16", "onnx-fp32", "onnx-int8", "openvino-bf16")  # torch-fp32 is ~5x slower than bf16 (README)
 SPEED_ITEMS, SPEED_ITEMS_B1, ROUNDS = 64, 16, 2
 MIN_COSINE = 0.99
 MAX_DROP = 0.01

@@ -250,8 +250,11 @@ def cmd_bench(args) -> int:
             print(f"page ready {res['page_ready_s']} s, first answer {res['first_answer_s']} s "
                   f"(medians of {len(res['page_ready_runs_s'])} launches); JSON in {out}")
         if args.load:
-            res = bench_serve.load(args.index, log=_log)
-            out = _write_result(args.out, "load.json", res)
+            try:
+                res = bench_serve.load(args.index, client=args.client, log=_log)
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+            out = _write_result(args.out, "load.json" if args.client == "http" else f"load_{args.client}_client.json", res)
             print(bench_serve.load_table(res))
             print(f"JSON in {out}")
         return 0
@@ -349,7 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "launches on --index (bench/cold_start.json)")
     bp.add_argument("--load", action="store_true",
                     help="instead: 10/20/50 simultaneous users through the HTTP API on --index, micro-batching on "
-                         "and off: errors, p50, p95 (bench/load.json)")
+                         "and off: errors, p50, p95, CPU seconds of the app and of the load generator (bench/load.json)")
+    bp.add_argument("--client", default="http", choices=("http", "gradio"),
+                    help="for --load: ask through Gradio's REST route with httpx (default, light) or with "
+                         "gradio_client (about as much CPU per question as the app, on the same cores)")
     bp.add_argument("--embed-backends", action="store_true",
                     help="instead: speed (items/s at batch 1/16/32), cosine to torch-bf16 and dev/held-out "
                          "hit@5/MRR of each embedding backend, and the default they imply (JSON: --out, "

@@ -10,7 +10,11 @@ Backends (``QA_EMBED_BACKEND`` or ``backend=``; measured by ``python -m qa bench
 - ``torch-bf16`` / ``torch-fp32``: sentence-transformers on torch (``cuda`` when torch sees a GPU);
 - ``onnx-fp32``: the same model exported once to ONNX (``qa.onnx_export``) into the per-user cache and
   run with onnxruntime; the page then needs neither torch nor sentence-transformers at run time;
-- ``onnx-int8``: that export with its MatMul weights quantised to int8 (onnxruntime dynamic quantisation).
+- ``onnx-int8``: that export with its MatMul weights quantised to int8 (onnxruntime dynamic quantisation);
+- ``openvino-bf16`` / ``openvino-fp32``: the same fp32 ONNX export compiled by OpenVINO's CPU plugin with
+  bf16 or f32 inference precision (bf16 needs a CPU with AVX512-BF16 or AMX); the compiled model is cached
+  beside the export.  No optimum / optimum-intel (sentence-transformers' own ``backend="openvino"`` goes
+  through them); only the ``openvino`` runtime.
 
 Each backend has its own fingerprint (the index manifest records it), so an index built by one backend
 is never silently queried with another: their vectors are close but not identical.
@@ -86,7 +90,7 @@ class HashEmbedder:
         return out
 
 
-BACKENDS = ("torch-bf16", "torch-fp32", "onnx-fp32", "onnx-int8")
+BACKENDS = ("torch-bf16", "torch-fp32", "onnx-fp32", "onnx-int8", "openvino-bf16", "openvino-fp32")
 DEFAULT_BACKEND = "torch-bf16"  # chosen by `python -m qa bench --embed-backends` (README, Performance)
 
 
@@ -102,7 +106,7 @@ def default_backend() -> str:
 def backend_of(fingerprint: str) -> str | None:
     """The backend a fingerprint was made by (None for one this module did not make)."""
     for b in BACKENDS:
-        if b.startswith("onnx") and fingerprint.endswith("-" + b):
+        if b.startswith(("onnx", "openvino")) and fingerprint.endswith("-" + b):
             return b
     if fingerprint.endswith("-bf16"):
         return "torch-bf16"
@@ -323,10 +327,58 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
 
+class OpenVinoEmbedder(OnnxEmbedder):
+    """The fp32 ONNX export (``qa.onnx_export``) compiled by OpenVINO for the CPU, with ``precision``
+    ``bf16`` or ``fp32`` (OpenVINO's ``INFERENCE_PRECISION_HINT``); the same tokenizer and prompts as
+    ``OnnxEmbedder``.  The compiled blob is cached in ``openvino-cache/`` beside the export (compiling
+    takes ~20 s the first time).  Each call makes its own infer request, so threads may share it."""
+
+    backend_family = "openvino"
+    PRECISIONS = {"bf16": "bf16", "fp32": "f32"}
+
+    def __init__(self, model: str | None = None, *, precision: str = "bf16", **kwargs):
+        super().__init__(model, quant="fp32", **kwargs)
+        if precision not in self.PRECISIONS:
+            raise ValueError(f"precision={precision!r}: allowed values are {', '.join(self.PRECISIONS)}")
+        self.precision = precision
+        self.backend = f"openvino-{precision}"
+
+    def _load(self):  # the compiled OpenVINO model (``model``)
+        import openvino as ov
+
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(os.path.join(self.path, "tokenizer.json"))
+        tok.enable_truncation(max_length=self._max_len())
+        pad = tok.token_to_id("<pad>")
+        tok.enable_padding(pad_id=0 if pad is None else pad, pad_token="<pad>")
+        self._tokenizer = tok
+        core = ov.Core()
+        cache = os.path.join(os.path.dirname(self.onnx_path), "openvino-cache")
+        os.makedirs(cache, exist_ok=True)
+        return core.compile_model(self.onnx_path, "CPU", {"INFERENCE_PRECISION_HINT": self.PRECISIONS[self.precision],
+                                                          "PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": cache})
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = int(self.model.outputs[0].get_partial_shape()[-1].get_length())
+        return self._dim
+
+    def _forward(self, batch: list[str]) -> np.ndarray:
+        compiled = self.model
+        enc = self._tokenizer.encode_batch(batch)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        request = compiled.create_infer_request()
+        request.infer({"input_ids": ids, "attention_mask": mask})
+        return np.array(request.get_output_tensor(0).data, dtype=np.float32)
+
+
 def get_embedder(model: str | None = None, *, backend: str | None = None, **kwargs) -> Embedder:
     """``hash`` / ``hash-N`` → HashEmbedder (keyword arguments ignored); anything else → the model on
     ``backend`` (default: ``default_backend()``): ``torch-*`` → SentenceTransformerEmbedder,
-    ``onnx-*`` → OnnxEmbedder."""
+    ``onnx-*`` → OnnxEmbedder, ``openvino-*`` → OpenVinoEmbedder."""
     name = model or os.environ.get("QA_EMBED_MODEL") or ""
     m = re.fullmatch(r"hash(?:-(\d+))?", name)
     if m:
@@ -338,5 +390,8 @@ def get_embedder(model: str | None = None, *, backend: str | None = None, **kwar
     if family == "onnx":
         kwargs.pop("dtype", None)
         return OnnxEmbedder(model or None, quant=kind, **kwargs)
+    if family == "openvino":
+        kwargs.pop("dtype", None)
+        return OpenVinoEmbedder(model or None, precision=kind, **kwargs)
     kwargs.setdefault("dtype", kind)
     return SentenceTransformerEmbedder(model or None, **kwargs)

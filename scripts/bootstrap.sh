@@ -15,7 +15,7 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.qa-stamp" 2>/dev/null)" != "$
   "$VENV/bin/pip" install --progress-bar on "torch==2.13.0" 2>&1 | grep -v "is ignored: it is neither" || true
   "$VENV/bin/pip" install --progress-bar on -r requirements.lock 2>&1 | grep -v "is ignored: it is neither" || true
   "$VENV/bin/pip" install --quiet --no-deps -e . 2>&1 | grep -v "is ignored: it is neither" || true
-  "$VENV/bin/python" -c "import torch, sentence_transformers, faiss, onnxruntime, onnx, gradio, jieba, scipy, opencc, pypinyin, sklearn, pdfplumber, pypdf, docx, trafilatura, pymilvus, milvus_lite" \
+  "$VENV/bin/python" -c "import torch, sentence_transformers, faiss, onnxruntime, onnx, openvino, gradio, jieba, scipy, opencc, pypinyin, sklearn, pdfplumber, pypdf, docx, trafilatura, pymilvus, milvus_lite" \
     || { echo "error: dependency install failed (see above)" >&2; exit 1; }
   echo "$want" > "$VENV/.qa-stamp"
 fi

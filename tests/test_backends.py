@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from qa.bench_embed import choose_default
-from qa.embed import (BACKENDS, HashEmbedder, OnnxEmbedder, SentenceTransformerEmbedder, backend_of, default_backend,
-                      get_embedder, index_backend)
+from qa.embed import (BACKENDS, HashEmbedder, OnnxEmbedder, OpenVinoEmbedder, SentenceTransformerEmbedder, backend_of,
+                      default_backend, get_embedder, index_backend)
 
 
 class Renamed(HashEmbedder):
@@ -32,6 +32,8 @@ def test_backend_selection(monkeypatch):
     assert isinstance(e, OnnxEmbedder) and e.backend == "onnx-int8" and e.quant == "int8"
     e = get_embedder("google/embeddinggemma-300m", backend="torch-fp32", fetch=False)
     assert isinstance(e, SentenceTransformerEmbedder) and not isinstance(e, OnnxEmbedder) and e.dtype == "fp32"
+    e = get_embedder("google/embeddinggemma-300m", backend="openvino-bf16", fetch=False)
+    assert isinstance(e, OpenVinoEmbedder) and e.backend == "openvino-bf16" and e.precision == "bf16"
     monkeypatch.setenv("QA_EMBED_BACKEND", "tensorrt")
     with pytest.raises(ValueError, match="allowed values"):
         get_embedder("google/embeddinggemma-300m", fetch=False)
@@ -46,6 +48,8 @@ def test_fingerprints_name_their_backend():
     assert backend_of("3ad60819e80474c1-fp32") == "torch-fp32"
     assert backend_of("3ad60819e80474c1-onnx1-onnx-fp32") == "onnx-fp32"
     assert backend_of("3ad60819e80474c1-onnx1-onnx-int8") == "onnx-int8"
+    assert backend_of("3ad60819e80474c1-onnx1-openvino-bf16") == "openvino-bf16"  # not torch-bf16
+    assert backend_of("3ad60819e80474c1-onnx1-openvino-fp32") == "openvino-fp32"
     assert backend_of("hash-v1-128") is None
 
 
@@ -84,10 +88,10 @@ def test_default_is_the_fastest_that_keeps_quality():
 
 
 @pytest.mark.model
-def test_onnx_vectors_match_torch():
+def test_onnx_and_openvino_vectors_match_torch():
     texts = ["工会帮助农民工讨回欠薪236万元。", "货车司机之家配有淋浴间、洗衣机和休息室，全天24小时开放。", "短"]
     torch_vecs = get_embedder("google/embeddinggemma-300m", backend="torch-bf16").encode_documents(texts)
-    for backend, bound in (("onnx-fp32", 0.99), ("onnx-int8", 0.9)):
+    for backend, bound in (("onnx-fp32", 0.99), ("onnx-int8", 0.9), ("openvino-bf16", 0.99)):
         e = get_embedder("google/embeddinggemma-300m", backend=backend)
         v = e.encode_documents(texts)
         assert v.shape == torch_vecs.shape

@@ -110,3 +110,14 @@ def test_the_batcher_is_the_same_embedder_to_the_index(tiny_index):
     assert batched.encode_documents(["一段"], [""]).shape == (1, 128)
     with pytest.raises(ValueError):
         BatchingEmbedder(slow, max_batch=0)
+
+
+def test_the_load_bench_names_its_clients_and_reports_cpu(tmp_path):
+    from qa import bench_serve
+
+    with pytest.raises(ValueError, match="client="):
+        bench_serve.load(tmp_path, client="browser")  # refused before any app is started
+    row = {"batching": True, "users": 50, "errors": 0, "p50_s": 1.5, "p95_s": 2.3, "app_cpu_s": 1.76,
+           "client_cpu_s": 0.1}
+    table = bench_serve.load_table({"client": "http", "rows": [row]})
+    assert "client: http" in table and "1.76 / 0.1" in table

@@ -99,6 +99,18 @@ def test_llm_answer_is_verified_and_cited(llm_answerer, server, mode):
     assert "江宁区总工会" in req["messages"][1]["content"]  # passages are in the prompt as data
 
 
+def test_the_page_shows_an_llm_answer_as_it_is_written(llm_answerer, server, tmp_path):
+    import app
+
+    server.mode = "stream"
+    server.reply = "江宁区总工会帮助128名农民工追回被拖欠的工资236万元。[1] 工会还表示将继续开展讨薪服务。[1]"
+    demo = app.create_app(llm_answerer, data_dir=tmp_path)
+    respond = next(f.fn for f in demo.fns.values() if getattr(f, "api_name", None) == "ask")
+    assert llm_answerer.writes_in_pieces
+    outs = list(respond("江宁区总工会帮多少农民工追回了工资?", [], []))
+    assert len(outs) > 2 and "128名" in outs[-1][0][-1]["content"]
+
+
 def test_invented_numbers_are_not_supported(llm_answerer, server):
     server.reply = "江宁区总工会帮助999名农民工追回工资。[1]"
     ans = llm_answerer.ask("江宁区总工会帮多少农民工追回了工资?")

@@ -101,8 +101,19 @@ def test_the_answer_stream_never_sends_a_prop_update_to_the_sources_html(small_a
     showed RSS rising ~13 KB per question); the stream sends strings to the sources panel instead."""
     respond = _fn(app.create_app(small_answerer, data_dir=tmp_path, exports=ExportFolder(tmp_path / "ex")), "ask")
     outs = list(respond("欠薪怎么办", [], []))
-    assert len(outs) > 1 and all(isinstance(out[1], str) for out in outs)
+    assert outs and all(isinstance(out[1], str) for out in outs)
     assert list(respond("  ", [], [])) == []  # empty input: nothing sent, nothing built
+
+
+def test_an_extractive_answer_is_sent_once_whole(small_answerer, tmp_path):
+    """An extractive answer is finished before its first piece: the page sends it in one message
+    (under load each piece was a postprocess of the whole chat and an event-stream message)."""
+    assert not small_answerer.writes_in_pieces
+    respond = _fn(app.create_app(small_answerer, data_dir=tmp_path, exports=ExportFolder(tmp_path / "ex")), "ask")
+    outs = list(respond("县总工会帮职工追回多少欠薪?", [], []))
+    assert len(outs) == 1
+    chat, sources = outs[0][0], outs[0][1]
+    assert "58万元" in chat[-1]["content"] and "[1]" in chat[-1]["content"] and "58万元" in sources
 
 
 def test_a_huge_history_is_cut_to_the_last_turns():
