@@ -57,9 +57,12 @@ def test_dev_set_quality_bars(real_answerer, dev_items):
                  "hit1": 0.77, "hit5": 0.95}),
     ("fresh", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.80, "fact_recall": 0.85,
                "hit1": 0.78, "hit5": 0.93}),
+    # measured 2026-11-22: fresh2 0.0% / 92.5% / 0.862 / 0.787 / 0.988
+    ("fresh2", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.85, "fact_recall": 0.82,
+                "hit1": 0.75, "hit5": 0.95}),
 ])
 def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels):
-    """eval/heldout.jsonl and eval/fresh.jsonl (never used to choose anything): the level measured when the
+    """eval/heldout.jsonl, eval/fresh.jsonl and eval/fresh2.jsonl (never used to choose anything): the level measured when the
     answerability model was fitted, as a guard against regressions.  The issue's goals (≥ 85% unanswerable
     refused, fact recall ≥ 0.90, hit@1 ≥ 0.90) are not all met yet: README."""
     items = load_eval(ROOT / "eval" / f"{name}.jsonl")
