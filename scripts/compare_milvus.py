@@ -1,5 +1,5 @@
 """The seed bulletins indexed with the real model into a FAISS folder and into Milvus Lite, compared on
-the dev set and the held-out questions (hit@5, refusals, top-5 overlap), and the two lexical searches
+the dev set, the held-out questions and the two fresh sets (hit@5, refusals, top-5 overlap), and the two lexical searches
 compared on their own: the project's BM25 (jieba terms + its synonyms and normalisation, counted in the
 process) against Milvus's built-in BM25 (a VARCHAR field with the jieba analyzer and a BM25 function
 into a sparse vector).  Writes bench/milvus_compare.json.
@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SETS = {"dev": ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", "heldout": ROOT / "eval" / "heldout.jsonl"}
+SETS = {"dev": ROOT.parent / "shared" / "eval" / "dev_qa.jsonl", "heldout": ROOT / "eval" / "heldout.jsonl",
+        "fresh": ROOT / "eval" / "fresh.jsonl", "fresh2": ROOT / "eval" / "fresh2.jsonl"}
 
 
 def squash(s: str) -> str:
