@@ -141,6 +141,7 @@ def render_cases(cases, query: str) -> str:
 
 SOURCES_PENDING = "<p>正在找出处…</p>"
 LOADING_MODEL = "正在加载模型…"
+EMPTY_QUESTION = "请先输入问题，比如“工资被拖欠了找谁?”"
 KEPT_ANSWERS = 50  # answers a page session keeps for 👍/👎 (a vote on an older one is ignored)
 SESSIONS = 1000  # page sessions whose state the server keeps (least recently used dropped first)
 MAX_TURNS = 20  # prior turns a follow-up reads (a client may send any history; only the last ones count)
@@ -202,8 +203,8 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
 
     def respond(message: str, history: list, answers: list):
         message = sanitise(message).strip()
-        if not message:  # ignore empty input: a generator that yields nothing leaves every output as it is
-            return
+        if not message:  # the page checks first (require_question); this is for API callers
+            raise gr.Error(EMPTY_QUESTION, title="没有问题可回答")
         if len(message) > MAX_QUESTION_CHARS:
             raise gr.Error(f"问题太长了（{len(message)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。")
         prior = _turns(history)
@@ -240,6 +241,13 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
         yield history, render_sources(ans, current.index.texts), _remember(answers, record), "", topic_update(ans)
+
+    def require_question(message: str) -> None:
+        """Runs before ``respond`` on the page: an empty question is said in a notice and changes
+        nothing.  (Ending ``respond`` without a value reset the chat and its sources, and an error
+        raised there covers them with an "Error" badge.)"""
+        if not sanitise(message or "").strip():
+            raise gr.Error(EMPTY_QUESTION, title="没有问题可回答")
 
     def on_vote(data: gr.LikeData, answers: list, request: gr.Request = None):
         i = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -294,9 +302,10 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                                           elem_id="sources")
                 answers = gr.State([])
                 for trigger, name in ((box.submit, "ask"), (send.click, "ask_button")):
-                    trigger(respond, [box, chatbot, answers], [chatbot, sources, answers, box, topics],
-                            concurrency_id="answer", api_name=name,
-                            api_visibility="public" if name == "ask" else "private")
+                    trigger(require_question, box, None, concurrency_limit=None, api_visibility="private").success(
+                        respond, [box, chatbot, answers], [chatbot, sources, answers, box, topics],
+                        concurrency_id="answer", api_name=name,
+                        api_visibility="public" if name == "ask" else "private")
                 topics.click(lambda sample: sample[0] if sample else "", topics, box, queue=False,
                              api_visibility="private").then(
                     respond, [box, chatbot, answers], [chatbot, sources, answers, box, topics],

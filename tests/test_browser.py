@@ -123,6 +123,18 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert pg.locator("#chat script").count() == 0 and pg.locator("#chat img[src='x']").count() == 0
     pg.screenshot(path=str(ARTIFACTS / "05-escaped.png"), full_page=True)
 
+    # an empty 提问 tap says so and loses nothing (it used to wipe the conversation and its sources)
+    sources_before = pg.locator("#sources").inner_text()
+    pg.locator("#question textarea").fill("")
+    pg.locator("#send").click()
+    pg.get_by_text("请先输入问题").first.wait_for(timeout=15_000)
+    time.sleep(1)
+    chat = pg.locator("#chat").inner_text()
+    assert "<script>alert('x')</script>" in chat and "折叠床" in chat
+    assert pg.locator("#sources").inner_text() == sources_before
+    assert pg.locator("#chat").get_by_text("Error", exact=True).count() == 0
+    pg.screenshot(path=str(ARTIFACTS / "05b-empty-question.png"), full_page=True)
+
     pg.get_by_role("tab", name="案例查找").click()
     pg.locator("#case-query textarea").fill("讨薪")
     pg.locator("#case-search").click()

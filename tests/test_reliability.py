@@ -102,7 +102,10 @@ def test_the_answer_stream_never_sends_a_prop_update_to_the_sources_html(small_a
     respond = _fn(app.create_app(small_answerer, data_dir=tmp_path, exports=ExportFolder(tmp_path / "ex")), "ask")
     outs = list(respond("欠薪怎么办", [], []))
     assert outs and all(isinstance(out[1], str) for out in outs)
-    assert list(respond("  ", [], [])) == []  # empty input: nothing sent, nothing built
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match="请先输入问题"):  # empty input (API callers): a clear error, nothing built
+        list(respond("  ", [], []))
 
 
 def test_an_extractive_answer_is_sent_once_whole(small_answerer, tmp_path):
