@@ -62,7 +62,7 @@ from .loaded import (DEFAULT_INDEX, FORMAT_VERSION, Index, article_info as _arti
 from .sources import Document, SourceWarning, discover, display_path, load_documents
 from .stores.faiss_store import FaissStore
 
-__all__ = ["BadIndexError", "BuildReport", "Items", "corpus_fingerprint", "embed_items", "file_hashes",
+__all__ = ["BadIndexError", "BuildReport", "Items", "corpus_fingerprint", "embed_items", "file_hashes", "prepare_items",
            "item_tokens", "plan_items", "DEFAULT_INDEX", "FORMAT_VERSION", "Index", "background_questions",
            "build_index", "check_writable", "index_command", "load_index", "own_sources", "rebuild_hint",
            "recorded_source_paths", "source_files", "stale_sources"]
@@ -297,6 +297,24 @@ def item_tokens(items: Items, old_tokens: dict[str, str]) -> list[str]:
     return out
 
 
+
+def prepare_items(docs: Sequence[Document], chunking: dict, old_vecs: dict, old_tokens: dict, embedder,
+                  checkpoint_dir: Path, progress: bool, log, timings: dict) -> tuple[Items, np.ndarray, int, list[str]]:
+    """The steps every build shares (folder rebuild and append, Milvus update and new generation):
+    chunk ``docs`` (``chunking``: size, overlap, sentences), embed what ``old_vecs`` does not already
+    hold (checkpointed in ``checkpoint_dir``) and tokenise, each step timed into ``timings``.
+    Returns the items, their vectors, how many were embedded and their tokens."""
+    t0 = time.perf_counter()
+    items = plan_items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
+    timings["chunk"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vecs, embedded = embed_items(items, old_vecs, embedder, checkpoint_dir, progress, log)
+    timings["embed"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tokens = item_tokens(items, old_tokens)
+    timings["tokenize"] = time.perf_counter() - t0
+    return items, vecs, embedded, tokens
+
 def _write_segment(d: Path, items: Items, vecs: np.ndarray, tokens: list[str], docs: Sequence[Document]) -> None:
     """The segment files for ``items`` into folder ``d`` (which exists)."""
     n = len(items.chunks)
@@ -434,15 +452,8 @@ def _append(index_dir: Path, prev: dict, docs: list[Document], files: Sequence[P
             source_paths: list[str]) -> BuildReport:
     """Write ``docs`` as a new delta segment and commit it by replacing the manifest."""
     t = {"parse": parse_s}
-    t0 = time.perf_counter()
-    items = plan_items(docs, chunk_size, chunk_overlap, with_sentences)
-    t["chunk"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    vecs, embedded = embed_items(items, {}, embedder, index_dir, progress, log)
-    t["embed"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tokens = item_tokens(items, {})
-    t["tokenize"] = time.perf_counter() - t0
+    chunking = {"size": chunk_size, "overlap": chunk_overlap, "sentences": with_sentences}
+    items, vecs, embedded, tokens = prepare_items(docs, chunking, {}, {}, embedder, index_dir, progress, log, t)
     n = len(items.chunks)
     t0 = time.perf_counter()
     calibration = _extend_calibration(index_dir, prev["calibration"], vecs[:n])
@@ -515,17 +526,10 @@ def _rebuild(index_dir: Path, files: Sequence[Path], embedder, chunking: dict, p
         raise BadIndexError(f"no readable documents in {', '.join(map(str, files)) or 'the given sources'}; "
                             "nothing to index")
     t0 = time.perf_counter()
-    items = plan_items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
-    t["chunk"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
     old_vecs, old_sources, old_tokens = _previous(index_dir, embedder, chunking, log)
     t["load_previous"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    vecs, embedded = embed_items(items, old_vecs, embedder, index_dir, progress, log)
-    t["embed"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tokens = item_tokens(items, old_tokens)
-    t["tokenize"] = time.perf_counter() - t0
+    items, vecs, embedded, tokens = prepare_items(docs, chunking, old_vecs, old_tokens, embedder, index_dir,
+                                                  progress, log, t)
     n = len(items.chunks)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))

@@ -49,8 +49,8 @@ from ..bm25 import Bm25, TermCounts
 from ..calibration import background_questions, calibration, domain_questions, embed_domain
 from ..chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence
 from ..errors import BadIndexError, SourceError
-from ..index import (PARSER_VERSION, BuildReport, corpus_fingerprint, embed_items, embed_key, file_hashes,
-                     item_tokens, plan_items, sentence_key)
+from ..index import (PARSER_VERSION, BuildReport, corpus_fingerprint, embed_key, file_hashes, prepare_items,
+                     sentence_key)
 from ..loaded import FORMAT_VERSION, Index, article_info, sha256
 from ..sources import discover, display_path, load_documents
 from .base import VectorStore
@@ -501,21 +501,16 @@ def _update(mc, address: str, name: str, gen: int, manifest: dict, arrays: dict,
             _all(mc, f"{base}_chunks", ["row", "record", "vec"], where=_live(manifest, "chunks") + sel),
             _all(mc, f"{base}_sentences", ["row", "record", "vec"], where=_live(manifest, "sentences") + sel))
     t["prepare"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    items = plan_items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
-    t["chunk"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
     place = _checkpoint_place(address, name)
-    vecs, embedded = embed_items(items, old_vecs, embedder, place, progress, log)
-    t["embed"] = time.perf_counter() - t0
-    tokens = item_tokens(items, old_tokens)
+    items, vecs, embedded, tokens = prepare_items(docs, chunking, old_vecs, old_tokens, embedder, place,
+                                                  progress, log, t)
     n = len(items.chunks)
     t0 = time.perf_counter()
     ends = _ends(manifest)
     chunk_rows, sentence_rows = _chunk_rows(items, tokens, vecs, ends["chunks"], ends["sentences"])
     _insert(mc, f"{base}_chunks", chunk_rows)
     _insert(mc, f"{base}_sentences", sentence_rows)
-    log(f"wrote the chunks and sentences of the new and changed bulletins; writing the sources and the manifest")
+    log("wrote the chunks and sentences of the new and changed bulletins; writing the sources and the manifest")
     _upsert(mc, f"{base}_sources", _source_rows(docs))
     for kind in ("chunks", "sentences", "sources"):
         mc.flush(f"{base}_{kind}")
@@ -629,14 +624,9 @@ def _refuse_unreadable(files, docs, recorded: dict, address: str, name: str) -> 
 def _new_generation(mc, address: str, name: str, gen: int | None, docs, files, embedder, chunking, source_paths,
                     progress, log, t: dict) -> BuildReport:
     old_vecs, old_tokens, old_sources, old_manifest, old_arrays = _previous(mc, name, gen, embedder, log)
-    t0 = time.perf_counter()
-    items = plan_items(docs, chunking["size"], chunking["overlap"], chunking["sentences"])
-    t["chunk"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
     place = _checkpoint_place(address, name)
-    vecs, embedded = embed_items(items, old_vecs, embedder, place, progress, log)
-    t["embed"] = time.perf_counter() - t0
-    tokens = item_tokens(items, old_tokens)
+    items, vecs, embedded, tokens = prepare_items(docs, chunking, old_vecs, old_tokens, embedder, place,
+                                                  progress, log, t)
     n = len(items.chunks)
     t0 = time.perf_counter()
     background = embedder.encode_queries(background_questions()).astype(np.float32)
