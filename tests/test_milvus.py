@@ -102,12 +102,18 @@ def _stored_rows(address: str, name: str = "bulletins") -> dict[str, dict[str, l
     return out
 
 
-def test_add_change_and_remove_bulletins(tmp_path, hash_embedder):
+def _built_copy(tmp_path, embedder, db: str):
+    """The seed bulletins copied to ``tmp_path/corpus`` and indexed into the Milvus Lite file ``db``:
+    (corpus folder, address, build report)."""
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
-    address = f"milvus:{tmp_path / 'x.db'}"
+    address = f"milvus:{tmp_path / db}"
+    return corpus, address, build_index([corpus], address, embedder, **QUIET)
+
+
+def test_add_change_and_remove_bulletins(tmp_path, hash_embedder):
     emb = CountingEmbedder(hash_embedder)
-    first = build_index([corpus], address, emb, **QUIET)
+    corpus, address, first = _built_copy(tmp_path, emb, "x.db")
     before = load_index(address)
     assert first.chunks == len(before.chunks) > 0
 
@@ -166,11 +172,8 @@ def _cited(answerer, question: str) -> list:
 def test_an_edited_bulletin_is_replaced_in_place(tmp_path, hash_embedder, hash_answerability):
     from qa.answer import Answerer
 
-    corpus = tmp_path / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    address = f"milvus:{tmp_path / 'e.db'}"
     emb = CountingEmbedder(hash_embedder)
-    build_index([corpus], address, emb, **QUIET)
+    corpus, address, _ = _built_copy(tmp_path, emb, "e.db")
     before, rows_before = load_index(address), _stored_rows(address)
     asked = {n: f"免费为{n}名职工体检的是哪个工会?" for n in (568, 612)}
     assert any("568名" in c.text for c in _cited(Answerer(before, emb, answerability=hash_answerability), asked[568]))
@@ -218,11 +221,8 @@ def test_an_edited_bulletin_is_replaced_in_place(tmp_path, hash_embedder, hash_a
 def test_a_removed_bulletin_is_no_longer_cited(tmp_path, hash_embedder, hash_answerability):
     from qa.answer import Answerer
 
-    corpus = tmp_path / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    address = f"milvus:{tmp_path / 'r.db'}"
     emb = CountingEmbedder(hash_embedder)
-    build_index([corpus], address, emb, **QUIET)
+    corpus, address, _ = _built_copy(tmp_path, emb, "r.db")
     question = "免费为568名职工体检的是哪个工会?"
     removed = str(corpus / "000_79df250fcb6385bf.txt")
     assert any(c.source == removed for c in _cited(Answerer(load_index(address), emb,
@@ -243,10 +243,7 @@ def test_a_removed_bulletin_is_no_longer_cited(tmp_path, hash_embedder, hash_ans
 def test_bad_input_is_a_clear_error_and_loses_nothing(tmp_path, hash_embedder):
     from qa.errors import QAError, SourceError
 
-    corpus = tmp_path / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    address = f"milvus:{tmp_path / 'b.db'}"
-    build_index([corpus], address, hash_embedder, **QUIET)
+    corpus, address, _ = _built_copy(tmp_path, hash_embedder, "b.db")
     before = load_index(address)
 
     def unchanged() -> None:
@@ -284,10 +281,7 @@ class Killed(Exception):
 def test_a_killed_build_leaves_the_previous_index_answering(tmp_path, hash_embedder, how):
     from qa.retrieve import Retriever
 
-    corpus = tmp_path / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    address = f"milvus:{tmp_path / 'k.db'}"
-    build_index([corpus], address, hash_embedder, **QUIET)
+    corpus, address, _ = _built_copy(tmp_path, hash_embedder, "k.db")
     before = load_index(address)
     (corpus / "new.txt").write_text(NEW, encoding="utf-8")
     if how == "new generation":  # a changed bulletin too: the build writes a whole new generation
