@@ -202,9 +202,8 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
             raise gr.Error("抱歉，模型没能加载，已记录下来。请稍后再试。")
 
     def respond(message: str, history: list, answers: list):
+        require_question(message)  # the page has checked already; API callers get the same error
         message = sanitise(message).strip()
-        if not message:  # the page checks first (require_question); this is for API callers
-            raise gr.Error(EMPTY_QUESTION, title="没有问题可回答")
         if len(message) > MAX_QUESTION_CHARS:
             raise gr.Error(f"问题太长了（{len(message)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。")
         prior = _turns(history)
