@@ -39,11 +39,13 @@ def _warn_to_stderr() -> None:
 # ---------------------------------------------------------------- commands
 
 def cmd_fetch_model(args) -> int:
-    from .model import bf16_copy, ensure_default_model
+    from .embed import get_embedder
+    from .model import DEFAULT_MODEL, ensure_default_model
 
     path = ensure_default_model(log=_log)
-    if (os.environ.get("QA_EMBED_DTYPE") or "bf16").lower() == "bf16":
-        bf16_copy(str(path), log=_log)  # made here, once, so the app's first start does not pay for it
+    # what the default backend runs from (the bf16 copy for torch-bf16, the ONNX export for OpenVINO),
+    # made here, once, so that the first index build or page start does not pay for it
+    get_embedder(DEFAULT_MODEL, log=_log).prepare()
     print(path)
     return 0
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from qa.bench_embed import choose_default
-from qa.embed import (BACKENDS, HashEmbedder, OnnxEmbedder, OpenVinoEmbedder, SentenceTransformerEmbedder, backend_of,
-                      default_backend, get_embedder, index_backend)
+from qa.embed import (BACKENDS, DEFAULT_BACKEND, FALLBACK_BACKEND, HashEmbedder, OnnxEmbedder, OpenVinoEmbedder,
+                      SentenceTransformerEmbedder, backend_of, default_backend, get_embedder, index_backend)
+from qa.embedders.openvino_rt import cpu_has_bf16
 
 
 class Renamed(HashEmbedder):
@@ -27,6 +28,10 @@ def test_backend_selection(monkeypatch):
     monkeypatch.delenv("QA_EMBED_BACKEND", raising=False)
     monkeypatch.delenv("QA_EMBED_DTYPE", raising=False)
     assert default_backend() in BACKENDS
+    # the default needs a CPU that runs bf16 natively; elsewhere OpenVINO would run it in f32, at half torch's speed
+    assert default_backend(native_bf16=True) == DEFAULT_BACKEND == "openvino-bf16"
+    assert default_backend(native_bf16=False) == FALLBACK_BACKEND == "torch-bf16"
+    assert default_backend() == ("openvino-bf16" if cpu_has_bf16() else "torch-bf16")
     monkeypatch.setenv("QA_EMBED_BACKEND", "onnx-int8")
     e = get_embedder("google/embeddinggemma-300m", fetch=False)
     assert isinstance(e, OnnxEmbedder) and e.backend == "onnx-int8" and e.quant == "int8"

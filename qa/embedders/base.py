@@ -60,6 +60,11 @@ class ModelEmbedder:
     def _prompts(self) -> dict:
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Make the files this backend runs from (fetched weights; a backend may add its own), so that
+        the first build or page start does not pay for them."""
+        self.path
+
     # -- lazy parts
     @property
     def path(self) -> str:

@@ -36,6 +36,10 @@ class ExportedEmbedder(ModelEmbedder):
             self._onnx_path = str(ensure_onnx(self.path, self.quant, log=self._log))
         return self._onnx_path
 
+    def prepare(self) -> None:
+        """The weights and their ONNX export."""
+        self.onnx_path
+
     @property
     def fingerprint_suffix(self) -> str:
         from ..onnx_export import EXPORT_VERSION

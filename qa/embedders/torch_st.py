@@ -28,6 +28,13 @@ class SentenceTransformerEmbedder(ModelEmbedder):
     def fingerprint_suffix(self) -> str:
         return self.dtype
 
+    def prepare(self) -> None:
+        """The weights, and for bf16 their bf16 load copy (``qa.model.bf16_copy``)."""
+        if self.dtype == "bf16" and os.path.isdir(self.path):
+            from ..model import bf16_copy
+
+            bf16_copy(self.path, log=self._log)
+
     def _load(self):
         import torch
         from sentence_transformers import SentenceTransformer
