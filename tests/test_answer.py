@@ -250,6 +250,10 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("安徽那个热线帮人要回来多少钱", "money"),
     ("这个项目花了多少钱", "money"),
     ("打12351要收电话费吗", "price"),
+    ("货车司机 能洗澡 要多少钱", "price"),  # a follow-up 那要多少钱 after 哪里能洗澡, condensed
+    ("司机之家住一晚要多少钱", "price"),
+    ("建一个司机之家要多少钱", "money"),  # a sum spent, not a price
+    ("广西这三年一共要砸多少钱", "money"),
     ("讲座的题目叫啥", "name"),
     ("讲座是哪天搞的", "date"),
 ])
