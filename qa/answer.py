@@ -30,8 +30,10 @@ from .records import Answer, Case, Citation
 from .retrieve import Retriever, check_question
 from .sentences import SentenceChooser
 from .vocabulary import Vocabulary
+from .wordlists import table
 
 REFUSAL_TEXT = "抱歉，公报里没有找到能回答这个问题的内容。"
+MISSING_DETAIL = table("refusal_details")  # slot → what the bulletins were found to lack
 
 
 class Answerer:
@@ -105,7 +107,8 @@ class Answerer:
         support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, chosen,
                                                                retrieval.query_vector))
         if not support["supported"]:
-            ans = self._refusal(question, standalone, hits[:k], scored, q, support.get("missing", ()))
+            ans = self._refusal(question, standalone, hits[:k], scored, q, support.get("missing", ()),
+                                detail=support["slot"] if support.get("why") == "detail_missing" else "")
         elif q.wants_cases:
             ans = self._cases(question, standalone, k, retrieval, q, hits[:k], scored)
         else:
@@ -160,10 +163,17 @@ class Answerer:
         return Answer(question, text, tuple(cits), tuple(hits), kind="cases", cases=tuple(cases),
                       standalone_question=standalone)
 
-    def _refusal(self, question, standalone, hits, scored, q: Question, missing: Sequence[str] = ()) -> Answer:
-        """A plain refusal that still helps: the nearest sentence the bulletins do have (cited) and
-        nearby topics to ask about next."""
-        head = f"抱歉，公报里没有提到“{'”“'.join(missing)}”，无法回答。" if missing else REFUSAL_TEXT
+    def _refusal(self, question, standalone, hits, scored, q: Question, missing: Sequence[str] = (),
+                 detail: str = "") -> Answer:
+        """A plain refusal that still helps: what is missing when that is known (a name no bulletin
+        mentions, or the asked detail — a price, a phone number — absent from the nearest sentences),
+        the nearest sentence the bulletins do have (cited) and nearby topics to ask about next."""
+        if missing:
+            head = f"抱歉，公报里没有提到“{'”“'.join(missing)}”，无法回答。"
+        elif detail in MISSING_DETAIL:
+            head = f"抱歉，公报里没有找到{MISSING_DETAIL[detail]}。"
+        else:
+            head = REFUSAL_TEXT
         parts, cits = self._cite_all([scored[0][1]], q, 80) if scored else ([], [])
         text = head + (f"\n公报里最接近的内容：{parts[0]}" if parts else "")
         topics = tuple(self.nearby_topics(hits))
