@@ -71,7 +71,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("money", re.compile(r"多少钱|几块钱|多少块|费用|花多少|交多少|多少元|奖金|补贴多少")),
     ("clock", re.compile(r"几点|开放时间|营业时间|办公时间|开门|关门|几点钟|上班时间")),
     ("frequency", re.compile(r"几次|频率|每隔|多久[^?？,，]{0,8}一次|多长时间[^?？,，]{0,8}一次")),
-    ("duration", re.compile(r"多久|多长时间|多少时间|多长|几天|几个月|几年")),
+    ("duration", re.compile(r"多久|多长时间|多少时间|多长|几天|几个月|几年|(?:几|多少)个?(?:工作日|小时|钟头|星期|礼拜|周)")),
     ("address", re.compile(r"地址|位置|具体在哪|在哪条路|哪几条路|哪条路|哪些路|什么路|哪条街|哪些街|怎么过去|怎么走|门牌")),
     ("legal", re.compile(r"合法|违法|犯法|正常吗|有必要|符合规定|规定吗")),
     ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
@@ -89,7 +89,7 @@ _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|�
 _RE_MONEY = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:元|块)|免费|不收费|零收费")
 _RE_PRICE = re.compile(r"\d[\d.,]*\s*(?:元|块)|免费|不收费|零收费|不要钱")
 _RE_PHONE = re.compile(r"\d{5,}|\d{3,4}-\d{7,8}")
-_RE_DURATION = re.compile(r"[\d一二两三四五六七八九十半]+\s*(?:个)?(?:天|日|周|星期|个月|月|年|小时|分钟|课时|学时)|当天|当场|半年")
+_RE_DURATION = re.compile(r"[\d一二两三四五六七八九十半]+\s*(?:个)?(?:工作日|天|日|周|星期|个月|月|年|小时|分钟|课时|学时)|当天|当场|半年")
 _RE_PROCEDURE = re.compile(r"扫码|拨打|登录|关注|公众号|小程序|填写|提交|携带|凭[^,，。]{1,8}(?:即可|可)|"
                            r"到[^,，。]{1,12}(?:报名|申请|办理)|报名方式|申请条件|须|需提供")
 # an address, not any word ending in 路 (思路, 复兴路): a number, 位于, a crossing or "on/along the road"
@@ -99,7 +99,7 @@ _RE_LEGAL = re.compile(r"违法|合法|依法|法律|规定|违反")
 _RE_DAY_ASKED = re.compile(r"哪天|哪一天|几号|几月几[号日]|具体日期|哪一日")
 _RE_DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号]|当天|同日")
 _RE_ROLE = re.compile(r"(主席|书记|负责人|局长|队长|经理|院长|站长|校长|组长|馆长|董事长|总经理)[^,，。?？]{0,3}(?:是谁|叫啥|叫什么|是哪位)")
-_RE_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}点|全天|24小时|[上下]午|晚上")
+_RE_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}点|全天|24小时")
 # "每个月/一个人/每名 … 多少": a rate, answered only by a rate (每月, 人均, 月均 …)
 _RE_PER_UNIT = re.compile(r"(?:每|一)(?:个)?(人|月|年|天|名|家|场|期|届)|每(个)")
 _PER_UNIT_FORMS = {"人": ("每人", "人均", "每名", "一人"), "名": ("每名", "人均", "每人"), "月": ("每月", "月均", "按月", "一个月", "月薪"),

@@ -254,6 +254,8 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("司机之家住一晚要多少钱", "price"),
     ("建一个司机之家要多少钱", "money"),  # a sum spent, not a price
     ("广西这三年一共要砸多少钱", "money"),
+    ("工会法人登记网上办完要几个工作日", "duration"),  # not a count of anything
+    ("驿站几点开门", "clock"),
     ("讲座的题目叫啥", "name"),
     ("讲座是哪天搞的", "date"),
 ])
@@ -271,6 +273,10 @@ def test_a_price_is_asked_apart_from_an_amount(question, slot):
     ("money", "为职工追回工资143万多元", True),  # 余/多 after it
     ("money", "为职工追回工资", False),
     ("figure", "共追回300多万元", True),
+    ("clock", "驿站全天24小时开放", True),
+    ("clock", "每天8:30至17:30开放", True),
+    ("clock", "3月22日上午,宣讲会在大丰职工之家举行", False),  # when an event was held is no opening hour
+    ("duration", "3个工作日内办结", True),
 ])
 def test_what_holds_a_price_or_an_amount(slot, text, held):
     from qa.question import holds
