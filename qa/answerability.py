@@ -41,7 +41,7 @@ FEATURES = ("z_passage", "z_sentence", "hub")
 HUB_K = 10  # a sentence's reach: mean cosine of its 10 closest in-domain background questions (5/10/30 tied on tune)
 # slots whose absence from the answer means the bulletins do not give what is asked
 DETAIL_SLOTS = frozenset({"rate", "money", "price", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
-                          "list", "address", "legal"})
+                          "address", "legal"})
 
 
 @dataclass(frozen=True)

@@ -131,8 +131,11 @@ class SentenceChooser:
             # it — nearby in the same article first, else the best candidate that has it
             same = [(sc, sid) for sc, sid, _ in scored[1:]
                     if self.same_report(sid, best) and 0 < abs(sid - best) <= 3 and q.details_held(sents[sid].text)]
-            other = [(sc, sid) for sc, sid, _ in scored[1:12]
-                     if q.details_held(sents[sid].text) and sc >= best_score - W["slot_sentence_margin"]]
+            # another report only if it is as much about what the question names (as for a runner-up)
+            best_context = self.context_coverage(q, best, best_hit.chunk)
+            other = [(sc, sid) for sc, sid, h in scored[1:12]
+                     if q.details_held(sents[sid].text) and sc >= best_score - W["slot_sentence_margin"]
+                     and self.context_coverage(q, sid, h.chunk) >= best_context - 0.05]
             if same or other:
                 chosen.append(max(same or other)[1])
         elif len(scored) > 1:

@@ -78,8 +78,22 @@ def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels)
 def test_refusal_cites_the_nearest_sentence(real_answerer):
     ans = real_answerer.ask("司机之家洗澡要钱吗")  # the topic is in the bulletins, a price is not
     assert ans.refused and ans.support["why"] == "detail_missing", ans.text
+    assert ans.text.startswith("抱歉，公报里没有找到收费标准"), ans.text  # says what it did not find
     assert len(ans.citations) == 1 and "司机之家" in ans.citations[0].title + ans.citations[0].text
     assert verify_answer(ans, source_text) == [] and ans.topics
+
+
+@pytest.mark.parametrize("q, history, lacking", [
+    # a price after a use: not the 2800余万元 spent on building
+    ("那要多少钱", [{"role": "user", "content": "跑长途的货车司机 哪里能洗澡睡一觉"},
+                {"role": "assistant", "content": "各“司机之家”……还配有淋浴间、洗漱台、洗衣机等设施[1]"}], "收费标准"),
+    ("宝鸡工人文化宫几点开门", [], "开放时间"),  # not another report's 3月22日上午
+    ("北京工会法人登记网上办完一般要几个工作日", [], "要多长时间"),  # a duration, not 近300名人员
+])
+def test_an_asked_detail_the_bulletins_lack_is_refused_and_named(real_answerer, q, history, lacking):
+    ans = real_answerer.ask(q, history)
+    assert ans.refused and ans.support["why"] == "detail_missing", (ans.standalone_question, ans.text)
+    assert lacking in ans.text.splitlines()[0] and ans.citations, ans.text
 
 
 @pytest.mark.parametrize("q,needle", [
