@@ -31,21 +31,22 @@ def test_bulletin_script_is_escaped_everywhere(script_index, hash_embedder):
     a = Answerer(script_index, hash_embedder, answerability=AnswerabilityModel.always())
     ans = a.ask("职工书屋藏书多少册?")
     assert "<script>" in ans.text  # the library keeps the text verbatim …
-    chat = app.render_answer(ans)
-    side = app.render_sources(ans, script_index.texts)
+    chat = app.render_answer(ans, 1)
+    side = app.render_sources(ans, script_index.texts, 1)
     assert "<script>" not in chat and "&lt;script&gt;" in chat  # … the page shows it as text
     assert "<script>" not in side and "&lt;script&gt;" in side
-    assert '<a class="cite" href="#src-1">[1]</a>' in chat and 'id="src-1"' in side and "<mark>" in side
+    # anchors name the answer too (src-<answer>-<n>): an older answer's [1] keeps its own card
+    assert '<a class="cite" href="#src-1-1">[1]</a>' in chat and 'id="src-1-1"' in side and "<mark>" in side
 
 
 def test_refusal_renders_its_nearest_sentence_and_topics(script_index, hash_embedder):
     a = Answerer(script_index, hash_embedder)
     ans = a.ask("量子计算机的原理是什么?")
     assert ans.refused and ans.topics
-    html = app.render_sources(ans, script_index.texts)
+    html = app.render_sources(ans, script_index.texts, 1)
     assert "没有能回答" in html
     if ans.citations:  # the nearest sentence is cited and shown like any citation
-        assert 'id="src-1"' in html and "<mark>" in html
+        assert 'id="src-1-1"' in html and "<mark>" in html
     update = app.create_app(a).fns  # the page builds with the topic chips wired
     assert update
 

@@ -85,10 +85,10 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert row["vote"] == "up" and "折叠床" in row["answer"] and row["citations"] and row["time"]
 
     pg.locator("#chat a.cite").first.click()
-    assert pg.evaluate("location.hash") == "#src-1"
-    mark = pg.locator("#src-1 mark").inner_text()
+    assert pg.evaluate("location.hash") == "#src-1-1"  # [1] of the session's first answer
+    mark = pg.locator("#src-1-1 mark").inner_text()
     assert "折叠床" in mark
-    assert "司机之家" in pg.locator("#src-1 .src-head").inner_text()
+    assert "司机之家" in pg.locator("#src-1-1 .src-head").inner_text()
     pg.screenshot(path=str(ARTIFACTS / "03-sources.png"), full_page=True)
 
     _ask(pg, "司机之家洗澡要钱吗")  # the topic is in the bulletins, a price is not
@@ -100,7 +100,8 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
         pg.wait_for_function("document.querySelector('#sources').innerText.includes('没有能回答')", timeout=15_000)
     assert "没有能回答" in pg.locator("#sources").inner_text()
     assert "最接近" in pg.locator("#chat").inner_text()
-    assert "司机之家" in pg.locator("#src-1").inner_text() and pg.locator("#src-1 mark").count() == 1  # cited
+    assert "司机之家" in pg.locator("#src-2-1").inner_text() and pg.locator("#src-2-1 mark").count() == 1  # cited
+    assert "折叠床" in pg.locator("#src-1-1 mark").inner_text()  # the first answer's card is kept below
     pg.wait_for_selector("#topics button", timeout=15_000)
     pg.screenshot(path=str(ARTIFACTS / "04-refusal.png"), full_page=True)
     topic = pg.locator("#topics button").first
@@ -109,9 +110,11 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     before = pg.evaluate(count)
     topic.click()  # a suggested topic is asked as the next question
     pg.wait_for_function(f"{count} > {before}", timeout=60_000)
-    with contextlib.suppress(PlaywrightTimeout):  # its answer's sources replace the refusal's
-        pg.wait_for_function("!document.querySelector('#sources').innerText.includes('没有能回答')", timeout=30_000)
+    # its answer's sources go above the refusal's, which stay for the refusal's own [1]
+    pg.wait_for_selector("#sources .src-group#ans-3", timeout=30_000)
     assert pg.evaluate(count) > before
+    assert pg.evaluate("[...document.querySelectorAll('#sources .src-group')].map(g => g.id)") == [
+        "ans-3", "ans-2", "ans-1"]
     pg.screenshot(path=str(ARTIFACTS / "04b-topic-clicked.png"), full_page=True)
 
     script = "<script>alert('x')</script><img src=x onerror=alert(2)>工资被拖欠了找谁?"
