@@ -1,8 +1,9 @@
 """The chat page: Gradio app over qa.answer.Answerer.
 
-- 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole); [n] markers
-  link to the sources panel, which shows each cited passage in its paragraph with the cited sentence
-  highlighted; refusals show nearby topics;
+- 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole), each with a
+  short list of its sources under it; its [n] markers link to its own cards in the sources panel (the
+  session's last answers, newest first), which show each cited passage in its paragraph with the cited
+  sentence highlighted; refusals show nearby topics;
   follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
 - 案例查找 tab: one result per article, filters by bulletin/column/place, CSV/Markdown export
   (``qa.exports``: formula-safe CSV, escaped Markdown, in one pruned folder).
