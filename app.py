@@ -1,8 +1,9 @@
 """The chat page: Gradio app over qa.answer.Answerer.
 
-- 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole); [n] markers
-  link to the sources panel, which shows each cited passage in its paragraph with the cited sentence
-  highlighted; refusals show nearby topics;
+- 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole), each with a
+  short list of its sources under it; its [n] markers link to its own cards in the sources panel (the
+  session's last answers, newest first), which show each cited passage in its paragraph with the cited
+  sentence highlighted; refusals show nearby topics;
   follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
 - 案例查找 tab: one result per article, filters by bulletin/column/place, CSV/Markdown export
   (``qa.exports``: formula-safe CSV, escaped Markdown, in one pruned folder).
@@ -57,6 +58,15 @@ CSS = """
 #sources .src:target { outline: 2px solid var(--color-accent); }
 #sources .src-head { font-weight: 600; margin-bottom: 4px; }
 #sources .src-meta { color: var(--body-text-color-subdued); font-size: 12px; }
+#sources .src-file { color: var(--body-text-color); }
+#sources .src-pos { font-size: 11px; opacity: 0.75; margin-left: 4px; white-space: nowrap; }
+#sources .src-warn { color: #b45309; }
+#sources .src-group + .src-group { margin-top: 16px; }
+#sources .src-q { font-size: 13px; font-weight: 600; color: var(--body-text-color); opacity: 0.7; margin-bottom: 6px; }
+#sources .src-q, #sources .src p, #chat .answer-sources { overflow-wrap: anywhere; }
+#chat .answer-sources { display: block; font-size: 12px; line-height: 1.6; color: var(--body-text-color); opacity: 0.75;
+  border-top: 1px solid var(--border-color-primary); padding-top: 4px; }
+#chat .answer-sources .cite { color: inherit; }
 #sources mark, #case-results mark { background: #ffe58f; padding: 0 1px; }
 #case-results .case { border-bottom: 1px solid var(--border-color-primary); padding: 8px 0; }
 #case-results .case-title { font-weight: 600; }
@@ -66,23 +76,69 @@ CSS = """
 
 # ---------------------------------------------------------------- rendering (all bulletin text escaped)
 
+SOURCES_PENDING = "<p>正在找出处…</p>"
+SOURCES_EMPTY = "<p>回答引用的公报原文会显示在这里，被引用的句子会高亮。</p>"
+SOURCE_LIST = '<small class="answer-sources">'  # starts an answer's short source list in its chat message
+KEPT_SOURCES = 20  # answers whose cards the sources panel keeps (newest first)
+
+
 def esc(text: str) -> str:
     """Escape for HTML and neutralise Markdown emphasis/links, so bulletin text shows as typed."""
     t = html.escape(text, quote=False)
     return re.sub(r"([\\`*_\[\]#|~])", r"\\\1", t)
 
 
-def render_answer(ans: Answer) -> str:
-    """Chat message for an answer: escaped text with [n] turned into links to the sources panel."""
+def _file_name(source: str) -> str:
+    """The bulletin's file name (no folders, no ``#part``) as the page names it."""
+    return Path(source.split("#")[0]).name
+
+
+def _turn(turn: int) -> int:
+    """``turn``, checked: an answer's number in the session counts from 1."""
+    if isinstance(turn, bool) or not isinstance(turn, int) or turn < 1:
+        raise ValueError(f"answer number must be a whole number from 1, not {turn!r}")
+    return turn
+
+
+def cite_id(turn: int, n: int) -> str:
+    """Id of the sources panel card of citation ``[n]`` of the session's answer number ``turn``: unique
+    per answer, so an older answer's [n] still lands on its own card."""
+    return f"src-{_turn(turn)}-{n}"
+
+
+def render_source_list(ans: Answer, turn: int) -> str:
+    """The answer's own short source list, for its chat bubble: one small line per cited article and
+    page (``[1][2] 《title》 · file · 第 N 页``), each [n] a link to its card; "" without citations."""
+    lines: dict[tuple, list[int]] = {}
+    for c in ans.citations:
+        lines.setdefault((c.title, _file_name(c.source), c.page), []).append(c.n)
+    out = []
+    for (title, name, page), ns in lines.items():
+        marks = "".join(f'<a class="cite" href="#{cite_id(turn, n)}">[{n}]</a>' for n in ns)
+        parts = (f"《{esc(title)}》" if title else "", esc(name), f"第 {page} 页" if page else "")
+        out.append(f"{marks} " + " · ".join(x for x in parts if x))
+    return SOURCE_LIST + "<br>".join(out) + "</small>" if out else ""
+
+
+def render_answer(ans: Answer, turn: int) -> str:
+    """Chat message for the session's answer number ``turn``: escaped text with [n] turned into links
+    to its cards in the sources panel, then its short source list (and a notice, if any)."""
     body = esc(ans.text)
-    body = re.sub(r"\\\[(\d+)\\\]", lambda m: f'<a class="cite" href="#src-{m.group(1)}">[{m.group(1)}]</a>', body)
+    body = re.sub(r"\\\[(\d+)\\\]",
+                  lambda m: f'<a class="cite" href="#{cite_id(turn, int(m.group(1)))}">[{m.group(1)}]</a>', body)
     body = body.replace("\n", "  \n")
+    listing = render_source_list(ans, turn)
+    if listing:
+        body += "\n\n" + listing
     if ans.notice:
         body += f"\n\n<small>{esc(ans.notice)}</small>"
     return body
 
 
-def render_sources(ans: Answer, texts: dict[str, str]) -> str:
+def render_sources(ans: Answer, texts: dict[str, str], turn: int) -> str:
+    """The cards of the session's answer number ``turn``: each cited passage in its paragraph with the
+    cited sentence marked; file, column and page below, offsets and a failed check smaller still.  A
+    refusal says so first (its nearest sentence, if cited, is a card like any other)."""
     head = ""
     if ans.refused:
         head = "<p><b>公报里没有能回答这个问题的内容。</b>" + (" 下面是公报里最接近的一句：" if ans.citations else "") + "</p>"
@@ -102,14 +158,32 @@ def render_sources(ans: Answer, texts: dict[str, str]) -> str:
         if len(after) > 160:
             after = after[:160] + "…"
         column = next((x.column for x in ans.cases if x.citation == c.n), "") or ""
-        flag = "" if c.verified else " <span title='未通过核对'>⚠</span>"
+        where = " · ".join(x for x in (f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
+                                       html.escape(column), f"第 {c.page} 页" if c.page else "") if x)
+        check = "" if c.verified else ' · <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>'
         cards.append(
-            f'<div class="src" id="src-{c.n}"><div class="src-head">[{c.n}] 《{html.escape(c.title)}》{flag}</div>'
+            f'<div class="src" id="{cite_id(turn, c.n)}"><div class="src-head">[{c.n}] 《{html.escape(c.title)}》</div>'
             f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
-            f'<div class="src-meta">{html.escape(Path(c.source.split("#")[0]).name)}'
-            f'{" · " + html.escape(column) if column else ""}{f" · 第 {c.page} 页" if c.page else ""}'
-            f' · 字符 {c.start}–{c.end}</div></div>')
+            f'<div class="src-meta">{where}{check}'
+            f' <span class="src-pos" title="被引句子在原文件中的字符位置">字符 {c.start}–{c.end}</span></div></div>')
     return head + "".join(cards)
+
+
+def render_group(turn: int, question: str, cards: str) -> str:
+    """One answer's group in the sources panel: headed by its question (escaped), then its cards."""
+    return (f'<div class="src-group" id="ans-{_turn(turn)}"><div class="src-q">第 {turn} 问：{html.escape(question)}'
+            f"</div>{cards}</div>")
+
+
+def add_group(groups: list[str], group: str) -> list[str]:
+    """``group`` first, then the older groups, keeping the newest ``KEPT_SOURCES``."""
+    return [group, *list(groups or [])][:KEPT_SOURCES]
+
+
+def render_panel(groups: list[str], *, pending: bool = False) -> str:
+    """The sources panel: the session's groups, newest first (``pending``: "正在找出处…" above them)."""
+    body = (SOURCES_PENDING if pending else "") + "".join(groups or [])
+    return body or SOURCES_EMPTY
 
 
 def highlight(text: str, terms: list[str]) -> str:
@@ -139,7 +213,6 @@ def render_cases(cases, query: str) -> str:
 
 # ---------------------------------------------------------------- the app
 
-SOURCES_PENDING = "<p>正在找出处…</p>"
 LOADING_MODEL = "正在加载模型…"
 EMPTY_QUESTION = "请先输入问题，比如“工资被拖欠了找谁?”"
 KEPT_ANSWERS = 50  # answers a page session keeps for 👍/👎 (a vote on an older one is ignored)
@@ -149,11 +222,12 @@ MAX_TURNS = 20  # prior turns a follow-up reads (a client may send any history; 
 
 def _turns(history: list[dict]) -> list[dict]:
     """Prior conversation as plain user/assistant turns (user text as typed, assistant text without
-    links): the last ``MAX_TURNS``, each cleaned and cut to 2,000 characters."""
+    links or its source list): the last ``MAX_TURNS``, each cleaned and cut to 2,000 characters."""
     out = []
     for m in list(history or [])[-MAX_TURNS:]:
         content = m.get("content") if isinstance(m, dict) else None
         if isinstance(content, str) and m.get("role") in ("user", "assistant"):
+            content = content.split(SOURCE_LIST)[0].rstrip()
             out.append({"role": m["role"], "content": re.sub(r"<[^>]+>", "", sanitise(content, 2000))})
     return out
 
@@ -166,6 +240,11 @@ def _remember(answers: list, record: dict) -> list:
     if drop > 0:
         out[:drop] = [None] * drop
     return out
+
+
+def cleared() -> tuple:
+    """What 清空对话 sets: an empty chat, sources panel, answers, groups and no topic chips."""
+    return [], SOURCES_EMPTY, [], [], gr.update(samples=[], visible=False)
 
 
 def _client(request: gr.Request | None) -> str:
@@ -201,7 +280,9 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
             log.exception("the model failed to load")
             raise gr.Error("抱歉，模型没能加载，已记录下来。请稍后再试。")
 
-    def respond(message: str, history: list, answers: list):
+    def respond(message: str, history: list, answers: list, groups: list | None = None):
+        """Answer ``message`` as the session's next answer: the chat gets it with its own source list,
+        the sources panel its cards as a new group above the older ones (``groups``, newest first)."""
         require_question(message)  # the page has checked already; API callers get the same error
         message = sanitise(message).strip()
         if len(message) > MAX_QUESTION_CHARS:
@@ -209,9 +290,12 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         prior = _turns(history)
         history = list(history or []) + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": ""}]
         shown = ""
+        turn = len(answers or []) + 1  # its number in the session: its cards' ids say which answer they are of
+        groups = list(groups or [])
+        pending = render_panel(groups, pending=True)
         if not ready.ready:  # the page is up before the model: say so, then answer when it is loaded
             history[-1]["content"] = LOADING_MODEL
-            yield history, SOURCES_PENDING, answers, "", gr.skip()
+            yield history, pending, answers, "", gr.skip(), groups
             history[-1]["content"] = ""
         wait_for_model()  # at once when loaded; a failed load is said plainly
         current = live["answerer"]  # one answer is made and shown from one index
@@ -228,7 +312,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                     history[-1]["content"] = esc(shown)
                     # the sources panel gets a string, never gr.skip(): Gradio 6 keeps every component
                     # it builds for a prop update of an HTML block for the life of the process
-                    yield history, SOURCES_PENDING, answers, "", gr.skip()
+                    yield history, pending, answers, "", gr.skip(), groups
                 else:
                     ans = piece
         except QAError as e:
@@ -236,10 +320,11 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         except Exception:
             log.exception("answering %s failed", for_log(message))
             raise gr.Error("抱歉，系统出了点问题，已记录下来。请稍后再试。")
-        history[-1]["content"] = render_answer(ans)
+        history[-1]["content"] = render_answer(ans, turn)
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
-        yield history, render_sources(ans, current.index.texts), _remember(answers, record), "", topic_update(ans)
+        groups = add_group(groups, render_group(turn, message, render_sources(ans, current.index.texts, turn)))
+        yield history, render_panel(groups), _remember(answers, record), "", topic_update(ans), groups
 
     def require_question(message: str) -> None:
         """Runs before ``respond`` on the page: an empty question is said in a notice and changes
@@ -297,21 +382,21 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                         clear = gr.Button("清空对话", size="sm")
                     with gr.Column(scale=2):
                         gr.Markdown("#### 出处")
-                        sources = gr.HTML("<p>回答引用的公报原文会显示在这里，被引用的句子会高亮。</p>",
-                                          elem_id="sources")
+                        sources = gr.HTML(SOURCES_EMPTY, elem_id="sources")
                 answers = gr.State([])
+                groups = gr.State([])  # the sources panel's groups, newest first
                 for trigger, name in ((box.submit, "ask"), (send.click, "ask_button")):
                     trigger(require_question, box, None, concurrency_limit=None, api_visibility="private").success(
-                        respond, [box, chatbot, answers], [chatbot, sources, answers, box, topics],
+                        respond, [box, chatbot, answers, groups], [chatbot, sources, answers, box, topics, groups],
                         concurrency_id="answer", api_name=name,
                         api_visibility="public" if name == "ask" else "private")
                 topics.click(lambda sample: sample[0] if sample else "", topics, box, queue=False,
                              api_visibility="private").then(
-                    respond, [box, chatbot, answers], [chatbot, sources, answers, box, topics],
+                    respond, [box, chatbot, answers, groups], [chatbot, sources, answers, box, topics, groups],
                     concurrency_id="answer", api_visibility="private")
                 chatbot.like(on_vote, [answers], None, queue=False, api_visibility="private")
-                clear.click(lambda: ([], "<p>回答引用的公报原文会显示在这里。</p>", [], gr.update(samples=[], visible=False)),
-                            None, [chatbot, sources, answers, topics], queue=False, api_visibility="private")
+                clear.click(cleared, None, [chatbot, sources, answers, groups, topics], queue=False,
+                            api_visibility="private")
             with gr.Tab("案例查找", id="cases"):
                 with gr.Row():
                     cq = gr.Textbox(label="查找主题", placeholder="例如：讨薪、货车司机之家、劳模工匠助企", scale=4,

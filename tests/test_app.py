@@ -31,21 +31,22 @@ def test_bulletin_script_is_escaped_everywhere(script_index, hash_embedder):
     a = Answerer(script_index, hash_embedder, answerability=AnswerabilityModel.always())
     ans = a.ask("职工书屋藏书多少册?")
     assert "<script>" in ans.text  # the library keeps the text verbatim …
-    chat = app.render_answer(ans)
-    side = app.render_sources(ans, script_index.texts)
+    chat = app.render_answer(ans, 1)
+    side = app.render_sources(ans, script_index.texts, 1)
     assert "<script>" not in chat and "&lt;script&gt;" in chat  # … the page shows it as text
     assert "<script>" not in side and "&lt;script&gt;" in side
-    assert '<a class="cite" href="#src-1">[1]</a>' in chat and 'id="src-1"' in side and "<mark>" in side
+    # anchors name the answer too (src-<answer>-<n>): an older answer's [1] keeps its own card
+    assert '<a class="cite" href="#src-1-1">[1]</a>' in chat and 'id="src-1-1"' in side and "<mark>" in side
 
 
 def test_refusal_renders_its_nearest_sentence_and_topics(script_index, hash_embedder):
     a = Answerer(script_index, hash_embedder)
     ans = a.ask("量子计算机的原理是什么?")
     assert ans.refused and ans.topics
-    html = app.render_sources(ans, script_index.texts)
+    html = app.render_sources(ans, script_index.texts, 1)
     assert "没有能回答" in html
     if ans.citations:  # the nearest sentence is cited and shown like any citation
-        assert 'id="src-1"' in html and "<mark>" in html
+        assert 'id="src-1-1"' in html and "<mark>" in html
     update = app.create_app(a).fns  # the page builds with the topic chips wired
     assert update
 
@@ -78,3 +79,162 @@ def test_feedback_log_appends_jsonl(tmp_path):
 def test_turns_strip_markup():
     hist = [{"role": "user", "content": "江宁区呢?"}, {"role": "assistant", "content": '答案<a class="cite" href="#src-1">[1]</a>'}]
     assert app._turns(hist)[1]["content"] == "答案[1]"
+
+
+# ---------------------------------------------------------------- each answer's own sources
+
+def _cite(n, title="货车司机之家开门迎客", source="corpus/b_trucks.txt", start=0, end=4, page=None, verified=True):
+    from qa.records import Citation
+
+    return Citation(n, source, title, start, end, "本刊讯", verified, page)
+
+
+def _answer(text, *citations, refused=False):
+    from qa.records import Answer
+
+    return Answer("问", text, tuple(citations), refused=refused)
+
+
+@pytest.mark.parametrize("title, shown", [
+    ("货车司机之家开门迎客", "《货车司机之家开门迎客》"),
+    ("<b>加粗</b><script>x</script>", "《&lt;b&gt;加粗&lt;/b&gt;&lt;script&gt;x&lt;/script&gt;》"),
+    ("*强调* _斜体_ [链接](http://x) `码` #号|表~", r"《\*强调\* \_斜体\_ \[链接\](http://x) \`码\` \#号\|表\~》"),
+    ("", ""),  # no title: the file alone
+])
+def test_each_answer_carries_its_own_escaped_source_list(title, shown):
+    ans = _answer("补发加班费3.6万元。[1]", _cite(1, title, "seeds/sub/x_y.txt#2", page=None))
+    msg = app.render_answer(ans, 3)
+    text, listing = msg.split("\n\n", 1)
+    assert text.endswith('<a class="cite" href="#src-3-1">[1]</a>')
+    assert listing.startswith(app.SOURCE_LIST) and listing.endswith("</small>")
+    assert f'<a class="cite" href="#src-3-1">[1]</a> {shown + " · " if shown else ""}x\\_y.txt</small>' in listing
+    assert "<b>" not in msg and "<script>" not in msg and "字符" not in msg  # offsets are for the panel
+
+
+def test_the_source_list_is_one_line_per_article_and_page():
+    ans = _answer("甲。[1]乙。[2]丙。[3]丁。[4]", _cite(1, page=2), _cite(2, page=2), _cite(3, page=3),
+                  _cite(4, "职工书屋", "c.pdf", page=None))
+    listing = app.render_source_list(ans, 1)
+    lines = listing.removeprefix(app.SOURCE_LIST).removesuffix("</small>").split("<br>")
+    assert lines == [
+        '<a class="cite" href="#src-1-1">[1]</a><a class="cite" href="#src-1-2">[2]</a> 《货车司机之家开门迎客》'
+        " · b\\_trucks.txt · 第 2 页",
+        '<a class="cite" href="#src-1-3">[3]</a> 《货车司机之家开门迎客》 · b\\_trucks.txt · 第 3 页',
+        '<a class="cite" href="#src-1-4">[4]</a> 《职工书屋》 · c.pdf']
+
+
+def test_an_answer_without_citations_has_no_source_list():
+    ans = _answer("公报里没有找到。", refused=True)
+    assert app.render_source_list(ans, 1) == "" and app.SOURCE_LIST not in app.render_answer(ans, 1)
+
+
+@pytest.mark.parametrize("turn", [0, -1, True, "1", 1.0, None])
+def test_an_answer_number_is_a_whole_number_from_1(turn):
+    ans = _answer("甲。[1]", _cite(1))
+    for render in (lambda: app.render_answer(ans, turn), lambda: app.render_sources(ans, {}, turn),
+                   lambda: app.render_group(turn, "问", "")):
+        with pytest.raises(ValueError, match="answer number"):
+            render()
+
+
+def test_cards_show_the_file_and_keep_offsets_and_check_secondary():
+    text = "货车司机之家\n\n本刊讯 货车司机之家有淋浴间。\n"
+    start = text.index("货车司机之家有")
+    c = _cite(1, "<i>司机</i>", "seeds/b_trucks.txt", start, len(text) - 1, page=4, verified=False)
+    card = app.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2)
+    assert 'id="src-2-1"' in card and "&lt;i&gt;司机&lt;/i&gt;" in card and "<i>" not in card
+    assert '<span class="src-file">b_trucks.txt</span> · 第 4 页' in card
+    meta = card[card.index('<div class="src-meta">'):]
+    assert f"字符 {start}–{len(text) - 1}" in meta and "⚠" in meta and "⚠" not in card[:card.index("<p>")]
+
+
+def test_the_panel_keeps_groups_newest_first_and_bounded():
+    groups = []
+    for turn in range(1, app.KEPT_SOURCES + 6):
+        groups = app.add_group(groups, app.render_group(turn, f"问题{turn}", ""))
+    assert len(groups) == app.KEPT_SOURCES
+    assert 'id="ans-25"' in groups[0] and 'id="ans-6"' in groups[-1]
+    panel = app.render_panel(groups)
+    assert panel.index('id="ans-25"') < panel.index('id="ans-24"')
+    pending = app.render_panel(groups, pending=True)  # an answer being written: pending above the older groups
+    assert pending.startswith(app.SOURCES_PENDING) and pending.endswith(panel)
+    assert app.render_panel([]) == app.SOURCES_EMPTY and app.render_panel([], pending=True) == app.SOURCES_PENDING
+
+
+@pytest.mark.parametrize("question", ["<script>alert(1)</script>工资?", "a & b <i>", "**粗** [1](#x)"])
+def test_a_group_heads_with_its_escaped_question(question):
+    import html
+
+    group = app.render_group(2, question, "<p>卡片</p>")
+    assert f"第 2 问：{html.escape(question)}</div><p>卡片</p>" in group
+    assert "<script>" not in group and "<i>" not in group
+
+
+def _respond(demo):
+    return next(f.fn for f in demo.fns.values() if getattr(f, "api_name", None) == "ask")
+
+
+def _ask_page(respond, question, out=None):
+    """One question the way the page asks it (chat, answers and groups carried over); the last output."""
+    chat, answers, groups = (out[0], out[2], out[5]) if out else ([], [], [])
+    return list(respond(question, chat, answers, groups))[-1]
+
+
+def _card(panel: str, anchor: str) -> str:
+    start = panel.index(f'<div class="src" id="{anchor}">')
+    return panel[start:panel.index('<div class="src-meta">', start)]
+
+
+def test_an_older_answers_citation_still_lands_on_its_own_card(tiny_index, hash_embedder, tmp_path):
+    import html
+    import re
+
+    respond = _respond(app.create_app(Answerer(tiny_index, hash_embedder, answerability=AnswerabilityModel.always()),
+                                      data_dir=tmp_path))
+    first = _ask_page(respond, "江宁区总工会追回多少工资?")
+    second = _ask_page(respond, "货车司机之家有什么?", first)
+    chat, panel, answers, groups = second[0], second[1], second[2], second[5]
+    assert len(groups) == 2 and panel == app.render_panel(groups)
+    assert panel.index('id="ans-2"') < panel.index('id="ans-1"')  # newest first, each headed by its question
+    assert "第 1 问：江宁区总工会追回多少工资?" in panel and "第 2 问：货车司机之家有什么?" in panel
+    ids = re.findall(r'id="(src-\d+-\d+)"', panel)
+    assert len(ids) == len(set(ids)) and {"src-1-1", "src-2-1"} <= set(ids)
+    for k, message in ((0, chat[1]["content"]), (1, chat[3]["content"])):
+        assert app.SOURCE_LIST in message  # the bubble names its own sources
+        cited = answers[k]["citations"]
+        for href in set(re.findall(r'href="#(src-\d+-\d+)"', message)):
+            turn, n = map(int, href.split("-")[1:])
+            assert turn == k + 1  # every link of an answer points into its own group
+            passage = next(c["text"] for c in cited if c["n"] == n)
+            assert f"<mark>{html.escape(passage)}</mark>" in _card(panel, href)
+    assert "128名" in _card(panel, "src-1-1") and "货车司机之家" in _card(panel, "src-2-1")
+
+
+def test_clearing_empties_the_panel_and_numbers_start_again(tiny_index, hash_embedder, tmp_path):
+    respond = _respond(app.create_app(Answerer(tiny_index, hash_embedder, answerability=AnswerabilityModel.always()),
+                                      data_dir=tmp_path))
+    before = _ask_page(respond, "江宁区总工会追回多少工资?")
+    chat, panel, answers, groups, topics = app.cleared()
+    assert chat == [] and answers == [] and groups == [] and panel == app.SOURCES_EMPTY
+    assert topics["visible"] is False
+    after = _ask_page(respond, "货车司机之家有什么?", (chat, panel, answers, None, topics, groups))
+    assert 'id="ans-1"' in after[1] and "江宁区" not in after[1] and before[1] != after[1]
+
+
+def test_a_refusal_keeps_its_head_and_nearest_sentence_in_its_group(script_index, hash_embedder, tmp_path):
+    respond = _respond(app.create_app(Answerer(script_index, hash_embedder), data_dir=tmp_path))
+    first = _ask_page(respond, "货车司机之家有什么?")
+    refusal = _ask_page(respond, "量子计算机的原理是什么?", first)
+    assert refusal[2][-1]["refused"]
+    newest = refusal[5][0]
+    assert newest.startswith('<div class="src-group" id="ans-2">') and "公报里没有能回答这个问题的内容。" in newest
+    assert refusal[5][1] == first[5][0]  # the earlier answer's group is kept as it was
+    if refusal[2][-1]["citations"]:
+        assert 'id="src-2-1"' in newest and "<mark>" in newest
+
+
+def test_follow_ups_read_an_answer_without_its_source_list():
+    ans = _answer("货车司机之家有淋浴间。[1]", _cite(1))
+    turns = app._turns([{"role": "user", "content": "司机之家有什么?"},
+                        {"role": "assistant", "content": app.render_answer(ans, 1)}])
+    assert turns[1]["content"] == "货车司机之家有淋浴间。[1]"

@@ -31,25 +31,37 @@ def app_url(real_index_path, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (scripts/ensure-chromium.sh installs it)")
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        pg = browser.new_page(viewport={"width": 1360, "height": 1000})
-        dialogs = []
-        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        pg.goto(app_url[0], wait_until="domcontentloaded")
-        pg.locator("#question textarea").wait_for(timeout=60_000)
-        pg.dialogs = dialogs
-        pg.data_dir = app_url[1]
-        yield pg
-        browser.close()
+        yield b
+        b.close()
+
+
+def _open(browser, app_url, **options):
+    """A new page (its own session) on the app, ready for a question; dialogs are recorded, not shown."""
+    pg = browser.new_page(**options)
+    dialogs = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.goto(app_url[0], wait_until="domcontentloaded")
+    pg.locator("#question textarea").wait_for(timeout=60_000)
+    pg.dialogs = dialogs
+    pg.data_dir = app_url[1]
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url):
+    pg = _open(browser, app_url, viewport={"width": 1360, "height": 1000})
+    yield pg
+    pg.close()
 
 
 def _ask(pg, question: str):
@@ -85,10 +97,10 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert row["vote"] == "up" and "折叠床" in row["answer"] and row["citations"] and row["time"]
 
     pg.locator("#chat a.cite").first.click()
-    assert pg.evaluate("location.hash") == "#src-1"
-    mark = pg.locator("#src-1 mark").inner_text()
+    assert pg.evaluate("location.hash") == "#src-1-1"  # [1] of the session's first answer
+    mark = pg.locator("#src-1-1 mark").inner_text()
     assert "折叠床" in mark
-    assert "司机之家" in pg.locator("#src-1 .src-head").inner_text()
+    assert "司机之家" in pg.locator("#src-1-1 .src-head").inner_text()
     pg.screenshot(path=str(ARTIFACTS / "03-sources.png"), full_page=True)
 
     _ask(pg, "司机之家洗澡要钱吗")  # the topic is in the bulletins, a price is not
@@ -100,7 +112,8 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
         pg.wait_for_function("document.querySelector('#sources').innerText.includes('没有能回答')", timeout=15_000)
     assert "没有能回答" in pg.locator("#sources").inner_text()
     assert "最接近" in pg.locator("#chat").inner_text()
-    assert "司机之家" in pg.locator("#src-1").inner_text() and pg.locator("#src-1 mark").count() == 1  # cited
+    assert "司机之家" in pg.locator("#src-2-1").inner_text() and pg.locator("#src-2-1 mark").count() == 1  # cited
+    assert "折叠床" in pg.locator("#src-1-1 mark").inner_text()  # the first answer's card is kept below
     pg.wait_for_selector("#topics button", timeout=15_000)
     pg.screenshot(path=str(ARTIFACTS / "04-refusal.png"), full_page=True)
     topic = pg.locator("#topics button").first
@@ -109,9 +122,11 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     before = pg.evaluate(count)
     topic.click()  # a suggested topic is asked as the next question
     pg.wait_for_function(f"{count} > {before}", timeout=60_000)
-    with contextlib.suppress(PlaywrightTimeout):  # its answer's sources replace the refusal's
-        pg.wait_for_function("!document.querySelector('#sources').innerText.includes('没有能回答')", timeout=30_000)
+    # its answer's sources go above the refusal's, which stay for the refusal's own [1]
+    pg.wait_for_selector("#sources .src-group#ans-3", timeout=30_000)
     assert pg.evaluate(count) > before
+    assert pg.evaluate("[...document.querySelectorAll('#sources .src-group')].map(g => g.id)") == [
+        "ans-3", "ans-2", "ans-1"]
     pg.screenshot(path=str(ARTIFACTS / "04b-topic-clicked.png"), full_page=True)
 
     script = "<script>alert('x')</script><img src=x onerror=alert(2)>工资被拖欠了找谁?"
@@ -143,6 +158,38 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert "义乌" in text and "12351" in text
     assert pg.locator("#case-results mark").count() >= 1
     pg.screenshot(path=str(ARTIFACTS / "06-cases.png"), full_page=True)
+
+
+def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_url):
+    """Found on a 390×844 phone: after a second question, [1] of the first answer opened the second
+    answer's card.  Each answer now names its sources in its bubble and links to its own cards."""
+    pg = _open(browser, app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        for i, question in enumerate(["货车司机之家的临时休息室里有什么?", "工资被拖欠了找谁?"], 1):
+            _ask(pg, question)
+            pg.wait_for_selector(f"#sources .src-group#ans-{i}", timeout=180_000)
+        lists = pg.locator("#chat .answer-sources")
+        assert lists.count() == 2  # each bubble carries its own short source list …
+        first_title = pg.locator("#src-1-1 .src-head").inner_text().split(" ", 1)[1]
+        assert first_title.startswith("《") and first_title in lists.first.inner_text()
+        assert ".txt" in lists.first.inner_text() and "字符" not in lists.first.inner_text()  # … offsets are not
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        pg.screenshot(path=str(ARTIFACTS / "10-phone-two-answers.png"), full_page=True)
+
+        first = pg.locator("#chat a.cite").first  # [1] in the first answer's text
+        assert first.get_attribute("href") == "#src-1-1"
+        first.click()
+        pg.wait_for_function("location.hash === '#src-1-1'", timeout=10_000)
+        target = pg.locator(":target")
+        assert target.get_attribute("id") == "src-1-1" and "折叠床" in target.locator("mark").inner_text()
+        assert "折叠床" not in pg.locator("#src-2-1 mark").inner_text()  # the second answer's own card differs
+        top, bottom = pg.evaluate("(() => { const r = document.querySelector(':target').getBoundingClientRect();"
+                                  " return [r.top, r.bottom]; })()")
+        assert top < 844 and bottom > 0  # scrolled to
+        assert pg.dialogs == []
+        pg.screenshot(path=str(ARTIFACTS / "11-phone-older-citation.png"))
+    finally:
+        pg.close()
 
 
 def test_twenty_concurrent_questions(app_url):

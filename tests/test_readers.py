@@ -117,7 +117,7 @@ def test_pdf_pages_are_kept_with_the_index_and_name_the_page_of_a_citation(tmp_p
     assert ans.to_json()["citations"][0]["page"] == 2
     from app import render_sources
 
-    assert "第 2 页" in render_sources(ans, index.texts)  # the sources panel names the page
+    assert "第 2 页" in render_sources(ans, index.texts, 1)  # the sources panel names the page
 
 
 # ---------------------------------------------------------------- skipped files
