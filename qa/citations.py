@@ -20,10 +20,28 @@ def squash(s: str) -> str:
 _OPEN, _CLOSE = "“‘《（(「『【", "”’》）)」』】"
 
 
+_RE_ECHO = re.compile(r"哪里|哪儿|什么|谁")  # 行驶到哪里,党的工作就覆盖到哪里: one thought in two clauses
+
+
+def _join_echoes(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Neighbouring clauses that repeat the same indefinite word (…到哪里,…就…到哪里) as one clause:
+    cut between them, the first half says nothing."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out:
+            prev = set(_RE_ECHO.findall(text[out[-1][0]:out[-1][1]]))
+            if prev & set(_RE_ECHO.findall(text[a:b])):
+                out[-1] = (out[-1][0], b)
+                continue
+        out.append((a, b))
+    return out
+
+
 def _clauses(text: str, quotes: bool = True) -> list[tuple[int, int]]:
     """Clause spans of a sentence, cut after , ; : — never inside quotes or brackets, so that a
     quoted title (以“不忘初心,在奋斗中前行”为题) or a bracketed list stays whole (unless a quote
-    the layout broke never closes: then every comma cuts)."""
+    the layout broke never closes: then every comma cuts), nor between the halves of an echo
+    (``_join_echoes``)."""
     out, start, depth = [], 0, 0
     for i, ch in enumerate(text):
         if quotes and ch in _OPEN:
@@ -35,7 +53,7 @@ def _clauses(text: str, quotes: bool = True) -> list[tuple[int, int]]:
             start = i + 1
     if start < len(text):
         out.append((start, len(text)))
-    return _clauses(text, quotes=False) if depth and quotes else out
+    return _clauses(text, quotes=False) if depth and quotes else _join_echoes(text, out)
 
 
 def trim(sentence: str, score_clause: Callable[[str], float], limit: int = 90,

@@ -343,6 +343,9 @@ def test_an_untitled_fragment_is_not_offered_as_a_topic(tmp_path, hash_embedder,
     # a bracketed list likewise
     ("公司党委以打造匠心工程品牌为目标,深化“党建+五化转型”模式(业务集成化、装备低碳化,市场国际化、流程数字化、"
      "管理协同化),推动企业转型发展,取得了明显成效,得到了上级的肯定。", "(业务集成化、装备低碳化,市场国际化、流程数字化、管理协同化)"),
+    # the two halves of an echo (…到哪里,…就…到哪里) stay together
+    ("持续做好货车司机群体思想引领、凝聚共识等工作,建立“货车司机一党员司机一流动党员党支部一行业党委”机制,"
+     "确保货车行驶到哪里,党的工作就跟进覆盖到哪里,让广大货车司机感受到组织的温暖。", "确保货车行驶到哪里,党的工作就跟进覆盖到哪里"),
 ])
 def test_trim_never_cuts_inside_quotes_or_brackets(sentence, kept):
     from qa.citations import trim
