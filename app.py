@@ -71,6 +71,8 @@ CSS = """
 #case-results .case { border-bottom: 1px solid var(--border-color-primary); padding: 8px 0; }
 #case-results .case-title { font-weight: 600; }
 .cite { text-decoration: none; font-weight: 600; }
+/* side by side with the chat (wide screens): the panel scrolls on its own, so a [n] tap keeps the chat in view */
+@media (min-width: 1024px) { #sources { max-height: 640px; overflow-y: auto; } }
 """
 
 
