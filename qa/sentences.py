@@ -135,7 +135,7 @@ class SentenceChooser:
             best_context = self.context_coverage(q, best, best_hit.chunk)
             other = [(sc, sid) for sc, sid, h in scored[1:12]
                      if q.details_held(sents[sid].text) and sc >= best_score - W["slot_sentence_margin"]
-                     and self.context_coverage(q, sid, h.chunk) >= best_context - 0.05]
+                     and (self.same_report(sid, best) or self.context_coverage(q, sid, h.chunk) >= best_context - 0.05)]
             if same or other:
                 chosen.append(max(same or other)[1])
         elif len(scored) > 1:

@@ -255,6 +255,9 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("建一个司机之家要多少钱", "money"),  # a sum spent, not a price
     ("广西这三年一共要砸多少钱", "money"),
     ("工会法人登记网上办完要几个工作日", "duration"),  # not a count of anything
+    ("老板欠工资好几个月了 打啥电话找公会啊", "phone"),  # 好几个月 tells, 打啥电话 asks
+    ("有没有工会联合法院集中执行的例子", ""),  # 联合法院 is no question of 合法
+    ("周末只给调休不给加班费 这合法不", "legal"),
     ("驿站几点开门", "clock"),
     ("讲座的题目叫啥", "name"),
     ("讲座是哪天搞的", "date"),
