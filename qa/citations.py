@@ -85,12 +85,26 @@ def trim(sentence: str, score_clause: Callable[[str], float], limit: int = 90,
     return a, b
 
 
+def drop_unopened_closer(text: str, a: int, b: int) -> int:
+    """``b`` moved before closing quotes or brackets at the end of ``text[a:b]`` that it never opened
+    (a sentence that ends a quotation begun in the sentence before: …查阅资料特别方便。”)."""
+    while b > a and text[b - 1] in _CLOSE:
+        closer = text[b - 1]
+        opener = _OPEN[_CLOSE.index(closer)]
+        part = text[a:b]
+        if part.count(opener) >= part.count(closer):
+            break
+        b -= 1
+    return b
+
+
 def cite(index, sid: int, n: int, score_clause: Callable[[str], float], *, limit: int = 90,
          must_have: Callable[[str], bool] | None = None) -> tuple[str, Citation] | None:
     """Sentence ``sid`` of ``index`` (trimmed to its best clauses within ``limit``) and its citation
     ``[n]``; None when the span does not verify against the source text."""
     s = index.sentences[sid]
     a, b = trim(s.text, score_clause, limit, must_have)
+    b = drop_unopened_closer(s.text, a, b)
     lead = _RE_LEAD_MARK.match(s.text[a:b])  # "本报讯(记者…)" is dateline, not content
     if lead and lead.end() < b - a:
         a += lead.end()

@@ -7,7 +7,7 @@ context_coverage·coverage(the sentence in context: the two sentences before it,
 and the article's opening sentences, because bulletins name the subject once and give the figure
 later) + the slot bonus
 (``Question.slot_bonus``) + a little for the passage's rank − penalties for scraps, bare headings and
-sentences about what the question excludes (除了 X).  Weights: ``qa/data/scoring.json``.
+sentences about what the question excludes (除了 X); a heading or a question the bulletin asks counts as a bare heading.  Weights: ``qa/data/scoring.json``.
 
 ``SentenceChooser.choose`` turns the ranking into the one to three sentences of a short answer.
 """
@@ -21,6 +21,12 @@ from .question import OUTCOME_WORDS, SYNONYMS, Question
 from .wordlists import table
 
 W = table("scoring")
+
+
+def asks(text: str) -> bool:
+    """A question in a bulletin (a sub-heading such as 在何处建设“司机之家”?, or a rhetorical one): it
+    answers nothing, so it is scored like a bare heading."""
+    return text.rstrip().rstrip("”’」』\"'").endswith(("?", "？"))
 
 
 class SentenceChooser:
@@ -57,7 +63,7 @@ class SentenceChooser:
                          + W["context_coverage"] * self.context_coverage(q, sid, h.chunk)
                          + q.slot_bonus(text) + W["passage_rank"] * h.score / top
                          - (W["short_sentence"] if len(text) < 8 else 0.0)
-                         - (W["bare_heading"] if not ends_sentence(text) and len(text) < 30 else 0.0)
+                         - (W["bare_heading"] if (not ends_sentence(text) and len(text) < 30) or asks(text) else 0.0)
                          - (W["excluded"] if q.excluded and q.is_excluded(own) else 0.0))
                 out.append((score, sid, h))
         out.sort(key=lambda x: -x[0])

@@ -363,3 +363,29 @@ def test_trim_with_an_unclosed_quote_still_cuts_at_commas():
     sentence = "他说“这件事,我们一定办好,请大家放心,工会是职工的娘家,有困难就来找工会,我们一起想办法解决问题"
     a, b = trim(sentence, lambda clause: 1.0 if "娘家" in clause else 0.0, limit=30)
     assert "娘家" in sentence[a:b] and b - a <= 30
+
+
+@pytest.mark.parametrize("text, question", [
+    ("在何处建设“司机之家”?", True),  # a sub-heading the bulletin asks
+    ("建设什么样的“司机之家”？", True),
+    ("他问:“工会管不管?”", True),
+    ("各“司机之家”都配有淋浴间。", False),
+    ("有困难找工会", False),
+])
+def test_a_question_the_bulletin_asks_is_no_answer(text, question):
+    from qa.sentences import asks
+
+    assert asks(text) is question
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("现在职工书屋就在身边,查阅资料特别方便。”", "现在职工书屋就在身边,查阅资料特别方便。"),  # the quote opened a sentence earlier
+    ("他说“工会是职工的娘家”", "他说“工会是职工的娘家”"),
+    ("深化“党建+五化转型”模式(业务集成化、装备低碳化)", "深化“党建+五化转型”模式(业务集成化、装备低碳化)"),
+    ("落实治疗措施。）", "落实治疗措施。"),
+    ("”", ""),
+])
+def test_a_citation_does_not_end_on_a_quote_it_never_opened(text, kept):
+    from qa.citations import drop_unopened_closer
+
+    assert text[:drop_unopened_closer(text, 0, len(text))] == kept

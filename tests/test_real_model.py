@@ -119,6 +119,17 @@ def test_colloquial_and_traditional_questions(real_answerer, q, expect):
     assert any(e in ans.text for e in expect), ans.text
 
 
+def test_the_pages_own_examples_get_concrete_answers(real_answerer):
+    """The 职工常问 chips on the page: each answered, with the concrete sentence rather than a slogan
+    (劳模能享受哪些待遇? got 完善劳模政策,提升劳模地位,落实劳模待遇 before 待遇 was read as a category)."""
+    from app import WORKER_EXAMPLES
+
+    answers = {q: real_answerer.ask(q) for q in WORKER_EXAMPLES}
+    assert not any(a.refused for a in answers.values()), {q: a.text for q, a in answers.items()}
+    assert "500多万元" in answers["劳模能享受哪些待遇?"].text, answers["劳模能享受哪些待遇?"].text
+    assert not any(a.text.rstrip("[]0123456789").endswith("”") and "“" not in a.text for a in answers.values())
+
+
 @pytest.mark.parametrize("q,must,must_not", [
     # the subject is named only in the report's opening sentence (以下简称“华光装备”)
     ("华光装备的职工工资每年涨多少?", "10%", "1000多万元"),
