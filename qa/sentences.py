@@ -6,8 +6,9 @@ subject, so that 华光员工能不能持股 picks the 全员持股 sentence, no
 context_coverage·coverage(the sentence in context: the two sentences before it, the article title
 and the article's opening sentences, because bulletins name the subject once and give the figure
 later) + the slot bonus
-(``Question.slot_bonus``) + a little for the passage's rank − penalties for scraps, bare headings and
-sentences about what the question excludes (除了 X); a heading or a question the bulletin asks counts as a bare heading.  Weights: ``qa/data/scoring.json``.
+(``Question.slot_bonus``) + a little for the passage's rank − penalties for scraps, bare headings (a
+question the bulletin asks counts as one) and sentences about what the question excludes (除了 X).
+Weights: ``qa/data/scoring.json``.
 
 ``SentenceChooser.choose`` turns the ranking into the one to three sentences of a short answer.
 """
@@ -93,6 +94,13 @@ class SentenceChooser:
                 toks |= self.tokens(j)
         return toks
 
+    def may_join(self, q: Question, sid: int, hit, best: int, best_hit) -> bool:
+        """Sentence ``sid`` may be added to an answer whose best sentence is ``best``: it is in the same
+        report, or its report is as much about what the question names (its context coverage within
+        ``other_report_margin`` of the best's)."""
+        return self.same_report(sid, best) or (self.context_coverage(q, sid, hit.chunk)
+                                               >= self.context_coverage(q, best, best_hit.chunk) - W["other_report_margin"])
+
     def outcome_sentence(self, q: Question, best: int) -> int | None:
         """For 最后/最终 questions whose best sentence gives the first figure: a sentence shortly after
         it in the same report that states the outcome (最终仅裁员11人), else None."""
@@ -137,19 +145,15 @@ class SentenceChooser:
             # it — nearby in the same article first, else the best candidate that has it
             same = [(sc, sid) for sc, sid, _ in scored[1:]
                     if self.same_report(sid, best) and 0 < abs(sid - best) <= 3 and q.details_held(sents[sid].text)]
-            # another report only if it is as much about what the question names (as for a runner-up)
-            best_context = self.context_coverage(q, best, best_hit.chunk)
             other = [(sc, sid) for sc, sid, h in scored[1:12]
                      if q.details_held(sents[sid].text) and sc >= best_score - W["slot_sentence_margin"]
-                     and (self.same_report(sid, best) or self.context_coverage(q, sid, h.chunk) >= best_context - 0.05)]
+                     and self.may_join(q, sid, h, best, best_hit)]
             if same or other:
                 chosen.append(max(same or other)[1])
         elif len(scored) > 1:
             sc2, sid2, hit2 = scored[1]
             if (sc2 >= best_score - W["second_sentence_margin"] and len(sents[sid2].text) + len(sents[best].text) <= 150
-                    # another report only if it is as much about what the question names
-                    and (self.same_report(sid2, best) or self.context_coverage(q, sid2, hit2.chunk)
-                         >= self.context_coverage(q, best, best_hit.chunk) - 0.05)):
+                    and self.may_join(q, sid2, hit2, best, best_hit)):
                 chosen.append(sid2)
         chosen.sort(key=lambda i: (sents[i].source, sents[i].start))
         return chosen
