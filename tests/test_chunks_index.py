@@ -161,9 +161,9 @@ def test_sentence_vectors_align(tiny_index):
 
 
 def test_killed_build_resumes_from_checkpoint(tiny_dir, tmp_path, counting_embedder, monkeypatch):
-    import qa.index as qi
+    from qa.build_items import Checkpoint
 
-    monkeypatch.setattr(qi._Checkpoint, "EVERY", 4)  # 13 items → parts of 4, 4, 4, 1
+    monkeypatch.setattr(Checkpoint, "EVERY", 4)  # 13 items → parts of 4, 4, 4, 1
     out = tmp_path / "idx"
     calls = {"n": 0}
     real = counting_embedder.encode_documents

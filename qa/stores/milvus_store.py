@@ -49,8 +49,8 @@ from ..bm25 import Bm25, TermCounts
 from ..calibration import background_questions, calibration, domain_questions, embed_domain
 from ..chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence
 from ..errors import BadIndexError, SourceError
-from ..index import (PARSER_VERSION, BuildReport, corpus_fingerprint, embed_key, file_hashes, prepare_items,
-                     sentence_key)
+from ..build_items import embed_key, prepare_items, sentence_key
+from ..index import PARSER_VERSION, BuildReport, corpus_fingerprint, file_hashes
 from ..loaded import FORMAT_VERSION, Index, article_info, sha256
 from ..sources import discover, display_path, load_documents
 from .base import VectorStore
