@@ -39,6 +39,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import gradio as gr  # noqa: E402
 
 from qa.answer import Answerer  # noqa: E402
+from qa.articles import is_untitled  # noqa: E402
+from qa.cases import Origin  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.exports import EXPORT_LIFETIME_S, ExportFolder, to_csv, to_markdown  # noqa: E402
 from qa.feedback import FeedbackLog  # noqa: E402
@@ -67,6 +69,7 @@ CSS = """
 #chat .answer-sources { display: block; font-size: 12px; line-height: 1.6; color: var(--body-text-color); opacity: 0.75;
   border-top: 1px solid var(--border-color-primary); padding-top: 4px; }
 #chat .answer-sources .cite { color: inherit; }
+#chat .answer-sources .src-file { font-size: 10px; opacity: 0.8; }
 #sources mark, #case-results mark { background: #ffe58f; padding: 0 1px; }
 #case-results .case { border-bottom: 1px solid var(--border-color-primary); padding: 8px 0; }
 #case-results .case-title { font-weight: 600; }
@@ -108,28 +111,50 @@ def cite_id(turn: int, n: int) -> str:
     return f"src-{_turn(turn)}-{n}"
 
 
-def render_source_list(ans: Answer, turn: int) -> str:
+SOURCE_TITLE_CHARS = 24  # a title in an answer's source line is cut to this (its card shows it whole)
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def article_name(title: str, origin: Origin | None = None, *, cut: int = 0) -> str:
+    """How the page names a passage's article (not escaped): 《title》 (cut to ``cut`` characters
+    when given), or for an untitled fragment its column (【图说新闻】栏目) or 无题报道: a fragment's
+    "title" is only its first words, which tell a reader nothing the passage does not."""
+    if title and not is_untitled(title):
+        return f"《{_cut(title, cut) if cut else title}》"
+    column = (origin.column if origin else "").strip().strip("【】")
+    return f"【{column}】栏目" if column else "无题报道"
+
+
+def render_source_list(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
     """The answer's own short source list, for its chat bubble: one small line per cited article and
-    page (``[1][2] 《title》 · file · 第 N 页``), each [n] a link to its card; "" without citations."""
+    page, saying where the passage is from (``[1][2] 《title》 · place · 第 N 页``, each [n] a link
+    to its card), the file name last in smaller print; "" without citations.  ``origins``: each
+    citation's ``qa.cases.Origin`` by its [n] (the place; the column of an untitled fragment)."""
+    origins = origins or {}
     lines: dict[tuple, list[int]] = {}
     for c in ans.citations:
-        lines.setdefault((c.title, _file_name(c.source), c.page), []).append(c.n)
+        o = origins.get(c.n)
+        key = (article_name(c.title, o, cut=SOURCE_TITLE_CHARS), o.place if o else "", _file_name(c.source), c.page)
+        lines.setdefault(key, []).append(c.n)
     out = []
-    for (title, name, page), ns in lines.items():
+    for (name, place, file, page), ns in lines.items():
         marks = "".join(f'<a class="cite" href="#{cite_id(turn, n)}">[{n}]</a>' for n in ns)
-        parts = (f"《{esc(title)}》" if title else "", esc(name), f"第 {page} 页" if page else "")
-        out.append(f"{marks} " + " · ".join(x for x in parts if x))
+        parts = (esc(name), esc(place), f"第 {page} 页" if page else "")
+        out.append(f"{marks} " + " · ".join(x for x in parts if x) + f' <span class="src-file">{esc(file)}</span>')
     return SOURCE_LIST + "<br>".join(out) + "</small>" if out else ""
 
 
-def render_answer(ans: Answer, turn: int) -> str:
+def render_answer(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
     """Chat message for the session's answer number ``turn``: escaped text with [n] turned into links
     to its cards in the sources panel, then its short source list (and a notice, if any)."""
     body = esc(ans.text)
     body = re.sub(r"\\\[(\d+)\\\]",
                   lambda m: f'<a class="cite" href="#{cite_id(turn, int(m.group(1)))}">[{m.group(1)}]</a>', body)
     body = body.replace("\n", "  \n")
-    listing = render_source_list(ans, turn)
+    listing = render_source_list(ans, turn, origins)
     if listing:
         body += "\n\n" + listing
     if ans.notice:
@@ -137,10 +162,11 @@ def render_answer(ans: Answer, turn: int) -> str:
     return body
 
 
-def render_sources(ans: Answer, texts: dict[str, str], turn: int) -> str:
+def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[int, Origin] | None = None) -> str:
     """The cards of the session's answer number ``turn``: each cited passage in its paragraph with the
-    cited sentence marked; file, column and page below, offsets and a failed check smaller still.  A
-    refusal says so first (its nearest sentence, if cited, is a card like any other)."""
+    cited sentence marked; place, file, column and page below, offsets and a failed check smaller
+    still.  A refusal says so first (its nearest sentence, if cited, is a card like any other)."""
+    origins = origins or {}
     head = ""
     if ans.refused:
         head = "<p><b>公报里没有能回答这个问题的内容。</b>" + (" 下面是公报里最接近的一句：" if ans.citations else "") + "</p>"
@@ -150,6 +176,7 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int) -> str:
         return "<p>没有引用。</p>"
     cards = []
     for c in ans.citations:
+        o = origins.get(c.n)
         src = texts.get(c.source, "")
         ls = src.rfind("\n", 0, c.start) + 1
         le = src.find("\n", c.end)
@@ -159,12 +186,14 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int) -> str:
             before = "…" + before[-160:]
         if len(after) > 160:
             after = after[:160] + "…"
-        column = next((x.column for x in ans.cases if x.citation == c.n), "") or ""
-        where = " · ".join(x for x in (f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
+        column = next((x.column for x in ans.cases if x.citation == c.n), "") or (o.column if o else "")
+        where = " · ".join(x for x in (html.escape(o.place) if o else "",
+                                       f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
                                        html.escape(column), f"第 {c.page} 页" if c.page else "") if x)
         check = "" if c.verified else ' · <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>'
+        name = html.escape(article_name(c.title, o))
         cards.append(
-            f'<div class="src" id="{cite_id(turn, c.n)}"><div class="src-head">[{c.n}] 《{html.escape(c.title)}》</div>'
+            f'<div class="src" id="{cite_id(turn, c.n)}"><div class="src-head">[{c.n}] {name}</div>'
             f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
             f'<div class="src-meta">{where}{check}'
             f' <span class="src-pos" title="被引句子在原文件中的字符位置">字符 {c.start}–{c.end}</span></div></div>')
@@ -322,10 +351,13 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         except Exception:
             log.exception("answering %s failed", for_log(message))
             raise gr.Error("抱歉，系统出了点问题，已记录下来。请稍后再试。")
-        history[-1]["content"] = render_answer(ans, turn)
+        finder = getattr(current, "case_finder", None)  # where each passage is from: title, place, column
+        origins = {c.n: finder.origin(c.source, c.start) for c in ans.citations} if finder is not None else {}
+        history[-1]["content"] = render_answer(ans, turn, origins)
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
-        groups = add_group(groups, render_group(turn, message, render_sources(ans, current.index.texts, turn)))
+        groups = add_group(groups, render_group(turn, message, render_sources(ans, current.index.texts, turn,
+                                                                                  origins)))
         yield history, render_panel(groups), _remember(answers, record), "", topic_update(ans), groups
 
     def require_question(message: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from qa.answer import Answerer
 from qa.answerability import AnswerabilityModel
+from qa.cases import Origin
 
 from .conftest import ROOT
 
@@ -97,9 +98,11 @@ def _answer(text, *citations, refused=False):
 
 @pytest.mark.parametrize("title, shown", [
     ("货车司机之家开门迎客", "《货车司机之家开门迎客》"),
-    ("<b>加粗</b><script>x</script>", "《&lt;b&gt;加粗&lt;/b&gt;&lt;script&gt;x&lt;/script&gt;》"),
-    ("*强调* _斜体_ [链接](http://x) `码` #号|表~", r"《\*强调\* \_斜体\_ \[链接\](http://x) \`码\` \#号\|表\~》"),
-    ("", ""),  # no title: the file alone
+    ("<b>粗</b><script>x</script>", "《&lt;b&gt;粗&lt;/b&gt;&lt;script&gt;x&lt;/scri…》"),  # cut, then escaped
+    ("*强*_斜_[链](x)`码`#|~", r"《\*强\*\_斜\_\[链\](x)\`码\`\#\|\~》"),
+    ("", "无题报道"),  # no title, no column
+    ("（无题）日前,铁法煤业(集团)有限责任公司", "无题报道"),  # a fragment's first words are no title
+    ("宝鸡市总公益培训课程受热捧 5万职工在线抢课,1小时内课程“秒光”", "《宝鸡市总公益培训课程受热捧 5万职工在线抢课,…》"),  # cut
 ])
 def test_each_answer_carries_its_own_escaped_source_list(title, shown):
     ans = _answer("补发加班费3.6万元。[1]", _cite(1, title, "seeds/sub/x_y.txt#2", page=None))
@@ -107,8 +110,30 @@ def test_each_answer_carries_its_own_escaped_source_list(title, shown):
     text, listing = msg.split("\n\n", 1)
     assert text.endswith('<a class="cite" href="#src-3-1">[1]</a>')
     assert listing.startswith(app.SOURCE_LIST) and listing.endswith("</small>")
-    assert f'<a class="cite" href="#src-3-1">[1]</a> {shown + " · " if shown else ""}x\\_y.txt</small>' in listing
+    # where the passage is from first; the file name last, in smaller print
+    assert f'<a class="cite" href="#src-3-1">[1]</a> {shown} <span class="src-file">x\\_y.txt</span></small>' in listing
     assert "<b>" not in msg and "<script>" not in msg and "字符" not in msg  # offsets are for the panel
+
+
+@pytest.mark.parametrize("origin, shown", [
+    (Origin("", "滨海县总工会", "【主席之声】"), "《货车司机之家开门迎客》 · 滨海县总工会"),
+    (Origin("", "", ""), "《货车司机之家开门迎客》"),
+    (Origin("", "<i>河西</i>_市", ""), "《货车司机之家开门迎客》 · &lt;i&gt;河西&lt;/i&gt;\\_市"),  # escaped
+])
+def test_the_source_line_names_the_place(origin, shown):
+    ans = _answer("甲。[1]", _cite(1, page=2))
+    listing = app.render_source_list(ans, 1, {1: origin})
+    assert listing == (f'{app.SOURCE_LIST}<a class="cite" href="#src-1-1">[1]</a> {shown} · 第 2 页'
+                       ' <span class="src-file">b\\_trucks.txt</span></small>')
+    assert app.render_answer(ans, 1, {1: origin}).endswith(listing)
+
+
+def test_an_untitled_fragment_is_named_by_its_column():
+    ans = _answer("甲。[1]", _cite(1, "（无题）近日,亭湖区总工会组织", "c.txt"))
+    listing = app.render_source_list(ans, 1, {1: Origin("", "亭湖区总工会", "图说新闻")})
+    assert "【图说新闻】栏目 · 亭湖区总工会" in listing and "无题" not in listing
+    card = app.render_sources(ans, {"c.txt": "甲乙丙丁"}, 1, {1: Origin("", "亭湖区总工会", "【图说新闻】")})
+    assert '<div class="src-head">[1] 【图说新闻】栏目</div>' in card and "亭湖区总工会 · " in card
 
 
 def test_the_source_list_is_one_line_per_article_and_page():
@@ -118,9 +143,9 @@ def test_the_source_list_is_one_line_per_article_and_page():
     lines = listing.removeprefix(app.SOURCE_LIST).removesuffix("</small>").split("<br>")
     assert lines == [
         '<a class="cite" href="#src-1-1">[1]</a><a class="cite" href="#src-1-2">[2]</a> 《货车司机之家开门迎客》'
-        " · b\\_trucks.txt · 第 2 页",
-        '<a class="cite" href="#src-1-3">[3]</a> 《货车司机之家开门迎客》 · b\\_trucks.txt · 第 3 页',
-        '<a class="cite" href="#src-1-4">[4]</a> 《职工书屋》 · c.pdf']
+        ' · 第 2 页 <span class="src-file">b\\_trucks.txt</span>',
+        '<a class="cite" href="#src-1-3">[3]</a> 《货车司机之家开门迎客》 · 第 3 页 <span class="src-file">b\\_trucks.txt</span>',
+        '<a class="cite" href="#src-1-4">[4]</a> 《职工书屋》 <span class="src-file">c.pdf</span>']
 
 
 def test_an_answer_without_citations_has_no_source_list():
@@ -144,6 +169,9 @@ def test_cards_show_the_file_and_keep_offsets_and_check_secondary():
     card = app.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2)
     assert 'id="src-2-1"' in card and "&lt;i&gt;司机&lt;/i&gt;" in card and "<i>" not in card
     assert '<span class="src-file">b_trucks.txt</span> · 第 4 页' in card
+    placed = app.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2,
+                                {1: Origin("", "青山县<b>总工会</b>", "新闻速递")})
+    assert '<div class="src-meta">青山县&lt;b&gt;总工会&lt;/b&gt; · <span class="src-file">b_trucks.txt</span> · 新闻速递 · 第 4 页' in placed
     meta = card[card.index('<div class="src-meta">'):]
     assert f"字符 {start}–{len(text) - 1}" in meta and "⚠" in meta and "⚠" not in card[:card.index("<p>")]
 
@@ -238,3 +266,4 @@ def test_follow_ups_read_an_answer_without_its_source_list():
     turns = app._turns([{"role": "user", "content": "司机之家有什么?"},
                         {"role": "assistant", "content": app.render_answer(ans, 1)}])
     assert turns[1]["content"] == "货车司机之家有淋浴间。[1]"
+
