@@ -56,16 +56,25 @@ WORKER_EXAMPLES = ["工资被拖欠了找谁?", "货车司机哪里能休息洗�
 STAFF_EXAMPLES = ["有没有工会帮职工讨薪的案例?", "有没有劳模工匠帮助企业的例子?", "工会怎么帮新就业形态劳动者解决休息难的问题?"]
 
 CSS = """
-#sources .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin-bottom: 8px; }
+#sources .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin-bottom: 8px;
+  scroll-margin-top: 44px; }
 #sources .src:target { outline: 2px solid var(--color-accent); }
 #sources .src-head { font-weight: 600; margin-bottom: 4px; }
 #sources .src-meta { color: var(--body-text-color-subdued); font-size: 12px; }
 #sources .src-file { color: var(--body-text-color); }
 #sources .src-pos { font-size: 11px; opacity: 0.75; margin-left: 4px; white-space: nowrap; }
 #sources .src-warn { color: #b45309; }
+#sources .src-group { scroll-margin-top: 8px; }
 #sources .src-group + .src-group { margin-top: 16px; }
-#sources .src-q { font-size: 13px; font-weight: 600; color: var(--body-text-color); opacity: 0.7; margin-bottom: 6px; }
-#sources .src-q, #sources .src p, #chat .answer-sources { overflow-wrap: anywhere; }
+/* a group's question stays on top while its cards scroll by, with the way back to the chat (Gradio's
+   container clips with overflow: hidden, which would make it the sticky header's scroller: clip does not) */
+.gradio-container { overflow: clip !important; }
+#sources .src-q { position: sticky; top: 0; z-index: 1; display: flex; align-items: center; gap: 8px; min-height: 36px;
+  margin-bottom: 6px; background: var(--block-background-fill); font-size: 13px; font-weight: 600; }
+#sources .src-q-text { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  color: var(--body-text-color); opacity: 0.7; }
+#sources .back { flex: none; font-size: 13px; font-weight: 400; text-decoration: none; padding: 6px 4px; }
+#sources .src p, #chat .answer-sources { overflow-wrap: anywhere; }
 #chat .answer-sources { display: block; font-size: 12px; line-height: 1.6; color: var(--body-text-color); opacity: 0.75;
   border-top: 1px solid var(--border-color-primary); padding-top: 4px; }
 #chat .answer-sources .cite { color: inherit; }
@@ -73,10 +82,38 @@ CSS = """
 #sources mark, #case-results mark { background: #ffe58f; padding: 0 1px; }
 #case-results .case { border-bottom: 1px solid var(--border-color-primary); padding: 8px 0; }
 #case-results .case-title { font-weight: 600; }
-.cite { text-decoration: none; font-weight: 600; }
+/* [n]: a finger-sized target (about 32 px) that does not push the lines of text apart */
+.cite { display: inline-flex; align-items: center; justify-content: center; box-sizing: border-box; min-width: 32px;
+  min-height: 32px; margin: -7px 0; padding: 0 2px; vertical-align: baseline; text-decoration: none; font-weight: 600; }
+/* the chat's own toolbar (its trash icon cleared the chat but not the sources): 清空对话 below does both */
+#chat .icon-button-wrapper.top-panel { display: none; }
+#chat { scroll-margin-top: 8px; }
+#question-hint { color: var(--body-text-color-subdued); font-size: 13px; }
 /* side by side with the chat (wide screens): the panel scrolls on its own, so a [n] tap keeps the chat in view */
-@media (min-width: 1024px) { #sources { max-height: 640px; overflow-y: auto; } }
+@media (min-width: 1024px) { #sources { max-height: 640px; overflow-y: auto !important; } }  /* Gradio sets overflow inline */
 """
+
+# Sending a question (Enter, 提问, a chip): the chat scrolls to its end and comes into view, so the
+# answer shows where the user looks even after they scrolled the chat up (Gradio's autoscroll follows
+# only a chat already at its end) or the page down (the answer appeared above the input box).
+SHOW_CHAT_JS = """() => {
+  const chat = document.getElementById('chat');
+  const log = chat && chat.querySelector('[role=log]');
+  if (!log) return;
+  log.scrollTop = log.scrollHeight;
+  const box = document.getElementById('question') || chat;
+  if (chat.getBoundingClientRect().top < 0 || box.getBoundingClientRect().bottom > window.innerHeight)
+    chat.scrollIntoView({block: 'start', behavior: 'smooth'});
+}"""
+# Once answered: the new question at the top of the chat (its answer is read from its start), or the
+# chat's end when both fit.  After Gradio's own autoscroll, which scrolls 300 ms after a change.
+SHOW_ANSWER_JS = """() => { setTimeout(() => {
+  const log = document.querySelector('#chat [role=log]');
+  const asked = log ? log.querySelectorAll('.message-row.user-row') : [];
+  if (!asked.length) return;
+  const q = asked[asked.length - 1];
+  log.scrollTop = q.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
+}, 450); }"""
 
 
 # ---------------------------------------------------------------- rendering (all bulletin text escaped)
@@ -200,10 +237,14 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[
     return head + "".join(cards)
 
 
+BACK_TO_CHAT = '<a class="back" href="#chat">↑ 回到对话</a>'
+
+
 def render_group(turn: int, question: str, cards: str) -> str:
-    """One answer's group in the sources panel: headed by its question (escaped), then its cards."""
-    return (f'<div class="src-group" id="ans-{_turn(turn)}"><div class="src-q">第 {turn} 问：{html.escape(question)}'
-            f"</div>{cards}</div>")
+    """One answer's group in the sources panel: headed by its question (escaped) and a link back to
+    the chat (on a phone the panel is below it: a tapped [n] lands far down), then its cards."""
+    return (f'<div class="src-group" id="ans-{_turn(turn)}"><div class="src-q"><span class="src-q-text">'
+            f"第 {turn} 问：{html.escape(question)}</span>{BACK_TO_CHAT}</div>{cards}</div>")
 
 
 def add_group(groups: list[str], group: str) -> list[str]:
@@ -314,7 +355,8 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
     def respond(message: str, history: list, answers: list, groups: list | None = None):
         """Answer ``message`` as the session's next answer: the chat gets it with its own source list,
         the sources panel its cards as a new group above the older ones (``groups``, newest first)."""
-        require_question(message)  # the page has checked already; API callers get the same error
+        if not sanitise(message or "").strip():  # the page has checked already (``require_question``)
+            raise gr.Error(EMPTY_QUESTION, title="没有问题可回答")
         message = sanitise(message).strip()
         if len(message) > MAX_QUESTION_CHARS:
             raise gr.Error(f"问题太长了（{len(message)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。")
@@ -361,11 +403,22 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         yield history, render_panel(groups), _remember(answers, record), "", topic_update(ans), groups
 
     def require_question(message: str) -> None:
-        """Runs before ``respond`` on the page: an empty question is said in a notice and changes
-        nothing.  (Ending ``respond`` without a value reset the chat and its sources, and an error
-        raised there covers them with an "Error" badge.)"""
+        """Runs before ``respond`` on the page: an empty question stops there and changes nothing
+        (``question_hint`` says why under the input box).  The error is not shown: Gradio titles
+        every error toast "Error", in English, whatever its title.  (Ending ``respond`` without a
+        value reset the chat and its sources, and an error raised there covers them with a badge.)"""
         if not sanitise(message or "").strip():
-            raise gr.Error(EMPTY_QUESTION, title="没有问题可回答")
+            raise gr.Error(EMPTY_QUESTION, visible=False, print_exception=False)
+
+    def question_hint(message: str):
+        """The hint line under the input box: shown after an empty question, hidden after a real one."""
+        if sanitise(message or "").strip():
+            return gr.update(visible=False)
+        return gr.update(value=EMPTY_QUESTION, visible=True)
+
+    def ask_chip(sample):
+        """A tapped chip (an example or a related topic): its question into the box, the hint hidden."""
+        return (sample[0] if sample else ""), gr.update(visible=False)
 
     def on_vote(data: gr.LikeData, answers: list, request: gr.Request = None):
         i = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -402,32 +455,42 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
             with gr.Tab("问答", id="chat"):
                 with gr.Row():
                     with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(label="对话", height=480, elem_id="chat", sanitize_html=True,
-                                             feedback_options=("Like", "Dislike"),
+                        # no label bar and no toolbar: on a phone they covered the first line of text; no
+                        # copy buttons either: they copied the answer's HTML (its links and source list)
+                        chatbot = gr.Chatbot(show_label=False, buttons=[], height=480, elem_id="chat",
+                                             sanitize_html=True, feedback_options=("Like", "Dislike"),
                                              placeholder="在下面输入问题，比如“工资被拖欠了找谁?”")
                         with gr.Row():
                             box = gr.Textbox(show_label=False, placeholder="输入你的问题，回车发送", scale=5,
                                              elem_id="question", max_lines=4)
                             send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                        hint = gr.Markdown(visible=False, elem_id="question-hint")
                         topics = gr.Dataset(components=[box], samples=[], label="公报里的相关话题（点一下接着问）",
                                             visible=False, elem_id="topics")
-                        gr.Examples(WORKER_EXAMPLES, inputs=box, label="职工常问")
-                        gr.Examples(STAFF_EXAMPLES, inputs=box, label="工会干部常问")
+                        # chips, like the related topics: a tap asks at once
+                        worker_chips = gr.Dataset(components=[box], samples=[[q] for q in WORKER_EXAMPLES],
+                                                  label="职工常问（点一下就问）", elem_id="worker-examples")
+                        staff_chips = gr.Dataset(components=[box], samples=[[q] for q in STAFF_EXAMPLES],
+                                                 label="工会干部常问（点一下就问）", elem_id="staff-examples")
                         clear = gr.Button("清空对话", size="sm")
                     with gr.Column(scale=2):
                         gr.Markdown("#### 出处")
                         sources = gr.HTML(SOURCES_EMPTY, elem_id="sources")
                 answers = gr.State([])
                 groups = gr.State([])  # the sources panel's groups, newest first
+                ask_in, ask_out = [box, chatbot, answers, groups], [chatbot, sources, answers, box, topics, groups]
                 for trigger, name in ((box.submit, "ask"), (send.click, "ask_button")):
+                    trigger(question_hint, box, hint, queue=False, api_visibility="private")
                     trigger(require_question, box, None, concurrency_limit=None, api_visibility="private").success(
-                        respond, [box, chatbot, answers, groups], [chatbot, sources, answers, box, topics, groups],
-                        concurrency_id="answer", api_name=name,
-                        api_visibility="public" if name == "ask" else "private")
-                topics.click(lambda sample: sample[0] if sample else "", topics, box, queue=False,
-                             api_visibility="private").then(
-                    respond, [box, chatbot, answers, groups], [chatbot, sources, answers, box, topics, groups],
-                    concurrency_id="answer", api_visibility="private")
+                        respond, ask_in, ask_out, concurrency_id="answer", api_name=name,
+                        api_visibility="public" if name == "ask" else "private").then(
+                        None, js=SHOW_ANSWER_JS, api_visibility="private")
+                for chips in (topics, worker_chips, staff_chips):
+                    chips.click(ask_chip, chips, [box, hint], queue=False, api_visibility="private").then(
+                        respond, ask_in, ask_out, concurrency_id="answer", api_visibility="private").then(
+                        None, js=SHOW_ANSWER_JS, api_visibility="private")
+                gr.on([box.submit, send.click, topics.click, worker_chips.click, staff_chips.click], None,
+                      js=SHOW_CHAT_JS, api_visibility="private")
                 chatbot.like(on_vote, [answers], None, queue=False, api_visibility="private")
                 clear.click(cleared, None, [chatbot, sources, answers, groups, topics], queue=False,
                             api_visibility="private")

@@ -194,8 +194,9 @@ def test_a_group_heads_with_its_escaped_question(question):
     import html
 
     group = app.render_group(2, question, "<p>卡片</p>")
-    assert f"第 2 问：{html.escape(question)}</div><p>卡片</p>" in group
+    assert f"第 2 问：{html.escape(question)}</span>{app.BACK_TO_CHAT}</div><p>卡片</p>" in group
     assert "<script>" not in group and "<i>" not in group
+    assert app.BACK_TO_CHAT == '<a class="back" href="#chat">↑ 回到对话</a>'  # the chat's own id
 
 
 def _respond(demo):
@@ -266,4 +267,57 @@ def test_follow_ups_read_an_answer_without_its_source_list():
     turns = app._turns([{"role": "user", "content": "司机之家有什么?"},
                         {"role": "assistant", "content": app.render_answer(ans, 1)}])
     assert turns[1]["content"] == "货车司机之家有淋浴间。[1]"
+
+
+# ---------------------------------------------------------------- the page's wiring (phone user-test)
+
+def _fns(demo) -> dict:
+    """The page's event functions by name (the first of each name)."""
+    out = {}
+    for f in demo.fns.values():
+        out.setdefault(getattr(f.fn, "__name__", None), f)
+    return out
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "\u3000\n", "\x00 "])
+def test_an_empty_question_gets_a_hint_and_no_error_toast(tiny_index, hash_embedder, tmp_path, empty):
+    import gradio as gr
+
+    fns = _fns(app.create_app(Answerer(tiny_index, hash_embedder), data_dir=tmp_path))
+    shown = fns["question_hint"].fn(empty)
+    assert shown["visible"] is True and shown["value"] == app.EMPTY_QUESTION and "Error" not in shown["value"]
+    with pytest.raises(gr.Error) as stopped:  # stops the chain before respond, without a toast
+        fns["require_question"].fn(empty)
+    assert stopped.value.visible is False
+    with pytest.raises(gr.Error, match="请先输入问题"):  # the ask API still says why
+        list(fns["respond"].fn(empty, [], [], []))
+
+
+def test_a_real_question_hides_the_hint(tiny_index, hash_embedder, tmp_path):
+    fns = _fns(app.create_app(Answerer(tiny_index, hash_embedder), data_dir=tmp_path))
+    assert fns["question_hint"].fn("工资被拖欠了找谁?")["visible"] is False
+    assert fns["require_question"].fn("工资被拖欠了找谁?") is None
+
+
+def test_example_chips_ask_at_once_like_the_topics(tiny_index, hash_embedder, tmp_path):
+    """职工常问 / 工会干部常问 only filled the box; now a tap asks, as a related topic's tap does."""
+    demo = app.create_app(Answerer(tiny_index, hash_embedder), data_dir=tmp_path)
+    by_elem = {b.elem_id: i for i, b in demo.blocks.items() if getattr(b, "elem_id", None)}
+    samples = {e: [s[0] for s in demo.blocks[by_elem[e]].samples] for e in ("worker-examples", "staff-examples")}
+    assert samples == {"worker-examples": app.WORKER_EXAMPLES, "staff-examples": app.STAFF_EXAMPLES}
+    fns = list(demo.fns.values())
+    for elem in ("worker-examples", "staff-examples", "topics"):
+        chip = next(f for f in fns if (by_elem[elem], "click") in f.targets and f.fn is not None)
+        answer = next(f for f in fns if f.trigger_after == chip._id)
+        assert chip.fn.__name__ == "ask_chip" and answer.fn.__name__ == "respond"
+        assert any(f.trigger_after == answer._id and f.fn is None and f.js == app.SHOW_ANSWER_JS for f in fns)
+        assert any((by_elem[elem], "click") in f.targets and f.js == app.SHOW_CHAT_JS for f in fns)
+    text, hint = _fns(demo)["ask_chip"].fn(["职工书屋能借书吗?"])
+    assert text == "职工书屋能借书吗?" and hint["visible"] is False
+
+
+def test_the_chat_has_no_label_bar_or_toolbar(tiny_index, hash_embedder, tmp_path):
+    demo = app.create_app(Answerer(tiny_index, hash_embedder), data_dir=tmp_path)
+    chat = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "chat")
+    assert chat.show_label is False and list(chat.buttons) == []  # no share, copy-all or (HTML-)copy buttons
 
