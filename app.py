@@ -258,6 +258,16 @@ def render_panel(groups: list[str], *, pending: bool = False) -> str:
     return body or SOURCES_EMPTY
 
 
+ALL_HINT = "不选即全部"  # under each case filter: an empty filter keeps everything
+
+
+def file_choices(sources: list[str]) -> list[tuple[str, str]]:
+    """The bulletin file filter's (label, value) pairs: the file name without its folders (the full
+    name when two folders hold the same name); the value stays the source the index knows."""
+    names = [_file_name(s) for s in sources]
+    return [(name if names.count(name) == 1 else s, s) for name, s in zip(names, sources)]
+
+
 def highlight(text: str, terms: list[str]) -> str:
     out = html.escape(text)
     for t in sorted({t for t in terms if len(t) >= 2}, key=len, reverse=True):
@@ -500,9 +510,12 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                                     elem_id="case-query")
                     cbtn = gr.Button("查找", variant="primary", scale=1, elem_id="case-search")
                 with gr.Row():
-                    f_src = gr.Dropdown(fac["sources"], multiselect=True, label="公报文件", value=[])
-                    f_col = gr.Dropdown(fac["columns"], multiselect=True, label="栏目", value=[])
-                    f_place = gr.Dropdown(fac["places"], multiselect=True, label="地区/单位", value=[])
+                    f_src = gr.Dropdown(file_choices(fac["sources"]), multiselect=True, label="公报文件", value=[],
+                                        info=ALL_HINT, elem_id="case-files")
+                    f_col = gr.Dropdown(fac["columns"], multiselect=True, label="栏目", value=[], info=ALL_HINT,
+                                        elem_id="case-columns")
+                    f_place = gr.Dropdown(fac["places"], multiselect=True, label="地区", value=[], info=ALL_HINT,
+                                          elem_id="case-places")
                 results = gr.HTML(elem_id="case-results")
                 with gr.Row():
                     dl_csv = gr.DownloadButton("导出 CSV", visible=False)

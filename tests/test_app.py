@@ -321,3 +321,8 @@ def test_the_chat_has_no_label_bar_or_toolbar(tiny_index, hash_embedder, tmp_pat
     chat = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "chat")
     assert chat.show_label is False and list(chat.buttons) == []  # no share, copy-all or (HTML-)copy buttons
 
+
+def test_the_file_filter_shows_file_names():
+    assert app.file_choices(["seeds/000_a.txt", "up/b.pdf"]) == [("000_a.txt", "seeds/000_a.txt"), ("b.pdf", "up/b.pdf")]
+    # two folders with the same file name: the full names tell them apart
+    assert app.file_choices(["a/x.txt", "b/x.txt"]) == [("a/x.txt", "a/x.txt"), ("b/x.txt", "b/x.txt")]

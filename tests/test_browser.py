@@ -163,6 +163,21 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert pg.locator("#case-results mark").count() >= 1
     pg.screenshot(path=str(ARTIFACTS / "06-cases.png"), full_page=True)
 
+    # the filters: file names without folders; places are divisions, each once (not 江都 beside 江都区,
+    # nor 港湾 or 琼港, words read as places in titles)
+    pg.locator("#case-files input").click()
+    files = pg.get_by_role("option").all_inner_texts()
+    assert len(files) == 4 and not any("/" in f for f in files), files
+    pg.locator("#case-places input").click()
+    places = pg.get_by_role("option").all_inner_texts()
+    assert "江都区" in places and "扬州市" in places, places
+    assert not {"江都", "港湾", "琼港", "扬州市江都区总工会"} & set(places), places
+    pg.get_by_role("option", name="江都区").click()
+    pg.locator("#case-query textarea").fill("劳模")
+    pg.locator("#case-search").click()
+    pg.wait_for_function("document.querySelector('#case-results').innerText.includes('助推江都')", timeout=60_000)
+    titles = pg.locator("#case-results .case-title").all_inner_texts()
+    assert titles and all("义乌" not in t and "建湖" not in t for t in titles), titles
 
 
 def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_url):
