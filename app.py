@@ -1,11 +1,12 @@
 """The chat page: Gradio app over qa.answer.Answerer.
 
 - 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole), each with a
-  short list of its sources under it; its [n] markers link to its own cards in the sources panel (the
-  session's last answers, newest first), which show each cited passage in its paragraph with the cited
-  sentence highlighted; refusals show nearby topics;
+  short list of its sources under it (title, place, page, file); its [n] markers link to its own cards
+  in the sources panel (the session's last answers, newest first, each group with a way back to the
+  chat), which show each cited passage in its paragraph with the cited sentence highlighted; refusals
+  show nearby topics; example and topic chips ask at once; sending scrolls the chat to the new question;
   follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
-- 案例查找 tab: one result per article, filters by bulletin/column/place, CSV/Markdown export
+- 案例查找 tab: one result per article, filters by bulletin/column/place (divisions), CSV/Markdown export
   (``qa.exports``: formula-safe CSV, escaped Markdown, in one pruned folder).
 - 管理 tab, only when ``QA_ADMIN_PASSWORD`` is set (``qa.staff``): after the password, staff upload
   bulletins (added as a delta segment with a progress bar while the chat keeps answering, then the
