@@ -89,7 +89,7 @@ CSS = """
 /* the chat's own toolbar (its trash icon cleared the chat but not the sources): 清空对话 below does both */
 #chat .icon-button-wrapper.top-panel { display: none; }
 #chat { scroll-margin-top: 8px; }
-#question-hint { color: var(--body-text-color-subdued); font-size: 13px; }
+#question-hint p { margin: 0; font-size: 14px; }  /* the empty-question hint: plain text, no alarm */
 /* side by side with the chat (wide screens): the panel scrolls on its own, so a [n] tap keeps the chat in view */
 @media (min-width: 1024px) { #sources { max-height: 640px; overflow-y: auto !important; } }  /* Gradio sets overflow inline */
 """
