@@ -492,7 +492,9 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                 ask_in, ask_out = [box, chatbot, answers, groups], [chatbot, sources, answers, box, topics, groups]
                 for trigger, name in ((box.submit, "ask"), (send.click, "ask_button")):
                     trigger(question_hint, box, hint, queue=False, api_visibility="private")
-                    trigger(require_question, box, None, concurrency_limit=None, api_visibility="private").success(
+                    # show_progress hidden: else Gradio's screen-reader status line says "Error" when it stops the chain
+                    trigger(require_question, box, None, concurrency_limit=None, show_progress="hidden",
+                            api_visibility="private").success(
                         respond, ask_in, ask_out, concurrency_id="answer", api_name=name,
                         api_visibility="public" if name == "ask" else "private").then(
                         None, js=SHOW_ANSWER_JS, api_visibility="private")

@@ -289,6 +289,7 @@ def test_an_empty_question_gets_a_hint_and_no_error_toast(tiny_index, hash_embed
     with pytest.raises(gr.Error) as stopped:  # stops the chain before respond, without a toast
         fns["require_question"].fn(empty)
     assert stopped.value.visible is False
+    assert fns["require_question"].show_progress == "hidden"  # nor "Error" in the screen-reader status line
     with pytest.raises(gr.Error, match="请先输入问题"):  # the ask API still says why
         list(fns["respond"].fn(empty, [], [], []))
 
