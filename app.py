@@ -1,11 +1,12 @@
 """The chat page: Gradio app over qa.answer.Answerer.
 
 - 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole), each with a
-  short list of its sources under it; its [n] markers link to its own cards in the sources panel (the
-  session's last answers, newest first), which show each cited passage in its paragraph with the cited
-  sentence highlighted; refusals show nearby topics;
+  short list of its sources under it (title, place, page, file); its [n] markers link to its own cards
+  in the sources panel (the session's last answers, newest first, each group with a way back to the
+  chat), which show each cited passage in its paragraph with the cited sentence highlighted; refusals
+  show nearby topics; example and topic chips ask at once; sending scrolls the chat to the new question;
   follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
-- 案例查找 tab: one result per article, filters by bulletin/column/place, CSV/Markdown export
+- 案例查找 tab: one result per article, filters by bulletin/column/place (divisions), CSV/Markdown export
   (``qa.exports``: formula-safe CSV, escaped Markdown, in one pruned folder).
 - 管理 tab, only when ``QA_ADMIN_PASSWORD`` is set (``qa.staff``): after the password, staff upload
   bulletins (added as a delta segment with a progress bar while the chat keeps answering, then the
@@ -39,6 +40,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import gradio as gr  # noqa: E402
 
 from qa.answer import Answerer  # noqa: E402
+from qa.articles import is_untitled  # noqa: E402
+from qa.cases import Origin  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.exports import EXPORT_LIFETIME_S, ExportFolder, to_csv, to_markdown  # noqa: E402
 from qa.feedback import FeedbackLog  # noqa: E402
@@ -54,26 +57,64 @@ WORKER_EXAMPLES = ["工资被拖欠了找谁?", "货车司机哪里能休息洗�
 STAFF_EXAMPLES = ["有没有工会帮职工讨薪的案例?", "有没有劳模工匠帮助企业的例子?", "工会怎么帮新就业形态劳动者解决休息难的问题?"]
 
 CSS = """
-#sources .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin-bottom: 8px; }
+#sources .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin-bottom: 8px;
+  scroll-margin-top: 44px; }
 #sources .src:target { outline: 2px solid var(--color-accent); }
 #sources .src-head { font-weight: 600; margin-bottom: 4px; }
 #sources .src-meta { color: var(--body-text-color-subdued); font-size: 12px; }
 #sources .src-file { color: var(--body-text-color); }
 #sources .src-pos { font-size: 11px; opacity: 0.75; margin-left: 4px; white-space: nowrap; }
 #sources .src-warn { color: #b45309; }
+#sources .src-group { scroll-margin-top: 8px; }
 #sources .src-group + .src-group { margin-top: 16px; }
-#sources .src-q { font-size: 13px; font-weight: 600; color: var(--body-text-color); opacity: 0.7; margin-bottom: 6px; }
-#sources .src-q, #sources .src p, #chat .answer-sources { overflow-wrap: anywhere; }
+/* a group's question stays on top while its cards scroll by, with the way back to the chat (Gradio's
+   container clips with overflow: hidden, which would make it the sticky header's scroller: clip does not) */
+.gradio-container { overflow: clip !important; }
+#sources .src-q { position: sticky; top: 0; z-index: 1; display: flex; align-items: center; gap: 8px; min-height: 36px;
+  margin-bottom: 6px; background: var(--block-background-fill); font-size: 13px; font-weight: 600; }
+#sources .src-q-text { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  color: var(--body-text-color); opacity: 0.7; }
+#sources .back { flex: none; font-size: 13px; font-weight: 400; text-decoration: none; padding: 6px 4px; }
+#sources .src p, #chat .answer-sources { overflow-wrap: anywhere; }
 #chat .answer-sources { display: block; font-size: 12px; line-height: 1.6; color: var(--body-text-color); opacity: 0.75;
   border-top: 1px solid var(--border-color-primary); padding-top: 4px; }
 #chat .answer-sources .cite { color: inherit; }
+#chat .answer-sources .src-file { font-size: 10px; opacity: 0.8; }
 #sources mark, #case-results mark { background: #ffe58f; padding: 0 1px; }
 #case-results .case { border-bottom: 1px solid var(--border-color-primary); padding: 8px 0; }
 #case-results .case-title { font-weight: 600; }
-.cite { text-decoration: none; font-weight: 600; }
+/* [n]: a finger-sized target (about 32 px) that does not push the lines of text apart */
+.cite { display: inline-flex; align-items: center; justify-content: center; box-sizing: border-box; min-width: 32px;
+  min-height: 32px; margin: -7px 0; padding: 0 2px; vertical-align: baseline; text-decoration: none; font-weight: 600; }
+/* the chat's own toolbar (its trash icon cleared the chat but not the sources): 清空对话 below does both */
+#chat .icon-button-wrapper.top-panel { display: none; }
+#chat { scroll-margin-top: 8px; }
+#question-hint p { margin: 0; font-size: 14px; }  /* the empty-question hint: plain text, no alarm */
 /* side by side with the chat (wide screens): the panel scrolls on its own, so a [n] tap keeps the chat in view */
-@media (min-width: 1024px) { #sources { max-height: 640px; overflow-y: auto; } }
+@media (min-width: 1024px) { #sources { max-height: 640px; overflow-y: auto !important; } }  /* Gradio sets overflow inline */
 """
+
+# Sending a question (Enter, 提问, a chip): the chat scrolls to its end and comes into view, so the
+# answer shows where the user looks even after they scrolled the chat up (Gradio's autoscroll follows
+# only a chat already at its end) or the page down (the answer appeared above the input box).
+SHOW_CHAT_JS = """() => {
+  const chat = document.getElementById('chat');
+  const log = chat && chat.querySelector('[role=log]');
+  if (!log) return;
+  log.scrollTop = log.scrollHeight;
+  const box = document.getElementById('question') || chat;
+  if (chat.getBoundingClientRect().top < 0 || box.getBoundingClientRect().bottom > window.innerHeight)
+    chat.scrollIntoView({block: 'start', behavior: 'smooth'});
+}"""
+# Once answered: the new question at the top of the chat (its answer is read from its start), or the
+# chat's end when both fit.  After Gradio's own autoscroll, which scrolls 300 ms after a change.
+SHOW_ANSWER_JS = """() => { setTimeout(() => {
+  const log = document.querySelector('#chat [role=log]');
+  const asked = log ? log.querySelectorAll('.message-row.user-row') : [];
+  if (!asked.length) return;
+  const q = asked[asked.length - 1];
+  log.scrollTop = q.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
+}, 450); }"""
 
 
 # ---------------------------------------------------------------- rendering (all bulletin text escaped)
@@ -108,28 +149,50 @@ def cite_id(turn: int, n: int) -> str:
     return f"src-{_turn(turn)}-{n}"
 
 
-def render_source_list(ans: Answer, turn: int) -> str:
+SOURCE_TITLE_CHARS = 24  # a title in an answer's source line is cut to this (its card shows it whole)
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def article_name(title: str, origin: Origin | None = None, *, cut: int = 0) -> str:
+    """How the page names a passage's article (not escaped): 《title》 (cut to ``cut`` characters
+    when given), or for an untitled fragment its column (【图说新闻】栏目) or 无题报道: a fragment's
+    "title" is only its first words, which tell a reader nothing the passage does not."""
+    if title and not is_untitled(title):
+        return f"《{_cut(title, cut) if cut else title}》"
+    column = (origin.column if origin else "").strip().strip("【】")
+    return f"【{column}】栏目" if column else "无题报道"
+
+
+def render_source_list(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
     """The answer's own short source list, for its chat bubble: one small line per cited article and
-    page (``[1][2] 《title》 · file · 第 N 页``), each [n] a link to its card; "" without citations."""
+    page, saying where the passage is from (``[1][2] 《title》 · place · 第 N 页``, each [n] a link
+    to its card), the file name last in smaller print; "" without citations.  ``origins``: each
+    citation's ``qa.cases.Origin`` by its [n] (the place; the column of an untitled fragment)."""
+    origins = origins or {}
     lines: dict[tuple, list[int]] = {}
     for c in ans.citations:
-        lines.setdefault((c.title, _file_name(c.source), c.page), []).append(c.n)
+        o = origins.get(c.n)
+        key = (article_name(c.title, o, cut=SOURCE_TITLE_CHARS), o.place if o else "", _file_name(c.source), c.page)
+        lines.setdefault(key, []).append(c.n)
     out = []
-    for (title, name, page), ns in lines.items():
+    for (name, place, file, page), ns in lines.items():
         marks = "".join(f'<a class="cite" href="#{cite_id(turn, n)}">[{n}]</a>' for n in ns)
-        parts = (f"《{esc(title)}》" if title else "", esc(name), f"第 {page} 页" if page else "")
-        out.append(f"{marks} " + " · ".join(x for x in parts if x))
+        parts = (esc(name), esc(place), f"第 {page} 页" if page else "")
+        out.append(f"{marks} " + " · ".join(x for x in parts if x) + f' <span class="src-file">{esc(file)}</span>')
     return SOURCE_LIST + "<br>".join(out) + "</small>" if out else ""
 
 
-def render_answer(ans: Answer, turn: int) -> str:
+def render_answer(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
     """Chat message for the session's answer number ``turn``: escaped text with [n] turned into links
     to its cards in the sources panel, then its short source list (and a notice, if any)."""
     body = esc(ans.text)
     body = re.sub(r"\\\[(\d+)\\\]",
                   lambda m: f'<a class="cite" href="#{cite_id(turn, int(m.group(1)))}">[{m.group(1)}]</a>', body)
     body = body.replace("\n", "  \n")
-    listing = render_source_list(ans, turn)
+    listing = render_source_list(ans, turn, origins)
     if listing:
         body += "\n\n" + listing
     if ans.notice:
@@ -137,10 +200,11 @@ def render_answer(ans: Answer, turn: int) -> str:
     return body
 
 
-def render_sources(ans: Answer, texts: dict[str, str], turn: int) -> str:
+def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[int, Origin] | None = None) -> str:
     """The cards of the session's answer number ``turn``: each cited passage in its paragraph with the
-    cited sentence marked; file, column and page below, offsets and a failed check smaller still.  A
-    refusal says so first (its nearest sentence, if cited, is a card like any other)."""
+    cited sentence marked; place, file, column and page below, offsets and a failed check smaller
+    still.  A refusal says so first (its nearest sentence, if cited, is a card like any other)."""
+    origins = origins or {}
     head = ""
     if ans.refused:
         head = "<p><b>公报里没有能回答这个问题的内容。</b>" + (" 下面是公报里最接近的一句：" if ans.citations else "") + "</p>"
@@ -150,6 +214,7 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int) -> str:
         return "<p>没有引用。</p>"
     cards = []
     for c in ans.citations:
+        o = origins.get(c.n)
         src = texts.get(c.source, "")
         ls = src.rfind("\n", 0, c.start) + 1
         le = src.find("\n", c.end)
@@ -159,22 +224,28 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int) -> str:
             before = "…" + before[-160:]
         if len(after) > 160:
             after = after[:160] + "…"
-        column = next((x.column for x in ans.cases if x.citation == c.n), "") or ""
-        where = " · ".join(x for x in (f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
+        column = next((x.column for x in ans.cases if x.citation == c.n), "") or (o.column if o else "")
+        where = " · ".join(x for x in (html.escape(o.place) if o else "",
+                                       f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
                                        html.escape(column), f"第 {c.page} 页" if c.page else "") if x)
         check = "" if c.verified else ' · <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>'
+        name = html.escape(article_name(c.title, o))
         cards.append(
-            f'<div class="src" id="{cite_id(turn, c.n)}"><div class="src-head">[{c.n}] 《{html.escape(c.title)}》</div>'
+            f'<div class="src" id="{cite_id(turn, c.n)}"><div class="src-head">[{c.n}] {name}</div>'
             f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
             f'<div class="src-meta">{where}{check}'
             f' <span class="src-pos" title="被引句子在原文件中的字符位置">字符 {c.start}–{c.end}</span></div></div>')
     return head + "".join(cards)
 
 
+BACK_TO_CHAT = '<a class="back" href="#chat">↑ 回到对话</a>'
+
+
 def render_group(turn: int, question: str, cards: str) -> str:
-    """One answer's group in the sources panel: headed by its question (escaped), then its cards."""
-    return (f'<div class="src-group" id="ans-{_turn(turn)}"><div class="src-q">第 {turn} 问：{html.escape(question)}'
-            f"</div>{cards}</div>")
+    """One answer's group in the sources panel: headed by its question (escaped) and a link back to
+    the chat (on a phone the panel is below it: a tapped [n] lands far down), then its cards."""
+    return (f'<div class="src-group" id="ans-{_turn(turn)}"><div class="src-q"><span class="src-q-text">'
+            f"第 {turn} 问：{html.escape(question)}</span>{BACK_TO_CHAT}</div>{cards}</div>")
 
 
 def add_group(groups: list[str], group: str) -> list[str]:
@@ -186,6 +257,16 @@ def render_panel(groups: list[str], *, pending: bool = False) -> str:
     """The sources panel: the session's groups, newest first (``pending``: "正在找出处…" above them)."""
     body = (SOURCES_PENDING if pending else "") + "".join(groups or [])
     return body or SOURCES_EMPTY
+
+
+ALL_HINT = "不选即全部"  # under each case filter: an empty filter keeps everything
+
+
+def file_choices(sources: list[str]) -> list[tuple[str, str]]:
+    """The bulletin file filter's (label, value) pairs: the file name without its folders (the full
+    name when two folders hold the same name); the value stays the source the index knows."""
+    names = [_file_name(s) for s in sources]
+    return [(name if names.count(name) == 1 else s, s) for name, s in zip(names, sources)]
 
 
 def highlight(text: str, terms: list[str]) -> str:
@@ -285,7 +366,8 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
     def respond(message: str, history: list, answers: list, groups: list | None = None):
         """Answer ``message`` as the session's next answer: the chat gets it with its own source list,
         the sources panel its cards as a new group above the older ones (``groups``, newest first)."""
-        require_question(message)  # the page has checked already; API callers get the same error
+        if not sanitise(message or "").strip():  # the page has checked already (``require_question``)
+            raise gr.Error(EMPTY_QUESTION, title="没有问题可回答")
         message = sanitise(message).strip()
         if len(message) > MAX_QUESTION_CHARS:
             raise gr.Error(f"问题太长了（{len(message)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。")
@@ -322,18 +404,32 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         except Exception:
             log.exception("answering %s failed", for_log(message))
             raise gr.Error("抱歉，系统出了点问题，已记录下来。请稍后再试。")
-        history[-1]["content"] = render_answer(ans, turn)
+        finder = getattr(current, "case_finder", None)  # where each passage is from: title, place, column
+        origins = {c.n: finder.origin(c.source, c.start) for c in ans.citations} if finder is not None else {}
+        history[-1]["content"] = render_answer(ans, turn, origins)
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
-        groups = add_group(groups, render_group(turn, message, render_sources(ans, current.index.texts, turn)))
+        groups = add_group(groups, render_group(turn, message, render_sources(ans, current.index.texts, turn,
+                                                                                  origins)))
         yield history, render_panel(groups), _remember(answers, record), "", topic_update(ans), groups
 
     def require_question(message: str) -> None:
-        """Runs before ``respond`` on the page: an empty question is said in a notice and changes
-        nothing.  (Ending ``respond`` without a value reset the chat and its sources, and an error
-        raised there covers them with an "Error" badge.)"""
+        """Runs before ``respond`` on the page: an empty question stops there and changes nothing
+        (``question_hint`` says why under the input box).  The error is not shown: Gradio titles
+        every error toast "Error", in English, whatever its title.  (Ending ``respond`` without a
+        value reset the chat and its sources, and an error raised there covers them with a badge.)"""
         if not sanitise(message or "").strip():
-            raise gr.Error(EMPTY_QUESTION, title="没有问题可回答")
+            raise gr.Error(EMPTY_QUESTION, visible=False, print_exception=False)
+
+    def question_hint(message: str):
+        """The hint line under the input box: shown after an empty question, hidden after a real one."""
+        if sanitise(message or "").strip():
+            return gr.update(visible=False)
+        return gr.update(value=EMPTY_QUESTION, visible=True)
+
+    def ask_chip(sample):
+        """A tapped chip (an example or a related topic): its question into the box, the hint hidden."""
+        return (sample[0] if sample else ""), gr.update(visible=False)
 
     def on_vote(data: gr.LikeData, answers: list, request: gr.Request = None):
         i = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -370,32 +466,44 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
             with gr.Tab("问答", id="chat"):
                 with gr.Row():
                     with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(label="对话", height=480, elem_id="chat", sanitize_html=True,
-                                             feedback_options=("Like", "Dislike"),
+                        # no label bar and no toolbar: on a phone they covered the first line of text; no
+                        # copy buttons either: they copied the answer's HTML (its links and source list)
+                        chatbot = gr.Chatbot(show_label=False, buttons=[], height=480, elem_id="chat",
+                                             sanitize_html=True, feedback_options=("Like", "Dislike"),
                                              placeholder="在下面输入问题，比如“工资被拖欠了找谁?”")
                         with gr.Row():
                             box = gr.Textbox(show_label=False, placeholder="输入你的问题，回车发送", scale=5,
                                              elem_id="question", max_lines=4)
                             send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                        hint = gr.Markdown(visible=False, elem_id="question-hint")
                         topics = gr.Dataset(components=[box], samples=[], label="公报里的相关话题（点一下接着问）",
                                             visible=False, elem_id="topics")
-                        gr.Examples(WORKER_EXAMPLES, inputs=box, label="职工常问")
-                        gr.Examples(STAFF_EXAMPLES, inputs=box, label="工会干部常问")
+                        # chips, like the related topics: a tap asks at once
+                        worker_chips = gr.Dataset(components=[box], samples=[[q] for q in WORKER_EXAMPLES],
+                                                  label="职工常问（点一下就问）", elem_id="worker-examples")
+                        staff_chips = gr.Dataset(components=[box], samples=[[q] for q in STAFF_EXAMPLES],
+                                                 label="工会干部常问（点一下就问）", elem_id="staff-examples")
                         clear = gr.Button("清空对话", size="sm")
                     with gr.Column(scale=2):
                         gr.Markdown("#### 出处")
                         sources = gr.HTML(SOURCES_EMPTY, elem_id="sources")
                 answers = gr.State([])
                 groups = gr.State([])  # the sources panel's groups, newest first
+                ask_in, ask_out = [box, chatbot, answers, groups], [chatbot, sources, answers, box, topics, groups]
                 for trigger, name in ((box.submit, "ask"), (send.click, "ask_button")):
-                    trigger(require_question, box, None, concurrency_limit=None, api_visibility="private").success(
-                        respond, [box, chatbot, answers, groups], [chatbot, sources, answers, box, topics, groups],
-                        concurrency_id="answer", api_name=name,
-                        api_visibility="public" if name == "ask" else "private")
-                topics.click(lambda sample: sample[0] if sample else "", topics, box, queue=False,
-                             api_visibility="private").then(
-                    respond, [box, chatbot, answers, groups], [chatbot, sources, answers, box, topics, groups],
-                    concurrency_id="answer", api_visibility="private")
+                    trigger(question_hint, box, hint, queue=False, api_visibility="private")
+                    # show_progress hidden: else Gradio's screen-reader status line says "Error" when it stops the chain
+                    trigger(require_question, box, None, concurrency_limit=None, show_progress="hidden",
+                            api_visibility="private").success(
+                        respond, ask_in, ask_out, concurrency_id="answer", api_name=name,
+                        api_visibility="public" if name == "ask" else "private").then(
+                        None, js=SHOW_ANSWER_JS, api_visibility="private")
+                for chips in (topics, worker_chips, staff_chips):
+                    chips.click(ask_chip, chips, [box, hint], queue=False, api_visibility="private").then(
+                        respond, ask_in, ask_out, concurrency_id="answer", api_visibility="private").then(
+                        None, js=SHOW_ANSWER_JS, api_visibility="private")
+                gr.on([box.submit, send.click, topics.click, worker_chips.click, staff_chips.click], None,
+                      js=SHOW_CHAT_JS, api_visibility="private")
                 chatbot.like(on_vote, [answers], None, queue=False, api_visibility="private")
                 clear.click(cleared, None, [chatbot, sources, answers, groups, topics], queue=False,
                             api_visibility="private")
@@ -405,9 +513,12 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                                     elem_id="case-query")
                     cbtn = gr.Button("查找", variant="primary", scale=1, elem_id="case-search")
                 with gr.Row():
-                    f_src = gr.Dropdown(fac["sources"], multiselect=True, label="公报文件", value=[])
-                    f_col = gr.Dropdown(fac["columns"], multiselect=True, label="栏目", value=[])
-                    f_place = gr.Dropdown(fac["places"], multiselect=True, label="地区/单位", value=[])
+                    f_src = gr.Dropdown(file_choices(fac["sources"]), multiselect=True, label="公报文件", value=[],
+                                        info=ALL_HINT, elem_id="case-files")
+                    f_col = gr.Dropdown(fac["columns"], multiselect=True, label="栏目", value=[], info=ALL_HINT,
+                                        elem_id="case-columns")
+                    f_place = gr.Dropdown(fac["places"], multiselect=True, label="地区", value=[], info=ALL_HINT,
+                                          elem_id="case-places")
                 results = gr.HTML(elem_id="case-results")
                 with gr.Row():
                     dl_csv = gr.DownloadButton("导出 CSV", visible=False)

@@ -3,14 +3,21 @@
 ``CaseFinder.find`` retrieves widely, optionally filters by bulletin file, column and place, scores each
 article by its best sentence for the query (the same scoring as extractive answers), and returns one
 ``CaseResult`` per article with a cited sentence.  ``qa.exports`` writes a result list as CSV or Markdown.
+
+An article's place filter values are the administrative divisions (``qa/data/places.txt``) its place
+names, in full (江都 and 扬州市江都区总工会 both give 江都区): words jieba tags as places that are not
+divisions (港湾, 琼港) are no filter values.  ``CaseFinder.origin`` says where a passage is from
+(article title, place or organisation, column) for the chat's source lines.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 from .citations import cite
+from .wordlists import words
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,85 @@ def place_of(info: dict) -> str:
     return ""
 
 
+# a division's name without its suffix (江都区 → 江都, 广西壮族自治区 → 广西); autonomous prefectures and
+# counties (临夏回族自治州) are matched in full only: where their own name ends is not marked
+_DIVISION_SUFFIX = re.compile(r"(?:(?:壮族|回族|维吾尔)?自治区|特别行政区|地区|省|市|县|区|盟|旗)$")
+# districts whose names are everyday words in a bulletin (山西阳泉's 城区, 矿区, 郊区): never a place here
+_GENERIC_DIVISIONS = frozenset({"城区", "矿区", "郊区"})
+
+
+@functools.lru_cache(maxsize=1)
+def _divisions() -> dict[str, str]:
+    """Division names, in full and without their suffix, → the full name (a short name several
+    divisions share maps to itself: 朝阳 is 朝阳区, 朝阳县 or 朝阳市)."""
+    full = [n for n in words("places") if n not in _GENERIC_DIVISIONS]
+    out = {n: n for n in full}
+    shorts: dict[str, set[str]] = {}
+    for n in full:
+        if "自治" in n and not n.endswith("自治区"):
+            continue
+        short = _DIVISION_SUFFIX.sub("", n)
+        if len(short) >= 2 and short != n:
+            shorts.setdefault(short, set()).add(n)
+    for short, names in shorts.items():
+        out.setdefault(short, next(iter(names)) if len(names) == 1 else short)
+    return out
+
+
+def divisions_in(text: str) -> list[tuple[int, int, str]]:
+    """The administrative divisions ``text`` names, left to right, longest name first at each place:
+    (start, end, full name).  "扬州市江都区总工会" → 扬州市 (0–3), 江都区 (3–6)."""
+    table = _divisions()
+    longest = max(map(len, table))
+    out, i = [], 0
+    while i < len(text):
+        for size in range(min(longest, len(text) - i), 1, -1):
+            name = table.get(text[i:i + size])
+            if name:
+                out.append((i, i + size, name))
+                i += size
+                break
+        else:
+            i += 1
+    return out
+
+
+def article_place(info: dict, fields: tuple[str, ...] = ("title", "byline", "text")) -> str:
+    """``place_of`` read field by field (title, byline, first passage), keeping the first place that
+    names a division: a title's 服务港湾 gives way to its byline's 徐州市贾汪区总工会."""
+    for key in fields:
+        raw = place_of({key: info.get(key, "") or ""})
+        if divisions_in(raw):
+            return raw
+    return ""
+
+
+def place_names(raw: str) -> tuple[str, ...]:
+    """The full division names a place found by ``place_of`` names: its filter values ("" names none)."""
+    return tuple(dict.fromkeys(name for _, _, name in divisions_in(raw or "")))
+
+
+def place_label(raw: str) -> str:
+    """A place found by ``place_of``, as a reader is shown it: from its first division on
+    (由阜宁县总工会 → 阜宁县总工会), one division in full (江都 → 江都区), "" when it names no division
+    (港湾, 琼港: words tagged as places that are none)."""
+    found = divisions_in(raw or "")
+    if not found:
+        return ""
+    if len(found) == 1 and not raw.endswith("工会"):
+        return found[0][2]
+    return raw[found[0][0]:]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a passage is from: its article's title ("" when the article has none), place or
+    organisation ("" when unknown) and column."""
+    title: str
+    place: str
+    column: str
+
+
 class CaseFinder:
     """Case lists over one index: ``find(query, ...)`` and the filter values (``facets``)."""
 
@@ -63,18 +149,27 @@ class CaseFinder:
         self._facets: dict | None = None
 
     def facets(self) -> dict[str, list[str]]:
-        """Values the case filters can take: bulletin files, columns, places (computed once)."""
+        """Values the case filters can take: bulletin files, columns, places (full division names;
+        computed once)."""
         if self._facets is None:
             arts = self.index.articles()
             # places from titles and bylines only: tagging every passage would cost seconds per 1,000 articles
-            places = {place_of({"title": info.get("title", ""), "byline": info.get("byline", "")})
-                      for info in arts.values() if info.get("title") or info.get("byline")}
+            places = {name for info in arts.values() if info.get("title") or info.get("byline")
+                      for name in place_names(article_place(info, ("title", "byline")))}
             self._facets = {
                 "sources": sorted({s for s, _ in arts}),
                 "columns": sorted({info.get("column", "") for info in arts.values()} - {""}),
-                "places": sorted(places - {""}),
+                "places": sorted(places),
             }
         return self._facets
+
+    def origin(self, source: str, offset: int) -> Origin:
+        """Where the text at ``offset`` of ``source`` is from (``Origin``; empty for an unknown source)."""
+        article = self.index.article_at(source, offset)
+        if article is None:
+            return Origin("", "", "")
+        info = self.index.article_info(source, article)
+        return Origin(info.get("title", "") or "", place_label(article_place(info)), info.get("column", "") or "")
 
     def find(self, query: str, *, k: int = 8, sources=None, columns=None, places=None, pool: int = 60,
              margin: float = 0.2, retrieval=None, analysed=None) -> list[CaseResult]:
@@ -91,11 +186,16 @@ class CaseFinder:
             retrieval = self.retriever.retrieve_many([q.search_text or query], k=min(len(index.chunks), pool) or 1)[0]
         hits = retrieval.hits
         sources, columns, places = set(sources or ()), set(columns or ()), set(places or ())
+        wanted = {name for p in places for name in place_names(p)}  # 江都, 扬州市江都区总工会 → 江都区
+
+        def in_place(info: dict) -> bool:  # a place as the list names it, or as found before the list was cleaned
+            return bool(wanted.intersection(place_names(article_place(info)))) or place_of(info) in places
+
         if sources or columns or places:
             def keep(h) -> bool:
                 info = index.article_info(h.chunk.source, h.chunk.article)
                 return ((not sources or h.chunk.source in sources) and (not columns or h.chunk.column in columns)
-                        and (not places or place_of(info) in places))
+                        and (not places or in_place(info)))
             hits = [h for h in hits if keep(h)]
         if not hits:
             return []

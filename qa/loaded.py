@@ -206,6 +206,20 @@ class Index:
         """title, byline, column and first passage text of an article ({} when unknown)."""
         return self._articles().get((source, article), {})
 
+    def article_at(self, source: str, offset: int) -> int | None:
+        """The article of ``source`` that the text at ``offset`` belongs to (the article of the last
+        passage starting at or before it); None for a source the index does not hold."""
+        if "starts" not in self._cache:
+            by_source: dict[str, list[tuple[int, int]]] = {}
+            for c in self.chunks:
+                by_source.setdefault(c.source, []).append((c.start, c.article))
+            self._cache["starts"] = {s: sorted(v) for s, v in by_source.items()}
+        starts = self._cache["starts"].get(source)
+        if not starts:
+            return None
+        i = bisect.bisect_right(starts, (offset, float("inf"))) - 1
+        return starts[max(i, 0)][1]
+
     @property
     def model_id(self) -> str:
         return self.manifest["model"]["id"]

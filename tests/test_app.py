@@ -7,6 +7,7 @@ import pytest
 
 from qa.answer import Answerer
 from qa.answerability import AnswerabilityModel
+from qa.cases import Origin
 
 from .conftest import ROOT
 
@@ -97,9 +98,11 @@ def _answer(text, *citations, refused=False):
 
 @pytest.mark.parametrize("title, shown", [
     ("货车司机之家开门迎客", "《货车司机之家开门迎客》"),
-    ("<b>加粗</b><script>x</script>", "《&lt;b&gt;加粗&lt;/b&gt;&lt;script&gt;x&lt;/script&gt;》"),
-    ("*强调* _斜体_ [链接](http://x) `码` #号|表~", r"《\*强调\* \_斜体\_ \[链接\](http://x) \`码\` \#号\|表\~》"),
-    ("", ""),  # no title: the file alone
+    ("<b>粗</b><script>x</script>", "《&lt;b&gt;粗&lt;/b&gt;&lt;script&gt;x&lt;/scri…》"),  # cut, then escaped
+    ("*强*_斜_[链](x)`码`#|~", r"《\*强\*\_斜\_\[链\](x)\`码\`\#\|\~》"),
+    ("", "无题报道"),  # no title, no column
+    ("（无题）日前,铁法煤业(集团)有限责任公司", "无题报道"),  # a fragment's first words are no title
+    ("宝鸡市总公益培训课程受热捧 5万职工在线抢课,1小时内课程“秒光”", "《宝鸡市总公益培训课程受热捧 5万职工在线抢课,…》"),  # cut
 ])
 def test_each_answer_carries_its_own_escaped_source_list(title, shown):
     ans = _answer("补发加班费3.6万元。[1]", _cite(1, title, "seeds/sub/x_y.txt#2", page=None))
@@ -107,8 +110,30 @@ def test_each_answer_carries_its_own_escaped_source_list(title, shown):
     text, listing = msg.split("\n\n", 1)
     assert text.endswith('<a class="cite" href="#src-3-1">[1]</a>')
     assert listing.startswith(app.SOURCE_LIST) and listing.endswith("</small>")
-    assert f'<a class="cite" href="#src-3-1">[1]</a> {shown + " · " if shown else ""}x\\_y.txt</small>' in listing
+    # where the passage is from first; the file name last, in smaller print
+    assert f'<a class="cite" href="#src-3-1">[1]</a> {shown} <span class="src-file">x\\_y.txt</span></small>' in listing
     assert "<b>" not in msg and "<script>" not in msg and "字符" not in msg  # offsets are for the panel
+
+
+@pytest.mark.parametrize("origin, shown", [
+    (Origin("", "滨海县总工会", "【主席之声】"), "《货车司机之家开门迎客》 · 滨海县总工会"),
+    (Origin("", "", ""), "《货车司机之家开门迎客》"),
+    (Origin("", "<i>河西</i>_市", ""), "《货车司机之家开门迎客》 · &lt;i&gt;河西&lt;/i&gt;\\_市"),  # escaped
+])
+def test_the_source_line_names_the_place(origin, shown):
+    ans = _answer("甲。[1]", _cite(1, page=2))
+    listing = app.render_source_list(ans, 1, {1: origin})
+    assert listing == (f'{app.SOURCE_LIST}<a class="cite" href="#src-1-1">[1]</a> {shown} · 第 2 页'
+                       ' <span class="src-file">b\\_trucks.txt</span></small>')
+    assert app.render_answer(ans, 1, {1: origin}).endswith(listing)
+
+
+def test_an_untitled_fragment_is_named_by_its_column():
+    ans = _answer("甲。[1]", _cite(1, "（无题）近日,亭湖区总工会组织", "c.txt"))
+    listing = app.render_source_list(ans, 1, {1: Origin("", "亭湖区总工会", "图说新闻")})
+    assert "【图说新闻】栏目 · 亭湖区总工会" in listing and "无题" not in listing
+    card = app.render_sources(ans, {"c.txt": "甲乙丙丁"}, 1, {1: Origin("", "亭湖区总工会", "【图说新闻】")})
+    assert '<div class="src-head">[1] 【图说新闻】栏目</div>' in card and "亭湖区总工会 · " in card
 
 
 def test_the_source_list_is_one_line_per_article_and_page():
@@ -118,9 +143,9 @@ def test_the_source_list_is_one_line_per_article_and_page():
     lines = listing.removeprefix(app.SOURCE_LIST).removesuffix("</small>").split("<br>")
     assert lines == [
         '<a class="cite" href="#src-1-1">[1]</a><a class="cite" href="#src-1-2">[2]</a> 《货车司机之家开门迎客》'
-        " · b\\_trucks.txt · 第 2 页",
-        '<a class="cite" href="#src-1-3">[3]</a> 《货车司机之家开门迎客》 · b\\_trucks.txt · 第 3 页',
-        '<a class="cite" href="#src-1-4">[4]</a> 《职工书屋》 · c.pdf']
+        ' · 第 2 页 <span class="src-file">b\\_trucks.txt</span>',
+        '<a class="cite" href="#src-1-3">[3]</a> 《货车司机之家开门迎客》 · 第 3 页 <span class="src-file">b\\_trucks.txt</span>',
+        '<a class="cite" href="#src-1-4">[4]</a> 《职工书屋》 <span class="src-file">c.pdf</span>']
 
 
 def test_an_answer_without_citations_has_no_source_list():
@@ -144,6 +169,9 @@ def test_cards_show_the_file_and_keep_offsets_and_check_secondary():
     card = app.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2)
     assert 'id="src-2-1"' in card and "&lt;i&gt;司机&lt;/i&gt;" in card and "<i>" not in card
     assert '<span class="src-file">b_trucks.txt</span> · 第 4 页' in card
+    placed = app.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2,
+                                {1: Origin("", "青山县<b>总工会</b>", "新闻速递")})
+    assert '<div class="src-meta">青山县&lt;b&gt;总工会&lt;/b&gt; · <span class="src-file">b_trucks.txt</span> · 新闻速递 · 第 4 页' in placed
     meta = card[card.index('<div class="src-meta">'):]
     assert f"字符 {start}–{len(text) - 1}" in meta and "⚠" in meta and "⚠" not in card[:card.index("<p>")]
 
@@ -166,8 +194,9 @@ def test_a_group_heads_with_its_escaped_question(question):
     import html
 
     group = app.render_group(2, question, "<p>卡片</p>")
-    assert f"第 2 问：{html.escape(question)}</div><p>卡片</p>" in group
+    assert f"第 2 问：{html.escape(question)}</span>{app.BACK_TO_CHAT}</div><p>卡片</p>" in group
     assert "<script>" not in group and "<i>" not in group
+    assert app.BACK_TO_CHAT == '<a class="back" href="#chat">↑ 回到对话</a>'  # the chat's own id
 
 
 def _respond(demo):
@@ -238,3 +267,63 @@ def test_follow_ups_read_an_answer_without_its_source_list():
     turns = app._turns([{"role": "user", "content": "司机之家有什么?"},
                         {"role": "assistant", "content": app.render_answer(ans, 1)}])
     assert turns[1]["content"] == "货车司机之家有淋浴间。[1]"
+
+
+# ---------------------------------------------------------------- the page's wiring (phone user-test)
+
+def _fns(demo) -> dict:
+    """The page's event functions by name (the first of each name)."""
+    out = {}
+    for f in demo.fns.values():
+        out.setdefault(getattr(f.fn, "__name__", None), f)
+    return out
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "\u3000\n", "\x00 "])
+def test_an_empty_question_gets_a_hint_and_no_error_toast(tiny_index, hash_embedder, tmp_path, empty):
+    import gradio as gr
+
+    fns = _fns(app.create_app(Answerer(tiny_index, hash_embedder), data_dir=tmp_path))
+    shown = fns["question_hint"].fn(empty)
+    assert shown["visible"] is True and shown["value"] == app.EMPTY_QUESTION and "Error" not in shown["value"]
+    with pytest.raises(gr.Error) as stopped:  # stops the chain before respond, without a toast
+        fns["require_question"].fn(empty)
+    assert stopped.value.visible is False
+    assert fns["require_question"].show_progress == "hidden"  # nor "Error" in the screen-reader status line
+    with pytest.raises(gr.Error, match="请先输入问题"):  # the ask API still says why
+        list(fns["respond"].fn(empty, [], [], []))
+
+
+def test_a_real_question_hides_the_hint(tiny_index, hash_embedder, tmp_path):
+    fns = _fns(app.create_app(Answerer(tiny_index, hash_embedder), data_dir=tmp_path))
+    assert fns["question_hint"].fn("工资被拖欠了找谁?")["visible"] is False
+    assert fns["require_question"].fn("工资被拖欠了找谁?") is None
+
+
+def test_example_chips_ask_at_once_like_the_topics(tiny_index, hash_embedder, tmp_path):
+    """职工常问 / 工会干部常问 only filled the box; now a tap asks, as a related topic's tap does."""
+    demo = app.create_app(Answerer(tiny_index, hash_embedder), data_dir=tmp_path)
+    by_elem = {b.elem_id: i for i, b in demo.blocks.items() if getattr(b, "elem_id", None)}
+    samples = {e: [s[0] for s in demo.blocks[by_elem[e]].samples] for e in ("worker-examples", "staff-examples")}
+    assert samples == {"worker-examples": app.WORKER_EXAMPLES, "staff-examples": app.STAFF_EXAMPLES}
+    fns = list(demo.fns.values())
+    for elem in ("worker-examples", "staff-examples", "topics"):
+        chip = next(f for f in fns if (by_elem[elem], "click") in f.targets and f.fn is not None)
+        answer = next(f for f in fns if f.trigger_after == chip._id)
+        assert chip.fn.__name__ == "ask_chip" and answer.fn.__name__ == "respond"
+        assert any(f.trigger_after == answer._id and f.fn is None and f.js == app.SHOW_ANSWER_JS for f in fns)
+        assert any((by_elem[elem], "click") in f.targets and f.js == app.SHOW_CHAT_JS for f in fns)
+    text, hint = _fns(demo)["ask_chip"].fn(["职工书屋能借书吗?"])
+    assert text == "职工书屋能借书吗?" and hint["visible"] is False
+
+
+def test_the_chat_has_no_label_bar_or_toolbar(tiny_index, hash_embedder, tmp_path):
+    demo = app.create_app(Answerer(tiny_index, hash_embedder), data_dir=tmp_path)
+    chat = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "chat")
+    assert chat.show_label is False and list(chat.buttons) == []  # no share, copy-all or (HTML-)copy buttons
+
+
+def test_the_file_filter_shows_file_names():
+    assert app.file_choices(["seeds/000_a.txt", "up/b.pdf"]) == [("000_a.txt", "seeds/000_a.txt"), ("b.pdf", "up/b.pdf")]
+    # two folders with the same file name: the full names tell them apart
+    assert app.file_choices(["a/x.txt", "b/x.txt"]) == [("a/x.txt", "a/x.txt"), ("b/x.txt", "b/x.txt")]

@@ -142,12 +142,19 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     sources_before = pg.locator("#sources").inner_text()
     pg.locator("#question textarea").fill("")
     pg.locator("#send").click()
-    pg.get_by_text("请先输入问题").first.wait_for(timeout=15_000)
+    pg.locator("#question-hint").get_by_text("请先输入问题").wait_for(timeout=15_000)
+    pg.locator("#question textarea").fill("   ")  # spaces only, by Enter: the same, and nothing stacks up
+    pg.locator("#question textarea").press("Enter")
     time.sleep(1)
     chat = pg.locator("#chat").inner_text()
     assert "<script>alert('x')</script>" in chat and "折叠床" in chat
     assert pg.locator("#sources").inner_text() == sources_before
-    assert pg.locator("#chat").get_by_text("Error", exact=True).count() == 0
+    # a line under the input box, no toast: Gradio titles every error toast "Error", in English (nor its
+    # screen-reader status line, which speaks up to 5 s late)
+    for _ in range(12):
+        assert pg.locator(".toast-body").count() == 0 and "Error" not in pg.locator("body").inner_text()
+        time.sleep(0.5)
+    assert pg.locator("#question-hint").inner_text().count("请先输入问题") == 1
     pg.screenshot(path=str(ARTIFACTS / "05b-empty-question.png"), full_page=True)
 
     pg.get_by_role("tab", name="案例查找").click()
@@ -158,6 +165,22 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert "义乌" in text and "12351" in text
     assert pg.locator("#case-results mark").count() >= 1
     pg.screenshot(path=str(ARTIFACTS / "06-cases.png"), full_page=True)
+
+    # the filters: file names without folders; places are divisions, each once (not 江都 beside 江都区,
+    # nor 港湾 or 琼港, words read as places in titles)
+    pg.locator("#case-files input").click()
+    files = pg.get_by_role("option").all_inner_texts()
+    assert len(files) == 4 and not any("/" in f for f in files), files
+    pg.locator("#case-places input").click()
+    places = pg.get_by_role("option").all_inner_texts()
+    assert "江都区" in places and "扬州市" in places, places
+    assert not {"江都", "港湾", "琼港", "扬州市江都区总工会"} & set(places), places
+    pg.get_by_role("option", name="江都区").click()
+    pg.locator("#case-query textarea").fill("劳模")
+    pg.locator("#case-search").click()
+    pg.wait_for_function("document.querySelector('#case-results').innerText.includes('助推江都')", timeout=60_000)
+    titles = pg.locator("#case-results .case-title").all_inner_texts()
+    assert titles and all("义乌" not in t and "建湖" not in t for t in titles), titles
 
 
 def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_url):
@@ -171,8 +194,15 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
         lists = pg.locator("#chat .answer-sources")
         assert lists.count() == 2  # each bubble carries its own short source list …
         first_title = pg.locator("#src-1-1 .src-head").inner_text().split(" ", 1)[1]
-        assert first_title.startswith("《") and first_title in lists.first.inner_text()
+        assert first_title.startswith("《") and first_title[:12] in lists.first.inner_text()  # (a long one is cut)
         assert ".txt" in lists.first.inner_text() and "字符" not in lists.first.inner_text()  # … offsets are not
+        assert "徐州市贾汪区总工会" in lists.first.inner_text()  # where it is from: the byline's union, not 港湾
+        # no label bar or toolbar over the first line of text; [n] big enough for a finger
+        assert pg.locator("#chat [data-testid='block-label']").count() == 0
+        assert not pg.locator("#chat .icon-button-wrapper.top-panel").is_visible()
+        sizes = pg.evaluate("[...document.querySelectorAll('#chat a.cite')].map(a => {"
+                            " const r = a.getBoundingClientRect(); return [r.width, r.height]; })")
+        assert sizes and all(w >= 31.5 and h >= 31.5 for w, h in sizes), sizes
         assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
         pg.screenshot(path=str(ARTIFACTS / "10-phone-two-answers.png"), full_page=True)
 
@@ -186,8 +216,61 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
         top, bottom = pg.evaluate("(() => { const r = document.querySelector(':target').getBoundingClientRect();"
                                   " return [r.top, r.bottom]; })()")
         assert top < 844 and bottom > 0  # scrolled to
+        head = pg.locator("#ans-1 .src-q")  # … with its group's question above it, not cut off
+        assert head.bounding_box()["y"] >= 0 and "第 1 问" in head.inner_text()
         assert pg.dialogs == []
         pg.screenshot(path=str(ARTIFACTS / "11-phone-older-citation.png"))
+
+        pg.locator("#ans-1 a.back").click()  # ↑ 回到对话: back up to the chat
+        pg.wait_for_function("(() => { const r = document.getElementById('chat').getBoundingClientRect();"
+                             " return r.top >= -1 && r.top < 200; })()", timeout=10_000)
+    finally:
+        pg.close()
+
+
+# the last question asked is inside the chat's visible part and on the screen
+_IN_VIEW_JS = """() => {
+  const log = document.querySelector('#chat [role=log]');
+  const asked = log.querySelectorAll('.message-row.user-row');
+  const q = asked[asked.length - 1].getBoundingClientRect(), l = log.getBoundingClientRect();
+  return q.top >= l.top - 1 && q.bottom <= l.bottom + 1 && q.top >= 0 && q.bottom <= window.innerHeight;
+}"""
+
+
+def _newest_question_in_view(pg) -> bool:
+    return pg.evaluate(f"({_IN_VIEW_JS})()")
+
+
+def test_a_new_answer_comes_into_view_on_a_phone(browser, app_url):
+    """Found on a 390×844 phone: after scrolling the chat up (to tap an old [1]) a new answer stayed out
+    of view behind a small ↓; with the input box near the top of the screen it appeared above it.
+    Example chips only filled the box; now they ask at once, as the related topics do."""
+    pg = _open(browser, app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        for i, question in enumerate(["货车司机之家的临时休息室里有什么?", "工资被拖欠了找谁?"], 1):
+            _ask(pg, question)
+            pg.wait_for_selector(f"#sources .src-group#ans-{i}", timeout=180_000)
+        # the chat scrolled up to its first answer, the page down so the input box is near the top
+        pg.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
+        pg.evaluate("window.scrollTo(0, document.getElementById('question').getBoundingClientRect().top"
+                    " + window.scrollY - 20)")
+        assert not _newest_question_in_view(pg)
+        _ask(pg, "劳模能享受哪些待遇?")
+        pg.wait_for_selector("#sources .src-group#ans-3", timeout=60_000)
+        pg.wait_for_function(f"({_IN_VIEW_JS})()", timeout=10_000)
+        pg.screenshot(path=str(ARTIFACTS / "12-phone-new-answer-in-view.png"))
+
+        # a chip below the input box: one tap asks (no Enter), and the answer is in view
+        pg.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
+        chip = pg.locator("#worker-examples button", has_text="职工书屋能借书吗")
+        chip.scroll_into_view_if_needed()
+        chip.click()
+        pg.wait_for_selector("#sources .src-group#ans-4", timeout=60_000)
+        assert "职工书屋能借书吗" in pg.locator("#ans-4 .src-q").inner_text()
+        pg.wait_for_function(f"({_IN_VIEW_JS})()", timeout=10_000)
+        assert pg.locator("#question textarea").input_value() == ""  # asked, not left in the box
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 390
+        pg.screenshot(path=str(ARTIFACTS / "13-phone-example-chip.png"))
     finally:
         pg.close()
 

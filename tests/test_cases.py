@@ -1,0 +1,99 @@
+"""Places for the case filters and the chat's source lines: only real administrative divisions, one
+name per division (江都 and 扬州市江都区总工会 are both 江都区), and where a passage is from."""
+
+import pytest
+
+from qa.answer import Answerer
+from qa.answerability import AnswerabilityModel
+from qa.cases import CaseFinder, Origin, article_place, divisions_in, place_label, place_names
+
+# the phone user-test's bulletins in small: a title naming 江都 above a byline naming 扬州市江都区总工会,
+# a title whose 服务港湾 jieba reads as a place, a farm (琼港) that is no division
+BULLETINS = {
+    "j1.txt": "\n\n【主席之声】\n\n发挥劳模示范引领作用 助推江都高质量发展\n\n扬州市江都区总工会党组书记、主席 邱永泉\n\n"
+              "今年以来,区总工会组织劳模工匠走进企业,帮助企业解决技术难题30多个。\n",
+    "j2.txt": "\n\n【主席之声】\n\n建好“货车司机之家” 打造暖“新”服务港湾\n\n徐州市贾汪区总工会副主席 孙德振\n\n"
+              "区总工会在物流园建成货车司机之家,配有淋浴间和休息室。\n",
+    "j3.txt": "\n\n图说新闻\n\n琼港农场工会发挥组织优势凝聚职工力量\n\n本刊讯 农场工会组织职工开展技能比武,共有80名职工参加。\n",
+    "j4.txt": "\n\n让全民阅读成为社会的主流风气\n\n扬州市江都区总工会 莫群\n\n区总工会开展职工读书活动,全年借出图书5000册。\n",
+}
+
+
+@pytest.fixture
+def places_index(tmp_path, hash_embedder):
+    from qa.index import build_index, load_index
+
+    d = tmp_path / "src"
+    d.mkdir()
+    for name, text in BULLETINS.items():
+        (d / name).write_text(text, encoding="utf-8")
+    build_index([d], tmp_path / "idx", hash_embedder, progress=False, log=lambda *_: None)
+    return load_index(tmp_path / "idx")
+
+
+def test_divisions_are_read_longest_first_in_full():
+    assert divisions_in("扬州市江都区总工会") == [(0, 3, "扬州市"), (3, 6, "江都区")]
+    assert divisions_in("江苏省连云港市连云区") == [(0, 3, "江苏省"), (3, 7, "连云港市"), (7, 10, "连云区")]
+
+
+@pytest.mark.parametrize("raw, names", [
+    ("江都", ("江都区",)), ("扬州市江都区总工会", ("扬州市", "江都区")), ("益阳", ("益阳市",)), ("益阳市", ("益阳市",)),
+    ("广西", ("广西壮族自治区",)), ("由阜宁县总工会", ("阜宁县",)),
+    ("港湾", ()), ("琼港", ()), ("盐南高新区总工会", ()), ("城区", ()), ("", ()),  # no division
+])
+def test_a_place_names_divisions_only(raw, names):
+    assert place_names(raw) == names
+
+
+@pytest.mark.parametrize("raw, label", [
+    ("江都", "江都区"), ("盐城", "盐城市"), ("滨海县总工会", "滨海县总工会"), ("由阜宁县总工会", "阜宁县总工会"),
+    ("江苏省连云港市连云区", "江苏省连云港市连云区"), ("港湾", ""), ("琼港", ""), ("", ""),
+])
+def test_a_place_is_labelled_from_its_first_division(raw, label):
+    assert place_label(raw) == label
+
+
+def test_a_title_word_that_is_no_division_gives_way_to_the_byline():
+    info = {"title": "建好“货车司机之家” 打造暖“新”服务港湾", "byline": "徐州市贾汪区总工会副主席 孙德振", "text": ""}
+    assert article_place(info) == "徐州市贾汪区总工会"
+    assert article_place({"title": "琼港农场工会发挥组织优势", "byline": "", "text": "农场工会组织职工。"}) == ""
+
+
+def test_the_place_filter_lists_each_division_once_and_no_junk(places_index):
+    facets = CaseFinder(places_index, None, None, None).facets()
+    assert facets["places"] == ["徐州市", "扬州市", "江都区", "贾汪区"]  # not 江都 beside 江都区; no 港湾, 琼港
+    assert facets["sources"] == sorted(facets["sources"]) and len(facets["sources"]) == 4
+
+
+def test_a_place_filter_matches_every_way_an_article_names_it(places_index, hash_embedder):
+    a = Answerer(places_index, hash_embedder, answerability=AnswerabilityModel.always())
+    everything = {c.source for c in a.find_cases("总工会 职工", k=10, margin=10)}
+    assert len(everything) >= 3
+    for wanted in (["江都区"], ["江都"], ["扬州市江都区总工会"]):  # the listed name, and the names as found
+        found = {c.source.rsplit("/", 1)[-1] for c in a.find_cases("总工会 职工", k=10, margin=10, places=wanted)}
+        assert found and found <= {"j1.txt", "j4.txt"}, wanted
+    found = {c.source.rsplit("/", 1)[-1] for c in a.find_cases("总工会 职工", k=10, margin=10, places=["扬州市"])}
+    assert found <= {"j4.txt"}  # j1 names only 江都 (its title wins over its byline)
+    assert a.find_cases("总工会 职工", k=10, margin=10, places=["西宁市"]) == []  # a place no article names
+    # a place as it was listed before the list was cleaned still finds its article (API callers)
+    assert [c.title for c in a.find_cases("总工会 职工", k=10, margin=10, places=["港湾"])] == [
+        "建好“货车司机之家” 打造暖“新”服务港湾"]
+
+
+def test_where_a_passage_is_from(places_index):
+    finder = CaseFinder(places_index, None, None, None)
+    source = next(s for s in places_index.texts if s.endswith("j2.txt"))
+    offset = places_index.texts[source].index("物流园")
+    assert places_index.article_at(source, offset) == 0
+    assert finder.origin(source, offset) == Origin("建好“货车司机之家” 打造暖“新”服务港湾", "徐州市贾汪区总工会",
+                                                   "【主席之声】")
+    assert places_index.article_at("nowhere.txt", 3) is None and finder.origin("nowhere.txt", 3) == Origin("", "", "")
+
+
+def test_article_at_follows_article_boundaries(tiny_index):
+    source = next(s for s in tiny_index.texts if s.endswith("b_trucks.txt"))
+    text = tiny_index.texts[source]
+    first, second = text.index("青山县总工会"), text.index("滨江市总工会职工服务中心")
+    assert tiny_index.article_at(source, first) != tiny_index.article_at(source, second)
+    assert tiny_index.article_title(source, tiny_index.article_at(source, second)) == "滨江市总工会追回欠薪"
+    assert tiny_index.article_at(source, 0) == tiny_index.article_at(source, first)  # before the first passage
