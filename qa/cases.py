@@ -216,6 +216,8 @@ class CaseFinder:
             part, c = got
             s = index.sentences[sid]
             info = index.article_info(s.source, s.article)
-            out.append(CaseResult(index.article_title(s.source, s.article), place_of(info), info.get("column", ""),
+            # the place as the chat's source lines and the filter show it (江都 → 江都区; 港湾 is none)
+            out.append(CaseResult(index.article_title(s.source, s.article), place_label(article_place(info)),
+                                  info.get("column", ""),
                                   s.source, part, c.start, c.end, c.text, round(float(sc), 4), s.article))
         return out

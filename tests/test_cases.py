@@ -97,3 +97,15 @@ def test_article_at_follows_article_boundaries(tiny_index):
     assert tiny_index.article_at(source, first) != tiny_index.article_at(source, second)
     assert tiny_index.article_title(source, tiny_index.article_at(source, second)) == "滨江市总工会追回欠薪"
     assert tiny_index.article_at(source, 0) == tiny_index.article_at(source, first)  # before the first passage
+
+
+def test_case_results_name_the_place_as_the_source_lines_do(places_index, hash_embedder):
+    """A case line (chat, 案例查找, exports) shows the same place as the chat's source line: a division in
+    full or the union that names it, never a word tagged as a place that is none (港湾)."""
+    a = Answerer(places_index, hash_embedder, answerability=AnswerabilityModel.always())
+    finder = CaseFinder(places_index, None, None, None)
+    found = a.find_cases("总工会 职工", k=10, margin=10)
+    assert len(found) >= 3
+    for c in found:
+        assert c.place == finder.origin(c.source, c.start).place
+        assert c.place != "港湾" and (not c.place or divisions_in(c.place))
