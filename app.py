@@ -27,7 +27,6 @@ answered when it is.
 from __future__ import annotations
 
 import argparse
-import html
 import logging
 import os
 import re
@@ -40,13 +39,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import gradio as gr  # noqa: E402
 
 from qa.answer import Answerer  # noqa: E402
-from qa.articles import is_untitled  # noqa: E402
-from qa.cases import Origin  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.exports import EXPORT_LIFETIME_S, ExportFolder, to_csv, to_markdown  # noqa: E402
 from qa.feedback import FeedbackLog  # noqa: E402
 from qa.inputs import for_log, sanitise  # noqa: E402
 from qa.records import Answer  # noqa: E402
+from qa.page_html import (ALL_HINT, SOURCE_LIST, SOURCES_EMPTY, add_group, esc, file_choices, render_answer,  # noqa: E402
+                          render_cases, render_group, render_panel, render_sources)
 from qa.retrieve import MAX_QUESTION_CHARS  # noqa: E402
 from qa.staff import UPLOAD_SUFFIXES, Staff, StaffAccess, admin_password, citation_text, thumbs_down_csv  # noqa: E402
 from qa.warmup import Background  # noqa: E402
@@ -115,183 +114,6 @@ SHOW_ANSWER_JS = """() => { setTimeout(() => {
   const q = asked[asked.length - 1];
   log.scrollTop = q.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
 }, 450); }"""
-
-
-# ---------------------------------------------------------------- rendering (all bulletin text escaped)
-
-SOURCES_PENDING = "<p>正在找出处…</p>"
-SOURCES_EMPTY = "<p>回答引用的公报原文会显示在这里，被引用的句子会高亮。</p>"
-SOURCE_LIST = '<small class="answer-sources">'  # starts an answer's short source list in its chat message
-KEPT_SOURCES = 20  # answers whose cards the sources panel keeps (newest first)
-
-
-def esc(text: str) -> str:
-    """Escape for HTML and neutralise Markdown emphasis/links, so bulletin text shows as typed."""
-    t = html.escape(text, quote=False)
-    return re.sub(r"([\\`*_\[\]#|~])", r"\\\1", t)
-
-
-def _file_name(source: str) -> str:
-    """The bulletin's file name (no folders, no ``#part``) as the page names it."""
-    return Path(source.split("#")[0]).name
-
-
-def _turn(turn: int) -> int:
-    """``turn``, checked: an answer's number in the session counts from 1."""
-    if isinstance(turn, bool) or not isinstance(turn, int) or turn < 1:
-        raise ValueError(f"answer number must be a whole number from 1, not {turn!r}")
-    return turn
-
-
-def cite_id(turn: int, n: int) -> str:
-    """Id of the sources panel card of citation ``[n]`` of the session's answer number ``turn``: unique
-    per answer, so an older answer's [n] still lands on its own card."""
-    return f"src-{_turn(turn)}-{n}"
-
-
-SOURCE_TITLE_CHARS = 24  # a title in an answer's source line is cut to this (its card shows it whole)
-
-
-def _cut(text: str, n: int) -> str:
-    return text if len(text) <= n else text[:n - 1] + "…"
-
-
-def article_name(title: str, origin: Origin | None = None, *, cut: int = 0) -> str:
-    """How the page names a passage's article (not escaped): 《title》 (cut to ``cut`` characters
-    when given), or for an untitled fragment its column (【图说新闻】栏目) or 无题报道: a fragment's
-    "title" is only its first words, which tell a reader nothing the passage does not."""
-    if title and not is_untitled(title):
-        return f"《{_cut(title, cut) if cut else title}》"
-    column = (origin.column if origin else "").strip().strip("【】")
-    return f"【{column}】栏目" if column else "无题报道"
-
-
-def render_source_list(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
-    """The answer's own short source list, for its chat bubble: one small line per cited article and
-    page, saying where the passage is from (``[1][2] 《title》 · place · 第 N 页``, each [n] a link
-    to its card), the file name last in smaller print; "" without citations.  ``origins``: each
-    citation's ``qa.cases.Origin`` by its [n] (the place; the column of an untitled fragment)."""
-    origins = origins or {}
-    lines: dict[tuple, list[int]] = {}
-    for c in ans.citations:
-        o = origins.get(c.n)
-        key = (article_name(c.title, o, cut=SOURCE_TITLE_CHARS), o.place if o else "", _file_name(c.source), c.page)
-        lines.setdefault(key, []).append(c.n)
-    out = []
-    for (name, place, file, page), ns in lines.items():
-        marks = "".join(f'<a class="cite" href="#{cite_id(turn, n)}">[{n}]</a>' for n in ns)
-        parts = (esc(name), esc(place), f"第 {page} 页" if page else "")
-        out.append(f"{marks} " + " · ".join(x for x in parts if x) + f' <span class="src-file">{esc(file)}</span>')
-    return SOURCE_LIST + "<br>".join(out) + "</small>" if out else ""
-
-
-def render_answer(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
-    """Chat message for the session's answer number ``turn``: escaped text with [n] turned into links
-    to its cards in the sources panel, then its short source list (and a notice, if any)."""
-    body = esc(ans.text)
-    body = re.sub(r"\\\[(\d+)\\\]",
-                  lambda m: f'<a class="cite" href="#{cite_id(turn, int(m.group(1)))}">[{m.group(1)}]</a>', body)
-    body = body.replace("\n", "  \n")
-    listing = render_source_list(ans, turn, origins)
-    if listing:
-        body += "\n\n" + listing
-    if ans.notice:
-        body += f"\n\n<small>{esc(ans.notice)}</small>"
-    return body
-
-
-def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[int, Origin] | None = None) -> str:
-    """The cards of the session's answer number ``turn``: each cited passage in its paragraph with the
-    cited sentence marked; place, file, column and page below, offsets and a failed check smaller
-    still.  A refusal says so first (its nearest sentence, if cited, is a card like any other)."""
-    origins = origins or {}
-    head = ""
-    if ans.refused:
-        head = "<p><b>公报里没有能回答这个问题的内容。</b>" + (" 下面是公报里最接近的一句：" if ans.citations else "") + "</p>"
-        if not ans.citations:
-            return head + ("<p>可以点下面的相关话题接着问。</p>" if ans.topics else "")
-    if not ans.citations:
-        return "<p>没有引用。</p>"
-    cards = []
-    for c in ans.citations:
-        o = origins.get(c.n)
-        src = texts.get(c.source, "")
-        ls = src.rfind("\n", 0, c.start) + 1
-        le = src.find("\n", c.end)
-        le = len(src) if le < 0 else le
-        before, cited, after = src[ls:c.start], src[c.start:c.end], src[c.end:le]
-        if len(before) > 160:
-            before = "…" + before[-160:]
-        if len(after) > 160:
-            after = after[:160] + "…"
-        column = next((x.column for x in ans.cases if x.citation == c.n), "") or (o.column if o else "")
-        where = " · ".join(x for x in (html.escape(o.place) if o else "",
-                                       f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
-                                       html.escape(column), f"第 {c.page} 页" if c.page else "") if x)
-        check = "" if c.verified else ' · <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>'
-        name = html.escape(article_name(c.title, o))
-        cards.append(
-            f'<div class="src" id="{cite_id(turn, c.n)}"><div class="src-head">[{c.n}] {name}</div>'
-            f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
-            f'<div class="src-meta">{where}{check}'
-            f' <span class="src-pos" title="被引句子在原文件中的字符位置">字符 {c.start}–{c.end}</span></div></div>')
-    return head + "".join(cards)
-
-
-BACK_TO_CHAT = '<a class="back" href="#chat">↑ 回到对话</a>'
-
-
-def render_group(turn: int, question: str, cards: str) -> str:
-    """One answer's group in the sources panel: headed by its question (escaped) and a link back to
-    the chat (on a phone the panel is below it: a tapped [n] lands far down), then its cards."""
-    return (f'<div class="src-group" id="ans-{_turn(turn)}"><div class="src-q"><span class="src-q-text">'
-            f"第 {turn} 问：{html.escape(question)}</span>{BACK_TO_CHAT}</div>{cards}</div>")
-
-
-def add_group(groups: list[str], group: str) -> list[str]:
-    """``group`` first, then the older groups, keeping the newest ``KEPT_SOURCES``."""
-    return [group, *list(groups or [])][:KEPT_SOURCES]
-
-
-def render_panel(groups: list[str], *, pending: bool = False) -> str:
-    """The sources panel: the session's groups, newest first (``pending``: "正在找出处…" above them)."""
-    body = (SOURCES_PENDING if pending else "") + "".join(groups or [])
-    return body or SOURCES_EMPTY
-
-
-ALL_HINT = "不选即全部"  # under each case filter: an empty filter keeps everything
-
-
-def file_choices(sources: list[str]) -> list[tuple[str, str]]:
-    """The bulletin file filter's (label, value) pairs: the file name without its folders (the full
-    name when two folders hold the same name); the value stays the source the index knows."""
-    names = [_file_name(s) for s in sources]
-    return [(name if names.count(name) == 1 else s, s) for name, s in zip(names, sources)]
-
-
-def highlight(text: str, terms: list[str]) -> str:
-    out = html.escape(text)
-    for t in sorted({t for t in terms if len(t) >= 2}, key=len, reverse=True):
-        out = out.replace(html.escape(t), f"<mark>{html.escape(t)}</mark>")
-    return out
-
-
-def render_cases(cases, query: str) -> str:
-    if not cases:
-        return "<p>没有找到匹配的报道。换个说法试试，或去掉筛选条件。</p>"
-    from qa.question import SYNONYMS
-    from qa.tokens import tokenize
-
-    terms = tokenize(query)
-    terms += [x for t in list(terms) for x in SYNONYMS.get(t, ())]
-    rows = []
-    for i, c in enumerate(cases, 1):
-        meta = " · ".join(html.escape(x) for x in (c.place, c.column) if x)
-        rows.append(
-            f'<div class="case"><div class="case-title">{i}. 《{html.escape(c.title)}》</div>'
-            f"<div>{meta}</div><p>{highlight(c.sentence, terms)}</p>"
-            f'<div class="src-meta">{html.escape(Path(c.source.split("#")[0]).name)} · 字符 {c.start}–{c.end}</div></div>')
-    return f"<p>找到 {len(cases)} 篇报道：</p>" + "".join(rows)
 
 
 # ---------------------------------------------------------------- the app

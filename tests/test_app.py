@@ -13,6 +13,7 @@ from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT))
 import app  # noqa: E402
+import qa.page_html as page  # noqa: E402
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ def test_bulletin_script_is_escaped_everywhere(script_index, hash_embedder):
     a = Answerer(script_index, hash_embedder, answerability=AnswerabilityModel.always())
     ans = a.ask("职工书屋藏书多少册?")
     assert "<script>" in ans.text  # the library keeps the text verbatim …
-    chat = app.render_answer(ans, 1)
-    side = app.render_sources(ans, script_index.texts, 1)
+    chat = page.render_answer(ans, 1)
+    side = page.render_sources(ans, script_index.texts, 1)
     assert "<script>" not in chat and "&lt;script&gt;" in chat  # … the page shows it as text
     assert "<script>" not in side and "&lt;script&gt;" in side
     # anchors name the answer too (src-<answer>-<n>): an older answer's [1] keeps its own card
@@ -44,7 +45,7 @@ def test_refusal_renders_its_nearest_sentence_and_topics(script_index, hash_embe
     a = Answerer(script_index, hash_embedder)
     ans = a.ask("量子计算机的原理是什么?")
     assert ans.refused and ans.topics
-    html = app.render_sources(ans, script_index.texts, 1)
+    html = page.render_sources(ans, script_index.texts, 1)
     assert "没有能回答" in html
     if ans.citations:  # the nearest sentence is cited and shown like any citation
         assert 'id="src-1-1"' in html and "<mark>" in html
@@ -65,7 +66,7 @@ def test_render_cases_highlights_terms_and_escapes():
     from qa.cases import CaseResult
 
     c = CaseResult("<b>标题</b>", "滨江市总工会", "新闻速递", "x.txt", "追回欠薪58万元<i>", 1, 9, "追回欠薪58万元<i>", 1.0, 0)
-    html = app.render_cases([c], "欠薪")
+    html = page.render_cases([c], "欠薪")
     assert "<mark>欠薪</mark>" in html and "&lt;b&gt;" in html and "<i>" not in html
 
 
@@ -106,10 +107,10 @@ def _answer(text, *citations, refused=False):
 ])
 def test_each_answer_carries_its_own_escaped_source_list(title, shown):
     ans = _answer("补发加班费3.6万元。[1]", _cite(1, title, "seeds/sub/x_y.txt#2", page=None))
-    msg = app.render_answer(ans, 3)
+    msg = page.render_answer(ans, 3)
     text, listing = msg.split("\n\n", 1)
     assert text.endswith('<a class="cite" href="#src-3-1">[1]</a>')
-    assert listing.startswith(app.SOURCE_LIST) and listing.endswith("</small>")
+    assert listing.startswith(page.SOURCE_LIST) and listing.endswith("</small>")
     # where the passage is from first; the file name last, in smaller print
     assert f'<a class="cite" href="#src-3-1">[1]</a> {shown} <span class="src-file">x\\_y.txt</span></small>' in listing
     assert "<b>" not in msg and "<script>" not in msg and "字符" not in msg  # offsets are for the panel
@@ -122,25 +123,25 @@ def test_each_answer_carries_its_own_escaped_source_list(title, shown):
 ])
 def test_the_source_line_names_the_place(origin, shown):
     ans = _answer("甲。[1]", _cite(1, page=2))
-    listing = app.render_source_list(ans, 1, {1: origin})
-    assert listing == (f'{app.SOURCE_LIST}<a class="cite" href="#src-1-1">[1]</a> {shown} · 第 2 页'
+    listing = page.render_source_list(ans, 1, {1: origin})
+    assert listing == (f'{page.SOURCE_LIST}<a class="cite" href="#src-1-1">[1]</a> {shown} · 第 2 页'
                        ' <span class="src-file">b\\_trucks.txt</span></small>')
-    assert app.render_answer(ans, 1, {1: origin}).endswith(listing)
+    assert page.render_answer(ans, 1, {1: origin}).endswith(listing)
 
 
 def test_an_untitled_fragment_is_named_by_its_column():
     ans = _answer("甲。[1]", _cite(1, "（无题）近日,亭湖区总工会组织", "c.txt"))
-    listing = app.render_source_list(ans, 1, {1: Origin("", "亭湖区总工会", "图说新闻")})
+    listing = page.render_source_list(ans, 1, {1: Origin("", "亭湖区总工会", "图说新闻")})
     assert "【图说新闻】栏目 · 亭湖区总工会" in listing and "无题" not in listing
-    card = app.render_sources(ans, {"c.txt": "甲乙丙丁"}, 1, {1: Origin("", "亭湖区总工会", "【图说新闻】")})
+    card = page.render_sources(ans, {"c.txt": "甲乙丙丁"}, 1, {1: Origin("", "亭湖区总工会", "【图说新闻】")})
     assert '<div class="src-head">[1] 【图说新闻】栏目</div>' in card and "亭湖区总工会 · " in card
 
 
 def test_the_source_list_is_one_line_per_article_and_page():
     ans = _answer("甲。[1]乙。[2]丙。[3]丁。[4]", _cite(1, page=2), _cite(2, page=2), _cite(3, page=3),
                   _cite(4, "职工书屋", "c.pdf", page=None))
-    listing = app.render_source_list(ans, 1)
-    lines = listing.removeprefix(app.SOURCE_LIST).removesuffix("</small>").split("<br>")
+    listing = page.render_source_list(ans, 1)
+    lines = listing.removeprefix(page.SOURCE_LIST).removesuffix("</small>").split("<br>")
     assert lines == [
         '<a class="cite" href="#src-1-1">[1]</a><a class="cite" href="#src-1-2">[2]</a> 《货车司机之家开门迎客》'
         ' · 第 2 页 <span class="src-file">b\\_trucks.txt</span>',
@@ -150,14 +151,14 @@ def test_the_source_list_is_one_line_per_article_and_page():
 
 def test_an_answer_without_citations_has_no_source_list():
     ans = _answer("公报里没有找到。", refused=True)
-    assert app.render_source_list(ans, 1) == "" and app.SOURCE_LIST not in app.render_answer(ans, 1)
+    assert page.render_source_list(ans, 1) == "" and page.SOURCE_LIST not in page.render_answer(ans, 1)
 
 
 @pytest.mark.parametrize("turn", [0, -1, True, "1", 1.0, None])
 def test_an_answer_number_is_a_whole_number_from_1(turn):
     ans = _answer("甲。[1]", _cite(1))
-    for render in (lambda: app.render_answer(ans, turn), lambda: app.render_sources(ans, {}, turn),
-                   lambda: app.render_group(turn, "问", "")):
+    for render in (lambda: page.render_answer(ans, turn), lambda: page.render_sources(ans, {}, turn),
+                   lambda: page.render_group(turn, "问", "")):
         with pytest.raises(ValueError, match="answer number"):
             render()
 
@@ -166,10 +167,10 @@ def test_cards_show_the_file_and_keep_offsets_and_check_secondary():
     text = "货车司机之家\n\n本刊讯 货车司机之家有淋浴间。\n"
     start = text.index("货车司机之家有")
     c = _cite(1, "<i>司机</i>", "seeds/b_trucks.txt", start, len(text) - 1, page=4, verified=False)
-    card = app.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2)
+    card = page.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2)
     assert 'id="src-2-1"' in card and "&lt;i&gt;司机&lt;/i&gt;" in card and "<i>" not in card
     assert '<span class="src-file">b_trucks.txt</span> · 第 4 页' in card
-    placed = app.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2,
+    placed = page.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2,
                                 {1: Origin("", "青山县<b>总工会</b>", "新闻速递")})
     assert '<div class="src-meta">青山县&lt;b&gt;总工会&lt;/b&gt; · <span class="src-file">b_trucks.txt</span> · 新闻速递 · 第 4 页' in placed
     meta = card[card.index('<div class="src-meta">'):]
@@ -178,25 +179,25 @@ def test_cards_show_the_file_and_keep_offsets_and_check_secondary():
 
 def test_the_panel_keeps_groups_newest_first_and_bounded():
     groups = []
-    for turn in range(1, app.KEPT_SOURCES + 6):
-        groups = app.add_group(groups, app.render_group(turn, f"问题{turn}", ""))
-    assert len(groups) == app.KEPT_SOURCES
+    for turn in range(1, page.KEPT_SOURCES + 6):
+        groups = page.add_group(groups, page.render_group(turn, f"问题{turn}", ""))
+    assert len(groups) == page.KEPT_SOURCES
     assert 'id="ans-25"' in groups[0] and 'id="ans-6"' in groups[-1]
-    panel = app.render_panel(groups)
+    panel = page.render_panel(groups)
     assert panel.index('id="ans-25"') < panel.index('id="ans-24"')
-    pending = app.render_panel(groups, pending=True)  # an answer being written: pending above the older groups
-    assert pending.startswith(app.SOURCES_PENDING) and pending.endswith(panel)
-    assert app.render_panel([]) == app.SOURCES_EMPTY and app.render_panel([], pending=True) == app.SOURCES_PENDING
+    pending = page.render_panel(groups, pending=True)  # an answer being written: pending above the older groups
+    assert pending.startswith(page.SOURCES_PENDING) and pending.endswith(panel)
+    assert page.render_panel([]) == page.SOURCES_EMPTY and page.render_panel([], pending=True) == page.SOURCES_PENDING
 
 
 @pytest.mark.parametrize("question", ["<script>alert(1)</script>工资?", "a & b <i>", "**粗** [1](#x)"])
 def test_a_group_heads_with_its_escaped_question(question):
     import html
 
-    group = app.render_group(2, question, "<p>卡片</p>")
-    assert f"第 2 问：{html.escape(question)}</span>{app.BACK_TO_CHAT}</div><p>卡片</p>" in group
+    group = page.render_group(2, question, "<p>卡片</p>")
+    assert f"第 2 问：{html.escape(question)}</span>{page.BACK_TO_CHAT}</div><p>卡片</p>" in group
     assert "<script>" not in group and "<i>" not in group
-    assert app.BACK_TO_CHAT == '<a class="back" href="#chat">↑ 回到对话</a>'  # the chat's own id
+    assert page.BACK_TO_CHAT == '<a class="back" href="#chat">↑ 回到对话</a>'  # the chat's own id
 
 
 def _respond(demo):
@@ -223,13 +224,13 @@ def test_an_older_answers_citation_still_lands_on_its_own_card(tiny_index, hash_
     first = _ask_page(respond, "江宁区总工会追回多少工资?")
     second = _ask_page(respond, "货车司机之家有什么?", first)
     chat, panel, answers, groups = second[0], second[1], second[2], second[5]
-    assert len(groups) == 2 and panel == app.render_panel(groups)
+    assert len(groups) == 2 and panel == page.render_panel(groups)
     assert panel.index('id="ans-2"') < panel.index('id="ans-1"')  # newest first, each headed by its question
     assert "第 1 问：江宁区总工会追回多少工资?" in panel and "第 2 问：货车司机之家有什么?" in panel
     ids = re.findall(r'id="(src-\d+-\d+)"', panel)
     assert len(ids) == len(set(ids)) and {"src-1-1", "src-2-1"} <= set(ids)
     for k, message in ((0, chat[1]["content"]), (1, chat[3]["content"])):
-        assert app.SOURCE_LIST in message  # the bubble names its own sources
+        assert page.SOURCE_LIST in message  # the bubble names its own sources
         cited = answers[k]["citations"]
         for href in set(re.findall(r'href="#(src-\d+-\d+)"', message)):
             turn, n = map(int, href.split("-")[1:])
@@ -244,7 +245,7 @@ def test_clearing_empties_the_panel_and_numbers_start_again(tiny_index, hash_emb
                                       data_dir=tmp_path))
     before = _ask_page(respond, "江宁区总工会追回多少工资?")
     chat, panel, answers, groups, topics = app.cleared()
-    assert chat == [] and answers == [] and groups == [] and panel == app.SOURCES_EMPTY
+    assert chat == [] and answers == [] and groups == [] and panel == page.SOURCES_EMPTY
     assert topics["visible"] is False
     after = _ask_page(respond, "货车司机之家有什么?", (chat, panel, answers, None, topics, groups))
     assert 'id="ans-1"' in after[1] and "江宁区" not in after[1] and before[1] != after[1]
@@ -265,7 +266,7 @@ def test_a_refusal_keeps_its_head_and_nearest_sentence_in_its_group(script_index
 def test_follow_ups_read_an_answer_without_its_source_list():
     ans = _answer("货车司机之家有淋浴间。[1]", _cite(1))
     turns = app._turns([{"role": "user", "content": "司机之家有什么?"},
-                        {"role": "assistant", "content": app.render_answer(ans, 1)}])
+                        {"role": "assistant", "content": page.render_answer(ans, 1)}])
     assert turns[1]["content"] == "货车司机之家有淋浴间。[1]"
 
 
@@ -324,6 +325,6 @@ def test_the_chat_has_no_label_bar_or_toolbar(tiny_index, hash_embedder, tmp_pat
 
 
 def test_the_file_filter_shows_file_names():
-    assert app.file_choices(["seeds/000_a.txt", "up/b.pdf"]) == [("000_a.txt", "seeds/000_a.txt"), ("b.pdf", "up/b.pdf")]
+    assert page.file_choices(["seeds/000_a.txt", "up/b.pdf"]) == [("000_a.txt", "seeds/000_a.txt"), ("b.pdf", "up/b.pdf")]
     # two folders with the same file name: the full names tell them apart
-    assert app.file_choices(["a/x.txt", "b/x.txt"]) == [("a/x.txt", "a/x.txt"), ("b/x.txt", "b/x.txt")]
+    assert page.file_choices(["a/x.txt", "b/x.txt"]) == [("a/x.txt", "a/x.txt"), ("b/x.txt", "b/x.txt")]

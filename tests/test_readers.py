@@ -115,7 +115,7 @@ def test_pdf_pages_are_kept_with_the_index_and_name_the_page_of_a_citation(tmp_p
     check_citations(ans, index)
     assert "40 beds" in ans.citations[0].text and ans.citations[0].page == 2
     assert ans.to_json()["citations"][0]["page"] == 2
-    from app import render_sources
+    from qa.page_html import render_sources
 
     assert "第 2 页" in render_sources(ans, index.texts, 1)  # the sources panel names the page
 
