@@ -149,15 +149,16 @@ class CaseFinder:
         self._facets: dict | None = None
 
     def facets(self) -> dict[str, list[str]]:
-        """Values the case filters can take: bulletin files, columns, places (full division names;
-        computed once)."""
+        """Values the case filters can take: bulletin files (a JSONL file once, not each record), columns,
+        places (full division names; computed once)."""
         if self._facets is None:
             arts = self.index.articles()
             # places from titles and bylines only: tagging every passage would cost seconds per 1,000 articles
             places = {name for info in arts.values() if info.get("title") or info.get("byline")
                       for name in place_names(article_place(info, ("title", "byline")))}
             self._facets = {
-                "sources": sorted({s for s, _ in arts}),
+                # files, not the records of a JSONL file (file.jsonl#id): 78k records would be 78k choices
+                "sources": sorted({s.partition("#")[0] for s, _ in arts}),
                 "columns": sorted({info.get("column", "") for info in arts.values()} - {""}),
                 "places": sorted(places),
             }
@@ -194,7 +195,8 @@ class CaseFinder:
         if sources or columns or places:
             def keep(h) -> bool:
                 info = index.article_info(h.chunk.source, h.chunk.article)
-                return ((not sources or h.chunk.source in sources) and (not columns or h.chunk.column in columns)
+                in_source = h.chunk.source in sources or h.chunk.source.partition("#")[0] in sources
+                return ((not sources or in_source) and (not columns or h.chunk.column in columns)
                         and (not places or in_place(info)))
             hits = [h for h in hits if keep(h)]
         if not hits:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from pathlib import Path
 
 from .articles import is_untitled
@@ -160,7 +161,8 @@ def file_choices(sources: list[str]) -> list[tuple[str, str]]:
     """The bulletin file filter's (label, value) pairs: the file name without its folders (the full
     name when two folders hold the same name); the value stays the source the index knows."""
     names = [_file_name(s) for s in sources]
-    return [(name if names.count(name) == 1 else s, s) for name, s in zip(names, sources)]
+    seen = Counter(names)
+    return [(name if seen[name] == 1 else s, s) for name, s in zip(names, sources)]
 
 
 def highlight(text: str, terms: list[str]) -> str:
