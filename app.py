@@ -147,6 +147,11 @@ def _remember(answers: list, record: dict) -> list:
     return out
 
 
+def _blank(message: str | None) -> bool:
+    """Nothing to answer: an empty question, or one of spaces and control characters only."""
+    return not sanitise(message or "").strip()
+
+
 def cleared() -> tuple:
     """What 清空对话 sets: an empty chat, sources panel, answers, groups and no topic chips."""
     return [], SOURCES_EMPTY, [], [], gr.update(samples=[], visible=False)
@@ -188,7 +193,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
     def respond(message: str, history: list, answers: list, groups: list | None = None):
         """Answer ``message`` as the session's next answer: the chat gets it with its own source list,
         the sources panel its cards as a new group above the older ones (``groups``, newest first)."""
-        if not sanitise(message or "").strip():  # the page has checked already (``require_question``)
+        if _blank(message):  # the page has checked already (``require_question``); API callers get this
             raise gr.Error(EMPTY_QUESTION, title="没有问题可回答")
         message = sanitise(message).strip()
         if len(message) > MAX_QUESTION_CHARS:
@@ -240,12 +245,12 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         (``question_hint`` says why under the input box).  The error is not shown: Gradio titles
         every error toast "Error", in English, whatever its title.  (Ending ``respond`` without a
         value reset the chat and its sources, and an error raised there covers them with a badge.)"""
-        if not sanitise(message or "").strip():
+        if _blank(message):
             raise gr.Error(EMPTY_QUESTION, visible=False, print_exception=False)
 
     def question_hint(message: str):
         """The hint line under the input box: shown after an empty question, hidden after a real one."""
-        if sanitise(message or "").strip():
+        if not _blank(message):
             return gr.update(visible=False)
         return gr.update(value=EMPTY_QUESTION, visible=True)
 

@@ -186,5 +186,5 @@ def render_cases(cases, query: str) -> str:
         rows.append(
             f'<div class="case"><div class="case-title">{i}. 《{html.escape(c.title)}》</div>'
             f"<div>{meta}</div><p>{highlight(c.sentence, terms)}</p>"
-            f'<div class="src-meta">{html.escape(Path(c.source.split("#")[0]).name)} · 字符 {c.start}–{c.end}</div></div>')
+            f'<div class="src-meta">{html.escape(_file_name(c.source))} · 字符 {c.start}–{c.end}</div></div>')
     return f"<p>找到 {len(cases)} 篇报道：</p>" + "".join(rows)
