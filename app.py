@@ -125,13 +125,24 @@ SESSIONS = 1000  # page sessions whose state the server keeps (least recently us
 MAX_TURNS = 20  # prior turns a follow-up reads (a client may send any history; only the last ones count)
 
 
+def _text(content) -> str | None:
+    """A chat message's text: Gradio 6 sends the chat back with each message's content as a list of
+    parts ([{"type": "text", "text": …}]), API callers may send a plain string; None for neither."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return "\n".join(parts) if parts else None
+    return None
+
+
 def _turns(history: list[dict]) -> list[dict]:
     """Prior conversation as plain user/assistant turns (user text as typed, assistant text without
     links or its source list): the last ``MAX_TURNS``, each cleaned and cut to 2,000 characters."""
     out = []
     for m in list(history or [])[-MAX_TURNS:]:
-        content = m.get("content") if isinstance(m, dict) else None
-        if isinstance(content, str) and m.get("role") in ("user", "assistant"):
+        content = _text(m.get("content")) if isinstance(m, dict) else None
+        if content is not None and m.get("role") in ("user", "assistant"):
             content = content.split(SOURCE_LIST)[0].rstrip()
             out.append({"role": m["role"], "content": re.sub(r"<[^>]+>", "", sanitise(content, 2000))})
     return out

@@ -83,6 +83,20 @@ def test_turns_strip_markup():
     assert app._turns(hist)[1]["content"] == "答案[1]"
 
 
+@pytest.mark.parametrize("content, text", [
+    ([{"type": "text", "text": "开大车的 路上哪能洗个澡"}], "开大车的 路上哪能洗个澡"),  # how the page sends the chat back
+    ([{"type": "text", "text": "甲"}, {"type": "text", "text": "乙"}], "甲\n乙"),
+    ("开大车的 路上哪能洗个澡", "开大车的 路上哪能洗个澡"),  # API callers' plain strings
+    ([{"type": "file", "path": "x.png"}], None),
+    (None, None),
+])
+def test_turns_read_the_page_s_message_parts(content, text):
+    """Gradio 6 sends the chat back with each message's content as a list of parts: a follow-up
+    (那要钱不) must still see them (they were dropped, so follow-ups on the page lost their subject)."""
+    turns = app._turns([{"role": "user", "content": content}])
+    assert [t["content"] for t in turns] == ([text] if text is not None else [])
+
+
 # ---------------------------------------------------------------- each answer's own sources
 
 def _cite(n, title="货车司机之家开门迎客", source="corpus/b_trucks.txt", start=0, end=4, page=None, verified=True):

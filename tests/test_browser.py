@@ -275,6 +275,22 @@ def test_a_new_answer_comes_into_view_on_a_phone(browser, app_url):
         pg.close()
 
 
+def test_a_follow_up_on_the_page_keeps_its_subject(browser, app_url):
+    """A follow-up typed on the page reads the conversation: Gradio 6 sends the chat back as message
+    parts, which the page dropped, so 那要钱不 after asking about truck drivers' showers was read
+    alone (its nearest sentence came from an unrelated wage case)."""
+    pg = _open(browser, app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        for i, question in enumerate(["工资被拖欠了找谁?", "开大车的 路上哪能洗个澡睡一觉", "那要钱不"], 1):
+            _ask(pg, question)
+            pg.wait_for_selector(f"#sources .src-group#ans-{i}", timeout=180_000)
+        answer = _last_bot(pg).inner_text()
+        assert "收费" in answer, answer  # asked a price the bulletins do not give: said so …
+        assert "司机" in pg.locator("#src-3-1").inner_text(), answer  # … with the nearest sentence on its subject
+    finally:
+        pg.close()
+
+
 def test_twenty_concurrent_questions(app_url):
     from gradio_client import Client
 
