@@ -9,7 +9,10 @@ A thin orchestrator over the modules that do the work:
 4. ``qa.answerability`` decides from that evidence whether the bulletins answer it;
 5. the answer is a short cited answer (``qa.sentences`` + ``qa.citations``), a case list
    (``qa.cases``), or a refusal that still cites the nearest thing the bulletins say and suggests
-   nearby topics; in LLM mode (``qa.llm``) the endpoint writes the text, checked sentence by sentence.
+   nearby topics; in LLM mode (``qa.llm``) the endpoint writes the text, checked sentence by sentence;
+6. the passages shown with it begin with the ones it cites (``cited_first``): sentence choice reads
+   more than retrieval (the question's words in a sentence's context, the asked detail), so the
+   passage it takes the answer from is the better first source.
 
 Every citation is verified before it is returned (``qa.citations``).
 """
@@ -34,6 +37,22 @@ from .wordlists import table
 
 REFUSAL_TEXT = "抱歉，公报里没有找到能回答这个问题的内容。"
 MISSING_DETAIL = table("refusal_details")  # slot → what the bulletins were found to lack
+
+
+def cited_first(hits: Sequence, citations: Sequence[Citation]) -> tuple:
+    """``hits`` reordered so that, in citation order, the passage holding each cited span comes
+    first; the rest keep their order.  ``rank`` is renumbered; ``retrieved_rank`` keeps retrieval's."""
+    first: list = []
+    for c in citations:
+        for h in hits:
+            ch = h.chunk
+            if ch.source == c.source and ch.start <= c.start and c.end <= ch.end:
+                if h not in first:
+                    first.append(h)
+                break
+    ordered = first + [h for h in hits if h not in first]
+    return tuple(dataclasses.replace(h, rank=r, retrieved_rank=h.retrieved_rank or h.rank)
+                 for r, h in enumerate(ordered, 1))
 
 
 class Answerer:
@@ -127,6 +146,7 @@ class Answerer:
                 yield ans.text
         else:
             yield from pieces(ans.text)
+        ans = dataclasses.replace(ans, passages=cited_first(ans.passages, ans.citations))
         now = time.perf_counter()
         timings = {"embed": retrieval.timings_ms.get("embed", 0.0), "search": retrieval.timings_ms.get("search", 0.0),
                    "answer": (now - t_ret) * 1000, "total": (now - t_start) * 1000}

@@ -2,7 +2,9 @@
 
 Each line: ``{"id", "kind": worker|staff|unanswerable, "q", "gold": [...], "facts": [...]}`` and
 optionally ``"history": ["earlier question", ...]`` for a follow-up.
-A passage hits when any gold string occurs in it (whitespace ignored); fact recall counts facts
+A passage hits when any gold string occurs in it (whitespace ignored); hit@1, hit@5 and MRR rank the
+passages as an answer shows them (the ones it cites first), "retrieval alone" as retrieval returned
+them; fact recall counts facts
 found in the answer text (whitespace ignored); unanswerable items must come back refused.
 """
 
@@ -64,6 +66,8 @@ class EvalReport:
     hit1: float = 0.0
     hit5: float = 0.0
     mrr: float = 0.0
+    retrieval_hit1: float = 0.0  # hit@1 / MRR of retrieval's own order, before the answer put its cited passage first
+    retrieval_mrr: float = 0.0
     fact_recall: float = 0.0
     fact_recall_by_kind: dict = field(default_factory=dict)
     refusal_accuracy: float = 0.0
@@ -87,6 +91,7 @@ class EvalReport:
         rows = [
             ("questions (answerable / unanswerable)", f"{self.n_answerable} / {self.n_unanswerable}"),
             ("hit@1", f"{self.hit1:.3f}"), ("hit@5", f"{self.hit5:.3f}"), ("MRR", f"{self.mrr:.3f}"),
+            ("retrieval alone: hit@1 / MRR", f"{self.retrieval_hit1:.3f} / {self.retrieval_mrr:.3f}"),
             ("fact recall", f"{self.fact_recall:.3f}" + (f" ({by_kind})" if by_kind else "")),
             ("answerable refused", f"{self.answerable_refused} / {self.n_answerable} "
                                    f"({100 * self.answerable_refused_share:.1f}%)"),
@@ -107,6 +112,14 @@ class EvalReport:
         return "\n".join(lines)
 
 
+def _gold_rank(gold, passages) -> int | None:
+    """1-based rank of the first of the top 5 ``passages`` holding a gold string, else None."""
+    for i, p in enumerate(list(passages)[:5]):
+        if any(_squash(g) in _squash(p.chunk.text) for g in gold):
+            return i + 1
+    return None
+
+
 def evaluate(items: list[EvalItem], answers: list, source_text=None) -> EvalReport:
     """``answers``: one ``qa.records.Answer`` per item, in order; ``source_text(source) -> str``
     (when given) checks every citation against the source file."""
@@ -114,6 +127,7 @@ def evaluate(items: list[EvalItem], answers: list, source_text=None) -> EvalRepo
 
     r = EvalReport()
     h1 = h5 = rr = 0.0
+    rh1 = rrr = 0.0
     facts_found: dict[str, float] = {}
     facts_total: dict[str, float] = {}
     refused_right = 0
@@ -147,10 +161,10 @@ def evaluate(items: list[EvalItem], answers: list, source_text=None) -> EvalRepo
             lengths.append(len(a.plain_text()))
         rank = None
         if it.gold:
-            for i, p in enumerate(a.passages[:5]):
-                if any(_squash(g) in _squash(p.chunk.text) for g in it.gold):
-                    rank = i + 1
-                    break
+            rank = _gold_rank(it.gold, a.passages)
+            retrieved = _gold_rank(it.gold, sorted(a.passages, key=lambda p: p.retrieved_rank or p.rank))
+            rh1 += retrieved == 1
+            rrr += 1 / retrieved if retrieved else 0.0
             if rank == 1:
                 h1 += 1
             if rank:
@@ -169,6 +183,7 @@ def evaluate(items: list[EvalItem], answers: list, source_text=None) -> EvalRepo
                                  "why": f"fact {f!r} not in answer: {a.plain_text()[:70]}"})
     n_gold = sum(1 for it in items if it.kind != "unanswerable" and it.gold) or 1
     r.hit1, r.hit5, r.mrr = h1 / n_gold, h5 / n_gold, rr / n_gold
+    r.retrieval_hit1, r.retrieval_mrr = rh1 / n_gold, rrr / n_gold
     total = sum(facts_total.values())
     r.fact_recall = sum(facts_found.values()) / total if total else 1.0
     r.fact_recall_by_kind = {k: round(facts_found.get(k, 0) / v, 4) for k, v in sorted(facts_total.items())}

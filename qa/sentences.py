@@ -30,14 +30,30 @@ def asks(text: str) -> bool:
     return text.rstrip().rstrip("”’」』\"'").endswith(("?", "？"))
 
 
+class Words(frozenset):
+    """A text's words, which also hold any longer word that occurs in the text uncut: jieba cuts
+    主任杨正群 as 主任杨 / 正群, so the question's 杨正群 is no token of that sentence, yet it is in it."""
+
+    def __new__(cls, tokens=(), text: str = ""):
+        words = super().__new__(cls, tokens)
+        words.text = text
+        return words
+
+    def __contains__(self, token) -> bool:
+        return frozenset.__contains__(self, token) or (isinstance(token, str) and len(token) >= 2 and token in self.text)
+
+    def __or__(self, other) -> "Words":
+        return Words(frozenset.__or__(self, other), self.text + "\n" + getattr(other, "text", ""))
+
+
 class SentenceChooser:
     def __init__(self, index):
         self.index = index
         self._by_chunk = index.sentence_ids_by_chunk()
         self._subject: dict[tuple, set] = {}
 
-    def tokens(self, sid: int) -> set[str]:
-        return set(self.index.sentence_tokens(sid))
+    def tokens(self, sid: int) -> Words:
+        return Words(self.index.sentence_tokens(sid), self.index.sentences[sid].text)
 
     def same_report(self, i: int, j: int) -> bool:
         """Sentences ``i`` and ``j`` belong to the same article."""
@@ -81,8 +97,9 @@ class SentenceChooser:
 
         key = (chunk.context, chunk.source, chunk.article)
         if key not in self._subject:
-            self._subject[key] = set(tokenize(chunk.context)) | {
-                t for i in self.index.lead_sentence_ids(chunk.source, chunk.article) for t in self.index.sentence_tokens(i)}
+            lead = self.index.lead_sentence_ids(chunk.source, chunk.article)
+            self._subject[key] = Words(set(tokenize(chunk.context)) | {t for i in lead for t in self.index.sentence_tokens(i)},
+                                       "\n".join([chunk.context, *(self.index.sentences[i].text for i in lead)]))
         return self._subject[key]
 
     def context_tokens(self, sid: int, chunk) -> set[str]:

@@ -134,12 +134,46 @@ def test_stream_yields_text_then_answer(answerer):
     assert all(isinstance(p, str) for p in pieces[:-1]) and "".join(pieces[:-1]) == pieces[-1].text
 
 
+def _hit(source, start, end, rank):
+    from qa.chunks import Chunk
+    from qa.retrieve import Hit
+
+    return Hit(Chunk(f"c{rank}", source, "t", "", "x" * (end - start), start, end), 1.0 / rank, rank=rank, retrieved_rank=rank)
+
+
+@pytest.mark.parametrize("cited,order", [
+    ([("a.txt", 120, 150)], [3, 1, 2, 4]),  # the cited passage first, the rest in retrieval order
+    ([("a.txt", 10, 30)], [1, 2, 3, 4]),  # already first: unchanged
+    ([("a.txt", 120, 150), ("b.txt", 5, 20)], [3, 4, 1, 2]),  # in citation order
+    ([("a.txt", 190, 230)], [1, 2, 3, 4]),  # a span no passage holds whole: unchanged
+    ([], [1, 2, 3, 4]),  # a refusal without a citation
+])
+def test_cited_passages_come_first_and_keep_their_retrieval_rank(cited, order):
+    from qa.answer import cited_first
+    from qa.records import Citation
+
+    hits = [_hit("a.txt", 0, 100, 1), _hit("a.txt", 160, 200, 2), _hit("a.txt", 100, 200, 3), _hit("b.txt", 0, 100, 4)]
+    cits = [Citation(n, src, "t", s, e, "x") for n, (src, s, e) in enumerate(cited, 1)]
+    out = cited_first(hits, cits)
+    assert [h.retrieved_rank for h in out] == order
+    assert [h.rank for h in out] == [1, 2, 3, 4]
+
+
+def test_the_first_passage_shown_holds_the_first_citation(answerer):
+    # both are refused by the hash model and cite a sentence that retrieval ranked below another passage
+    for q in ("滨江追回了多少工资", "焊工比武有几支队伍", "职工书屋有多少册书?"):
+        a = answerer.ask(q)
+        c, ch = a.citations[0], a.passages[0].chunk
+        assert ch.source == c.source and ch.start <= c.start and c.end <= ch.end, q
+        assert sorted(h.retrieved_rank for h in a.passages) == list(range(1, len(a.passages) + 1))
+
+
 def test_answer_json_schema(answerer):
     d = answerer.ask("职工书屋有多少册书?").to_json()
     assert {"question", "answer", "refused", "citations", "passages", "timings_ms"} <= set(d)
     assert set(d["timings_ms"]) == {"embed", "search", "answer", "total"}
     assert {"n", "source", "title", "start", "end", "text"} <= set(d["citations"][0])
-    assert {"rank", "score", "source", "title", "column", "start", "end", "text"} == set(d["passages"][0])
+    assert {"rank", "retrieved_rank", "score", "source", "title", "column", "start", "end", "text"} == set(d["passages"][0])
 
 
 @pytest.mark.parametrize("q,slot,unit,focus", [

@@ -38,7 +38,7 @@ def test_ask_json_schema(built, capsys):
     for key in ("question", "answer", "refused", "citations", "passages", "timings_ms"):
         assert key in d
     assert len(d["passages"]) == 3
-    assert set(d["passages"][0]) == {"rank", "score", "source", "title", "column", "start", "end", "text"}
+    assert set(d["passages"][0]) == {"rank", "retrieved_rank", "score", "source", "title", "column", "start", "end", "text"}
     assert set(d["timings_ms"]) == {"embed", "search", "answer", "total"}
     for c in d["citations"]:
         assert {"n", "source", "title", "start", "end", "text"} <= set(c)
