@@ -188,6 +188,11 @@ def test_answer_json_schema(answerer):
     ("介绍一下职工书屋", "", "", ""),
     ("企业年金公司交几个点", "figure", "%", ""),  # a percentage, not a count
     ("驿站都在哪些路上?", "address", "", "路上"),
+    ("在贾汪司机之家洗个澡多少钱", "price", "", ""),  # what one use costs, not the 2800余万元 it cost to build
+    ("那个贾汪司机之家政府花了多少钱建的", "money", "", ""),
+    ("工会帮大家要回来多少钱", "money", "", ""),
+    ("劳模帮企业搞出来多少钱的效益", "money", "", ""),
+    ("一个月工资多少钱", "money", "", ""),
 ])
 def test_question_slots(q, slot, unit, focus, words_only):
     a = analyse(q, words_only)
@@ -423,3 +428,18 @@ def test_a_citation_does_not_end_on_a_quote_it_never_opened(text, kept):
     from qa.citations import drop_unopened_closer
 
     assert text[:drop_unopened_closer(text, 0, len(text))] == kept
+
+
+@pytest.mark.parametrize("token,inside", [
+    ("杨正群", True),  # cut as 主任杨 / 正群 by jieba, still in the text
+    ("主任杨", True),  # a token
+    ("杨", False),  # one character: tokens only
+    ("王五", False),
+])
+def test_sentence_words_hold_a_word_found_uncut_in_the_text(token, inside):
+    from qa.sentences import Words
+
+    w = Words({"主任杨", "正群", "宣讲"}, "大丰区教师发展中心办公室主任杨正群作了宣讲")
+    assert (token in w) is inside
+    both = w | Words({"工会"}, "区总工会")
+    assert "总工会" in both and "杨正群" in both and isinstance(both, Words)
