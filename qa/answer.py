@@ -117,6 +117,8 @@ class Answerer:
         if self.llm is not None and history:
             standalone = self.llm.condense(question, history, fallback=standalone)
         q = self.analyse(standalone)
+        if standalone != question:
+            q = q.asking_as(self.analyse(question))
         search = self.vocabulary.repair(q.search_text) or q.search_text
         retrieval = self.retriever.retrieve_many([search], k=max(k, 60) if q.wants_cases else max(k, 8))[0]
         t_ret = time.perf_counter()

@@ -10,6 +10,11 @@ _FOLLOWUP_START = re.compile(r"^(那|那么|那个|还有|另外|此外|它|他�
 # a question that starts at its verb names no subject of its own ("组织了多少人次体检?"): after a
 # question about a place, it is about that place
 _ELLIPTIC_START = re.compile(r"^(组织|开展|举办|搞|办|建|发|花|投入|帮|给|一共|总共|共|都|还|又|也)")
+# "查出来有毛病的呢, 管治疗不": a clause ending in 呢 turns to another part of the same subject
+_TOPIC_SHIFT = re.compile(r"呢[\s,，、]")
+# what the previous question asked (its question words, and the 没/不/吗 that close a yes-no clause):
+# dropped from the subject it lends a follow-up, so that 找谁 or 啥时候 is not asked again
+_ASKING = re.compile(r"什么时候|啥时候|多长时间|多少|几|什么|啥|怎么|咋|如何|哪些|哪里|哪儿|哪|谁|吗|呢|(?:有|是)?(?:没有?|不)(?=[\s,，。?？!！]|$)|[?？。！!]")
 _PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
 
 
@@ -49,6 +54,7 @@ def condense(question: str, history: Sequence = ()) -> str:
     q = question.strip()
     new_places, old_places = _places(q), _places(last)
     looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢"))
+                          or _TOPIC_SHIFT.search(q)
                           or (_ELLIPTIC_START.match(q) and not new_places and old_places))
     if not looks_followup:
         return question
@@ -62,6 +68,6 @@ def condense(question: str, history: Sequence = ()) -> str:
         for np_ in new_places:
             rest = rest.replace(np_, "")
         return out if not rest.strip(" ,，的") else f"{out} {rest}"
-    subject = re.sub(r"(多少|几|什么|怎么|如何|哪些|哪里|吗|呢|[?？。！!])", " ", last)
+    subject = _ASKING.sub(" ", last)
     subject = " ".join(subject.split())
     return f"{subject} {core}".strip()
