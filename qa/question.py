@@ -44,6 +44,7 @@ GENERIC_FOCUS = frozenset(_WORDS["generic_focus"])
 GENERIC_WEIGHT = float(_WORDS["generic_weight"])
 OUTCOME_WORDS = tuple(_WORDS["outcome"])
 WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
+SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS.get("same_units", {}).items()}
 
 # case lists: examples, practices, experience, which places/units did it, joint work
 CASE_PATTERN = re.compile(
@@ -52,7 +53,7 @@ CASE_PATTERN = re.compile(
 # intent words removed before searching, so "典型案例" in a passage does not outrank the topic
 CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
 
-_CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍"
+_CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍回"
 _RE_UNIT = re.compile(rf"(?:多少|(?<!好)几)\s*(人次|[{_CLASSIFIERS}])")
 _RE_POINTS = re.compile(r"(?:多少|几)个?(?:百分)?点|百分之(?:多少|几)")  # 交几个点: a percentage
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N");
@@ -83,7 +84,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
     ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?P<which>[\u4e00-\u9fff]{1,2})")),
-    ("figure", re.compile(r"多少|(?<!好)几[个名家件次人条场支项位所天年届批期节万岁倍]|数量|规模|比例|金额|多大|多高|几成")),
+    ("figure", re.compile(r"多少|(?<!好)几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
     ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
     ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
     ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|什么地方|啥地方|求助|投诉|反映|在哪")),
@@ -218,7 +219,8 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "") -> bool:
         figs = figures(text)
         if not unit or unit == "个":  # 几个 is answered by 5家, 8支 …
             return bool(figs)
-        return any(unit in f.replace("％", "%") for f in figs)
+        units = (unit, *SAME_UNITS.get(unit, ()))
+        return any(u in f.replace("％", "%") for f in figs for u in units)
     if slot == "date":
         if focus == "日":  # 哪天/几号: a day, not a year
             return bool(_RE_DAY.search(text))

@@ -336,6 +336,18 @@ def test_what_holds_a_price_or_an_amount(slot, text, held):
     assert holds(slot, text) is held
 
 
+@pytest.mark.parametrize("unit, text, held", [
+    ("人", "表彰135名优秀志愿者", True),  # 名, 位, 人次 count people too
+    ("回", "下基层讲课156场", True),
+    ("人", "建成司机之家5家", False),
+    ("家", "表彰135名优秀志愿者", False),
+])
+def test_a_count_is_held_by_a_measure_word_that_counts_the_same(unit, text, held):
+    from qa.question import holds
+
+    assert holds("figure", text, unit=unit) is held
+
+
 @pytest.mark.parametrize("question, text, held", [
     ("技能人才节是几月几号", "2023年,江都区举办首届技能人才节", False),  # a year is not a day
     ("技能人才节是几月几号", "3月22日下午,江都区举办首届技能人才节", True),
