@@ -114,9 +114,12 @@ class SentenceChooser:
     def may_join(self, q: Question, sid: int, hit, best: int, best_hit) -> bool:
         """Sentence ``sid`` may be added to an answer whose best sentence is ``best``: it is in the same
         report, or its report is as much about what the question names (its context coverage within
-        ``other_report_margin`` of the best's)."""
-        return self.same_report(sid, best) or (self.context_coverage(q, sid, hit.chunk)
-                                               >= self.context_coverage(q, best, best_hit.chunk) - W["other_report_margin"])
+        ``other_report_margin`` of the best's, and not nil: a report that holds none of the question's
+        words is about something else even when the best one holds none either)."""
+        if self.same_report(sid, best):
+            return True
+        other = self.context_coverage(q, sid, hit.chunk)
+        return other > 0 and other >= self.context_coverage(q, best, best_hit.chunk) - W["other_report_margin"]
 
     def outcome_sentence(self, q: Question, best: int) -> int | None:
         """For 最后/最终 questions whose best sentence gives the first figure: a sentence shortly after
