@@ -10,7 +10,7 @@ Slots and what counts as holding one (``Question.has_slot``):
 | slot | asked as | a sentence holds it when it has |
 | --- | --- | --- |
 | figure | 多少/几 + unit, 比例, 规模 | a number with a unit (the asked unit when there is one) |
-| price | 要钱吗, 收费, 收多少, 价格, 多少钱一次, 住一晚要多少钱, 洗个澡多少钱, 洗澡要多少钱 (not 建/花/发/补 … 要多少钱) | a price: an amount in 元/块 without 万/亿, or 免费 |
+| price | 要钱吗, 收费, 收多少, 价格, 多少钱一次, 住一晚要多少钱, 洗澡要多少钱 (not 建/花/发/补 … 要多少钱) | a price: an amount in 元/块 without 万/亿, or 免费 |
 | money | 多少钱, 费用, 花多少, 奖金 | an amount in 元/块 (143万元, 2100余万元), or 免费 |
 | phone | 电话, 号码, 热线是多少 | a 5+ digit number |
 | clock | 几点, 开放时间, 营业时间 | a clock time, 全天, 24小时 |
@@ -68,9 +68,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("phone", re.compile(r"电话(号码?)?(是)?(多少|几号|是啥)|(打|拨)(啥|什么|哪个)(电话|热线)|号码|手机号|联系方式|"
                          r"热线(电话)?(是)?(多少|是啥|是什么|几号)")),
     # a price (what one use or one person pays) is not answered by a total spent (2800余万元)
-    # 一次/住一晚/洗个澡 (要)多少钱: one use, counted by its measure word
-    ("price", re.compile(r"要钱|收[^,，。?？]{0,3}费|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|"
-                         r"[次晚天位个人][\u4e00-\u9fff]?[要得]?多少钱|"
+    ("price", re.compile(r"要钱|收[^,，。?？]{0,3}费|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|[次晚天位个人][要得]?多少钱|"
                          # 洗澡要多少钱: what one pays to use something, unless a sum spent, paid out or in total is asked
                          r"^(?!.*(?:建|投|花|砸|拨|发|补|奖|赔|扣|退|领|一共|总共|累计)).*(?:要|得|需要)多少钱")),
     ("money", re.compile(r"多少钱|几块钱|多少块|费用|花多少|交多少|多少元|奖金|补贴多少")),

@@ -199,9 +199,8 @@ def test_answer_json_schema(answerer):
     ("介绍一下职工书屋", "", "", ""),
     ("企业年金公司交几个点", "figure", "%", ""),  # a percentage, not a count
     ("驿站都在哪些路上?", "address", "", "路上"),
-    ("在贾汪司机之家洗个澡多少钱", "price", "", ""),  # what one use costs, not the 2800余万元 it cost to build
+    ("在贾汪司机之家洗澡要多少钱", "price", "", ""),  # what one use costs, not the 2800余万元 it cost to build
     ("那个贾汪司机之家政府花了多少钱建的", "money", "", ""),
-    ("住一晚多少钱", "price", "", ""),
     ("工会帮大家要回来多少钱", "money", "", ""),
 ])
 def test_question_slots(q, slot, unit, focus, words_only):
