@@ -52,18 +52,21 @@ def test_dev_set_quality_bars(real_answerer, dev_items):
 
 
 @pytest.mark.parametrize("name, levels", [
-    # measured 2026-11-22 (OpenVINO default, refitted answerability): held-out 1.4% / 81.1% / fact 0.833 /
-    # hit@1 0.797 / hit@5 0.986; fresh 1.7% / 93.3% / 0.897 / 0.817 / 0.967; fresh2 0.0% / 90.0% / 0.872 / 0.787 / 0.988
+    # measured 2026-11-22, last session (cited passages shown first): held-out 1.4% / 81.1% / fact 0.840 / hit@1 0.878 /
+    # hit@5 0.986; fresh 1.7% / 93.3% / 0.882 / 0.917 / 0.967; fresh2 0.0% / 90.0% / 0.872 / 0.838 / 0.988;
+    # fresh4 5.0% / 85.0% / 0.758 / 0.787 / 0.938
     ("heldout", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.77, "fact_recall": 0.80,
-                 "hit1": 0.77, "hit5": 0.95}),
-    ("fresh", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.85, "fact_recall": 0.85,
-               "hit1": 0.78, "hit5": 0.93}),
+                 "hit1": 0.84, "hit5": 0.95}),
+    ("fresh", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.85, "fact_recall": 0.84,
+               "hit1": 0.87, "hit5": 0.93}),
     ("fresh2", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.85, "fact_recall": 0.82,
-                "hit1": 0.75, "hit5": 0.95}),
+                "hit1": 0.80, "hit5": 0.95}),
+    ("fresh4", {"answerable_refused_share": 0.07, "unanswerable_refused_share": 0.80, "fact_recall": 0.71,
+                "hit1": 0.74, "hit5": 0.90}),
 ])
 def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels):
-    """eval/heldout.jsonl, eval/fresh.jsonl and eval/fresh2.jsonl (never used to choose anything): the level measured when the
-    answerability model was fitted, as a guard against regressions.  The issue's goals (≥ 85% unanswerable
+    """eval/heldout.jsonl, eval/fresh.jsonl, eval/fresh2.jsonl and eval/fresh4.jsonl (not used to choose, README says
+    where one of them steered a decision): the level last measured, as a guard against regressions.  The issue's goals (≥ 85% unanswerable
     refused, fact recall ≥ 0.90, hit@1 ≥ 0.90) are not all met yet: README."""
     items = load_eval(ROOT / "eval" / f"{name}.jsonl")
     answers = [real_answerer.ask(it.q, it.turns()) for it in items]
