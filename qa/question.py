@@ -9,7 +9,7 @@ Slots and what counts as holding one (``Question.has_slot``):
 
 | slot | asked as | a sentence holds it when it has |
 | --- | --- | --- |
-| figure | 多少/几 + unit, 比例, 规模 | a number with a unit (the asked unit when there is one) |
+| figure | 多少/几 + unit, 比例, 规模 | a number with a unit (the asked unit, or one counting the same: 多少人 → 135名) |
 | price | 要钱吗, 收费, 收多少, 价格, 多少钱一次, 住一晚要多少钱, 洗澡要多少钱 (not 建/花/发/补 … 要多少钱) | a price: an amount in 元/块 without 万/亿, or 免费 |
 | money | 多少钱, 费用, 花多少, 奖金 | an amount in 元/块 (143万元, 2100余万元), or 免费 |
 | phone | 电话, 号码, 热线是多少 | a 5+ digit number |
@@ -44,7 +44,7 @@ GENERIC_FOCUS = frozenset(_WORDS["generic_focus"])
 GENERIC_WEIGHT = float(_WORDS["generic_weight"])
 OUTCOME_WORDS = tuple(_WORDS["outcome"])
 WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
-SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS.get("same_units", {}).items()}
+SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_units"].items()}
 
 # case lists: examples, practices, experience, which places/units did it, joint work
 CASE_PATTERN = re.compile(
