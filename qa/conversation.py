@@ -15,6 +15,7 @@ _TOPIC_SHIFT = re.compile(r"呢[\s,，、]")
 # what the previous question asked (its question words, and the 没/不/吗 that close a yes-no clause):
 # dropped from the subject it lends a follow-up, so that 找谁 or 啥时候 is not asked again
 _ASKING = re.compile(r"什么时候|啥时候|多长时间|多少|几|什么|啥|怎么|咋|如何|哪些|哪里|哪儿|哪|谁|吗|呢|(?:有|是)?(?:没有?|不)(?=[\s,，。?？!！]|$)|[?？。！!]")
+_CHAIN = 3  # earlier questions read to resolve a chain of follow-ups
 _PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
 
 
@@ -47,17 +48,27 @@ def condense(question: str, history: Sequence = ()) -> str:
     question that named one.  Then a place it names replaces the place of the previous question;
     otherwise the previous question's subject is prepended.
     """
-    prev = [q for q in _turn_questions(history) if q.strip()]
+    return _condense(question, [q for q in _turn_questions(history) if q.strip()][-_CHAIN:])
+
+
+def _condense(question: str, prev: list[str]) -> str:
+    return _resolve(question, prev)[0]
+
+
+def _resolve(question: str, prev: list[str]) -> tuple[str, str]:
+    """(standalone question, the question a later follow-up takes its subject from) over the earlier
+    questions ``prev``.  The last of them is resolved first, so that 在哪 after 那要钱吗 after a question
+    about truck drivers' showers is still about them — with the showers' subject, not 那要钱吗's words."""
     if not prev:
-        return question
-    last = prev[-1].strip()
+        return question, question
+    last_standalone, last = _resolve(prev[-1].strip(), prev[:-1])
     q = question.strip()
     new_places, old_places = _places(q), _places(last)
     looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢"))
                           or _TOPIC_SHIFT.search(q)
                           or (_ELLIPTIC_START.match(q) and not new_places and old_places))
     if not looks_followup:
-        return question
+        return question, question
     core = re.sub(r"^(那么|那|还有|另外|此外|然后)", "", q)
     core = re.sub(r"(呢|吗)?[?？]?$", "", core).strip()
     if new_places and old_places:
@@ -67,7 +78,8 @@ def condense(question: str, history: Sequence = ()) -> str:
         rest = core
         for np_ in new_places:
             rest = rest.replace(np_, "")
-        return out if not rest.strip(" ,，的") else f"{out} {rest}"
+        out = out if not rest.strip(" ,，的") else f"{out} {rest}"
+        return out, out
     subject = _ASKING.sub(" ", last)
     subject = " ".join(subject.split())
-    return f"{subject} {core}".strip()
+    return f"{subject} {core}".strip(), last

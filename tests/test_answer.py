@@ -112,6 +112,16 @@ def test_follow_up_is_resolved_with_history(tiny_index, hash_embedder, hash_answ
     assert "58万元" in ans.text
 
 
+def test_a_chain_of_follow_ups_keeps_the_first_subject():
+    """在哪 after 那要钱吗 after a question about showers: found on the page by a worker-style check (the
+    chain was resolved against 那要钱吗 alone and refused)."""
+    history = [{"role": "user", "content": "跑长途的货车司机 路上哪能洗个澡"}, {"role": "assistant", "content": "…"},
+               {"role": "user", "content": "那要钱吗"}, {"role": "assistant", "content": "…"}]
+    out = condense("在哪", history)
+    assert "货车司机" in out and "洗个澡" in out and "要钱" not in out
+    assert condense("在哪", history[:2]) == out  # the same subject as asked right after the first question
+
+
 def test_a_follow_up_asks_what_it_asks_not_what_lent_it_a_subject(words_only):
     prev = [{"role": "user", "content": "安徽欠薪找谁"}]
     standalone = condense("半夜能打通不", prev)
