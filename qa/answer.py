@@ -51,8 +51,7 @@ def cited_first(hits: Sequence, citations: Sequence[Citation]) -> tuple:
                     first.append(h)
                 break
     ordered = first + [h for h in hits if h not in first]
-    return tuple(dataclasses.replace(h, rank=r, retrieved_rank=h.retrieved_rank or h.rank)
-                 for r, h in enumerate(ordered, 1))
+    return tuple(dataclasses.replace(h, rank=r) for r, h in enumerate(ordered, 1))
 
 
 class Answerer:

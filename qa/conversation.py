@@ -48,11 +48,7 @@ def condense(question: str, history: Sequence = ()) -> str:
     question that named one.  Then a place it names replaces the place of the previous question;
     otherwise the previous question's subject is prepended.
     """
-    return _condense(question, [q for q in _turn_questions(history) if q.strip()][-_CHAIN:])
-
-
-def _condense(question: str, prev: list[str]) -> str:
-    return _resolve(question, prev)[0]
+    return _resolve(question, [q for q in _turn_questions(history) if q.strip()][-_CHAIN:])[0]
 
 
 def _resolve(question: str, prev: list[str]) -> tuple[str, str]:
@@ -61,7 +57,7 @@ def _resolve(question: str, prev: list[str]) -> tuple[str, str]:
     about truck drivers' showers is still about them — with the showers' subject, not 那要钱吗's words."""
     if not prev:
         return question, question
-    last_standalone, last = _resolve(prev[-1].strip(), prev[:-1])
+    _, last = _resolve(prev[-1].strip(), prev[:-1])
     q = question.strip()
     new_places, old_places = _places(q), _places(last)
     looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢"))

@@ -162,7 +162,7 @@ def evaluate(items: list[EvalItem], answers: list, source_text=None) -> EvalRepo
         rank = None
         if it.gold:
             rank = _gold_rank(it.gold, a.passages)
-            retrieved = _gold_rank(it.gold, sorted(a.passages, key=lambda p: p.retrieved_rank or p.rank))
+            retrieved = _gold_rank(it.gold, sorted(a.passages, key=lambda p: p.retrieved_rank))
             rh1 += retrieved == 1
             rrr += 1 / retrieved if retrieved else 0.0
             if rank == 1:

@@ -63,7 +63,7 @@ class Answer:
             "refused": self.refused,
             "citations": [c.to_json() for c in self.citations],
             "passages": [
-                {"rank": h.rank, "retrieved_rank": h.retrieved_rank or h.rank, "score": round(h.score, 4), "source": h.chunk.source, "title": h.chunk.title,
+                {"rank": h.rank, "retrieved_rank": h.retrieved_rank, "score": round(h.score, 4), "source": h.chunk.source, "title": h.chunk.title,
                  "column": h.chunk.column, "start": h.chunk.start, "end": h.chunk.end, "text": h.chunk.text}
                 for h in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

@@ -49,7 +49,11 @@ class Hit:
     dense: float = 0.0  # cosine similarity
     bm25: float = 0.0  # raw BM25 score
     rank: int = 0  # 1-based, as shown with an answer (the passages an answer cites come first)
-    retrieved_rank: int = 0  # 1-based, by retrieval alone
+    retrieved_rank: int = 0  # 1-based, by retrieval alone (``rank`` when not given)
+
+    def __post_init__(self):
+        if not self.retrieved_rank:
+            object.__setattr__(self, "retrieved_rank", self.rank)
 
 
 @dataclass
@@ -136,7 +140,7 @@ class Retriever:
                 cand = np.arange(min(n, pool))
             order = cand[np.argsort(-score[cand], kind="stable")][:k]
             hits = [Hit(self.index.chunks[i], float(score[i]), float(dense_all[i]) if qv is not None else 0.0,
-                        float(bm_all[i]), r + 1, r + 1)
+                        float(bm_all[i]), r + 1)
                     for r, i in enumerate(order)]
             t_search = (time.perf_counter() - t0) * 1000
             out.append(Retrieval(q, hits, qv[qi] if qv is not None else None,
