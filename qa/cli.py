@@ -126,9 +126,10 @@ def _print_human(ans) -> None:
     for c in ans.citations:
         flag = "" if c.verified else "（未核实）"
         print(f"  [{c.n}] {c.source} [{c.start}:{c.end}] 《{c.title}》{flag}")
-    print("检索到的段落：")
+    print("检索到的段落（答案引用的在前）：")
     for h in ans.passages:
-        print(f"  {h.rank}. ({h.score:.3f}) {h.chunk.source} [{h.chunk.start}:{h.chunk.end}] 《{h.chunk.title}》 "
+        moved = f"，检索第{h.retrieved_rank}" if h.retrieved_rank != h.rank else ""
+        print(f"  {h.rank}. ({h.score:.3f}{moved}) {h.chunk.source} [{h.chunk.start}:{h.chunk.end}] 《{h.chunk.title}》 "
               f"{h.chunk.text[:60]}…")
     t = ans.timings_ms
     print(f"用时 {t.get('total', 0):.0f} ms（向量 {t.get('embed', 0):.0f}，检索 {t.get('search', 0):.0f}，"

@@ -88,3 +88,10 @@ def test_eval_rejects_malformed_file(built, tmp_path, capsys):
     f.write_text('{"kind": "boss", "q": "x"}\n', encoding="utf-8")
     assert main(["eval", str(f), "--index", str(built)]) == 2
     assert "kind" in capsys.readouterr().err
+
+
+def test_ask_lists_the_cited_passage_first_and_says_where_retrieval_put_it(built, capsys):
+    # the hash model ranks the 滨江 report below the 江宁 one; the answer cites the 滨江 sentence
+    assert main(["ask", "--index", str(built), "滨江追回了多少工资"]) == 0
+    listed = capsys.readouterr().out.split("检索到的段落（答案引用的在前）：")[1].splitlines()
+    assert listed[1].lstrip().startswith("1. (") and "检索第" in listed[1] and "滨江" in listed[1]
