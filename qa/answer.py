@@ -37,6 +37,7 @@ from .wordlists import table
 
 REFUSAL_TEXT = "抱歉，公报里没有找到能回答这个问题的内容。"
 MISSING_DETAIL = table("refusal_details")  # slot → what the bulletins were found to lack
+_CHARS = table("scoring")  # the longest span cut from one sentence (answer_chars_*)
 
 
 def cited_first(hits: Sequence, citations: Sequence[Citation]) -> tuple:
@@ -166,7 +167,7 @@ class Answerer:
         return parts, cits
 
     def _short(self, question, standalone, hits, scored, chosen, q: Question) -> Answer:
-        parts, cits = self._cite_all(chosen, q, 90 if len(chosen) == 1 else 70)
+        parts, cits = self._cite_all(chosen, q, _CHARS["answer_chars_one"] if len(chosen) == 1 else _CHARS["answer_chars_each"])
         if not cits:
             return self._refusal(question, standalone, hits, scored, q)
         return Answer(question, "".join(parts), tuple(cits), tuple(hits), standalone_question=standalone)
@@ -195,7 +196,7 @@ class Answerer:
             head = f"抱歉，公报里没有找到{MISSING_DETAIL[detail]}。"
         else:
             head = REFUSAL_TEXT
-        parts, cits = self._cite_all([scored[0][1]], q, 80) if scored else ([], [])
+        parts, cits = self._cite_all([scored[0][1]], q, _CHARS["answer_chars_refusal"]) if scored else ([], [])
         text = head + (f"\n公报里最接近的内容：{parts[0]}" if parts else "")
         topics = tuple(self.nearby_topics(hits))
         if topics:
