@@ -30,6 +30,7 @@ from .citations import cite, pieces
 from .conversation import condense
 from .question import Question, analyse
 from .records import Answer, Case, Citation
+from .related import RelatedWords
 from .retrieve import Retriever, check_question
 from .sentences import SentenceChooser
 from .vocabulary import Vocabulary
@@ -63,7 +64,8 @@ class Answerer:
         self.index = index
         self.k = k
         self.retriever = Retriever(index, embedder, fusion=fusion)
-        self.vocabulary = Vocabulary(index)
+        self.related = RelatedWords(index, self.retriever.embedder)
+        self.vocabulary = Vocabulary(index, self.related)
         self.chooser = SentenceChooser(index)
         self.evidence = EvidenceReader(index, self.vocabulary, self.chooser)
         self.answerability = answerability or AnswerabilityModel.default()
@@ -87,7 +89,9 @@ class Answerer:
         return self.llm is not None
 
     def warm_up(self) -> None:
-        """Load the model, the word cutter, the tagger and the index lookups now, not in the first question."""
+        """Load the model, the word cutter, the tagger, the index lookups and the vocabulary's vectors
+        now, not in the first question."""
+        self.related.load()
         self.ask("滨海县总工会补发了多少加班工资?")
         self.evidence.sentence_background()
 
@@ -116,9 +120,11 @@ class Answerer:
         standalone = condense(question, history) if history else question
         if self.llm is not None and history:
             standalone = self.llm.condense(question, history, fallback=standalone)
+        t_read = time.perf_counter()
         q = self.analyse(standalone)
         if standalone != question:
             q = q.asking_as(self.analyse(question))
+        t_read = (time.perf_counter() - t_read) * 1000  # reading it: its words, related words embedded
         search = self.vocabulary.repair(q.search_text) or q.search_text
         retrieval = self.retriever.retrieve_many([search], k=max(k, 60) if q.wants_cases else max(k, 8))[0]
         t_ret = time.perf_counter()
@@ -150,7 +156,7 @@ class Answerer:
             yield from pieces(ans.text)
         ans = dataclasses.replace(ans, passages=cited_first(ans.passages, ans.citations))
         now = time.perf_counter()
-        timings = {"embed": retrieval.timings_ms.get("embed", 0.0), "search": retrieval.timings_ms.get("search", 0.0),
+        timings = {"embed": retrieval.timings_ms.get("embed", 0.0), "read": t_read, "search": retrieval.timings_ms.get("search", 0.0),
                    "answer": (now - t_ret) * 1000, "total": (now - t_start) * 1000}
         yield dataclasses.replace(ans, timings_ms=timings, support=support)
 

@@ -132,7 +132,7 @@ def _print_human(ans) -> None:
         print(f"  {h.rank}. ({h.score:.3f}{moved}) {h.chunk.source} [{h.chunk.start}:{h.chunk.end}] 《{h.chunk.title}》 "
               f"{h.chunk.text[:60]}…")
     t = ans.timings_ms
-    print(f"用时 {t.get('total', 0):.0f} ms（向量 {t.get('embed', 0):.0f}，检索 {t.get('search', 0):.0f}，"
+    print(f"用时 {t.get('total', 0):.0f} ms（向量 {t.get('embed', 0):.0f}，读题 {t.get('read', 0):.0f}，检索 {t.get('search', 0):.0f}，"
           f"作答 {t.get('answer', 0):.0f}）\n")
 
 

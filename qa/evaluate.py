@@ -101,8 +101,8 @@ class EvalReport:
             ("refusal precision / recall", f"{self.refusal_precision:.3f} / {self.refusal_recall:.3f}"),
             ("citations verified", f"{self.citations - self.citations_unverified} / {self.citations}"),
             ("answer length, median chars", f"{self.answer_chars_median:.0f}"),
-            ("median ms (embed/search/answer/total)",
-             " / ".join(f"{self.timings_ms_median.get(k, 0):.1f}" for k in ("embed", "search", "answer", "total"))),
+            ("median ms (embed/read/search/answer/total)",
+             " / ".join(f"{self.timings_ms_median.get(k, 0):.1f}" for k in ("embed", "read", "search", "answer", "total"))),
         ]
         w = max(len(a) for a, _ in rows)
         lines = [f"{a:<{w}}  {b}" for a, b in rows]

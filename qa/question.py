@@ -255,8 +255,9 @@ def slot_of(text: str) -> tuple[str, str]:
 
 
 def analyse(question: str, vocabulary) -> Question:
-    """Read a question; ``vocabulary`` gives ``idf(tokens) -> {token: weight}`` and
-    ``words_of(text) -> [token]`` (the question's words mapped onto the bulletins' vocabulary)."""
+    """Read a question; ``vocabulary`` gives ``idf(tokens) -> {token: weight}``,
+    ``words_of(text) -> [token]`` (the question's words mapped onto the bulletins' vocabulary) and
+    ``related(tokens) -> {token: (bulletin words…)}`` for the words the bulletins never use."""
     wants_cases = bool(CASE_PATTERN.search(question))
     search = (CASE_WORDS.sub(" ", question).strip() or question) if wants_cases else question
     toks = [t for t in dict.fromkeys(vocabulary.words_of(search)) if len(t) >= 2 or t.isdigit()]
@@ -264,6 +265,7 @@ def analyse(question: str, vocabulary) -> Question:
     for t in [t for t in SYNONYMS if t in search and t not in toks]:  # phrases jieba did not cut out
         toks.append(t)
         syn[t] = SYNONYMS[t]
+    syn.update(vocabulary.related([t for t in toks if t not in syn]))  # 喂奶 → 母婴 (qa.related)
     unit = _RE_UNIT.search(search)
     unit = "%" if _RE_POINTS.search(search) else unit.group(1) if unit else ""
     focus = _RE_FOCUS.search(search.strip())

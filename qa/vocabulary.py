@@ -11,6 +11,8 @@ vocabulary and source texts) and offers:
 - ``alternatives(word)``: bulletin words that contain the word's characters in order and are at most
   two characters longer (女工→女职工, 疗养→疗休养), counted as the word being present;
 - ``known(word)``: whether the bulletins use the word (or such an alternative);
+- ``related(words)``: for the words the bulletins do not know, the bulletin words nearest in
+  meaning (喂奶 → 母婴, 跳槽 → 转岗/离职; ``qa.related``, when built with a ``RelatedWords``);
 - ``idf(tokens)``: the index's BM25 idf.
 """
 
@@ -26,8 +28,9 @@ _LATIN = re.compile(r"[A-Za-z]+")
 
 
 class Vocabulary:
-    def __init__(self, index):
+    def __init__(self, index, related=None):
         self.index = index
+        self._related = related  # a qa.related.RelatedWords, or None
         self._english = {k.lower(): v for k, v in table("english_words").items()}
 
     # -- what the bulletins contain
@@ -71,6 +74,14 @@ class Vocabulary:
             if len(m.group()) <= len(word) + 2:
                 found[m.group()] = found.get(m.group(), 0) + 1
         return tuple(sorted(found, key=lambda w: -found[w])[:3])
+
+    def related(self, words) -> dict[str, tuple[str, ...]]:
+        """word → bulletin words nearest in meaning, for those of ``words`` the bulletins do not know
+        (not numbers); empty without a ``RelatedWords``."""
+        if self._related is None:
+            return {}
+        unknown = [w for w in words if not w.isdigit() and not self.known(w)]
+        return {w: alts for w, alts in self._related.related_many(unknown).items() if alts} if unknown else {}
 
     def idf(self, tokens) -> dict[str, float]:
         return self.index.idf(tokens)

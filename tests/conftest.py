@@ -137,6 +137,9 @@ class WordsOnly:
     def idf(self, tokens):
         return {t: 1.0 for t in tokens}
 
+    def related(self, tokens):
+        return {}
+
 
 @pytest.fixture
 def words_only():

@@ -39,7 +39,7 @@ def test_ask_json_schema(built, capsys):
         assert key in d
     assert len(d["passages"]) == 3
     assert set(d["passages"][0]) == {"rank", "retrieved_rank", "score", "source", "title", "column", "start", "end", "text"}
-    assert set(d["timings_ms"]) == {"embed", "search", "answer", "total"}
+    assert set(d["timings_ms"]) == {"embed", "read", "search", "answer", "total"}
     for c in d["citations"]:
         assert {"n", "source", "title", "start", "end", "text"} <= set(c)
         assert f"[{c['n']}]" in d["answer"]

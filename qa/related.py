@@ -1,0 +1,124 @@
+"""Related words: the bulletin words nearest in meaning to a word the bulletins never use.
+
+A worker writes 喂奶, 跳槽, 睡觉, 辞职, 开大车; the bulletins say 母婴室, 离职率, 夜宿/床铺, 离职,
+货车司机.  No spelling rule links them (``qa.vocabulary`` repairs typos, pinyin and shortened
+words), but the embedding model does: each word of the index's vocabulary (Chinese, 2–4
+characters, from its BM25 terms) is embedded alone, and a question word the bulletins do not use
+is related to the ``top`` vocabulary words whose cosine with it is at least ``min_cosine``
+(``qa/data/scoring.json``, chosen on the tune questions).  Sentence scoring then counts a related
+word as the question's word being present (``Question.synonyms``); retrieval and answerability do
+not read them.
+
+The vocabulary's vectors are kept per model in the per-user cache
+(``<cache>/related/<model fingerprint>/vectors.npz``: the words and their float16 vectors), so a process embeds
+only words it has not seen before (the four seed bulletins: about 3,000 words, some 15 s once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import threading
+import zipfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .wordlists import table
+
+_HAN = re.compile(r"[\u4e00-\u9fff]{2,4}")
+_SETTINGS = table("scoring")
+_REMEMBERED = 20_000  # question words whose related words are kept between questions
+
+
+def cache_folder(fingerprint: str) -> Path:
+    from .model import cache_dir
+
+    return cache_dir() / "related" / hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
+
+
+class RelatedWords:
+    """Bulletin words related in meaning to a word, for one index and the embedder it was built with."""
+
+    def __init__(self, index, embedder, *, top: int | None = None, min_cosine: float | None = None,
+                 folder: str | os.PathLike | None = None):
+        self.index = index
+        self.embedder = embedder
+        self.top = int(_SETTINGS["related_top"] if top is None else top)
+        self.min_cosine = float(_SETTINGS["related_min_cosine"] if min_cosine is None else min_cosine)
+        self.folder = Path(folder) if folder is not None else None
+        self._lock = threading.Lock()
+        self._words: list[str] | None = None
+        self._matrix: np.ndarray | None = None
+        self._asked: dict[str, tuple[str, ...]] = {}
+
+    def vocabulary(self) -> list[str]:
+        """The index's Chinese words of 2–4 characters (its BM25 terms), in a fixed order."""
+        bm = self.index.bm25
+        return sorted(w for w in (bm.vocab if bm is not None else ()) if _HAN.fullmatch(w))
+
+    def load(self) -> None:
+        """Make the vocabulary's vectors ready: read the cache, embed the words it lacks, save it."""
+        with self._lock:
+            if self._matrix is not None:
+                return
+            words = self.vocabulary()
+            folder = self.folder or cache_folder(self.embedder.fingerprint)
+            cached = _read(folder)
+            missing = [w for w in words if w not in cached]
+            if missing:
+                vecs = np.asarray(self.embedder.encode_documents(missing), np.float16).astype(np.float32)
+                cached.update(zip(missing, vecs))
+                _write(folder, cached)
+            self._words = words
+            self._matrix = (np.stack([cached[w] for w in words]).astype(np.float32) if words
+                            else np.zeros((0, self.embedder.dim), np.float32))
+
+    def related(self, word: str) -> tuple[str, ...]:
+        return self.related_many([word])[word]
+
+    def related_many(self, words: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """word → the vocabulary words related to it, best first (empty when none is close enough)."""
+        words = list(dict.fromkeys(words))
+        new = [w for w in words if w not in self._asked]
+        if new:
+            if len(self._asked) > _REMEMBERED:
+                self._asked.clear()
+            self.load()
+            vecs = np.asarray(self.embedder.encode_documents(new), np.float32)
+            sims = vecs @ self._matrix.T if len(self._matrix) else np.zeros((len(new), 0), np.float32)
+            for w, row in zip(new, sims):
+                order = np.argsort(-row, kind="stable")[: self.top + 1]
+                self._asked[w] = tuple(self._words[j] for j in order
+                                       if row[j] >= self.min_cosine and self._words[j] != w)[: self.top]
+        return {w: self._asked[w] for w in words}
+
+
+def _read(folder: Path) -> dict[str, np.ndarray]:
+    """The cached word vectors (empty when there is no cache or it does not read back whole)."""
+    try:
+        with np.load(folder / "vectors.npz", allow_pickle=False) as f:
+            words, vecs = f["words"], f["vectors"]
+        if words.ndim != 1 or len(words) != len(vecs):
+            return {}
+        return dict(zip(words.tolist(), vecs.astype(np.float32)))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return {}
+
+
+def _write(folder: Path, vectors: dict[str, np.ndarray]) -> None:
+    """Save the word vectors as one file, replaced atomically (a cache that cannot be written is
+    skipped: the next process embeds again)."""
+    tmp = folder / f"vectors.tmp-{os.getpid()}-{threading.get_ident()}.npz"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        words = list(vectors)
+        np.savez(tmp, words=np.array(words, dtype=str),
+                 vectors=np.stack([vectors[w] for w in words]).astype(np.float16))
+        os.replace(tmp, folder / "vectors.npz")
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
