@@ -52,16 +52,16 @@ def test_dev_set_quality_bars(real_answerer, dev_items):
 
 
 @pytest.mark.parametrize("name, levels", [
-    # measured 2026-11-22, last session (cited passages shown first): held-out 1.4% / 81.1% / fact 0.840 / hit@1 0.878 /
-    # hit@5 0.986; fresh 1.7% / 93.3% / 0.882 / 0.917 / 0.967; fresh2 0.0% / 90.0% / 0.872 / 0.838 / 0.988;
-    # fresh4 5.0% / 85.0% / 0.758 / 0.787 / 0.938
-    ("heldout", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.77, "fact_recall": 0.80,
+    # measured 2026-11-22, fourth session (related words, 110-character spans): held-out 1.4% / 81.1% / fact 0.875 /
+    # hit@1 0.878 / hit@5 0.986; fresh 1.7% / 93.3% / 0.868 / 0.900 / 0.967; fresh2 0.0% / 90.0% / 0.883 / 0.825 /
+    # 0.988; fresh4 5.0% / 82.5% / 0.800 / 0.787 / 0.938
+    ("heldout", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.77, "fact_recall": 0.83,
                  "hit1": 0.84, "hit5": 0.95}),
     ("fresh", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.85, "fact_recall": 0.84,
                "hit1": 0.87, "hit5": 0.93}),
     ("fresh2", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.85, "fact_recall": 0.82,
                 "hit1": 0.80, "hit5": 0.95}),
-    ("fresh4", {"answerable_refused_share": 0.07, "unanswerable_refused_share": 0.80, "fact_recall": 0.71,
+    ("fresh4", {"answerable_refused_share": 0.07, "unanswerable_refused_share": 0.78, "fact_recall": 0.75,
                 "hit1": 0.74, "hit5": 0.90}),
 ])
 def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels):
@@ -142,6 +142,10 @@ def test_the_pages_own_examples_get_concrete_answers(real_answerer):
     ("女职工有什么关爱措施?", "女职工", "解决措施"),
     # the report continues after other items on the page ("1+N”职工健康…" reattached to 滨海县)
     ("滨海县的职工线上培训有多少人次?", "17000", None),
+    # a worker's word the bulletins never use meets its related bulletin word (qa.related), not the company's
+    # opening sentence that only names the subject
+    ("女工喂奶有地方吗 华光厂里", "母婴室", "以下简称"),
+    ("华光装备的人跳槽的多吗", "离职率", "以下简称"),
 ])
 def test_answer_picks_the_sentence_about_the_asked_subject(real_answerer, q, must, must_not):
     ans = real_answerer.ask(q)
