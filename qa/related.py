@@ -83,18 +83,20 @@ class RelatedWords:
     def related_many(self, words: Sequence[str]) -> dict[str, tuple[str, ...]]:
         """word → the vocabulary words related to it, best first (empty when none is close enough)."""
         words = list(dict.fromkeys(words))
-        new = [w for w in words if w not in self._asked]
+        asked = self._asked  # one dict throughout, though another thread may start a new one
+        out = {w: asked[w] for w in words if w in asked}
+        new = [w for w in words if w not in out]
         if new:
-            if len(self._asked) > _REMEMBERED:
-                self._asked.clear()
             self.load()
             vecs = np.asarray(self.embedder.encode_documents(new), np.float32)
             sims = vecs @ self._matrix.T if len(self._matrix) else np.zeros((len(new), 0), np.float32)
             for w, row in zip(new, sims):
                 order = np.argsort(-row, kind="stable")[: self.top + 1]
-                self._asked[w] = tuple(self._words[j] for j in order
-                                       if row[j] >= self.min_cosine and self._words[j] != w)[: self.top]
-        return {w: self._asked[w] for w in words}
+                out[w] = tuple(self._words[j] for j in order if row[j] >= self.min_cosine and self._words[j] != w)[: self.top]
+            if len(self._asked) > _REMEMBERED:  # another thread may be reading: it keeps what it took
+                self._asked = {}
+            self._asked.update((w, out[w]) for w in new)
+        return {w: out[w] for w in words}
 
 
 def _read(folder: Path) -> dict[str, np.ndarray]:
