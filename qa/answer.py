@@ -27,7 +27,7 @@ from .answerability import AnswerabilityModel, EvidenceReader
 from .articles import is_untitled
 from .cases import CaseFinder
 from .citations import cite, pieces
-from .conversation import condense
+from .conversation import condense, with_subject
 from .question import Question, analyse
 from .records import Answer, Case, Citation
 from .related import RelatedWords
@@ -54,6 +54,20 @@ def cited_first(hits: Sequence, citations: Sequence[Citation]) -> tuple:
                 break
     ordered = first + [h for h in hits if h not in first]
     return tuple(dataclasses.replace(h, rank=r) for r, h in enumerate(ordered, 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Found:
+    """What one reading of a question found: its analysis, retrieval, ranked and chosen sentences and
+    the answerability decision (with the time spent reading it and when retrieval ended)."""
+
+    q: Question
+    retrieval: object
+    scored: list
+    chosen: list
+    support: dict
+    read_ms: float
+    t_ret: float
 
 
 class Answerer:
@@ -120,19 +134,15 @@ class Answerer:
         standalone = condense(question, history) if history else question
         if self.llm is not None and history:
             standalone = self.llm.condense(question, history, fallback=standalone)
-        t_read = time.perf_counter()
-        q = self.analyse(standalone)
-        if standalone != question:
-            q = q.asking_as(self.analyse(question))
-        t_read = (time.perf_counter() - t_read) * 1000  # reading it: its words, related words embedded
-        search = self.vocabulary.repair(q.search_text) or q.search_text
-        retrieval = self.retriever.retrieve_many([search], k=max(k, 60) if q.wants_cases else max(k, 8))[0]
-        t_ret = time.perf_counter()
+        found = self._find(question, standalone, k)
+        alternative = with_subject(question, history) if history and self.llm is None else None
+        if alternative is not None:  # names no subject of its own: also asked about the earlier one
+            other = self._find(question, alternative, k)
+            if (other.support["supported"], other.support["p"]) > (found.support["supported"], found.support["p"]):
+                found, standalone = other, alternative
+        q, retrieval, scored, chosen, support = found.q, found.retrieval, found.scored, found.chosen, found.support
+        t_read, t_ret = found.read_ms, found.t_ret
         hits = retrieval.hits
-        scored = self.chooser.scored(q, hits[:k], retrieval.query_vector)
-        chosen = self.chooser.choose(q, scored)
-        support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, chosen,
-                                                               retrieval.query_vector))
         if not support["supported"]:
             ans = self._refusal(question, standalone, hits[:k], scored, q, support.get("missing", ()),
                                 detail=support["slot"] if support.get("why") == "detail_missing" else "")
@@ -159,6 +169,23 @@ class Answerer:
         timings = {"embed": retrieval.timings_ms.get("embed", 0.0), "read": t_read, "search": retrieval.timings_ms.get("search", 0.0),
                    "answer": (now - t_ret) * 1000, "total": (now - t_start) * 1000}
         yield dataclasses.replace(ans, timings_ms=timings, support=support)
+
+    def _find(self, question: str, standalone: str, k: int) -> "_Found":
+        """Read the standalone question, retrieve, rank sentences and decide answerability."""
+        t_read = time.perf_counter()
+        q = self.analyse(standalone)
+        if standalone != question:
+            q = q.asking_as(self.analyse(question))
+        t_read = (time.perf_counter() - t_read) * 1000  # reading it: its words, related words embedded
+        search = self.vocabulary.repair(q.search_text) or q.search_text
+        retrieval = self.retriever.retrieve_many([search], k=max(k, 60) if q.wants_cases else max(k, 8))[0]
+        t_ret = time.perf_counter()
+        hits = retrieval.hits
+        scored = self.chooser.scored(q, hits[:k], retrieval.query_vector)
+        chosen = self.chooser.choose(q, scored)
+        support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, chosen,
+                                                               retrieval.query_vector))
+        return _Found(q, retrieval, scored, chosen, support, t_read, t_ret)
 
     # -- the three kinds of answer
     def _cite_all(self, sids: Sequence[int], q: Question, limit: int) -> tuple[list[str], list[Citation]]:

@@ -1,5 +1,10 @@
 """Conversation: a short follow-up ("那江都呢?", "具体有哪些设施?") resolved into a standalone question
-from the earlier turns, by rule (the LLM mode may rewrite it instead, see ``qa.llm``)."""
+from the earlier turns, by rule (the LLM mode may rewrite it instead, see ``qa.llm``).
+
+``condense`` rewrites what looks like a follow-up.  ``with_subject`` offers the rewrite for a question
+that does not look like one but names no subject of its own (几点开门？晚上能去吗 after a question about
+truck drivers' rest stops): the answerer tries both and keeps the one the bulletins support better,
+because 被欠薪了咋办 names no noun either and is a new question."""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ _TOPIC_SHIFT = re.compile(r"呢[\s,，、]")
 _ASKING = re.compile(r"什么时候|啥时候|多长时间|多少|几|什么|啥|怎么|咋|如何|哪些|哪里|哪儿|哪|谁|吗|呢|(?:有|是)?(?:没有?|不)(?=[\s,，。?？!！]|$)|[?？。！!]")
 _CHAIN = 3  # earlier questions read to resolve a chain of follow-ups
 _PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
+# jieba's noun tags (and 英文 words): a question holding one of two characters or more names something
+_NOUN_TAGS = frozenset({"n", "nr", "nrt", "ns", "nt", "nz", "ng", "vn", "eng"})
 
 
 def _turn_questions(history: Sequence) -> list[str]:
@@ -48,10 +55,31 @@ def condense(question: str, history: Sequence = ()) -> str:
     question that named one.  Then a place it names replaces the place of the previous question;
     otherwise the previous question's subject is prepended.
     """
-    return _resolve(question, [q for q in _turn_questions(history) if q.strip()][-_CHAIN:])[0]
+    return _resolve(question, _earlier(history))[0]
 
 
-def _resolve(question: str, prev: list[str]) -> tuple[str, str]:
+def names_no_subject(question: str) -> bool:
+    """The question holds no noun of two characters or more (晚上, 周末 are times, not subjects)."""
+    from .tokens import tag
+
+    return not any(flag in _NOUN_TAGS and len(word.strip()) >= 2 for word, flag in tag(question))
+
+
+def with_subject(question: str, history: Sequence = ()) -> str | None:
+    """The question with the earlier subject, when ``condense`` leaves it standalone but it names no
+    subject of its own; None otherwise (no history, already a follow-up, or it names something)."""
+    prev = _earlier(history)
+    if not prev or _resolve(question, prev)[0] != question or not names_no_subject(question):
+        return None
+    out = _resolve(question, prev, force=True)[0]
+    return out if out != question else None
+
+
+def _earlier(history: Sequence) -> list[str]:
+    return [q for q in _turn_questions(history) if q.strip()][-_CHAIN:]
+
+
+def _resolve(question: str, prev: list[str], force: bool = False) -> tuple[str, str]:
     """(standalone question, the question a later follow-up takes its subject from) over the earlier
     questions ``prev``.  The last of them is resolved first, so that 在哪 after 那要钱吗 after a question
     about truck drivers' showers is still about them — with the showers' subject, not 那要钱吗's words."""
@@ -63,7 +91,7 @@ def _resolve(question: str, prev: list[str]) -> tuple[str, str]:
     looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢"))
                           or _TOPIC_SHIFT.search(q)
                           or (_ELLIPTIC_START.match(q) and not new_places and old_places))
-    if not looks_followup:
+    if not (looks_followup or force):
         return question, question
     core = re.sub(r"^(那么|那|还有|另外|此外|然后)", "", q)
     core = re.sub(r"(呢|吗)?[?？]?$", "", core).strip()

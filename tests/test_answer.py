@@ -7,7 +7,7 @@ import pytest
 
 from qa.answer import Answerer
 from qa.citations import verify_answer
-from qa.conversation import condense
+from qa.conversation import condense, with_subject
 from qa.question import analyse
 from qa.retrieve import MAX_QUESTION_CHARS, QuestionError, Retriever
 from qa.sources import source_text
@@ -130,6 +130,22 @@ def test_a_follow_up_asks_what_it_asks_not_what_lent_it_a_subject(words_only):
     assert q.asking_as(analyse("收费不", words_only)).slot == "price"
     again = analyse(condense("那江都呢?", [{"role": "user", "content": "滨海一共补发了多少加班费?"}]), words_only)
     assert again.asking_as(analyse("那江都呢?", words_only)) == again  # asks nothing itself: the earlier question
+
+
+@pytest.mark.parametrize("q,expect", [
+    ("几点开门？晚上能去吗", True),  # names nothing: may be about the truck drivers' stop just asked about
+    ("一般都是几点上课呀", True),
+    ("喀什有没有司机之家啊", False),  # names its own subject
+    ("失业了 工会能帮找工作不", False),
+    ("那要钱吗", False),  # already a follow-up: condense rewrites it
+])
+def test_a_question_naming_no_subject_is_also_read_with_the_earlier_one(q, expect):
+    prev = [{"role": "user", "content": "跑长途的货车司机 想洗个澡睡一觉 哪里有"}]
+    out = with_subject(q, prev)
+    assert (out is not None) == expect
+    if expect:
+        assert "货车司机" in out and "几点" in out
+    assert with_subject(q, []) is None
 
 
 @pytest.mark.parametrize("q,prev,expect", [

@@ -166,6 +166,16 @@ def test_follow_up_uses_history(real_answerer):
     assert "2688" in ans.text, (ans.standalone_question, ans.text)
 
 
+def test_a_follow_up_naming_no_subject_is_answered_about_the_earlier_one(real_answerer):
+    """A worker on the page: 几点开门？晚上能去吗 after the truck drivers' showers was read alone and
+    refused as "no opening hours", though the rest stops' report says they serve drivers 24 hours."""
+    hist = [{"role": "user", "content": "跑长途的货车司机 想洗个澡睡一觉 哪里有"}, {"role": "assistant", "content": "…"}]
+    ans = real_answerer.ask("几点开门？晚上能去吗", hist)
+    assert not ans.refused and "24小时" in ans.text and "货车司机" in ans.standalone_question, (ans.standalone_question, ans.text)
+    new = real_answerer.ask("失业了 工会能帮找工作不", hist)  # names its own subject: read alone
+    assert new.standalone_question == "失业了 工会能帮找工作不"
+
+
 def test_the_model_is_loaded_once_when_two_threads_ask_at_once():
     """The page's background warm-up and a staff upload's build may both ask for the model first:
     one load, shared (two loads at once mixed bf16 and float32 tensors in the answers)."""
