@@ -21,6 +21,7 @@ import re
 from .wordlists import words
 
 _SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|地区|省|市|县|区|盟|旗|州)$")
+_AUTONOMOUS = re.compile(r"自治[区州县旗]$")
 _ORG_END = ("公司", "集团", "工厂")
 _EVERYDAY_FREQ = 50  # jieba dictionary frequency above which a "name" is an everyday word (师傅 1976)
 _BRAND_FREQ = 10  # a brand jieba hardly knows (富士康 4, 顺丰 0, 美团 0)
@@ -34,10 +35,25 @@ def _places() -> frozenset[str]:
     out = set()
     for name in words("places"):
         out.add(name)
-        short = _SUFFIX.sub("", name)
-        if len(short) >= 2:
-            out.add(short)
+        for short in (_SUFFIX.sub("", name), without_peoples(name)):
+            if len(short) >= 2:
+                out.add(short)
     return frozenset(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _peoples() -> re.Pattern:
+    names = sorted(words("peoples"), key=len, reverse=True)
+    return re.compile(rf"(?:(?:{'|'.join(names)})族?)+自治[区州县旗]")
+
+
+def without_peoples(name: str) -> str:
+    """An autonomous division by its place name alone, the longest the rest of the name allows:
+    新疆维吾尔自治区 → 新疆, 恩施土家族苗族自治州 → 恩施, 巴音郭楞蒙古自治州 → 巴音郭楞, 彭水苗族土家族自治县 →
+    彭水 (水 is a people too); "" for other names and for 西藏自治区, 内蒙古自治区 (no people named)."""
+    if not _AUTONOMOUS.search(name):
+        return ""
+    return next((name[:i] for i in range(2, len(name)) if _peoples().fullmatch(name, i)), "")
 
 
 @functools.lru_cache(maxsize=1)

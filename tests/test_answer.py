@@ -284,11 +284,35 @@ def test_everyday_words_are_never_reported_as_missing_names(q):
 
 
 @pytest.mark.parametrize("q,name", [("我在东莞打工", "东莞"), ("成都市总工会有啥活动", "成都市"), ("张三是谁", "张三"),
-                                    ("富士康有工会吗", "富士康"), ("顺丰快递员能入工会不", "顺丰")])
+                                    ("富士康有工会吗", "富士康"), ("顺丰快递员能入工会不", "顺丰"),
+                                    # autonomous regions by their everyday names (found missing on the page: 新疆那边有吗)
+                                    ("新疆那边有司机之家吗", "新疆"), ("广西工会投了多少钱", "广西"), ("宁夏有职工书屋吗", "宁夏"),
+                                    ("西藏有吗", "西藏")])
 def test_real_names_are_found(q, name):
     from qa.names import names_in
 
     assert name in names_in(q)
+
+
+@pytest.mark.parametrize("name,short", [("新疆维吾尔自治区", "新疆"), ("恩施土家族苗族自治州", "恩施"),
+                                        ("巴音郭楞蒙古自治州", "巴音郭楞"), ("彭水苗族土家族自治县", "彭水"),
+                                        ("张家川回族自治县", "张家川"), ("长白朝鲜族自治县", "长白"),
+                                        ("西藏自治区", ""), ("内蒙古自治区", ""), ("成都市", "")])
+def test_an_autonomous_division_is_named_without_its_peoples(name, short):
+    from qa.names import without_peoples
+
+    assert without_peoples(name) == short
+
+
+def test_a_new_subject_in_an_absent_place_is_refused_about_its_own_words(answerer):
+    """Seen on the page: 喀什那边有司机之家吗 after an injury question was refused naming 喀什 but cited
+    the injury case as the nearest thing; 那喀什呢 names only a place and keeps the earlier subject."""
+    hist = [{"role": "user", "content": "职工书屋藏书有多少册"}, {"role": "assistant", "content": "…"}]
+    ans = answerer.ask("喀什那边有货车司机之家吗", hist)
+    assert ans.refused and ans.support["missing"] == ["喀什"] and ans.standalone_question == "喀什那边有货车司机之家吗"
+    assert "货车司机之家" in ans.citations[0].text
+    again = answerer.ask("那喀什呢", hist)
+    assert again.refused and "职工书屋" in again.standalone_question
 
 
 def test_an_asked_detail_the_answer_lacks_is_refused(answerer):
