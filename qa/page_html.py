@@ -12,10 +12,11 @@ from pathlib import Path
 
 from .articles import is_untitled
 from .cases import Origin
-from .records import Answer
+from .records import TOPICS_LEAD, Answer
 
 SOURCES_PENDING = "<p>正在找出处…</p>"
 SOURCES_EMPTY = "<p>回答引用的公报原文会显示在这里，被引用的句子会高亮。</p>"
+TOPICS_HINT = "可以点输入框下面的相关话题接着问。"  # a refusal's topics are chips under the input box, not text
 SOURCE_LIST = '<small class="answer-sources">'  # starts an answer's short source list in its chat message
 KEPT_SOURCES = 20  # answers whose cards the sources panel keeps (newest first)
 
@@ -82,8 +83,13 @@ def render_source_list(ans: Answer, turn: int, origins: dict[int, Origin] | None
 
 def render_answer(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
     """Chat message for the session's answer number ``turn``: escaped text with [n] turned into links
-    to its cards in the sources panel, then its short source list (and a notice, if any)."""
-    body = esc(ans.text)
+    to its cards in the sources panel, then its short source list (and a notice, if any).  A refusal's
+    nearby topics are not repeated in its text: the page shows them once, as chips to tap, and the
+    text points to them."""
+    text = ans.text
+    if ans.refused and ans.topics and TOPICS_LEAD in text:
+        text = text[:text.rindex(TOPICS_LEAD)] + "\n" + TOPICS_HINT
+    body = esc(text)
     body = re.sub(r"\\\[(\d+)\\\]",
                   lambda m: f'<a class="cite" href="#{cite_id(turn, int(m.group(1)))}">[{m.group(1)}]</a>', body)
     body = body.replace("\n", "  \n")
@@ -104,7 +110,7 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[
     if ans.refused:
         head = "<p><b>公报里没有能回答这个问题的内容。</b>" + (" 下面是公报里最接近的一句：" if ans.citations else "") + "</p>"
         if not ans.citations:
-            return head + ("<p>可以点下面的相关话题接着问。</p>" if ans.topics else "")
+            return head + (f"<p>{TOPICS_HINT}</p>" if ans.topics else "")
     if not ans.citations:
         return "<p>没有引用。</p>"
     cards = []

@@ -51,6 +51,24 @@ def test_refusal_renders_its_nearest_sentence_and_topics(script_index, hash_embe
         assert 'id="src-1-1"' in html and "<mark>" in html
     update = app.create_app(a).fns  # the page builds with the topic chips wired
     assert update
+    chat = page.render_answer(ans, 1)  # the topics are chips under the input box: the text points there …
+    assert "可以问问这些相关话题" not in chat and page.TOPICS_HINT in chat
+    assert "可以问问这些相关话题" in ans.text  # … the answer itself (API, command line) still names them
+
+
+def test_a_refusal_names_its_topics_once_on_the_page():
+    from qa.records import TOPICS_LEAD, Answer
+
+    ans = Answer("司机之家洗澡要钱吗", "抱歉，公报里没有找到收费标准。\n公报里最接近的内容：配有淋浴间。[1]"
+                 + TOPICS_LEAD + "建好“货车司机之家”；暖心开展高品质服务", (_cite(1),), refused=True,
+                 topics=("建好“货车司机之家”", "暖心开展高品质服务"))
+    chat = page.render_answer(ans, 2)
+    assert "暖心开展高品质服务" not in chat and "建好" not in chat  # once: the chips under the input box
+    assert chat.startswith("抱歉，公报里没有找到收费标准。  \n公报里最接近的内容：配有淋浴间。"
+                           '<a class="cite" href="#src-2-1">[1]</a>  \n' + page.TOPICS_HINT)
+    assert page.TOPICS_HINT in page.render_sources(Answer("问", "抱歉。", (), refused=True, topics=("甲",)), {}, 1)
+    plain = Answer("问", "甲。[1]" + TOPICS_LEAD + "乙", (_cite(1),))  # not a refusal: its text as it is
+    assert "乙" in page.render_answer(plain, 1)
 
 
 def test_create_app_builds_without_launching(script_index, hash_embedder, tmp_path):

@@ -74,6 +74,15 @@ def _last_bot(pg):
     return pg.locator("#chat .message-row.bot-row, #chat [data-testid='bot']").last
 
 
+# the newest answer's text, without its source line (which names the cited article, maybe a topic too)
+_TEXT_WITHOUT_SOURCE_LINE_JS = """(() => {
+  const bots = document.querySelectorAll('#chat .message-row.bot-row');
+  const copy = bots[bots.length - 1].cloneNode(true);
+  copy.querySelectorAll('.answer-sources').forEach(e => e.remove());
+  return copy.textContent;
+})()"""
+
+
 def test_chat_answer_sources_refusal_cases_and_escaping(page):
     pg = page
     pg.screenshot(path=str(ARTIFACTS / "01-home.png"), full_page=True)
@@ -116,6 +125,11 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert "折叠床" in pg.locator("#src-1-1 mark").inner_text()  # the first answer's card is kept below
     pg.wait_for_selector("#topics button", timeout=15_000)
     pg.screenshot(path=str(ARTIFACTS / "04-refusal.png"), full_page=True)
+    # the topics are shown once, as chips under the input box: the refusal's text points to them
+    chips = [t.strip() for t in pg.locator("#topics button").all_inner_texts()]
+    said = pg.evaluate(_TEXT_WITHOUT_SOURCE_LINE_JS)
+    assert chips and not any(t in said for t in chips), (chips, said)
+    assert "可以点输入框下面的相关话题接着问" in said and "可以问问这些相关话题" not in said
     topic = pg.locator("#topics button").first
     topic_text = topic.inner_text().strip()
     count = f"document.querySelector('#chat').innerText.split({json.dumps(topic_text)}).length"
