@@ -1,7 +1,7 @@
 """The chat page: Gradio app over qa.answer.Answerer.
 
 - 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole), each with a
-  short list of its sources under it (title, place, page, file); its [n] markers link to its own cards
+  short list of its sources under it (title, place, bulletin, page); its [n] markers link to its own cards
   in the sources panel (the session's last answers, newest first, each group with a way back to the
   chat), which show each cited passage in its paragraph with the cited sentence highlighted; refusals
   show nearby topics; example and topic chips ask at once; sending scrolls the chat to the new question;
@@ -62,7 +62,10 @@ CSS = """
 #sources .src-head { font-weight: 600; margin-bottom: 4px; }
 #sources .src-meta { color: var(--body-text-color-subdued); font-size: 12px; }
 #sources .src-file { color: var(--body-text-color); }
-#sources .src-pos { font-size: 11px; opacity: 0.75; margin-left: 4px; white-space: nowrap; }
+#sources .src-pos { white-space: nowrap; }
+/* 原文位置 (file, column, offsets: for staff checking a citation), folded under the card */
+#sources .src-loc { color: var(--body-text-color-subdued); font-size: 12px; }
+#sources .src-loc summary { width: fit-content; cursor: pointer; padding: 4px 0; color: inherit; }
 #sources .src-warn { color: #b45309; }
 #sources .src-group { scroll-margin-top: 8px; }
 #sources .src-group + .src-group { margin-top: 16px; }
@@ -78,7 +81,6 @@ CSS = """
 #chat .answer-sources { display: block; font-size: 12px; line-height: 1.6; color: var(--body-text-color); opacity: 0.75;
   border-top: 1px solid var(--border-color-primary); padding-top: 4px; }
 #chat .answer-sources .cite { color: inherit; }
-#chat .answer-sources .src-file { font-size: 10px; opacity: 0.8; }
 #sources mark, #case-results mark { background: #ffe58f; padding: 0 1px; }
 #case-results .case { border-bottom: 1px solid var(--border-color-primary); padding: 8px 0; }
 #case-results .case-title { font-weight: 600; }

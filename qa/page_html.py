@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from .articles import is_untitled
+from .articles import UNTITLED, is_untitled
 from .cases import Origin
 from .records import TOPICS_LEAD, Answer
 
@@ -46,38 +46,57 @@ def cite_id(turn: int, n: int) -> str:
 
 
 SOURCE_TITLE_CHARS = 24  # a title in an answer's source line is cut to this (its card shows it whole)
+FIRST_WORDS = 16  # an untitled passage is named by its first words, this many at most
 
 
 def _cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
-def article_name(title: str, origin: Origin | None = None, *, cut: int = 0) -> str:
-    """How the page names a passage's article (not escaped): 《title》 (cut to ``cut`` characters
-    when given), or for an untitled fragment its column (【图说新闻】栏目) or 无题报道: a fragment's
-    "title" is only its first words, which tell a reader nothing the passage does not."""
+def _first_words(text: str) -> str:
+    """A passage's first words, up to its first sentence end or ``FIRST_WORDS`` characters, then …"""
+    head = re.split(r"[。！？；!?;\n]", text.strip(), maxsplit=1)[0].strip().rstrip("…")
+    return head[:FIRST_WORDS] + "…" if head else ""
+
+
+def article_name(title: str, *, cut: int = 0, passage: str = "") -> str:
+    """How the page names a passage's article for a worker (not escaped): 《title》 (cut to ``cut``
+    characters when given); an article without a title by its first words (近日,亭湖区总工会组织…: the
+    words ``qa.articles.untitled_label`` kept, else the cited ``passage``'s), not by a column
+    (【主席之声】) or a placeholder (无题报道) that tell a worker nothing."""
     if title and not is_untitled(title):
         return f"《{_cut(title, cut) if cut else title}》"
-    column = (origin.column if origin else "").strip().strip("【】")
-    return f"【{column}】栏目" if column else "无题报道"
+    words = _first_words(title[len(UNTITLED):] if title else "") or _first_words(passage)
+    return words or "公报原文"
+
+
+def bulletin_name(source: str) -> str:
+    """The bulletin (issue) a passage is from, as a reader names it: its file name without folders and
+    suffix when that is a Chinese name (江苏工会通讯2024年第3期: the index knows no other name of an
+    issue), else "" (004_860c567145cca00b, issue3: the page keeps such a name for staff, under 原文位置)."""
+    stem = Path(_file_name(source)).stem.strip()
+    return stem if re.search(r"[\u4e00-\u9fff]", stem) else ""
 
 
 def render_source_list(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
     """The answer's own short source list, for its chat bubble: one small line per cited article and
-    page, saying where the passage is from (``[1][2] 《title》 · place · 第 N 页``, each [n] a link
-    to its card), the file name last in smaller print; "" without citations.  ``origins``: each
-    citation's ``qa.cases.Origin`` by its [n] (the place; the column of an untitled fragment)."""
+    page, saying where the passage is from in a worker's words (``[1][2] 《title》 · place · bulletin ·
+    第 N 页``, each [n] a link to its card; the file name only as the line's tooltip, for staff: the
+    card has it under 原文位置); "" without citations.  ``origins``: each citation's
+    ``qa.cases.Origin`` by its [n] (the place)."""
     origins = origins or {}
     lines: dict[tuple, list[int]] = {}
     for c in ans.citations:
         o = origins.get(c.n)
-        key = (article_name(c.title, o, cut=SOURCE_TITLE_CHARS), o.place if o else "", _file_name(c.source), c.page)
+        key = (article_name(c.title, cut=SOURCE_TITLE_CHARS, passage=c.text), o.place if o else "",
+               bulletin_name(c.source), _file_name(c.source), c.page)
         lines.setdefault(key, []).append(c.n)
     out = []
-    for (name, place, file, page), ns in lines.items():
+    for (name, place, issue, file, page), ns in lines.items():
         marks = "".join(f'<a class="cite" href="#{cite_id(turn, n)}">[{n}]</a>' for n in ns)
-        parts = (esc(name), esc(place), f"第 {page} 页" if page else "")
-        out.append(f"{marks} " + " · ".join(x for x in parts if x) + f' <span class="src-file">{esc(file)}</span>')
+        parts = (esc(name), esc(place), esc(issue), f"第 {page} 页" if page else "")
+        out.append(f'<span class="src-line" title="{html.escape(file)}">{marks} '
+                   + " · ".join(x for x in parts if x) + "</span>")
     return SOURCE_LIST + "<br>".join(out) + "</small>" if out else ""
 
 
@@ -102,9 +121,10 @@ def render_answer(ans: Answer, turn: int, origins: dict[int, Origin] | None = No
 
 
 def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[int, Origin] | None = None) -> str:
-    """The cards of the session's answer number ``turn``: each cited passage in its paragraph with the
-    cited sentence marked; place, file, column and page below, offsets and a failed check smaller
-    still.  A refusal says so first (its nearest sentence, if cited, is a card like any other)."""
+    """The cards of the session's answer number ``turn``: each cited passage (named as in the answer's
+    source line) in its paragraph with the cited sentence marked; place, bulletin, page and a failed
+    check below; the file, column and the sentence's character offsets folded under 原文位置, for
+    staff.  A refusal says so first (its nearest sentence, if cited, is a card like any other)."""
     origins = origins or {}
     head = ""
     if ans.refused:
@@ -126,16 +146,20 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[
         if len(after) > 160:
             after = after[:160] + "…"
         column = next((x.column for x in ans.cases if x.citation == c.n), "") or (o.column if o else "")
-        where = " · ".join(x for x in (html.escape(o.place) if o else "",
-                                       f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
-                                       html.escape(column), f"第 {c.page} 页" if c.page else "") if x)
-        check = "" if c.verified else ' · <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>'
-        name = html.escape(article_name(c.title, o))
+        check = ' <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>' if not c.verified else ""
+        where = " · ".join(x for x in (html.escape(o.place) if o else "", html.escape(bulletin_name(c.source)),
+                                       f"第 {c.page} 页" if c.page else "") if x)
+        # for staff checking a citation: the file, the column and the cited sentence's offsets, folded away
+        loc = " · ".join(x for x in (f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
+                                     html.escape(column),
+                                     f'<span class="src-pos" title="被引句子在原文件中的字符位置">字符 {c.start}–{c.end}</span>')
+                         if x)
+        name = html.escape(article_name(c.title, passage=c.text))
         cards.append(
             f'<div class="src" id="{cite_id(turn, c.n)}"><div class="src-head">[{c.n}] {name}</div>'
             f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
-            f'<div class="src-meta">{where}{check}'
-            f' <span class="src-pos" title="被引句子在原文件中的字符位置">字符 {c.start}–{c.end}</span></div></div>')
+            f'<div class="src-meta">{where}{" ·" if where and check else ""}{check}</div>'
+            f'<details class="src-loc"><summary>原文位置</summary>{loc}</details></div>')
     return head + "".join(cards)
 
 

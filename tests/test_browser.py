@@ -209,7 +209,11 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
         assert lists.count() == 2  # each bubble carries its own short source list …
         first_title = pg.locator("#src-1-1 .src-head").inner_text().split(" ", 1)[1]
         assert first_title.startswith("《") and first_title[:12] in lists.first.inner_text()  # (a long one is cut)
-        assert ".txt" in lists.first.inner_text() and "字符" not in lists.first.inner_text()  # … offsets are not
+        # … in a worker's words: no file name (004_860c567145cca00b.txt), offsets, column or 无题报道 …
+        for line in lists.all_inner_texts():
+            assert not any(x in line for x in (".txt", "860c567145", "字符", "【", "无题", "栏目")), line
+        files = pg.evaluate("[...document.querySelectorAll('#chat .answer-sources .src-line')].map(s => s.title)")
+        assert files and all(f.endswith(".txt") for f in files), files  # … the file is the line's tooltip, for staff
         assert "徐州市贾汪区总工会" in lists.first.inner_text()  # where it is from: the byline's union, not 港湾
         # no label bar or toolbar over the first line of text; [n] big enough for a finger
         assert pg.locator("#chat [data-testid='block-label']").count() == 0
@@ -234,6 +238,12 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
         assert head.bounding_box()["y"] >= 0 and "第 1 问" in head.inner_text()
         assert pg.dialogs == []
         pg.screenshot(path=str(ARTIFACTS / "11-phone-older-citation.png"))
+        # the card: the cited passage highlighted; the file and offsets folded under 原文位置
+        loc = pg.locator("#src-1-1 details.src-loc")
+        assert not loc.locator(".src-file").is_visible()
+        assert ".txt" not in pg.locator("#src-1-1").inner_text() and "字符" not in pg.locator("#src-1-1").inner_text()
+        loc.locator("summary").click()
+        assert loc.locator(".src-file").inner_text().endswith(".txt") and "字符" in loc.inner_text()
 
         pg.locator("#ans-1 a.back").click()  # ↑ 回到对话: back up to the chat
         pg.wait_for_function("(() => { const r = document.getElementById('chat').getBoundingClientRect();"
