@@ -70,11 +70,16 @@ def article_name(title: str, *, cut: int = 0, passage: str = "") -> str:
     return words or "公报原文"
 
 
+_UPLOAD_HASH = re.compile(r"-[0-9a-f]{10}$")  # what ``qa.staff.safe_name`` adds to an uploaded file's name
+
+
 def bulletin_name(source: str) -> str:
     """The bulletin (issue) a passage is from, as a reader names it: its file name without folders and
     suffix when that is a Chinese name (江苏工会通讯2024年第3期: the index knows no other name of an
-    issue), else "" (004_860c567145cca00b, issue3: the page keeps such a name for staff, under 原文位置)."""
-    stem = Path(_file_name(source)).stem.strip()
+    issue; an upload's hash and the _ its name got for spaces left out: 滨海 公报), else "" (004_860c
+    567145cca00b, issue3: the page keeps such a name for staff, under 原文位置)."""
+    stem = _UPLOAD_HASH.sub("", Path(_file_name(source)).stem)
+    stem = re.sub(r"\s+", " ", stem.replace("_", " ")).strip()
     return stem if re.search(r"[\u4e00-\u9fff]", stem) else ""
 
 

@@ -187,6 +187,7 @@ def test_a_bulletin_with_a_chinese_file_name_is_named_by_it():
     assert page.bulletin_name("bulletins/江苏工会通讯2024年第3期.pdf") == "江苏工会通讯2024年第3期"
     assert page.bulletin_name("seeds/004_860c567145cca00b.txt") == page.bulletin_name("x/issue3.docx") == ""
     assert page.bulletin_name("records/工会动态.jsonl#17") == "工会动态"
+    assert page.bulletin_name("data/uploads/滨海_公报-cc7a1997ff.pdf") == "滨海 公报"  # as staff uploaded it
     c = _cite(1, "送清凉", "bulletins/江苏工会通讯<2024>第3期.pdf", page=5)
     ans = _answer("甲。[1]", c)
     assert ("[1]</a> 《送清凉》 · 青山县总工会 · 江苏工会通讯&lt;2024&gt;第3期 · 第 5 页</span>"
