@@ -2,10 +2,12 @@
 
 - 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole), each with a
   short list of its sources under it (title, place, bulletin, page); its [n] markers link to its own cards
-  in the sources panel (the session's last answers, newest first, each group with a way back to the
-  chat), which show each cited passage in its paragraph with the cited sentence highlighted; refusals
-  show nearby topics; example and topic chips ask at once; sending scrolls the chat to the new question;
-  follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
+  in the sources panel (the session's last answers, newest first, the older ones folded to their
+  question and unfolded by their [n], each group with a way back to the chat), which show each cited
+  passage in its paragraph with the cited sentence highlighted (file and offsets folded under 原文位置);
+  refusals show nearby topics (once: as chips); example and topic chips ask at once; sending scrolls the
+  chat to the new question; follow-ups use the conversation; 👍/👎 feedback is appended to
+  ``<data dir>/feedback.jsonl``.
 - 案例查找 tab: one result per article, filters by bulletin/column/place (divisions), CSV/Markdown export
   (``qa.exports``: formula-safe CSV, escaped Markdown, in one pruned folder).
 - 管理 tab, only when ``QA_ADMIN_PASSWORD`` is set (``qa.staff``): after the password, staff upload
@@ -44,8 +46,8 @@ from qa.exports import EXPORT_LIFETIME_S, ExportFolder, to_csv, to_markdown  # n
 from qa.feedback import FeedbackLog  # noqa: E402
 from qa.inputs import for_log, sanitise  # noqa: E402
 from qa.records import Answer  # noqa: E402
-from qa.page_html import (ALL_HINT, SOURCE_LIST, SOURCES_EMPTY, add_group, esc, file_choices, render_answer,  # noqa: E402
-                          render_cases, render_group, render_panel, render_sources)
+from qa.page_html import (ALL_HINT, SOURCE_LIST, SOURCES_EMPTY, add_group, esc, file_choices, new_group,  # noqa: E402
+                          render_answer, render_cases, render_panel, render_sources)
 from qa.retrieve import MAX_QUESTION_CHARS  # noqa: E402
 from qa.staff import UPLOAD_SUFFIXES, Staff, StaffAccess, admin_password, citation_text, thumbs_down_csv  # noqa: E402
 from qa.warmup import Background  # noqa: E402
@@ -68,12 +70,19 @@ CSS = """
 #sources .src-loc summary { width: fit-content; cursor: pointer; padding: 4px 0; color: inherit; }
 #sources .src-warn { color: #b45309; }
 #sources .src-group { scroll-margin-top: 8px; }
-#sources .src-group + .src-group { margin-top: 16px; }
+#sources .src-group + .src-group { margin-top: 8px; }
+#sources .src-group[open] + .src-group { margin-top: 16px; }
 /* a group's question stays on top while its cards scroll by, with the way back to the chat (Gradio's
    container clips with overflow: hidden, which would make it the sticky header's scroller: clip does not) */
 .gradio-container { overflow: clip !important; }
 #sources .src-q { position: sticky; top: 0; z-index: 1; display: flex; align-items: center; gap: 8px; min-height: 36px;
-  margin-bottom: 6px; background: var(--block-background-fill); font-size: 13px; font-weight: 600; }
+  margin-bottom: 6px; background: var(--block-background-fill); font-size: 13px; font-weight: 600; cursor: pointer;
+  list-style: none; }
+/* older answers' groups are folded to their question (a tap on it, or on one of their [n], unfolds them) */
+#sources .src-q::-webkit-details-marker { display: none; }
+#sources .src-q::before { content: "▸"; flex: none; width: 1em; opacity: 0.7; }
+#sources .src-group[open] > .src-q::before { content: "▾"; }
+#sources .src-group:not([open]) .back { display: none; }
 #sources .src-q-text { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   color: var(--body-text-color); opacity: 0.7; }
 #sources .back { flex: none; font-size: 13px; font-weight: 400; text-decoration: none; padding: 6px 4px; }
@@ -94,6 +103,21 @@ CSS = """
 /* side by side with the chat (wide screens): the panel scrolls on its own, so a [n] tap keeps the chat in view */
 @media (min-width: 1024px) { #sources { max-height: 640px; overflow-y: auto !important; } }  /* Gradio sets overflow inline */
 """
+
+# Run once when the page loads: a tapped [n] (any link to a card or group of the sources panel) unfolds
+# the folded group it points into before the browser scrolls there (Chromium unfolds <details> on
+# fragment navigation by itself; Safari and Firefox do not).
+PAGE_JS = """() => {
+  const unfold = (id) => {
+    const el = id && document.getElementById(id);
+    for (let d = el && el.closest('details'); d; d = d.parentElement && d.parentElement.closest('details')) d.open = true;
+  };
+  document.addEventListener('click', (e) => {
+    const a = e.target instanceof Element && e.target.closest('a[href^="#src-"], a[href^="#ans-"]');
+    if (a) unfold(a.getAttribute('href').slice(1));
+  }, true);
+  window.addEventListener('hashchange', () => unfold(decodeURIComponent(location.hash.slice(1))));
+}"""
 
 # Sending a question (Enter, 提问, a chip): the chat scrolls to its end and comes into view, so the
 # answer shows where the user looks even after they scrolled the chat up (Gradio's autoscroll follows
@@ -249,8 +273,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         history[-1]["content"] = render_answer(ans, turn, origins)
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
-        groups = add_group(groups, render_group(turn, message, render_sources(ans, current.index.texts, turn,
-                                                                                  origins)))
+        groups = add_group(groups, new_group(turn, message, render_sources(ans, current.index.texts, turn, origins)))
         yield history, render_panel(groups), _remember(answers, record), "", topic_update(ans), groups
 
     def require_question(message: str) -> None:
@@ -621,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     # the page is served now; the model loads meanwhile (questions asked before then wait for it)
     ready = Background(answerer.warm_up, name="model-warm-up", log=lambda m: print(m, flush=True), start=False)
     demo = create_app(answerer, data_dir=args.data_dir, staff_access=access, ready=ready, concurrency=concurrency)
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS, js=PAGE_JS, show_error=False,
                 footer_links=["api"], prevent_thread_lock=True, **guarded_launch_options(staff_access=access))
     ready.start()  # after the page is served: loading the model meanwhile slowed the launch down
     demo.block_thread()

@@ -19,6 +19,7 @@ SOURCES_EMPTY = "<p>回答引用的公报原文会显示在这里，被引用的
 TOPICS_HINT = "可以点输入框下面的相关话题接着问。"  # a refusal's topics are chips under the input box, not text
 SOURCE_LIST = '<small class="answer-sources">'  # starts an answer's short source list in its chat message
 KEPT_SOURCES = 20  # answers whose cards the sources panel keeps (newest first)
+OPEN_GROUPS = 1  # of them, shown open: the newest; the older ones are folded to their question
 
 
 def esc(text: str) -> str:
@@ -171,21 +172,31 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[
 BACK_TO_CHAT = '<a class="back" href="#chat">↑ 回到对话</a>'
 
 
-def render_group(turn: int, question: str, cards: str) -> str:
-    """One answer's group in the sources panel: headed by its question (escaped) and a link back to
-    the chat (on a phone the panel is below it: a tapped [n] lands far down), then its cards."""
-    return (f'<div class="src-group" id="ans-{_turn(turn)}"><div class="src-q"><span class="src-q-text">'
-            f"第 {turn} 问：{html.escape(question)}</span>{BACK_TO_CHAT}</div>{cards}</div>")
+def new_group(turn: int, question: str, cards: str) -> dict:
+    """One answer's group for the sources panel's list (``add_group``): its number, question and cards."""
+    return {"turn": _turn(turn), "question": question, "cards": cards}
 
 
-def add_group(groups: list[str], group: str) -> list[str]:
+def render_group(turn: int, question: str, cards: str, *, open: bool = True) -> str:
+    """One answer's group in the sources panel, folded unless ``open``: headed by its question (escaped)
+    and a link back to the chat (on a phone the panel is below it: a tapped [n] lands far down), then
+    its cards.  A tap on the head folds or unfolds it; a tapped [n] unfolds its own (``PAGE_JS``)."""
+    return (f'<details class="src-group" id="ans-{_turn(turn)}"{" open" if open else ""}><summary class="src-q">'
+            f'<span class="src-q-text">第 {turn} 问：{html.escape(question)}</span>{BACK_TO_CHAT}</summary>'
+            f"{cards}</details>")
+
+
+def add_group(groups: list[dict], group: dict) -> list[dict]:
     """``group`` first, then the older groups, keeping the newest ``KEPT_SOURCES``."""
     return [group, *list(groups or [])][:KEPT_SOURCES]
 
 
-def render_panel(groups: list[str], *, pending: bool = False) -> str:
-    """The sources panel: the session's groups, newest first (``pending``: "正在找出处…" above them)."""
-    body = (SOURCES_PENDING if pending else "") + "".join(groups or [])
+def render_panel(groups: list[dict], *, pending: bool = False) -> str:
+    """The sources panel: the session's groups, newest first, the newest ``OPEN_GROUPS`` open and the
+    older ones folded to their question, so that it stays about one answer's cards tall however long
+    the chat (``pending``: "正在找出处…" above them)."""
+    body = (SOURCES_PENDING if pending else "") + "".join(
+        render_group(g["turn"], g["question"], g["cards"], open=i < OPEN_GROUPS) for i, g in enumerate(groups or []))
     return body or SOURCES_EMPTY
 
 

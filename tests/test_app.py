@@ -246,9 +246,9 @@ def test_cards_keep_the_file_and_offsets_for_staff_under_their_location():
 def test_the_panel_keeps_groups_newest_first_and_bounded():
     groups = []
     for turn in range(1, page.KEPT_SOURCES + 6):
-        groups = page.add_group(groups, page.render_group(turn, f"问题{turn}", ""))
+        groups = page.add_group(groups, page.new_group(turn, f"问题{turn}", f'<div class="src" id="src-{turn}-1"></div>'))
     assert len(groups) == page.KEPT_SOURCES
-    assert 'id="ans-25"' in groups[0] and 'id="ans-6"' in groups[-1]
+    assert groups[0]["turn"] == 25 and groups[-1]["turn"] == 6
     panel = page.render_panel(groups)
     assert panel.index('id="ans-25"') < panel.index('id="ans-24"')
     pending = page.render_panel(groups, pending=True)  # an answer being written: pending above the older groups
@@ -256,12 +256,26 @@ def test_the_panel_keeps_groups_newest_first_and_bounded():
     assert page.render_panel([]) == page.SOURCES_EMPTY and page.render_panel([], pending=True) == page.SOURCES_PENDING
 
 
+def test_only_the_newest_group_is_open_the_older_ones_fold_to_their_question():
+    """On a phone the panel grew with every answer (9,096 px after 20); the older groups now fold to
+    their question, their cards still there for their [n] to unfold."""
+    groups = []
+    for turn in range(1, 6):
+        groups = page.add_group(groups, page.new_group(turn, f"问题{turn}", f'<div class="src" id="src-{turn}-1"></div>'))
+    panel = page.render_panel(groups)
+    assert panel.startswith('<details class="src-group" id="ans-5" open><summary class="src-q">')
+    assert panel.count('<details class="src-group"') == 5 and panel.count(" open>") == page.OPEN_GROUPS == 1
+    for turn in range(1, 5):
+        assert f'<details class="src-group" id="ans-{turn}"><summary class="src-q">' in panel  # folded …
+        assert f'id="src-{turn}-1"' in panel  # … with its cards
+
+
 @pytest.mark.parametrize("question", ["<script>alert(1)</script>工资?", "a & b <i>", "**粗** [1](#x)"])
 def test_a_group_heads_with_its_escaped_question(question):
     import html
 
     group = page.render_group(2, question, "<p>卡片</p>")
-    assert f"第 2 问：{html.escape(question)}</span>{page.BACK_TO_CHAT}</div><p>卡片</p>" in group
+    assert f"第 2 问：{html.escape(question)}</span>{page.BACK_TO_CHAT}</summary><p>卡片</p></details>" in group
     assert "<script>" not in group and "<i>" not in group
     assert page.BACK_TO_CHAT == '<a class="back" href="#chat">↑ 回到对话</a>'  # the chat's own id
 
@@ -323,10 +337,12 @@ def test_a_refusal_keeps_its_head_and_nearest_sentence_in_its_group(script_index
     refusal = _ask_page(respond, "量子计算机的原理是什么?", first)
     assert refusal[2][-1]["refused"]
     newest = refusal[5][0]
-    assert newest.startswith('<div class="src-group" id="ans-2">') and "公报里没有能回答这个问题的内容。" in newest
-    assert refusal[5][1] == first[5][0]  # the earlier answer's group is kept as it was
+    assert newest["turn"] == 2 and "公报里没有能回答这个问题的内容。" in newest["cards"]
+    assert refusal[1].startswith('<details class="src-group" id="ans-2" open>')
+    assert refusal[5][1] == first[5][0]  # the earlier answer's group is kept as it was (folded)
+    assert '<details class="src-group" id="ans-1"><summary' in refusal[1]
     if refusal[2][-1]["citations"]:
-        assert 'id="src-2-1"' in newest and "<mark>" in newest
+        assert 'id="src-2-1"' in newest["cards"] and "<mark>" in newest["cards"]
 
 
 def test_follow_ups_read_an_answer_without_its_source_list():
