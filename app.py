@@ -102,6 +102,19 @@ CSS = """
 #question-hint p { margin: 0; font-size: 14px; }  /* the empty-question hint: plain text, no alarm */
 /* side by side with the chat (wide screens): the panel scrolls on its own, so a [n] tap keeps the chat in view */
 @media (min-width: 1024px) { #sources { max-height: 640px; overflow-y: auto !important; } }  /* Gradio sets overflow inline */
+/* a phone: once there is a conversation, the chat is the screen's height above the input box (brought to the
+   top of the screen on sending, it is the one scroll to read an answer in, down to its sources and 👍👎);
+   empty, it is short, so the input box and the example questions show on the first screen */
+@media (max-width: 767px) {
+  #chat { height: 30vh !important; height: 30dvh !important; min-height: 200px; }
+  #chat:has(.message-row) { height: calc(100vh - 100px) !important; height: calc(100dvh - 100px) !important;
+    min-height: 300px; }
+}
+/* 👍👎: finger-sized (Gradio draws them about 18 px) */
+@media (max-width: 767px), (pointer: coarse) {
+  #chat .message-buttons .icon-button { min-width: 44px; min-height: 44px; }
+  #chat .message-buttons .icon-button > div { width: 18px; height: 18px; }
+}
 """
 
 # Run once when the page loads: a tapped [n] (any link to a card or group of the sources panel) unfolds
@@ -132,13 +145,18 @@ SHOW_CHAT_JS = """() => {
     chat.scrollIntoView({block: 'start', behavior: 'smooth'});
 }"""
 # Once answered: the new question at the top of the chat (its answer is read from its start), or the
-# chat's end when both fit.  After Gradio's own autoscroll, which scrolls 300 ms after a change.
+# chat's end when both fit; the chat comes into view as on sending (on a phone it grew with the first
+# answer).  After Gradio's own autoscroll, which scrolls 300 ms after a change.
 SHOW_ANSWER_JS = """() => { setTimeout(() => {
-  const log = document.querySelector('#chat [role=log]');
+  const chat = document.getElementById('chat');
+  const log = chat && chat.querySelector('[role=log]');
   const asked = log ? log.querySelectorAll('.message-row.user-row') : [];
   if (!asked.length) return;
   const q = asked[asked.length - 1];
   log.scrollTop = q.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
+  const box = document.getElementById('question') || chat;
+  if (chat.getBoundingClientRect().top < 0 || box.getBoundingClientRect().bottom > window.innerHeight)
+    chat.scrollIntoView({block: 'start', behavior: 'smooth'});
 }, 450); }"""
 
 
@@ -337,7 +355,8 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                         with gr.Row():
                             box = gr.Textbox(show_label=False, placeholder="输入你的问题，回车发送", scale=5,
                                              elem_id="question", max_lines=4)
-                            send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                            # beside the box on a phone too (at Gradio's 160 px it wrapped below it)
+                            send = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="send")
                         hint = gr.Markdown(visible=False, elem_id="question-hint")
                         topics = gr.Dataset(components=[box], samples=[], label="公报里的相关话题（点一下接着问）",
                                             visible=False, elem_id="topics")

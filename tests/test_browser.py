@@ -197,6 +197,15 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert titles and all("义乌" not in t and "建湖" not in t for t in titles), titles
 
 
+# on a phone (844 px high): the chat at the top of the screen, most of its height, the input box under it
+_CHAT_FILLS_SCREEN_JS = """() => {
+  const chat = document.getElementById('chat').getBoundingClientRect();
+  const box = document.getElementById('question').getBoundingClientRect();
+  return chat.top >= -1 && chat.top < 40 && chat.height >= 0.8 * window.innerHeight && box.top >= chat.bottom
+    && box.bottom <= window.innerHeight;
+}"""
+
+
 def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_url):
     """Found on a 390×844 phone: after a second question, [1] of the first answer opened the second
     answer's card.  Each answer now names its sources in its bubble and links to its own cards."""
@@ -222,6 +231,13 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
                             " const r = a.getBoundingClientRect(); return [r.width, r.height]; })")
         assert sizes and all(w >= 31.5 and h >= 31.5 for w, h in sizes), sizes
         assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        # 👍👎 finger-sized (Gradio draws them 18 px)
+        votes = pg.evaluate("[...document.querySelectorAll('#chat .message-buttons button')].map(b => {"
+                            " const r = b.getBoundingClientRect(); return [b.getAttribute('aria-label'), r.width, r.height]; })")
+        assert [v[0] for v in votes] == ["Dislike", "Like"] * 2 and all(w >= 40 and h >= 40 for _, w, h in votes), votes
+        # the chat is the screen's height, brought to its top on sending, with the input box under it on the screen:
+        # its own scroll is the only one needed to read an answer down to its sources and 👍👎
+        pg.wait_for_function(_CHAT_FILLS_SCREEN_JS, timeout=10_000)
         pg.screenshot(path=str(ARTIFACTS / "10-phone-two-answers.png"), full_page=True)
 
         first = pg.locator("#chat a.cite").first  # [1] in the first answer's text
@@ -271,6 +287,9 @@ def test_a_new_answer_comes_into_view_on_a_phone(browser, app_url):
     Example chips only filled the box; now they ask at once, as the related topics do."""
     pg = _open(browser, app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
+        # before the first question the chat is short: the input box and the example questions are on the first screen
+        assert pg.locator("#question").bounding_box()["y"] + pg.locator("#question").bounding_box()["height"] <= 844
+        assert pg.locator("#worker-examples button").first.bounding_box()["y"] < 844
         for i, question in enumerate(["货车司机之家的临时休息室里有什么?", "工资被拖欠了找谁?"], 1):
             _ask(pg, question)
             pg.wait_for_selector(f"#sources .src-group#ans-{i}", timeout=180_000)
