@@ -1,11 +1,13 @@
 """The chat page: Gradio app over qa.answer.Answerer.
 
 - 问答 tab: cited answers (an LLM's streamed as it writes, an extractive one sent whole), each with a
-  short list of its sources under it (title, place, page, file); its [n] markers link to its own cards
-  in the sources panel (the session's last answers, newest first, each group with a way back to the
-  chat), which show each cited passage in its paragraph with the cited sentence highlighted; refusals
-  show nearby topics; example and topic chips ask at once; sending scrolls the chat to the new question;
-  follow-ups use the conversation; 👍/👎 feedback is appended to ``<data dir>/feedback.jsonl``.
+  short list of its sources under it (title, place, bulletin, page); its [n] markers link to its own cards
+  in the sources panel (the session's last answers, newest first, the older ones folded to their
+  question and unfolded by their [n], each group with a way back to the chat), which show each cited
+  passage in its paragraph with the cited sentence highlighted (file and offsets folded under 原文位置);
+  refusals show nearby topics (once: as chips); example and topic chips ask at once; sending scrolls the
+  chat to the new question; follow-ups use the conversation; 👍/👎 feedback is appended to
+  ``<data dir>/feedback.jsonl``.
 - 案例查找 tab: one result per article, filters by bulletin/column/place (divisions), CSV/Markdown export
   (``qa.exports``: formula-safe CSV, escaped Markdown, in one pruned folder).
 - 管理 tab, only when ``QA_ADMIN_PASSWORD`` is set (``qa.staff``): after the password, staff upload
@@ -44,8 +46,8 @@ from qa.exports import EXPORT_LIFETIME_S, ExportFolder, to_csv, to_markdown  # n
 from qa.feedback import FeedbackLog  # noqa: E402
 from qa.inputs import for_log, sanitise  # noqa: E402
 from qa.records import Answer  # noqa: E402
-from qa.page_html import (ALL_HINT, SOURCE_LIST, SOURCES_EMPTY, add_group, esc, file_choices, render_answer,  # noqa: E402
-                          render_cases, render_group, render_panel, render_sources)
+from qa.page_html import (ALL_HINT, SOURCE_LIST, SOURCES_EMPTY, add_group, esc, file_choices, new_group,  # noqa: E402
+                          render_answer, render_cases, render_panel, render_sources)
 from qa.retrieve import MAX_QUESTION_CHARS  # noqa: E402
 from qa.staff import UPLOAD_SUFFIXES, Staff, StaffAccess, admin_password, citation_text, thumbs_down_csv  # noqa: E402
 from qa.warmup import Background  # noqa: E402
@@ -62,15 +64,25 @@ CSS = """
 #sources .src-head { font-weight: 600; margin-bottom: 4px; }
 #sources .src-meta { color: var(--body-text-color-subdued); font-size: 12px; }
 #sources .src-file { color: var(--body-text-color); }
-#sources .src-pos { font-size: 11px; opacity: 0.75; margin-left: 4px; white-space: nowrap; }
+#sources .src-pos { white-space: nowrap; }
+/* 原文位置 (file, column, offsets: for staff checking a citation), folded under the card */
+#sources .src-loc { color: var(--body-text-color-subdued); font-size: 12px; }
+#sources .src-loc summary { width: fit-content; cursor: pointer; padding: 4px 0; color: inherit; }
 #sources .src-warn { color: #b45309; }
 #sources .src-group { scroll-margin-top: 8px; }
-#sources .src-group + .src-group { margin-top: 16px; }
+#sources .src-group + .src-group { margin-top: 8px; }
+#sources .src-group[open] + .src-group { margin-top: 16px; }
 /* a group's question stays on top while its cards scroll by, with the way back to the chat (Gradio's
    container clips with overflow: hidden, which would make it the sticky header's scroller: clip does not) */
 .gradio-container { overflow: clip !important; }
 #sources .src-q { position: sticky; top: 0; z-index: 1; display: flex; align-items: center; gap: 8px; min-height: 36px;
-  margin-bottom: 6px; background: var(--block-background-fill); font-size: 13px; font-weight: 600; }
+  margin-bottom: 6px; background: var(--block-background-fill); font-size: 13px; font-weight: 600; cursor: pointer;
+  list-style: none; }
+/* older answers' groups are folded to their question (a tap on it, or on one of their [n], unfolds them) */
+#sources .src-q::-webkit-details-marker { display: none; }
+#sources .src-q::before { content: "▸"; flex: none; width: 1em; opacity: 0.7; }
+#sources .src-group[open] > .src-q::before { content: "▾"; }
+#sources .src-group:not([open]) .back { display: none; }
 #sources .src-q-text { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   color: var(--body-text-color); opacity: 0.7; }
 #sources .back { flex: none; font-size: 13px; font-weight: 400; text-decoration: none; padding: 6px 4px; }
@@ -78,7 +90,6 @@ CSS = """
 #chat .answer-sources { display: block; font-size: 12px; line-height: 1.6; color: var(--body-text-color); opacity: 0.75;
   border-top: 1px solid var(--border-color-primary); padding-top: 4px; }
 #chat .answer-sources .cite { color: inherit; }
-#chat .answer-sources .src-file { font-size: 10px; opacity: 0.8; }
 #sources mark, #case-results mark { background: #ffe58f; padding: 0 1px; }
 #case-results .case { border-bottom: 1px solid var(--border-color-primary); padding: 8px 0; }
 #case-results .case-title { font-weight: 600; }
@@ -91,7 +102,35 @@ CSS = """
 #question-hint p { margin: 0; font-size: 14px; }  /* the empty-question hint: plain text, no alarm */
 /* side by side with the chat (wide screens): the panel scrolls on its own, so a [n] tap keeps the chat in view */
 @media (min-width: 1024px) { #sources { max-height: 640px; overflow-y: auto !important; } }  /* Gradio sets overflow inline */
+/* a phone: once there is a conversation, the chat is the screen's height above the input box (brought to the
+   top of the screen on sending, it is the one scroll to read an answer in, down to its sources and 👍👎);
+   empty, it is short, so the input box and the example questions show on the first screen */
+@media (max-width: 767px) {
+  #chat { height: 30vh !important; height: 30dvh !important; min-height: 200px; }
+  #chat:has(.message-row) { height: calc(100vh - 100px) !important; height: calc(100dvh - 100px) !important;
+    min-height: 300px; }
+}
+/* 👍👎: finger-sized (Gradio draws them about 18 px) */
+@media (max-width: 767px), (pointer: coarse) {
+  #chat .message-buttons .icon-button { min-width: 44px; min-height: 44px; }
+  #chat .message-buttons .icon-button > div { width: 18px; height: 18px; }
+}
 """
+
+# Run once when the page loads: a tapped [n] (any link to a card or group of the sources panel) unfolds
+# the folded group it points into before the browser scrolls there (Chromium unfolds <details> on
+# fragment navigation by itself; Safari and Firefox do not).
+PAGE_JS = """() => {
+  const unfold = (id) => {
+    const el = id && document.getElementById(id);
+    for (let d = el && el.closest('details'); d; d = d.parentElement && d.parentElement.closest('details')) d.open = true;
+  };
+  document.addEventListener('click', (e) => {
+    const a = e.target instanceof Element && e.target.closest('a[href^="#src-"], a[href^="#ans-"]');
+    if (a) unfold(a.getAttribute('href').slice(1));
+  }, true);
+  window.addEventListener('hashchange', () => unfold(decodeURIComponent(location.hash.slice(1))));
+}"""
 
 # Sending a question (Enter, 提问, a chip): the chat scrolls to its end and comes into view, so the
 # answer shows where the user looks even after they scrolled the chat up (Gradio's autoscroll follows
@@ -106,13 +145,18 @@ SHOW_CHAT_JS = """() => {
     chat.scrollIntoView({block: 'start', behavior: 'smooth'});
 }"""
 # Once answered: the new question at the top of the chat (its answer is read from its start), or the
-# chat's end when both fit.  After Gradio's own autoscroll, which scrolls 300 ms after a change.
+# chat's end when both fit; the chat comes into view as on sending (on a phone it grew with the first
+# answer).  After Gradio's own autoscroll, which scrolls 300 ms after a change.
 SHOW_ANSWER_JS = """() => { setTimeout(() => {
-  const log = document.querySelector('#chat [role=log]');
+  const chat = document.getElementById('chat');
+  const log = chat && chat.querySelector('[role=log]');
   const asked = log ? log.querySelectorAll('.message-row.user-row') : [];
   if (!asked.length) return;
   const q = asked[asked.length - 1];
   log.scrollTop = q.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
+  const box = document.getElementById('question') || chat;
+  if (chat.getBoundingClientRect().top < 0 || box.getBoundingClientRect().bottom > window.innerHeight)
+    chat.scrollIntoView({block: 'start', behavior: 'smooth'});
 }, 450); }"""
 
 
@@ -247,8 +291,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         history[-1]["content"] = render_answer(ans, turn, origins)
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
-        groups = add_group(groups, render_group(turn, message, render_sources(ans, current.index.texts, turn,
-                                                                                  origins)))
+        groups = add_group(groups, new_group(turn, message, render_sources(ans, current.index.texts, turn, origins)))
         yield history, render_panel(groups), _remember(answers, record), "", topic_update(ans), groups
 
     def require_question(message: str) -> None:
@@ -312,7 +355,8 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                         with gr.Row():
                             box = gr.Textbox(show_label=False, placeholder="输入你的问题，回车发送", scale=5,
                                              elem_id="question", max_lines=4)
-                            send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                            # beside the box on a phone too (at Gradio's 160 px it wrapped below it)
+                            send = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="send")
                         hint = gr.Markdown(visible=False, elem_id="question-hint")
                         topics = gr.Dataset(components=[box], samples=[], label="公报里的相关话题（点一下接着问）",
                                             visible=False, elem_id="topics")
@@ -619,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     # the page is served now; the model loads meanwhile (questions asked before then wait for it)
     ready = Background(answerer.warm_up, name="model-warm-up", log=lambda m: print(m, flush=True), start=False)
     demo = create_app(answerer, data_dir=args.data_dir, staff_access=access, ready=ready, concurrency=concurrency)
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS, js=PAGE_JS, show_error=False,
                 footer_links=["api"], prevent_thread_lock=True, **guarded_launch_options(staff_access=access))
     ready.start()  # after the page is served: loading the model meanwhile slowed the launch down
     demo.block_thread()

@@ -29,7 +29,7 @@ from .cases import CaseFinder
 from .citations import cite, pieces
 from .conversation import condense, names_no_subject, with_subject
 from .question import Question, analyse
-from .records import Answer, Case, Citation
+from .records import TOPICS_LEAD, Answer, Case, Citation
 from .related import RelatedWords
 from .retrieve import Retriever, check_question
 from .sentences import SentenceChooser
@@ -248,7 +248,7 @@ class Answerer:
         text = head + (f"\n公报里最接近的内容：{parts[0]}" if parts else "")
         topics = tuple(self.nearby_topics(hits))
         if topics:
-            text += "\n可以问问这些相关话题：" + "；".join(topics)
+            text += TOPICS_LEAD + "；".join(topics)
         return Answer(question, text, tuple(cits), tuple(hits), refused=True, kind="refusal",
                       standalone_question=standalone, topics=topics)
 

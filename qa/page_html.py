@@ -10,14 +10,16 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from .articles import is_untitled
+from .articles import UNTITLED, is_untitled
 from .cases import Origin
-from .records import Answer
+from .records import TOPICS_LEAD, Answer
 
 SOURCES_PENDING = "<p>正在找出处…</p>"
 SOURCES_EMPTY = "<p>回答引用的公报原文会显示在这里，被引用的句子会高亮。</p>"
+TOPICS_HINT = "可以点输入框下面的相关话题接着问。"  # a refusal's topics are chips under the input box, not text
 SOURCE_LIST = '<small class="answer-sources">'  # starts an answer's short source list in its chat message
 KEPT_SOURCES = 20  # answers whose cards the sources panel keeps (newest first)
+OPEN_GROUPS = 1  # of them, shown open: the newest; the older ones are folded to their question
 
 
 def esc(text: str) -> str:
@@ -45,45 +47,74 @@ def cite_id(turn: int, n: int) -> str:
 
 
 SOURCE_TITLE_CHARS = 24  # a title in an answer's source line is cut to this (its card shows it whole)
+FIRST_WORDS = 16  # an untitled passage is named by its first words, this many at most
 
 
 def _cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
-def article_name(title: str, origin: Origin | None = None, *, cut: int = 0) -> str:
-    """How the page names a passage's article (not escaped): 《title》 (cut to ``cut`` characters
-    when given), or for an untitled fragment its column (【图说新闻】栏目) or 无题报道: a fragment's
-    "title" is only its first words, which tell a reader nothing the passage does not."""
+def _first_words(text: str) -> str:
+    """A passage's first words, up to its first sentence end or ``FIRST_WORDS`` characters, then …"""
+    head = re.split(r"[。！？；!?;\n]", text.strip(), maxsplit=1)[0].strip().rstrip("…")
+    return head[:FIRST_WORDS] + "…" if head else ""
+
+
+def article_name(title: str, *, cut: int = 0, passage: str = "") -> str:
+    """How the page names a passage's article for a worker (not escaped): 《title》 (cut to ``cut``
+    characters when given); an article without a title by its first words (近日,亭湖区总工会组织…: the
+    words ``qa.articles.untitled_label`` kept, else the cited ``passage``'s), not by a column
+    (【主席之声】) or a placeholder (无题报道) that tell a worker nothing."""
     if title and not is_untitled(title):
         return f"《{_cut(title, cut) if cut else title}》"
-    column = (origin.column if origin else "").strip().strip("【】")
-    return f"【{column}】栏目" if column else "无题报道"
+    words = _first_words(title[len(UNTITLED):] if title else "") or _first_words(passage)
+    return words or "公报原文"
+
+
+_UPLOAD_HASH = re.compile(r"-[0-9a-f]{10}$")  # what ``qa.staff.safe_name`` adds to an uploaded file's name
+
+
+def bulletin_name(source: str) -> str:
+    """The bulletin (issue) a passage is from, as a reader names it: its file name without folders and
+    suffix when that is a Chinese name (江苏工会通讯2024年第3期: the index knows no other name of an
+    issue; an upload's hash and the _ its name got for spaces left out: 滨海 公报), else "" (004_860c
+    567145cca00b, issue3: the page keeps such a name for staff, under 原文位置)."""
+    stem = _UPLOAD_HASH.sub("", Path(_file_name(source)).stem)
+    stem = re.sub(r"\s+", " ", stem.replace("_", " ")).strip()
+    return stem if re.search(r"[\u4e00-\u9fff]", stem) else ""
 
 
 def render_source_list(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
     """The answer's own short source list, for its chat bubble: one small line per cited article and
-    page, saying where the passage is from (``[1][2] 《title》 · place · 第 N 页``, each [n] a link
-    to its card), the file name last in smaller print; "" without citations.  ``origins``: each
-    citation's ``qa.cases.Origin`` by its [n] (the place; the column of an untitled fragment)."""
+    page, saying where the passage is from in a worker's words (``[1][2] 《title》 · place · bulletin ·
+    第 N 页``, each [n] a link to its card; the file name only as the line's tooltip, for staff: the
+    card has it under 原文位置); "" without citations.  ``origins``: each citation's
+    ``qa.cases.Origin`` by its [n] (the place)."""
     origins = origins or {}
     lines: dict[tuple, list[int]] = {}
     for c in ans.citations:
         o = origins.get(c.n)
-        key = (article_name(c.title, o, cut=SOURCE_TITLE_CHARS), o.place if o else "", _file_name(c.source), c.page)
+        key = (article_name(c.title, cut=SOURCE_TITLE_CHARS, passage=c.text), o.place if o else "",
+               bulletin_name(c.source), _file_name(c.source), c.page)
         lines.setdefault(key, []).append(c.n)
     out = []
-    for (name, place, file, page), ns in lines.items():
+    for (name, place, issue, file, page), ns in lines.items():
         marks = "".join(f'<a class="cite" href="#{cite_id(turn, n)}">[{n}]</a>' for n in ns)
-        parts = (esc(name), esc(place), f"第 {page} 页" if page else "")
-        out.append(f"{marks} " + " · ".join(x for x in parts if x) + f' <span class="src-file">{esc(file)}</span>')
+        parts = (esc(name), esc(place), esc(issue), f"第 {page} 页" if page else "")
+        out.append(f'<span class="src-line" title="{html.escape(file)}">{marks} '
+                   + " · ".join(x for x in parts if x) + "</span>")
     return SOURCE_LIST + "<br>".join(out) + "</small>" if out else ""
 
 
 def render_answer(ans: Answer, turn: int, origins: dict[int, Origin] | None = None) -> str:
     """Chat message for the session's answer number ``turn``: escaped text with [n] turned into links
-    to its cards in the sources panel, then its short source list (and a notice, if any)."""
-    body = esc(ans.text)
+    to its cards in the sources panel, then its short source list (and a notice, if any).  A refusal's
+    nearby topics are not repeated in its text: the page shows them once, as chips to tap, and the
+    text points to them."""
+    text = ans.text
+    if ans.refused and ans.topics and TOPICS_LEAD in text:
+        text = text[:text.rindex(TOPICS_LEAD)] + "\n" + TOPICS_HINT
+    body = esc(text)
     body = re.sub(r"\\\[(\d+)\\\]",
                   lambda m: f'<a class="cite" href="#{cite_id(turn, int(m.group(1)))}">[{m.group(1)}]</a>', body)
     body = body.replace("\n", "  \n")
@@ -96,15 +127,16 @@ def render_answer(ans: Answer, turn: int, origins: dict[int, Origin] | None = No
 
 
 def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[int, Origin] | None = None) -> str:
-    """The cards of the session's answer number ``turn``: each cited passage in its paragraph with the
-    cited sentence marked; place, file, column and page below, offsets and a failed check smaller
-    still.  A refusal says so first (its nearest sentence, if cited, is a card like any other)."""
+    """The cards of the session's answer number ``turn``: each cited passage (named as in the answer's
+    source line) in its paragraph with the cited sentence marked; place, bulletin, page and a failed
+    check below; the file, column and the sentence's character offsets folded under 原文位置, for
+    staff.  A refusal says so first (its nearest sentence, if cited, is a card like any other)."""
     origins = origins or {}
     head = ""
     if ans.refused:
         head = "<p><b>公报里没有能回答这个问题的内容。</b>" + (" 下面是公报里最接近的一句：" if ans.citations else "") + "</p>"
         if not ans.citations:
-            return head + ("<p>可以点下面的相关话题接着问。</p>" if ans.topics else "")
+            return head + (f"<p>{TOPICS_HINT}</p>" if ans.topics else "")
     if not ans.citations:
         return "<p>没有引用。</p>"
     cards = []
@@ -120,37 +152,51 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[
         if len(after) > 160:
             after = after[:160] + "…"
         column = next((x.column for x in ans.cases if x.citation == c.n), "") or (o.column if o else "")
-        where = " · ".join(x for x in (html.escape(o.place) if o else "",
-                                       f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
-                                       html.escape(column), f"第 {c.page} 页" if c.page else "") if x)
-        check = "" if c.verified else ' · <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>'
-        name = html.escape(article_name(c.title, o))
+        check = ' <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>' if not c.verified else ""
+        where = " · ".join(x for x in (html.escape(o.place) if o else "", html.escape(bulletin_name(c.source)),
+                                       f"第 {c.page} 页" if c.page else "") if x)
+        # for staff checking a citation: the file, the column and the cited sentence's offsets, folded away
+        loc = " · ".join(x for x in (f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
+                                     html.escape(column),
+                                     f'<span class="src-pos" title="被引句子在原文件中的字符位置">字符 {c.start}–{c.end}</span>')
+                         if x)
+        name = html.escape(article_name(c.title, passage=c.text))
         cards.append(
             f'<div class="src" id="{cite_id(turn, c.n)}"><div class="src-head">[{c.n}] {name}</div>'
             f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
-            f'<div class="src-meta">{where}{check}'
-            f' <span class="src-pos" title="被引句子在原文件中的字符位置">字符 {c.start}–{c.end}</span></div></div>')
+            f'<div class="src-meta">{where}{" ·" if where and check else ""}{check}</div>'
+            f'<details class="src-loc"><summary>原文位置</summary>{loc}</details></div>')
     return head + "".join(cards)
 
 
 BACK_TO_CHAT = '<a class="back" href="#chat">↑ 回到对话</a>'
 
 
-def render_group(turn: int, question: str, cards: str) -> str:
-    """One answer's group in the sources panel: headed by its question (escaped) and a link back to
-    the chat (on a phone the panel is below it: a tapped [n] lands far down), then its cards."""
-    return (f'<div class="src-group" id="ans-{_turn(turn)}"><div class="src-q"><span class="src-q-text">'
-            f"第 {turn} 问：{html.escape(question)}</span>{BACK_TO_CHAT}</div>{cards}</div>")
+def new_group(turn: int, question: str, cards: str) -> dict:
+    """One answer's group for the sources panel's list (``add_group``): its number, question and cards."""
+    return {"turn": _turn(turn), "question": question, "cards": cards}
 
 
-def add_group(groups: list[str], group: str) -> list[str]:
+def render_group(turn: int, question: str, cards: str, *, open: bool = True) -> str:
+    """One answer's group in the sources panel, folded unless ``open``: headed by its question (escaped)
+    and a link back to the chat (on a phone the panel is below it: a tapped [n] lands far down), then
+    its cards.  A tap on the head folds or unfolds it; a tapped [n] unfolds its own (``PAGE_JS``)."""
+    return (f'<details class="src-group" id="ans-{_turn(turn)}"{" open" if open else ""}><summary class="src-q">'
+            f'<span class="src-q-text">第 {turn} 问：{html.escape(question)}</span>{BACK_TO_CHAT}</summary>'
+            f"{cards}</details>")
+
+
+def add_group(groups: list[dict], group: dict) -> list[dict]:
     """``group`` first, then the older groups, keeping the newest ``KEPT_SOURCES``."""
     return [group, *list(groups or [])][:KEPT_SOURCES]
 
 
-def render_panel(groups: list[str], *, pending: bool = False) -> str:
-    """The sources panel: the session's groups, newest first (``pending``: "正在找出处…" above them)."""
-    body = (SOURCES_PENDING if pending else "") + "".join(groups or [])
+def render_panel(groups: list[dict], *, pending: bool = False) -> str:
+    """The sources panel: the session's groups, newest first, the newest ``OPEN_GROUPS`` open and the
+    older ones folded to their question, so that it stays about one answer's cards tall however long
+    the chat (``pending``: "正在找出处…" above them)."""
+    body = (SOURCES_PENDING if pending else "") + "".join(
+        render_group(g["turn"], g["question"], g["cards"], open=i < OPEN_GROUPS) for i, g in enumerate(groups or []))
     return body or SOURCES_EMPTY
 
 

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 
 MARK = re.compile(r"\[(\d+)\]")
+# a refusal's text ends with this line and its ``topics`` (the chat page shows them as chips instead)
+TOPICS_LEAD = "\n可以问问这些相关话题："
 
 
 @dataclass(frozen=True)

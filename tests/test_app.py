@@ -51,6 +51,24 @@ def test_refusal_renders_its_nearest_sentence_and_topics(script_index, hash_embe
         assert 'id="src-1-1"' in html and "<mark>" in html
     update = app.create_app(a).fns  # the page builds with the topic chips wired
     assert update
+    chat = page.render_answer(ans, 1)  # the topics are chips under the input box: the text points there …
+    assert "可以问问这些相关话题" not in chat and page.TOPICS_HINT in chat
+    assert "可以问问这些相关话题" in ans.text  # … the answer itself (API, command line) still names them
+
+
+def test_a_refusal_names_its_topics_once_on_the_page():
+    from qa.records import TOPICS_LEAD, Answer
+
+    ans = Answer("司机之家洗澡要钱吗", "抱歉，公报里没有找到收费标准。\n公报里最接近的内容：配有淋浴间。[1]"
+                 + TOPICS_LEAD + "建好“货车司机之家”；暖心开展高品质服务", (_cite(1),), refused=True,
+                 topics=("建好“货车司机之家”", "暖心开展高品质服务"))
+    chat = page.render_answer(ans, 2)
+    assert "暖心开展高品质服务" not in chat and "建好" not in chat  # once: the chips under the input box
+    assert chat.startswith("抱歉，公报里没有找到收费标准。  \n公报里最接近的内容：配有淋浴间。"
+                           '<a class="cite" href="#src-2-1">[1]</a>  \n' + page.TOPICS_HINT)
+    assert page.TOPICS_HINT in page.render_sources(Answer("问", "抱歉。", (), refused=True, topics=("甲",)), {}, 1)
+    plain = Answer("问", "甲。[1]" + TOPICS_LEAD + "乙", (_cite(1),))  # not a refusal: its text as it is
+    assert "乙" in page.render_answer(plain, 1)
 
 
 def test_create_app_builds_without_launching(script_index, hash_embedder, tmp_path):
@@ -111,12 +129,19 @@ def _answer(text, *citations, refused=False):
     return Answer("问", text, tuple(citations), refused=refused)
 
 
+def _visible(html: str) -> str:
+    """What a reader sees of ``html`` without hovering: its tooltips (title="…") left out."""
+    import re
+
+    return re.sub(r' title="[^"]*"', "", html)
+
+
 @pytest.mark.parametrize("title, shown", [
     ("货车司机之家开门迎客", "《货车司机之家开门迎客》"),
     ("<b>粗</b><script>x</script>", "《&lt;b&gt;粗&lt;/b&gt;&lt;script&gt;x&lt;/scri…》"),  # cut, then escaped
     ("*强*_斜_[链](x)`码`#|~", r"《\*强\*\_斜\_\[链\](x)\`码\`\#\|\~》"),
-    ("", "无题报道"),  # no title, no column
-    ("（无题）日前,铁法煤业(集团)有限责任公司", "无题报道"),  # a fragment's first words are no title
+    ("", "本刊讯…"),  # no title: the cited passage's first words (not 无题报道)
+    ("（无题）日前,铁法煤业(集团)有限责任公司", "日前,铁法煤业(集团)有限责任公…"),  # a fragment: its first words, cut
     ("宝鸡市总公益培训课程受热捧 5万职工在线抢课,1小时内课程“秒光”", "《宝鸡市总公益培训课程受热捧 5万职工在线抢课,…》"),  # cut
 ])
 def test_each_answer_carries_its_own_escaped_source_list(title, shown):
@@ -125,30 +150,50 @@ def test_each_answer_carries_its_own_escaped_source_list(title, shown):
     text, listing = msg.split("\n\n", 1)
     assert text.endswith('<a class="cite" href="#src-3-1">[1]</a>')
     assert listing.startswith(page.SOURCE_LIST) and listing.endswith("</small>")
-    # where the passage is from first; the file name last, in smaller print
-    assert f'<a class="cite" href="#src-3-1">[1]</a> {shown} <span class="src-file">x\\_y.txt</span></small>' in listing
+    # where the passage is from, in a worker's words; the file name only as the line's tooltip, for staff
+    assert listing == (f'{page.SOURCE_LIST}<span class="src-line" title="x_y.txt"><a class="cite" href="#src-3-1">[1]</a>'
+                       f' {shown}</span></small>')
     assert "<b>" not in msg and "<script>" not in msg and "字符" not in msg  # offsets are for the panel
+    assert "x_y" not in _visible(msg) and "x\\_y" not in msg and "无题" not in msg
 
 
 @pytest.mark.parametrize("origin, shown", [
-    (Origin("", "滨海县总工会", "【主席之声】"), "《货车司机之家开门迎客》 · 滨海县总工会"),
+    (Origin("", "滨海县总工会", "【主席之声】"), "《货车司机之家开门迎客》 · 滨海县总工会"),  # no column
     (Origin("", "", ""), "《货车司机之家开门迎客》"),
     (Origin("", "<i>河西</i>_市", ""), "《货车司机之家开门迎客》 · &lt;i&gt;河西&lt;/i&gt;\\_市"),  # escaped
 ])
 def test_the_source_line_names_the_place(origin, shown):
     ans = _answer("甲。[1]", _cite(1, page=2))
     listing = page.render_source_list(ans, 1, {1: origin})
-    assert listing == (f'{page.SOURCE_LIST}<a class="cite" href="#src-1-1">[1]</a> {shown} · 第 2 页'
-                       ' <span class="src-file">b\\_trucks.txt</span></small>')
+    assert listing == (f'{page.SOURCE_LIST}<span class="src-line" title="b_trucks.txt"><a class="cite" href="#src-1-1">'
+                       f'[1]</a> {shown} · 第 2 页</span></small>')
     assert page.render_answer(ans, 1, {1: origin}).endswith(listing)
 
 
-def test_an_untitled_fragment_is_named_by_its_column():
+def test_an_untitled_fragment_is_named_by_its_first_words():
+    """Not by its column (【图说新闻】栏目, 【主席之声】) nor as 无题报道, which told a worker nothing."""
     ans = _answer("甲。[1]", _cite(1, "（无题）近日,亭湖区总工会组织", "c.txt"))
     listing = page.render_source_list(ans, 1, {1: Origin("", "亭湖区总工会", "图说新闻")})
-    assert "【图说新闻】栏目 · 亭湖区总工会" in listing and "无题" not in listing
+    assert "[1]</a> 近日,亭湖区总工会组织… · 亭湖区总工会</span>" in listing
+    assert "无题" not in listing and "图说新闻" not in listing
     card = page.render_sources(ans, {"c.txt": "甲乙丙丁"}, 1, {1: Origin("", "亭湖区总工会", "【图说新闻】")})
-    assert '<div class="src-head">[1] 【图说新闻】栏目</div>' in card and "亭湖区总工会 · " in card
+    assert '<div class="src-head">[1] 近日,亭湖区总工会组织…</div>' in card
+    assert '<div class="src-meta">亭湖区总工会</div>' in card
+    assert "【图说新闻】" in card[card.index('<details class="src-loc">'):]  # the column: for staff, folded away
+
+
+def test_a_bulletin_with_a_chinese_file_name_is_named_by_it():
+    """The index knows no issue name but the file's: shown when it reads as one, else only under 原文位置."""
+    assert page.bulletin_name("bulletins/江苏工会通讯2024年第3期.pdf") == "江苏工会通讯2024年第3期"
+    assert page.bulletin_name("seeds/004_860c567145cca00b.txt") == page.bulletin_name("x/issue3.docx") == ""
+    assert page.bulletin_name("records/工会动态.jsonl#17") == "工会动态"
+    assert page.bulletin_name("data/uploads/滨海_公报-cc7a1997ff.pdf") == "滨海 公报"  # as staff uploaded it
+    c = _cite(1, "送清凉", "bulletins/江苏工会通讯<2024>第3期.pdf", page=5)
+    ans = _answer("甲。[1]", c)
+    assert ("[1]</a> 《送清凉》 · 青山县总工会 · 江苏工会通讯&lt;2024&gt;第3期 · 第 5 页</span>"
+            in page.render_source_list(ans, 1, {1: Origin("", "青山县总工会", "")}))
+    card = page.render_sources(ans, {c.source: "本刊讯 送清凉"}, 1, {1: Origin("", "青山县总工会", "")})
+    assert '<div class="src-meta">青山县总工会 · 江苏工会通讯&lt;2024&gt;第3期 · 第 5 页</div>' in card
 
 
 def test_the_source_list_is_one_line_per_article_and_page():
@@ -157,10 +202,11 @@ def test_the_source_list_is_one_line_per_article_and_page():
     listing = page.render_source_list(ans, 1)
     lines = listing.removeprefix(page.SOURCE_LIST).removesuffix("</small>").split("<br>")
     assert lines == [
-        '<a class="cite" href="#src-1-1">[1]</a><a class="cite" href="#src-1-2">[2]</a> 《货车司机之家开门迎客》'
-        ' · 第 2 页 <span class="src-file">b\\_trucks.txt</span>',
-        '<a class="cite" href="#src-1-3">[3]</a> 《货车司机之家开门迎客》 · 第 3 页 <span class="src-file">b\\_trucks.txt</span>',
-        '<a class="cite" href="#src-1-4">[4]</a> 《职工书屋》 <span class="src-file">c.pdf</span>']
+        '<span class="src-line" title="b_trucks.txt"><a class="cite" href="#src-1-1">[1]</a>'
+        '<a class="cite" href="#src-1-2">[2]</a> 《货车司机之家开门迎客》 · 第 2 页</span>',
+        '<span class="src-line" title="b_trucks.txt"><a class="cite" href="#src-1-3">[3]</a> 《货车司机之家开门迎客》'
+        ' · 第 3 页</span>',
+        '<span class="src-line" title="c.pdf"><a class="cite" href="#src-1-4">[4]</a> 《职工书屋》</span>']
 
 
 def test_an_answer_without_citations_has_no_source_list():
@@ -177,26 +223,32 @@ def test_an_answer_number_is_a_whole_number_from_1(turn):
             render()
 
 
-def test_cards_show_the_file_and_keep_offsets_and_check_secondary():
+def test_cards_keep_the_file_and_offsets_for_staff_under_their_location():
     text = "货车司机之家\n\n本刊讯 货车司机之家有淋浴间。\n"
     start = text.index("货车司机之家有")
     c = _cite(1, "<i>司机</i>", "seeds/b_trucks.txt", start, len(text) - 1, page=4, verified=False)
     card = page.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2)
     assert 'id="src-2-1"' in card and "&lt;i&gt;司机&lt;/i&gt;" in card and "<i>" not in card
-    assert '<span class="src-file">b_trucks.txt</span> · 第 4 页' in card
+    assert "<mark>货车司机之家有淋浴间。</mark>" in card  # the cited passage, its sentence highlighted
+    shown, folded = card.split('<details class="src-loc">')
+    assert "b_trucks" not in shown and "字符" not in shown  # the first lines: title, passage, place, page …
+    assert '<div class="src-meta">第 4 页 · <span class="src-warn"' in shown and "⚠" in shown  # … and a failed check
+    assert "⚠" not in card[:card.index("<p>")]
+    assert folded == (f'<summary>原文位置</summary><span class="src-file">b_trucks.txt</span> · '
+                      f'<span class="src-pos" title="被引句子在原文件中的字符位置">字符 {start}–{len(text) - 1}</span>'
+                      '</details></div>')
     placed = page.render_sources(_answer("甲。[1]", c), {"seeds/b_trucks.txt": text}, 2,
                                 {1: Origin("", "青山县<b>总工会</b>", "新闻速递")})
-    assert '<div class="src-meta">青山县&lt;b&gt;总工会&lt;/b&gt; · <span class="src-file">b_trucks.txt</span> · 新闻速递 · 第 4 页' in placed
-    meta = card[card.index('<div class="src-meta">'):]
-    assert f"字符 {start}–{len(text) - 1}" in meta and "⚠" in meta and "⚠" not in card[:card.index("<p>")]
+    assert '<div class="src-meta">青山县&lt;b&gt;总工会&lt;/b&gt; · 第 4 页 · <span class="src-warn"' in placed
+    assert '<span class="src-file">b_trucks.txt</span> · 新闻速递 · <span class="src-pos"' in placed
 
 
 def test_the_panel_keeps_groups_newest_first_and_bounded():
     groups = []
     for turn in range(1, page.KEPT_SOURCES + 6):
-        groups = page.add_group(groups, page.render_group(turn, f"问题{turn}", ""))
+        groups = page.add_group(groups, page.new_group(turn, f"问题{turn}", f'<div class="src" id="src-{turn}-1"></div>'))
     assert len(groups) == page.KEPT_SOURCES
-    assert 'id="ans-25"' in groups[0] and 'id="ans-6"' in groups[-1]
+    assert groups[0]["turn"] == 25 and groups[-1]["turn"] == 6
     panel = page.render_panel(groups)
     assert panel.index('id="ans-25"') < panel.index('id="ans-24"')
     pending = page.render_panel(groups, pending=True)  # an answer being written: pending above the older groups
@@ -204,12 +256,26 @@ def test_the_panel_keeps_groups_newest_first_and_bounded():
     assert page.render_panel([]) == page.SOURCES_EMPTY and page.render_panel([], pending=True) == page.SOURCES_PENDING
 
 
+def test_only_the_newest_group_is_open_the_older_ones_fold_to_their_question():
+    """On a phone the panel grew with every answer (9,096 px after 20); the older groups now fold to
+    their question, their cards still there for their [n] to unfold."""
+    groups = []
+    for turn in range(1, 6):
+        groups = page.add_group(groups, page.new_group(turn, f"问题{turn}", f'<div class="src" id="src-{turn}-1"></div>'))
+    panel = page.render_panel(groups)
+    assert panel.startswith('<details class="src-group" id="ans-5" open><summary class="src-q">')
+    assert panel.count('<details class="src-group"') == 5 and panel.count(" open>") == page.OPEN_GROUPS == 1
+    for turn in range(1, 5):
+        assert f'<details class="src-group" id="ans-{turn}"><summary class="src-q">' in panel  # folded …
+        assert f'id="src-{turn}-1"' in panel  # … with its cards
+
+
 @pytest.mark.parametrize("question", ["<script>alert(1)</script>工资?", "a & b <i>", "**粗** [1](#x)"])
 def test_a_group_heads_with_its_escaped_question(question):
     import html
 
     group = page.render_group(2, question, "<p>卡片</p>")
-    assert f"第 2 问：{html.escape(question)}</span>{page.BACK_TO_CHAT}</div><p>卡片</p>" in group
+    assert f"第 2 问：{html.escape(question)}</span>{page.BACK_TO_CHAT}</summary><p>卡片</p></details>" in group
     assert "<script>" not in group and "<i>" not in group
     assert page.BACK_TO_CHAT == '<a class="back" href="#chat">↑ 回到对话</a>'  # the chat's own id
 
@@ -271,10 +337,12 @@ def test_a_refusal_keeps_its_head_and_nearest_sentence_in_its_group(script_index
     refusal = _ask_page(respond, "量子计算机的原理是什么?", first)
     assert refusal[2][-1]["refused"]
     newest = refusal[5][0]
-    assert newest.startswith('<div class="src-group" id="ans-2">') and "公报里没有能回答这个问题的内容。" in newest
-    assert refusal[5][1] == first[5][0]  # the earlier answer's group is kept as it was
+    assert newest["turn"] == 2 and "公报里没有能回答这个问题的内容。" in newest["cards"]
+    assert refusal[1].startswith('<details class="src-group" id="ans-2" open>')
+    assert refusal[5][1] == first[5][0]  # the earlier answer's group is kept as it was (folded)
+    assert '<details class="src-group" id="ans-1"><summary' in refusal[1]
     if refusal[2][-1]["citations"]:
-        assert 'id="src-2-1"' in newest and "<mark>" in newest
+        assert 'id="src-2-1"' in newest["cards"] and "<mark>" in newest["cards"]
 
 
 def test_follow_ups_read_an_answer_without_its_source_list():

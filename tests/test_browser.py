@@ -74,6 +74,15 @@ def _last_bot(pg):
     return pg.locator("#chat .message-row.bot-row, #chat [data-testid='bot']").last
 
 
+# the newest answer's text, without its source line (which names the cited article, maybe a topic too)
+_TEXT_WITHOUT_SOURCE_LINE_JS = """(() => {
+  const bots = document.querySelectorAll('#chat .message-row.bot-row');
+  const copy = bots[bots.length - 1].cloneNode(true);
+  copy.querySelectorAll('.answer-sources').forEach(e => e.remove());
+  return copy.textContent;
+})()"""
+
+
 def test_chat_answer_sources_refusal_cases_and_escaping(page):
     pg = page
     pg.screenshot(path=str(ARTIFACTS / "01-home.png"), full_page=True)
@@ -113,9 +122,14 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert "没有能回答" in pg.locator("#sources").inner_text()
     assert "最接近" in pg.locator("#chat").inner_text()
     assert "司机之家" in pg.locator("#src-2-1").inner_text() and pg.locator("#src-2-1 mark").count() == 1  # cited
-    assert "折叠床" in pg.locator("#src-1-1 mark").inner_text()  # the first answer's card is kept below
+    assert "折叠床" in pg.locator("#src-1-1 mark").text_content()  # the first answer's card is kept below (folded)
     pg.wait_for_selector("#topics button", timeout=15_000)
     pg.screenshot(path=str(ARTIFACTS / "04-refusal.png"), full_page=True)
+    # the topics are shown once, as chips under the input box: the refusal's text points to them
+    chips = [t.strip() for t in pg.locator("#topics button").all_inner_texts()]
+    said = pg.evaluate(_TEXT_WITHOUT_SOURCE_LINE_JS)
+    assert chips and not any(t in said for t in chips), (chips, said)
+    assert "可以点输入框下面的相关话题接着问" in said and "可以问问这些相关话题" not in said
     topic = pg.locator("#topics button").first
     topic_text = topic.inner_text().strip()
     count = f"document.querySelector('#chat').innerText.split({json.dumps(topic_text)}).length"
@@ -183,6 +197,15 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert titles and all("义乌" not in t and "建湖" not in t for t in titles), titles
 
 
+# on a phone (844 px high): the chat at the top of the screen, most of its height, the input box under it
+_CHAT_FILLS_SCREEN_JS = """() => {
+  const chat = document.getElementById('chat').getBoundingClientRect();
+  const box = document.getElementById('question').getBoundingClientRect();
+  return chat.top >= -1 && chat.top < 40 && chat.height >= 0.8 * window.innerHeight && box.top >= chat.bottom
+    && box.bottom <= window.innerHeight;
+}"""
+
+
 def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_url):
     """Found on a 390×844 phone: after a second question, [1] of the first answer opened the second
     answer's card.  Each answer now names its sources in its bubble and links to its own cards."""
@@ -193,9 +216,13 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
             pg.wait_for_selector(f"#sources .src-group#ans-{i}", timeout=180_000)
         lists = pg.locator("#chat .answer-sources")
         assert lists.count() == 2  # each bubble carries its own short source list …
-        first_title = pg.locator("#src-1-1 .src-head").inner_text().split(" ", 1)[1]
+        first_title = pg.locator("#src-1-1 .src-head").text_content().split(" ", 1)[1]  # (folded)
         assert first_title.startswith("《") and first_title[:12] in lists.first.inner_text()  # (a long one is cut)
-        assert ".txt" in lists.first.inner_text() and "字符" not in lists.first.inner_text()  # … offsets are not
+        # … in a worker's words: no file name (004_860c567145cca00b.txt), offsets, column or 无题报道 …
+        for line in lists.all_inner_texts():
+            assert not any(x in line for x in (".txt", "860c567145", "字符", "【", "无题", "栏目")), line
+        files = pg.evaluate("[...document.querySelectorAll('#chat .answer-sources .src-line')].map(s => s.title)")
+        assert files and all(f.endswith(".txt") for f in files), files  # … the file is the line's tooltip, for staff
         assert "徐州市贾汪区总工会" in lists.first.inner_text()  # where it is from: the byline's union, not 港湾
         # no label bar or toolbar over the first line of text; [n] big enough for a finger
         assert pg.locator("#chat [data-testid='block-label']").count() == 0
@@ -204,6 +231,13 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
                             " const r = a.getBoundingClientRect(); return [r.width, r.height]; })")
         assert sizes and all(w >= 31.5 and h >= 31.5 for w, h in sizes), sizes
         assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        # 👍👎 finger-sized (Gradio draws them 18 px)
+        votes = pg.evaluate("[...document.querySelectorAll('#chat .message-buttons button')].map(b => {"
+                            " const r = b.getBoundingClientRect(); return [b.getAttribute('aria-label'), r.width, r.height]; })")
+        assert [v[0] for v in votes] == ["Dislike", "Like"] * 2 and all(w >= 40 and h >= 40 for _, w, h in votes), votes
+        # the chat is the screen's height, brought to its top on sending, with the input box under it on the screen:
+        # its own scroll is the only one needed to read an answer down to its sources and 👍👎
+        pg.wait_for_function(_CHAT_FILLS_SCREEN_JS, timeout=10_000)
         pg.screenshot(path=str(ARTIFACTS / "10-phone-two-answers.png"), full_page=True)
 
         first = pg.locator("#chat a.cite").first  # [1] in the first answer's text
@@ -220,6 +254,12 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
         assert head.bounding_box()["y"] >= 0 and "第 1 问" in head.inner_text()
         assert pg.dialogs == []
         pg.screenshot(path=str(ARTIFACTS / "11-phone-older-citation.png"))
+        # the card: the cited passage highlighted; the file and offsets folded under 原文位置
+        loc = pg.locator("#src-1-1 details.src-loc")
+        assert not loc.locator(".src-file").is_visible()
+        assert ".txt" not in pg.locator("#src-1-1").inner_text() and "字符" not in pg.locator("#src-1-1").inner_text()
+        loc.locator("summary").click()
+        assert loc.locator(".src-file").inner_text().endswith(".txt") and "字符" in loc.inner_text()
 
         pg.locator("#ans-1 a.back").click()  # ↑ 回到对话: back up to the chat
         pg.wait_for_function("(() => { const r = document.getElementById('chat').getBoundingClientRect();"
@@ -247,6 +287,9 @@ def test_a_new_answer_comes_into_view_on_a_phone(browser, app_url):
     Example chips only filled the box; now they ask at once, as the related topics do."""
     pg = _open(browser, app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
+        # before the first question the chat is short: the input box and the example questions are on the first screen
+        assert pg.locator("#question").bounding_box()["y"] + pg.locator("#question").bounding_box()["height"] <= 844
+        assert pg.locator("#worker-examples button").first.bounding_box()["y"] < 844
         for i, question in enumerate(["货车司机之家的临时休息室里有什么?", "工资被拖欠了找谁?"], 1):
             _ask(pg, question)
             pg.wait_for_selector(f"#sources .src-group#ans-{i}", timeout=180_000)
@@ -271,6 +314,50 @@ def test_a_new_answer_comes_into_view_on_a_phone(browser, app_url):
         assert pg.locator("#question textarea").input_value() == ""  # asked, not left in the box
         assert pg.evaluate("document.documentElement.scrollWidth") <= 390
         pg.screenshot(path=str(ARTIFACTS / "13-phone-example-chip.png"))
+    finally:
+        pg.close()
+
+
+_PANEL_JS = """(() => {
+  const h = (e) => e.getBoundingClientRect().height;
+  const groups = [...document.querySelectorAll('#sources details.src-group')];
+  return {panel: h(document.getElementById('sources')), open: groups.filter(g => g.open).map(g => g.id),
+          folded: groups.filter(g => !g.open).map(h), newest: h(groups[0])};
+})()"""
+
+
+def test_the_sources_panel_stays_about_one_answer_tall_on_a_phone(browser, app_url):
+    """Found on a 390×844 phone: the sources panel under the chat grew with every answer (9,096 px after
+    20).  Only the newest answer's cards are open; the older groups fold to their question, and an older
+    answer's [n] unfolds its own group, with the cited sentence highlighted."""
+    pg = _open(browser, app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    questions = ["货车司机之家的临时休息室里有什么?", "工资被拖欠了找谁?", "职工书屋能借书吗?", "劳模能享受哪些待遇?",
+                 "有没有工会帮职工讨薪的案例?", "宝鸡工人文化宫每年培训多少人?", "有没有劳模工匠帮助企业的例子?"]
+    try:
+        for i, question in enumerate(questions, 1):
+            _ask(pg, question)
+            pg.wait_for_selector(f"#sources .src-group#ans-{i}", timeout=180_000)
+        size = pg.evaluate(_PANEL_JS)
+        assert size["open"] == [f"ans-{len(questions)}"], size  # the newest answer's cards …
+        assert len(size["folded"]) == len(questions) - 1 and all(h <= 60 for h in size["folded"]), size  # … older: a line
+        assert size["panel"] <= size["newest"] + 60 * len(size["folded"]) + 60, size
+        pg.screenshot(path=str(ARTIFACTS / "14-phone-panel-folded.png"), full_page=True)
+
+        first = pg.locator("#chat a.cite[href='#src-1-1']").first  # the first answer's [1]: its group is folded
+        assert not pg.locator("#src-1-1 mark").is_visible()
+        # the page's own script unfolds it (not only Chromium, which unfolds on navigation: stopped here)
+        pg.evaluate("""(() => { const a = document.querySelector("#chat a.cite[href='#src-1-1']");
+            a.addEventListener('click', e => e.preventDefault(), {once: true}); a.click(); })()""")
+        assert pg.evaluate("document.getElementById('ans-1').open")
+        pg.evaluate("document.getElementById('ans-1').open = false")
+        first.click()
+        pg.wait_for_function("location.hash === '#src-1-1'", timeout=10_000)
+        mark = pg.locator("#src-1-1 mark")
+        assert mark.is_visible() and "折叠床" in mark.inner_text()
+        top, bottom = pg.evaluate("(() => { const r = document.querySelector('#src-1-1 mark').getBoundingClientRect();"
+                                  " return [r.top, r.bottom]; })()")
+        assert 0 <= top and bottom <= 844  # scrolled to
+        pg.screenshot(path=str(ARTIFACTS / "15-phone-folded-citation-opened.png"))
     finally:
         pg.close()
 

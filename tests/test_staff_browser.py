@@ -128,7 +128,8 @@ def test_staff_sign_in_upload_a_pdf_and_ask_what_only_it_answers(browser, tmp_pa
                              " && document.querySelector('#sources mark')", timeout=120_000)
         assert "9件" in pg.locator("#chat").inner_text()
         sources = pg.locator("#sources").inner_text()
-        assert ".pdf" in sources and "第 1 页" in sources
+        assert "滨海 公报 · 第 1 页" in sources  # the bulletin as uploaded, and the page …
+        assert pg.locator("#src-1-1 .src-loc .src-file").text_content().endswith(".pdf")  # … its file under 原文位置
         pg.screenshot(path=str(ARTIFACTS / "08-answer-from-upload.png"), full_page=True)
 
         pg.locator("#chat button[aria-label='Dislike']").last.click()  # staff see 👎 answers in the tab
