@@ -42,6 +42,17 @@ def _places() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=1)
+def _place_pattern() -> re.Pattern:
+    return re.compile("|".join(sorted((re.escape(p) for p in _places()), key=len, reverse=True)))
+
+
+def mentions_place(text: str) -> bool:
+    """``text`` names one of China's administrative divisions (北京, 泗洪县, 新疆): what answers
+    哪个地方 / 哪个城市."""
+    return bool(_place_pattern().search(text))
+
+
+@functools.lru_cache(maxsize=1)
 def _peoples() -> re.Pattern:
     names = sorted(words("peoples"), key=len, reverse=True)
     return re.compile(rf"(?:(?:{'|'.join(names)})族?)+自治[区州县旗]")

@@ -44,6 +44,7 @@ GENERIC_FOCUS = frozenset(_WORDS["generic_focus"])
 GENERIC_WEIGHT = float(_WORDS["generic_weight"])
 OUTCOME_WORDS = tuple(_WORDS["outcome"])
 WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
+WHICH_PLACES = frozenset(_WORDS["which_places"])
 SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_units"].items()}
 
 # case lists: examples, practices, experience, which places/units did it, joint work
@@ -78,7 +79,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("frequency", re.compile(r"几次|频率|每隔|多久[^?？,，]{0,8}一次|多长时间[^?？,，]{0,8}一次")),
     # 好几个月 says how long something has lasted; it does not ask
     ("duration", re.compile(r"多久|多长时间|多少时间|多长|(?<!好)(?:几天|几个月|几年|几个?(?:工作日|小时|钟头|星期|礼拜|周))|"
-                            r"多少个?(?:工作日|小时|钟头|星期|礼拜|周)")),
+                            r"多少个?(?:工作日|小时|钟头|星期|礼拜|周|天)")),
     ("address", re.compile(r"地址|位置|具体在哪|在哪条路|哪几条路|哪条路|哪些路|什么路|哪条街|哪些街|怎么过去|怎么走|门牌")),
     ("legal", re.compile(r"(?<!联)合法|违法|犯法|正常吗|有必要|符合规定|规定吗")),  # not 联合法院 (jointly with a court)
     ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
@@ -213,6 +214,10 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "") -> bool:
     """Does ``text`` hold the thing a question with this ``slot`` asks for?  (``focus``: the noun
     of a focus or which question: 哪个县 → 县, held by 泗洪县.)"""
     if slot == "which":
+        if focus in WHICH_PLACES:  # 哪个地方: a place's name (北京), not a word ending in 方
+            from .names import mentions_place
+
+            return mentions_place(text)
         ends = WHICH_NOUNS.get(focus, (focus[-1],)) if focus else ()
         return any(re.search(rf"[\u4e00-\u9fff]{re.escape(e)}", text) for e in ends)
     if slot == "figure":

@@ -263,6 +263,11 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("具体地址在哪?", "宣讲会在大丰职工之家举行,强民族复兴路上的力量。", False),
     ("具体地址在哪?", "驿站位于城东新区。", True),
     ("具体地址在哪?", "驿站设在人民路88号。", True),
+    # 哪个地方 is answered by a place's name, not by a word ending in 方 (a diagnostic set's miss)
+    ("哪个地方的工会法人登记实现了全程网上办理", "北京工会法人登记实现“一网通办、全程网办”。", True),
+    ("哪个地方的工会法人登记实现了全程网上办理", "多方联动,探索新路子。", False),
+    ("产假一共能休多少天", "企业设立478个“妈妈班”。", False),  # 多少天 asks a duration
+    ("产假一共能休多少天", "女职工可休产假98天。", True),
 ])
 def test_slot_matching(q, text, expect, words_only):
     assert analyse(q, words_only).has_slot(text) is expect
