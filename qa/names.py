@@ -46,10 +46,12 @@ def _place_pattern() -> re.Pattern:
     return re.compile("|".join(sorted((re.escape(p) for p in _places()), key=len, reverse=True)))
 
 
-def mentions_place(text: str) -> bool:
-    """``text`` names one of China's administrative divisions (北京, 泗洪县, 新疆): what answers
-    哪个地方 / 哪个城市."""
-    return bool(_place_pattern().search(text))
+def places_in(text: str, *, besides: str = "") -> list[str]:
+    """The names of China's administrative divisions in ``text`` (北京, 泗洪县, 新疆), longest first
+    where they overlap: what answers 哪个地方 / 哪个城市.  With ``besides`` (the question), only
+    places it does not name itself, with or without the suffix (兴化市 for a question naming 兴化)."""
+    found = _place_pattern().findall(text) if text else []
+    return [p for p in found if not besides or (p not in besides and _SUFFIX.sub("", p) not in besides)]
 
 
 @functools.lru_cache(maxsize=1)

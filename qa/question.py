@@ -154,7 +154,7 @@ class Question:
         return figures(text)
 
     def has_slot(self, text: str) -> bool:
-        return holds(self.slot, text, unit=self.unit, focus=self.focus)
+        return holds(self.slot, text, unit=self.unit, focus=self.focus, asked=self.text)
 
     def slot_bonus(self, text: str) -> float:
         """Score adjustment for a sentence: the asked thing present (more for a figure in the asked
@@ -210,14 +210,15 @@ def figures(text: str) -> list[str]:
     return _RE_DIGIT_FIGURE.findall(plain) or RE_FIGURE.findall(plain)
 
 
-def holds(slot: str, text: str, *, unit: str = "", focus: str = "") -> bool:
+def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str = "") -> bool:
     """Does ``text`` hold the thing a question with this ``slot`` asks for?  (``focus``: the noun
-    of a focus or which question: 哪个县 → 县, held by 泗洪县.)"""
+    of a focus or which question: 哪个县 → 县, held by 泗洪县; ``asked``: the question, whose own
+    places do not answer 哪个地方.)"""
     if slot == "which":
         if focus in WHICH_PLACES:  # 哪个地方: a place's name (北京), not a word ending in 方
-            from .names import mentions_place
+            from .names import places_in
 
-            return mentions_place(text)
+            return bool(places_in(text, besides=asked))
         ends = WHICH_NOUNS.get(focus, (focus[-1],)) if focus else ()
         return any(re.search(rf"[\u4e00-\u9fff]{re.escape(e)}", text) for e in ends)
     if slot == "figure":

@@ -266,6 +266,7 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     # 哪个地方 is answered by a place's name, not by a word ending in 方 (a diagnostic set's miss)
     ("哪个地方的工会法人登记实现了全程网上办理", "北京工会法人登记实现“一网通办、全程网办”。", True),
     ("哪个地方的工会法人登记实现了全程网上办理", "多方联动,探索新路子。", False),
+    ("兴化家课堂那个班在哪个地方上课", "兴化市总工会打好深化产改“组合拳”。", False),  # the question's own place answers nothing
     ("产假一共能休多少天", "企业设立478个“妈妈班”。", False),  # 多少天 asks a duration
     ("产假一共能休多少天", "女职工可休产假98天。", True),
 ])
