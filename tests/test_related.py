@@ -100,3 +100,45 @@ def test_a_related_word_counts_as_the_question_word_in_a_sentence(tiny_index, re
     q = analyse("下班后想阅读去哪", Vocabulary(tiny_index, related))
     assert set(q.synonyms["阅读"]) == {"读书", "书屋"}
     assert q.coverage({"读书"}) > q.coverage({"下班"}) > 0
+
+
+# -- the vocabulary's cap
+
+def _index_of(chunks: list[list[str]]):
+    """An index stand-in with a real BM25 over ``chunks`` (each chunk's words), so document
+    frequencies are known: RelatedWords reads only ``index.bm25``."""
+    from types import SimpleNamespace
+
+    from qa.bm25 import Bm25, TermCounts
+
+    return SimpleNamespace(bm25=Bm25([TermCounts.count(chunks)]))
+
+
+# 读书 in 3 chunks; 书屋 and 洗澡 in 2; 淋浴间 and 阅读 in 1; the rest is never in the vocabulary
+COUNTED = _index_of([["读书", "书屋", "洗澡", "abc"], ["读书", "书屋", "工", "abc"], ["读书", "洗澡", "淋浴间"],
+                     ["阅读", "工作日志本子"]])
+ALL = ["书屋", "洗澡", "淋浴间", "读书", "阅读"]
+
+
+def test_the_cap_keeps_every_word_when_the_vocabulary_is_no_larger(tiny_index, tmp_path):
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=5).vocabulary() == sorted(ALL)
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=100).vocabulary() == sorted(ALL)
+    every = RelatedWords(tiny_index, MeaningEmbedder(), max_words=10**6).vocabulary()
+    emb = MeaningEmbedder()
+    RelatedWords(tiny_index, emb, folder=tmp_path / "r").load()  # the default cap: the tiny index keeps all
+    assert RelatedWords(tiny_index, emb).vocabulary() == every and emb.documents == len(every)
+
+
+def test_above_the_cap_the_words_in_most_chunks_are_kept_ties_by_word(tmp_path):
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=1).vocabulary() == ["读书"]
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=2).vocabulary() == sorted(["读书", "书屋"])  # 书屋 < 洗澡
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=3).vocabulary() == sorted(["读书", "书屋", "洗澡"])
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=4).vocabulary() == sorted(["读书", "书屋", "洗澡", "淋浴间"])
+    emb = MeaningEmbedder()
+    capped = RelatedWords(COUNTED, emb, top=2, min_cosine=0.8, max_words=3, folder=tmp_path / "r")
+    capped.load()
+    assert emb.documents == 3  # only the kept words are embedded
+    assert capped.related("洗澡") == ()  # 淋浴间 (in one chunk) was left out
+    assert set(capped.related("阅读")) == {"读书", "书屋"}
+    full = RelatedWords(COUNTED, MeaningEmbedder(), top=2, min_cosine=0.8, folder=tmp_path / "full")
+    assert full.related("洗澡") == ("淋浴间",)
