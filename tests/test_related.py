@@ -3,6 +3,9 @@ nearest in meaning; the vocabulary's vectors cached per model; sentence scoring 
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -142,3 +145,137 @@ def test_above_the_cap_the_words_in_most_chunks_are_kept_ties_by_word(tmp_path):
     assert set(capped.related("阅读")) == {"读书", "书屋"}
     full = RelatedWords(COUNTED, MeaningEmbedder(), top=2, min_cosine=0.8, folder=tmp_path / "full")
     assert full.related("洗澡") == ("淋浴间",)
+
+
+# -- a question while the vectors are made in the background
+
+class GatedMeaningEmbedder(MeaningEmbedder):
+    """Embeds the vocabulary (any call of more than one text) only once ``gate`` is set, saying
+    ``embedding`` when it has begun; a question's words (one call each) at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = threading.Event()
+        self.gate = threading.Event()
+
+    def encode_documents(self, texts, titles=None, progress=None):
+        if len(texts) > 1:
+            self.embedding.set()
+            self.gate.wait()
+        return super().encode_documents(texts, titles, progress)
+
+
+def test_a_question_while_the_vocabulary_is_embedded_is_answered_without_related_words(tiny_index, tmp_path):
+    emb = GatedMeaningEmbedder()
+    r = RelatedWords(tiny_index, emb, top=2, min_cosine=0.8, folder=tmp_path / "r")
+    r.start()
+    r.start()  # once
+    assert emb.embedding.wait(30)
+    # were related_many to wait for the vocabulary, this would open the gate first: then 阅读 would get
+    # its related words and the assertion below would fail (a guard against a hang, not a timing)
+    guard = threading.Timer(30, emb.gate.set)
+    guard.start()
+    try:
+        assert r.related_many(["阅读", "洗澡"]) == {"阅读": (), "洗澡": ()}
+        assert not r.ready and not emb.gate.is_set()
+        assert Vocabulary(tiny_index, r).related(["阅读"]) == {}
+    finally:
+        guard.cancel()
+    emb.gate.set()
+    r.load()  # a caller that asks to wait, waits
+    assert r.ready
+    assert set(r.related("阅读")) == {"读书", "书屋"}  # the empty answer given meanwhile was not kept
+    assert emb.documents == len(r.vocabulary()) + 1  # the vocabulary once: load() did not embed it again
+
+
+def test_without_start_a_question_waits_for_the_vocabulary(tiny_index, tmp_path):
+    emb = MeaningEmbedder()
+    r = RelatedWords(tiny_index, emb, top=2, min_cosine=0.8, folder=tmp_path / "r")
+    assert not r.ready
+    assert set(r.related("阅读")) == {"读书", "书屋"}  # loaded first: answers do not depend on timing
+    assert r.ready
+
+
+def test_many_questions_at_once_during_and_after_the_background_load(tiny_index, tmp_path):
+    emb = GatedMeaningEmbedder()
+    r = RelatedWords(tiny_index, emb, top=2, min_cosine=0.8, folder=tmp_path / "r")
+    r.start()
+    assert emb.embedding.wait(30)
+    guard = threading.Timer(30, emb.gate.set)  # against a hang, as above
+    guard.start()
+    with ThreadPoolExecutor(8) as pool:
+        during = list(pool.map(r.related, ["阅读"] * 16))
+        guard.cancel()
+        emb.gate.set()
+        r.load()
+        after = list(pool.map(r.related, ["阅读", "洗澡"] * 8))
+    assert during == [()] * 16
+    assert [set(a) for a in after[::2]] == [{"读书", "书屋"}] * 8 and after[1::2] == [("淋浴间",)] * 8
+
+
+def test_a_background_load_reuses_and_fills_the_cache(tiny_index, tmp_path):
+    first = MeaningEmbedder()
+    bg = RelatedWords(tiny_index, first, folder=tmp_path / "r")
+    bg.start()
+    bg.load()
+    assert (tmp_path / "r" / "vectors.npz").exists() and first.documents == len(bg.vocabulary())
+    again = GatedMeaningEmbedder()
+    again.gate.set()
+    r = RelatedWords(tiny_index, again, top=2, min_cosine=0.8, folder=tmp_path / "r")
+    r.start()
+    r.load()
+    assert again.documents == 0 and not again.embedding.is_set()  # from the cache, nothing embedded
+    assert set(r.related("阅读")) == {"读书", "书屋"}
+
+
+def test_a_failed_background_load_leaves_questions_without_related_words(tiny_index, tmp_path):
+    class Failing(MeaningEmbedder):
+        def encode_documents(self, texts, titles=None, progress=None):
+            if len(texts) > 1:
+                raise RuntimeError("weights unreadable")
+            return super().encode_documents(texts, titles, progress)
+
+    r = RelatedWords(tiny_index, Failing(), top=2, min_cosine=0.8, folder=tmp_path / "r")
+    r.start()
+    with pytest.raises(RuntimeError, match="weights unreadable"):
+        r.load()  # a caller that waits meets the error
+    assert r.related("阅读") == () and not r.ready  # a question is still answered
+
+
+def test_the_apps_warm_up_does_not_wait_for_the_related_words(tiny_index, hash_embedder, tmp_path, monkeypatch):
+    from qa.answer import Answerer
+    from qa.answerability import AnswerabilityModel
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))  # no vectors cached yet
+
+    class Gated:
+        """The hash embedder, whose vocabulary call (more than one text) waits for ``gate``."""
+
+        def __init__(self, inner):
+            self.inner, self.model_id, self.dim, self.fingerprint = inner, inner.model_id, inner.dim, inner.fingerprint
+            self.embedding, self.gate = threading.Event(), threading.Event()
+
+        def encode_queries(self, texts):
+            return self.inner.encode_queries(texts)
+
+        def encode_documents(self, texts, titles=None, progress=None):
+            if len(texts) > 1:
+                self.embedding.set()
+                self.gate.wait()
+            return self.inner.encode_documents(texts, titles, progress)
+
+    emb = Gated(hash_embedder)
+    answerer = Answerer(tiny_index, emb, answerability=AnswerabilityModel.always())
+    guard = threading.Timer(30, emb.gate.set)  # were warm_up to wait, it would return only after this
+    guard.start()
+    try:
+        answerer.warm_up(wait_for_related=False)
+        assert emb.embedding.wait(30) and not emb.gate.is_set() and not answerer.related.ready
+        ans = answerer.ask("货车司机之家有什么?")
+        assert not ans.refused and "货车司机之家" in ans.text
+        assert not emb.gate.is_set()
+    finally:
+        guard.cancel()
+    emb.gate.set()
+    answerer.related.load()
+    assert answerer.related.ready
