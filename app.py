@@ -23,7 +23,8 @@ and framing.
 All bulletin text is HTML-escaped before display.  ``create_app()`` builds the Blocks without
 launching; ``python app.py`` loads (or builds) the index, serves the page at once and loads the model in
 the background (``qa.warmup``): a question asked before the model is ready shows "正在加载模型…" and is
-answered when it is.
+answered when it is.  The related words' vectors (``qa.related``) are made after that, still in the
+background; a question asked meanwhile is answered without related words rather than wait.
 """
 
 from __future__ import annotations
@@ -660,8 +661,10 @@ def main(argv: list[str] | None = None) -> int:
     access = StaffAccess(password) if password else None  # no password: no 管理 tab, no uploads
     if access is not None:
         print("staff tab (管理) on: QA_ADMIN_PASSWORD is set", flush=True)
-    # the page is served now; the model loads meanwhile (questions asked before then wait for it)
-    ready = Background(answerer.warm_up, name="model-warm-up", log=lambda m: print(m, flush=True), start=False)
+    # the page is served now; the model loads meanwhile (questions asked before then wait for it); the
+    # related words' vectors are made after that in the background, and no question waits for them
+    ready = Background(lambda: answerer.warm_up(wait_for_related=False), name="model-warm-up",
+                       log=lambda m: print(m, flush=True), start=False)
     demo = create_app(answerer, data_dir=args.data_dir, staff_access=access, ready=ready, concurrency=concurrency)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, js=PAGE_JS, show_error=False,
                 footer_links=["api"], prevent_thread_lock=True, **guarded_launch_options(staff_access=access))

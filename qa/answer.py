@@ -102,10 +102,15 @@ class Answerer:
         piece (``ask_stream`` then yields its finished text cut into pieces)."""
         return self.llm is not None
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, wait_for_related: bool = True) -> None:
         """Load the model, the word cutter, the tagger, the index lookups and the vocabulary's vectors
-        now, not in the first question."""
-        self.related.load()
+        now, not in the first question.  ``wait_for_related=False`` (the app): the related words'
+        vectors are made in the background instead (``RelatedWords.start``; a minute or more for a
+        large index), and questions asked meanwhile are answered without related words."""
+        if wait_for_related:
+            self.related.load()
+        else:
+            self.related.start()
         self.ask("滨海县总工会补发了多少加班工资?")
         self.evidence.sentence_background()
 

@@ -3,6 +3,9 @@ nearest in meaning; the vocabulary's vectors cached per model; sentence scoring 
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -100,3 +103,179 @@ def test_a_related_word_counts_as_the_question_word_in_a_sentence(tiny_index, re
     q = analyse("下班后想阅读去哪", Vocabulary(tiny_index, related))
     assert set(q.synonyms["阅读"]) == {"读书", "书屋"}
     assert q.coverage({"读书"}) > q.coverage({"下班"}) > 0
+
+
+# -- the vocabulary's cap
+
+def _index_of(chunks: list[list[str]]):
+    """An index stand-in with a real BM25 over ``chunks`` (each chunk's words), so document
+    frequencies are known: RelatedWords reads only ``index.bm25``."""
+    from types import SimpleNamespace
+
+    from qa.bm25 import Bm25, TermCounts
+
+    return SimpleNamespace(bm25=Bm25([TermCounts.count(chunks)]))
+
+
+# 读书 in 3 chunks; 书屋 and 洗澡 in 2; 淋浴间 and 阅读 in 1; the rest is never in the vocabulary
+COUNTED = _index_of([["读书", "书屋", "洗澡", "abc"], ["读书", "书屋", "工", "abc"], ["读书", "洗澡", "淋浴间"],
+                     ["阅读", "工作日志本子"]])
+ALL = ["书屋", "洗澡", "淋浴间", "读书", "阅读"]
+
+
+def test_the_cap_keeps_every_word_when_the_vocabulary_is_no_larger(tiny_index, tmp_path):
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=5).vocabulary() == sorted(ALL)
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=100).vocabulary() == sorted(ALL)
+    every = RelatedWords(tiny_index, MeaningEmbedder(), max_words=10**6).vocabulary()
+    emb = MeaningEmbedder()
+    RelatedWords(tiny_index, emb, folder=tmp_path / "r").load()  # the default cap: the tiny index keeps all
+    assert RelatedWords(tiny_index, emb).vocabulary() == every and emb.documents == len(every)
+
+
+def test_above_the_cap_the_words_in_most_chunks_are_kept_ties_by_word(tmp_path):
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=1).vocabulary() == ["读书"]
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=2).vocabulary() == sorted(["读书", "书屋"])  # 书屋 < 洗澡
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=3).vocabulary() == sorted(["读书", "书屋", "洗澡"])
+    assert RelatedWords(COUNTED, MeaningEmbedder(), max_words=4).vocabulary() == sorted(["读书", "书屋", "洗澡", "淋浴间"])
+    emb = MeaningEmbedder()
+    capped = RelatedWords(COUNTED, emb, top=2, min_cosine=0.8, max_words=3, folder=tmp_path / "r")
+    capped.load()
+    assert emb.documents == 3  # only the kept words are embedded
+    assert capped.related("洗澡") == ()  # 淋浴间 (in one chunk) was left out
+    assert set(capped.related("阅读")) == {"读书", "书屋"}
+    full = RelatedWords(COUNTED, MeaningEmbedder(), top=2, min_cosine=0.8, folder=tmp_path / "full")
+    assert full.related("洗澡") == ("淋浴间",)
+
+
+# -- a question while the vectors are made in the background
+
+class GatedMeaningEmbedder(MeaningEmbedder):
+    """Embeds the vocabulary (any call of more than one text) only once ``gate`` is set, saying
+    ``embedding`` when it has begun; a question's words (one call each) at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = threading.Event()
+        self.gate = threading.Event()
+
+    def encode_documents(self, texts, titles=None, progress=None):
+        if len(texts) > 1:
+            self.embedding.set()
+            self.gate.wait()
+        return super().encode_documents(texts, titles, progress)
+
+
+def test_a_question_while_the_vocabulary_is_embedded_is_answered_without_related_words(tiny_index, tmp_path):
+    emb = GatedMeaningEmbedder()
+    r = RelatedWords(tiny_index, emb, top=2, min_cosine=0.8, folder=tmp_path / "r")
+    r.start()
+    r.start()  # once
+    assert emb.embedding.wait(30)
+    # were related_many to wait for the vocabulary, this would open the gate first: then 阅读 would get
+    # its related words and the assertion below would fail (a guard against a hang, not a timing)
+    guard = threading.Timer(30, emb.gate.set)
+    guard.start()
+    try:
+        assert r.related_many(["阅读", "洗澡"]) == {"阅读": (), "洗澡": ()}
+        assert not r.ready and not emb.gate.is_set()
+        assert Vocabulary(tiny_index, r).related(["阅读"]) == {}
+    finally:
+        guard.cancel()
+    emb.gate.set()
+    r.load()  # a caller that asks to wait, waits
+    assert r.ready
+    assert set(r.related("阅读")) == {"读书", "书屋"}  # the empty answer given meanwhile was not kept
+    assert emb.documents == len(r.vocabulary()) + 1  # the vocabulary once: load() did not embed it again
+
+
+def test_without_start_a_question_waits_for_the_vocabulary(tiny_index, tmp_path):
+    emb = MeaningEmbedder()
+    r = RelatedWords(tiny_index, emb, top=2, min_cosine=0.8, folder=tmp_path / "r")
+    assert not r.ready
+    assert set(r.related("阅读")) == {"读书", "书屋"}  # loaded first: answers do not depend on timing
+    assert r.ready
+
+
+def test_many_questions_at_once_during_and_after_the_background_load(tiny_index, tmp_path):
+    emb = GatedMeaningEmbedder()
+    r = RelatedWords(tiny_index, emb, top=2, min_cosine=0.8, folder=tmp_path / "r")
+    r.start()
+    assert emb.embedding.wait(30)
+    guard = threading.Timer(30, emb.gate.set)  # against a hang, as above
+    guard.start()
+    with ThreadPoolExecutor(8) as pool:
+        during = list(pool.map(r.related, ["阅读"] * 16))
+        guard.cancel()
+        emb.gate.set()
+        r.load()
+        after = list(pool.map(r.related, ["阅读", "洗澡"] * 8))
+    assert during == [()] * 16
+    assert [set(a) for a in after[::2]] == [{"读书", "书屋"}] * 8 and after[1::2] == [("淋浴间",)] * 8
+
+
+def test_a_background_load_reuses_and_fills_the_cache(tiny_index, tmp_path):
+    first = MeaningEmbedder()
+    bg = RelatedWords(tiny_index, first, folder=tmp_path / "r")
+    bg.start()
+    bg.load()
+    assert (tmp_path / "r" / "vectors.npz").exists() and first.documents == len(bg.vocabulary())
+    again = GatedMeaningEmbedder()
+    again.gate.set()
+    r = RelatedWords(tiny_index, again, top=2, min_cosine=0.8, folder=tmp_path / "r")
+    r.start()
+    r.load()
+    assert again.documents == 0 and not again.embedding.is_set()  # from the cache, nothing embedded
+    assert set(r.related("阅读")) == {"读书", "书屋"}
+
+
+def test_a_failed_background_load_leaves_questions_without_related_words(tiny_index, tmp_path):
+    class Failing(MeaningEmbedder):
+        def encode_documents(self, texts, titles=None, progress=None):
+            if len(texts) > 1:
+                raise RuntimeError("weights unreadable")
+            return super().encode_documents(texts, titles, progress)
+
+    r = RelatedWords(tiny_index, Failing(), top=2, min_cosine=0.8, folder=tmp_path / "r")
+    r.start()
+    with pytest.raises(RuntimeError, match="weights unreadable"):
+        r.load()  # a caller that waits meets the error
+    assert r.related("阅读") == () and not r.ready  # a question is still answered
+
+
+def test_the_apps_warm_up_does_not_wait_for_the_related_words(tiny_index, hash_embedder, tmp_path, monkeypatch):
+    from qa.answer import Answerer
+    from qa.answerability import AnswerabilityModel
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))  # no vectors cached yet
+
+    class Gated:
+        """The hash embedder, whose vocabulary call (more than one text) waits for ``gate``."""
+
+        def __init__(self, inner):
+            self.inner, self.model_id, self.dim, self.fingerprint = inner, inner.model_id, inner.dim, inner.fingerprint
+            self.embedding, self.gate = threading.Event(), threading.Event()
+
+        def encode_queries(self, texts):
+            return self.inner.encode_queries(texts)
+
+        def encode_documents(self, texts, titles=None, progress=None):
+            if len(texts) > 1:
+                self.embedding.set()
+                self.gate.wait()
+            return self.inner.encode_documents(texts, titles, progress)
+
+    emb = Gated(hash_embedder)
+    answerer = Answerer(tiny_index, emb, answerability=AnswerabilityModel.always())
+    guard = threading.Timer(30, emb.gate.set)  # were warm_up to wait, it would return only after this
+    guard.start()
+    try:
+        answerer.warm_up(wait_for_related=False)
+        assert emb.embedding.wait(30) and not emb.gate.is_set() and not answerer.related.ready
+        ans = answerer.ask("货车司机之家有什么?")
+        assert not ans.refused and "货车司机之家" in ans.text
+        assert not emb.gate.is_set()
+    finally:
+        guard.cancel()
+    emb.gate.set()
+    answerer.related.load()
+    assert answerer.related.ready
