@@ -46,7 +46,7 @@ def cite_id(turn: int, n: int) -> str:
     return f"src-{_turn(turn)}-{n}"
 
 
-SOURCE_TITLE_CHARS = 24  # a title in an answer's source line is cut to this (its card shows it whole)
+SOURCE_TITLE_CHARS = 36  # a title in an answer's source line is cut to this (its card shows it whole); 24 cut 安徽…追回欠薪21… before its figure
 FIRST_WORDS = 16  # an untitled passage is named by its first words, this many at most
 
 

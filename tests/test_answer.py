@@ -366,6 +366,7 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("老板欠薪 有没有电话能打", "phone"),  # 有没有电话: a number is asked (the 12351 line)
     ("半夜打有人接不", "clock"),  # whether it is open at that hour: 7×24小时
     ("晚上能去吗", "clock"),
+    ("晚上行不", "clock"),
     ("兴化那边晚上的培训班能学不", ""),  # 晚上的培训班 names a class: no hours asked
     ("讲座的题目叫啥", "name"),
     ("讲座是哪天搞的", "date"),

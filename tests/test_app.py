@@ -138,11 +138,13 @@ def _visible(html: str) -> str:
 
 @pytest.mark.parametrize("title, shown", [
     ("货车司机之家开门迎客", "《货车司机之家开门迎客》"),
-    ("<b>粗</b><script>x</script>", "《&lt;b&gt;粗&lt;/b&gt;&lt;script&gt;x&lt;/scri…》"),  # cut, then escaped
+    ("<b>粗</b><script>x</script>" * 2, "《&lt;b&gt;粗&lt;/b&gt;&lt;script&gt;x&lt;/script&gt;&lt;b&gt;粗&lt;/b&gt;&lt;…》"),  # cut, then escaped
     ("*强*_斜_[链](x)`码`#|~", r"《\*强\*\_斜\_\[链\](x)\`码\`\#\|\~》"),
     ("", "本刊讯…"),  # no title: the cited passage's first words (not 无题报道)
     ("（无题）日前,铁法煤业(集团)有限责任公司", "日前,铁法煤业(集团)有限责任公…"),  # a fragment: its first words, cut
-    ("宝鸡市总公益培训课程受热捧 5万职工在线抢课,1小时内课程“秒光”", "《宝鸡市总公益培训课程受热捧 5万职工在线抢课,…》"),  # cut
+    ("安徽:『12351』热线 已帮职工追回欠薪2100余万元", "《安徽:『12351』热线 已帮职工追回欠薪2100余万元》"),  # whole, with its figure
+    ("铁岭市总深化职工书屋建设,拓展服务功能,延伸服务触角—— 职工身边有了“精神文化家园”",
+     "《铁岭市总深化职工书屋建设,拓展服务功能,延伸服务触角—— 职工身边有了…》"),  # cut
 ])
 def test_each_answer_carries_its_own_escaped_source_list(title, shown):
     ans = _answer("补发加班费3.6万元。[1]", _cite(1, title, "seeds/sub/x_y.txt#2", page=None))
