@@ -25,7 +25,7 @@ from typing import Iterator, Sequence
 
 from .answerability import AnswerabilityModel, EvidenceReader
 from .articles import is_untitled
-from .cases import CaseFinder
+from .cases import CaseFinder, divisions_in
 from .citations import cite, pieces
 from .conversation import condense, names_no_subject, with_subject
 from .question import Question, analyse
@@ -223,7 +223,21 @@ class Answerer:
         parts, cits = self._cite_all(chosen, q, _CHARS["answer_chars_one"] if len(chosen) == 1 else _CHARS["answer_chars_each"])
         if not cits:
             return self._refusal(question, standalone, hits, scored, q)
-        return Answer(question, "".join(parts), tuple(cits), tuple(hits), standalone_question=standalone)
+        text = "".join(parts)
+        place = self.place_unsaid(cits, standalone + text)
+        return Answer(question, f"{place}：{text}" if place else text, tuple(cits), tuple(hits),
+                      standalone_question=standalone)
+
+    def place_unsaid(self, citations: Sequence[Citation], said: str) -> str:
+        """The place or union the cited sentences' article is about (徐州市贾汪区总工会), when they all
+        come from one such place and neither they nor the question name it; else "".  A worker asking
+        where to shower on the road needs 徐州贾汪 in the answer, not only in the grey source line."""
+        places = {self.case_finder.origin(c.source, c.start).place for c in citations}
+        if len(places) != 1:
+            return ""
+        place = places.pop()
+        named = {n for _, _, n in divisions_in(place)}
+        return place if named and not named & {n for _, _, n in divisions_in(said)} else ""
 
     def _cases(self, question, standalone, k, retrieval, q: Question, hits, scored) -> Answer:
         found = self.case_finder.find(standalone, k=max(k, 6), retrieval=retrieval, analysed=q)

@@ -274,6 +274,21 @@ def test_slot_matching(q, text, expect, words_only):
     assert analyse(q, words_only).has_slot(text) is expect
 
 
+@pytest.mark.parametrize("q, starts", [
+    ("下班后职工们来书屋干啥", "河西市总工会：职工们说"),  # the sentence says nothing of where: its article's union first
+    ("工会律师平均多少天办结", "江宁区总工会：工会律师全程代理"),
+    ("河西市的职工下班后来书屋干啥", "近日,河西市总工会"),  # the question names the place: not again
+    ("货车司机之家能容纳多少司机", "日前,青山县总工会"),  # the sentence names it
+])
+def test_an_answer_says_where_when_its_sentences_do_not(tiny_index, hash_embedder, q, starts):
+    """A worker on a phone saw 徐州贾汪 only in the grey source line under the 司机之家 answer."""
+    from qa.answerability import AnswerabilityModel
+
+    ans = Answerer(tiny_index, hash_embedder, answerability=AnswerabilityModel.always()).ask(q)
+    assert ans.text.startswith(starts), ans.text
+    assert verify_answer(ans, source_text) == []
+
+
 def test_question_about_an_absent_place_is_refused_naming_it(answerer):
     ans = answerer.ask("东莞工会有什么新闻?")
     assert ans.refused and "东莞" in ans.text and ans.support["missing"] == ["东莞"]

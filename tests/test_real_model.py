@@ -176,6 +176,12 @@ def test_a_follow_up_naming_no_subject_is_answered_about_the_earlier_one(real_an
     assert new.standalone_question == "失业了 工会能帮找工作不"
 
 
+def test_an_answer_names_the_place_its_sentences_leave_out(real_answerer):
+    """A worker on a phone: the 司机之家 answer named 徐州贾汪 only in the grey source line."""
+    ans = real_answerer.ask("跑长途的货车司机 哪能歇脚洗个热水澡")
+    assert ans.text.startswith("徐州市贾汪区总工会：") and "淋浴间" in ans.text, ans.text
+
+
 def test_the_model_is_loaded_once_when_two_threads_ask_at_once():
     """The page's background warm-up and a staff upload's build may both ask for the model first:
     one load, shared (two loads at once mixed bf16 and float32 tensors in the answers)."""
