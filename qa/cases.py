@@ -147,6 +147,7 @@ class CaseFinder:
         self.chooser = chooser
         self.analyse = analyse  # question text → qa.question.Question
         self._facets: dict | None = None
+        self._origins: dict[tuple, Origin] = {}  # (source, article) → its Origin, read once per article
 
     def facets(self) -> dict[str, list[str]]:
         """Values the case filters can take: bulletin files (a JSONL file once, not each record), columns,
@@ -165,12 +166,18 @@ class CaseFinder:
         return self._facets
 
     def origin(self, source: str, offset: int) -> Origin:
-        """Where the text at ``offset`` of ``source`` is from (``Origin``; empty for an unknown source)."""
+        """Where the text at ``offset`` of ``source`` is from (``Origin``; empty for an unknown source).
+        Worked out once per article (finding its place tags its title and first words): an answer asks
+        for it (``Answerer.place_unsaid``), then the page for each of the answer's citations."""
         article = self.index.article_at(source, offset)
         if article is None:
             return Origin("", "", "")
-        info = self.index.article_info(source, article)
-        return Origin(info.get("title", "") or "", place_label(article_place(info)), info.get("column", "") or "")
+        found = self._origins.get((source, article))
+        if found is None:
+            info = self.index.article_info(source, article)
+            found = Origin(info.get("title", "") or "", place_label(article_place(info)), info.get("column", "") or "")
+            self._origins[(source, article)] = found
+        return found
 
     def find(self, query: str, *, k: int = 8, sources=None, columns=None, places=None, pool: int = 60,
              margin: float = 0.2, retrieval=None, analysed=None) -> list[CaseResult]:
