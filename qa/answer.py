@@ -25,7 +25,7 @@ from typing import Iterator, Sequence
 
 from .answerability import AnswerabilityModel, EvidenceReader
 from .articles import is_untitled
-from .cases import CaseFinder, divisions_in
+from .cases import CaseFinder, divisions_in, place_names
 from .citations import cite, pieces
 from .conversation import condense, names_no_subject, with_subject
 from .question import Question, analyse
@@ -81,9 +81,9 @@ class Answerer:
         self.related = RelatedWords(index, self.retriever.embedder)
         self.vocabulary = Vocabulary(index, self.related)
         self.chooser = SentenceChooser(index)
-        self.evidence = EvidenceReader(index, self.vocabulary, self.chooser)
-        self.answerability = answerability or AnswerabilityModel.default()
         self.case_finder = CaseFinder(index, self.retriever, self.chooser, self.analyse)
+        self.evidence = EvidenceReader(index, self.vocabulary, self.chooser, places_of=self.places_about)
+        self.answerability = answerability or AnswerabilityModel.default()
         self.llm = llm
         if llm is not None and getattr(llm, "embedder", None) is None:
             llm.embedder = self.retriever.embedder  # for the support check of LLM sentences
@@ -227,6 +227,11 @@ class Answerer:
         place = self.place_unsaid(cits, standalone + text)
         return Answer(question, f"{place}：{text}" if place else text, tuple(cits), tuple(hits),
                       standalone_question=standalone)
+
+    def places_about(self, sid: int) -> tuple[str, ...]:
+        """The divisions the article of sentence ``sid`` is about (安徽省; 徐州市, 贾汪区)."""
+        s = self.index.sentences[sid]
+        return place_names(self.case_finder.origin(s.source, s.start).place)
 
     def place_unsaid(self, citations: Sequence[Citation], said: str) -> str:
         """The place or union the cited sentences' article is about (徐州市贾汪区总工会), when they all

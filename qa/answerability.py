@@ -21,7 +21,9 @@ asked, in two steps, never from vocabulary alone:
 The evidence goes into a logistic model whose few numbers are fitted on the tune questions only
 (``python -m qa tune eval/tune.jsonl``) and stored in ``qa/data/answerability.json`` with the
 operating point chosen there.  A question naming a real place, person or organisation that no
-bulletin mentions (``qa.names``) is refused as "not mentioned" whatever the evidence.
+bulletin mentions (``qa.names``) is refused as "not mentioned" whatever the evidence — unless it
+is a place in, or around, the place the answer's article is about (a worker in 芜湖 asking about
+安徽's 12351 hotline).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .names import missing_names
+from .names import encloses, missing_names
 from .wordlists import table
 
 # what the fitted model may read (qa/data/answerability.json names the ones it does); coverage, gap
@@ -123,10 +125,15 @@ class AnswerabilityModel:
 class EvidenceReader:
     """Computes ``Evidence`` for a question against one index."""
 
-    def __init__(self, index, vocabulary, chooser):
+    def __init__(self, index, vocabulary, chooser, places_of=None):
+        """``places_of(sentence id)``: the divisions the sentence's article is about (安徽省 for the
+        12351 hotline report), so that a place no bulletin names but that lies in one of them (芜湖),
+        or that holds one (南京 for a report on its 江宁区), is not "missing" from an answer taken
+        from that article."""
         self.index = index
         self.vocabulary = vocabulary
         self.chooser = chooser
+        self.places_of = places_of
         cal = index.manifest.get("calibration") or {}
         self._passage_bg = (float(cal.get("background_mean", 0.0)), float(cal.get("background_std") or 1.0))
         self._sentence_bg: tuple[float, float] | None = None
@@ -169,6 +176,9 @@ class EvidenceReader:
         """``q``: the analysed question; ``hits``: retrieval hits; ``scored``: the chooser's ranking
         of their sentences; ``chosen``: the sentences an answer would give; ``qvec``: the question's vector."""
         missing = tuple(missing_names(q.text, self.index.corpus_text()))
+        if missing and chosen and self.places_of is not None:  # 我在芜湖打了12351: 安徽's hotline covers 芜湖
+            around = {p for sid in chosen for p in self.places_of(sid)}
+            missing = tuple(m for m in missing if not any(encloses(p, m) or encloses(m, p) for p in around))
         if not hits:
             return Evidence(0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, q.slot, False, missing)
         m, s = self._passage_bg

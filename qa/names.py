@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .wordlists import words
+from .wordlists import rows, words
 
 _SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|地区|省|市|县|区|盟|旗|州)$")
 _AUTONOMOUS = re.compile(r"自治[区州县旗]$")
@@ -70,6 +70,25 @@ def without_peoples(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
+def _parents() -> dict[str, frozenset[str]]:
+    """A division's name (in full, without its suffix or without its peoples) → the divisions around
+    it, in full and short (``qa/data/place_parents.txt``)."""
+    out: dict[str, set[str]] = {}
+    for name, *ups in rows("place_parents"):
+        around = {f for u in ups for f in (u, _SUFFIX.sub("", u), without_peoples(u)) if len(f) >= 2}
+        for form in (name, _SUFFIX.sub("", name), without_peoples(name)):
+            if len(form) >= 2:
+                out.setdefault(form, set()).update(around)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def encloses(region: str, place: str) -> bool:
+    """``region`` is a division around ``place``, either named in full or short: 安徽省 and 安徽
+    enclose 芜湖 and 芜湖市; 江苏 encloses 贾汪区."""
+    return bool(region) and region in _parents().get(place, ())
+
+
+@functools.lru_cache(maxsize=1)
 def _surnames() -> frozenset[str]:
     return frozenset(words("surnames"))
 
@@ -81,27 +100,39 @@ def _freq(word: str) -> int:
 
 
 def names_in(question: str) -> list[str]:
-    """Real place, person and organisation names in a question (see the module docstring)."""
+    """Real place, person and organisation names in a question (see the module docstring), each once."""
     from .tokens import normalise, tag
 
     out = []
     text = normalise(question)
     pos = 0
+    words_at = []
     for w, flag in tag(text):
         pos = text.find(w, pos) + len(w)
+        words_at.append((w, flag, pos))
+    # jieba tags one word by its context: 美团 is a name in 美团有没有建工会 but not in 在美团当骑手
+    named = {w for w, flag, _ in words_at if flag in ("nr", "nz", "nt", "nrt", "ns")}
+    for w, flag, pos in words_at:
         after = text[pos:]
         if len(w) < 2:
             continue
         if flag == "ns" and (w in _places() or _SUFFIX.sub("", w) in _places()):
             out.append(w)
+        elif flag == "ns" and (inner := _place_at_start(w)):  # 苏州工业园区 → 苏州
+            out.append(inner)
         elif (flag in ("nr", "nrfg", "nrt") and len(w) <= 3 and w[0] in _surnames() and _freq(w) < _EVERYDAY_FREQ
               and (_ROLE_AFTER.match(after) or _ROLE_BEFORE.search(text[:pos - len(w)]))):
             out.append(w)
         elif flag == "nt" and w.endswith(_ORG_END) and _freq(w) < _EVERYDAY_FREQ:
             out.append(w)
-        elif flag in ("nr", "nz", "nt", "nrt", "ns") and _freq(w) < _BRAND_FREQ and _WORK_AFTER.match(after):
+        elif w in named and _freq(w) < _BRAND_FREQ and _WORK_AFTER.match(after):
             out.append(w)
-    return out
+    return list(dict.fromkeys(out))
+
+
+def _place_at_start(word: str) -> str:
+    """The division a longer place word begins with (苏州工业园区 → 苏州, 青岛港 → 青岛), or ""."""
+    return next((p for p in places_in(word) if word.startswith(p)), "")
 
 
 def missing_names(question: str, corpus_text: str) -> list[str]:

@@ -26,6 +26,18 @@ def words(name: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
+def rows(name: str) -> tuple[tuple[str, ...], ...]:
+    """Lines of ``qa/data/NAME.txt`` as tuples of their space-separated entries (a name and what
+    belongs to it), ``#`` comment lines and blank lines skipped."""
+    out = []
+    for line in (DATA_DIR / f"{name}.txt").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            out.append(tuple(line.split()))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
 def table(name: str) -> dict:
     """``qa/data/NAME.json`` without its ``"_source"`` note (keys starting with ``_``)."""
     data = json.loads((DATA_DIR / f"{name}.json").read_text(encoding="utf-8"))

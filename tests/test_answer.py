@@ -540,3 +540,30 @@ def test_sentence_words_hold_a_word_found_uncut_in_the_text(token, inside):
     assert (token in w) is inside
     both = w | Words({"工会"}, "区总工会")
     assert "总工会" in both and "杨正群" in both and isinstance(both, Words)
+
+
+@pytest.mark.parametrize("region,place,inside", [("安徽省", "芜湖", True), ("安徽", "芜湖市", True), ("江苏", "贾汪区", True),
+                                                 ("徐州市", "贾汪", True), ("南京市", "江宁区", True), ("江苏省", "东莞", False),
+                                                 ("芜湖", "安徽", False), ("", "芜湖", False), ("安徽省", "", False)])
+def test_a_division_encloses_the_places_inside_it(region, place, inside):
+    from qa.names import encloses
+
+    assert encloses(region, place) is inside
+
+
+@pytest.mark.parametrize("q,name", [("苏州工业园区有没有劳模创新工作室", "苏州"),  # one place word that begins with a city
+                                    ("我在美团当骑手,美团有没有建工会", "美团"),  # tagged a name in one place only
+                                    ("我在东莞电子厂打工 东莞工会管不管", "东莞")])
+def test_names_are_found_inside_longer_words_and_listed_once(q, name):
+    from qa.names import names_in
+
+    found = names_in(q)
+    assert name in found and len(found) == len(set(found)), found
+
+
+def test_a_place_inside_or_around_the_answers_place_is_not_missing(answerer):
+    """A worker names their own city while the bulletin is about the district or province: 南京 holds
+    江宁区, whose union recovered wages; 东莞 holds nothing the bulletins cover."""
+    assert answerer.ask("我在南京,江宁区总工会能帮农民工讨回欠薪吗").support["missing"] == []
+    ans = answerer.ask("我在东莞,东莞总工会能帮农民工讨回欠薪吗")
+    assert ans.refused and ans.support["missing"] == ["东莞"] and ans.text.count("东莞") == 1
