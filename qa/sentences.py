@@ -15,6 +15,8 @@ Weights: ``qa/data/scoring.json``.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .articles import ends_sentence
@@ -121,6 +123,29 @@ class SentenceChooser:
         other = self.context_coverage(q, sid, hit.chunk)
         return other > 0 and other >= self.context_coverage(q, best, best_hit.chunk) - W["other_report_margin"]
 
+    def names_kept(self, q: Question, sid: int, hit, best: int, best_hit) -> bool:
+        """Sentence ``sid`` of another report is about the same named thing as the best one: its
+        context holds every question word that the best one's context holds as a name — a place
+        (义乌) or a quoted name (“金地瓜”).  A phone number, price or time taken from a report on
+        something else would answer for a thing it is not about (12351 given as 金地瓜's number)."""
+        if self.same_report(sid, best):
+            return True
+        from .names import places_in
+
+        mine = self.context_text(best, best_hit.chunk)
+        theirs = self.context_tokens(sid, hit.chunk)
+        for t in q.tokens:
+            if t in mine and (places_in(t) or re.search(rf"[“「『《][^”」』》]{{0,12}}{re.escape(t)}", mine)) \
+                    and not q.covers(t, theirs):
+                return False
+        return True
+
+    def context_text(self, sid: int, chunk) -> str:
+        """The text behind ``context_tokens``: the sentence, the two before it, title and opening."""
+        sents = self.index.sentences
+        before = [sents[j].text for j in (sid - 2, sid - 1) if j >= 0 and self.same_report(j, sid)]
+        return "\n".join([self.subject_tokens(chunk).text, *before, sents[sid].text])
+
     def outcome_sentence(self, q: Question, best: int) -> int | None:
         """For 最后/最终 questions whose best sentence gives the first figure: a sentence shortly after
         it in the same report that states the outcome (最终仅裁员11人), else None."""
@@ -167,7 +192,7 @@ class SentenceChooser:
                     if self.same_report(sid, best) and 0 < abs(sid - best) <= 3 and q.details_held(sents[sid].text)]
             other = [(sc, sid) for sc, sid, h in scored[1:12]
                      if q.details_held(sents[sid].text) and sc >= best_score - W["slot_sentence_margin"]
-                     and self.may_join(q, sid, h, best, best_hit)]
+                     and self.may_join(q, sid, h, best, best_hit) and self.names_kept(q, sid, h, best, best_hit)]
             if same or other:
                 chosen.append(max(same or other)[1])
         elif len(scored) > 1:

@@ -567,3 +567,22 @@ def test_a_place_inside_or_around_the_answers_place_is_not_missing(answerer):
     assert answerer.ask("我在南京,江宁区总工会能帮农民工讨回欠薪吗").support["missing"] == []
     ans = answerer.ask("我在东莞,东莞总工会能帮农民工讨回欠薪吗")
     assert ans.refused and ans.support["missing"] == ["东莞"] and ans.text.count("东莞") == 1
+
+
+def test_an_asked_detail_is_not_taken_from_a_report_on_another_named_thing(tmp_path, hash_embedder):
+    """金地瓜维权平台有没有客服电话 was answered with the 12351 hotline of another province's report: a
+    phone number, price or time may come from another report only when it is about the same named
+    thing (its context holds the question's quoted names and places)."""
+    from qa.answerability import AnswerabilityModel
+    from qa.index import build_index, load_index
+
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "a.txt").write_text("义乌推进维权平台建设\n\n本报讯 义乌市总工会全力推进“金地瓜”维权服务平台建设,职工可在线反映维权问题。\n",
+                             encoding="utf-8")
+    (d / "b.txt").write_text("维权服务平台上线\n\n本报讯 河西市总工会维权服务平台上线,职工可拨打客服电话12351反映问题。\n", encoding="utf-8")
+    build_index([d], tmp_path / "index", hash_embedder, progress=False, log=lambda *_: None)
+    answerer = Answerer(load_index(tmp_path / "index"), hash_embedder, answerability=AnswerabilityModel.always())
+    ans = answerer.ask("金地瓜维权平台有没有客服电话 号码多少")
+    assert ans.refused and ans.support["why"] == "detail_missing" and "12351" not in ans.text.split("最接近")[-1], ans.text
+    assert "12351" in answerer.ask("河西市维权平台客服电话号码多少").text  # the same report's number still answers
