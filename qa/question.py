@@ -16,8 +16,8 @@ Slots and what counts as holding one (``Question.has_slot``):
 | clock | 几点, 开放时间, 营业时间 | a clock time, 全天, 24小时 |
 | date | 什么时候, 哪年 | a date |
 | date (a day) | 哪天, 几号, 几月几号 | a day of the month (3月22日), not a year alone |
-| which | 哪个县, 哪家公司, 哪些行业 | that noun after a name (泗洪县) |
-| name | 叫啥, 叫什么名字, 题目 | a quoted name (“…”, 《…》) or a person's name |
+| which | 哪个县, 哪家公司, 哪些行业 | that noun after a name (泗洪县), not after 某 or 该 (县某餐饮公司 withholds the name) |
+| name | 叫啥, 叫什么名字, 题目 | a quoted name (“…”, 《…》) or a person's name; asked of a kind (那个公司叫啥) a name of that kind (“金地瓜”维权服务平台), not 县某服装公司 |
 | person | 谁, 哪位, 主席是谁, 主席叫啥 | a person's name (next to the role asked) |
 | address | 地址, 位置, 具体在哪 | a street address (…路…号, 位于) |
 | legal | 合法吗, 违法吗, 有必要吗 | what the law or a rule says |
@@ -117,6 +117,9 @@ _PER_UNIT_FORMS = {"人": ("每人", "人均", "每名", "一人"), "名": ("每
 # "都有哪些/都查了啥/包括哪些": a list, answered by an enumeration (A、B、C)
 _RE_LIST = re.compile(r"都[\u4e00-\u9fff]{0,3}(?:哪些|啥|什么)|包括哪些|有哪几|哪几[个项样种类]")
 _RE_ENUMERATION = re.compile(r"、|[;；]|和[^,，。]{1,10}等")
+# a name asked of a kind of thing (那个服装公司叫啥名, 这个平台叫什么): the kind
+_RE_NAME_OF = re.compile(r"(公司|厂|企业|单位|工地|饭店|酒店|餐馆|医院|学校|平台|活动|项目|比赛)[的]?(?:叫啥|叫什么|名字|名称|是哪)")
+_NOT_A_NAME = re.compile(r"[某该此这那本其各每]")
 _RE_EXCEPT = re.compile(r"(?:除了|除去|不包括|不算)([^,，。?？]{1,12}?)(?:以外|之外|外)?(?:[,，]|还|$)")
 
 
@@ -220,7 +223,7 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
 
             return bool(places_in(text, besides=asked))
         ends = WHICH_NOUNS.get(focus, (focus[-1],)) if focus else ()
-        return any(re.search(rf"[\u4e00-\u9fff]{re.escape(e)}", text) for e in ends)
+        return any(_named(e, text) for e in ends)
     if slot == "figure":
         figs = figures(text)
         if not unit or unit == "个":  # 几个 is answered by 5家, 8支 …
@@ -238,12 +241,31 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
                        for n in names)
         return bool(names)
     if slot == "name":
+        noun = _RE_NAME_OF.search(asked)
+        if noun:  # 那个服装公司叫啥名: a named 公司 (“金地瓜”维权服务平台), not 县某服装公司 (withheld), a person or a document
+            kind = re.escape(noun.group(1))
+            return bool(re.search(rf"[”》」][\u4e00-\u9fff]{{0,6}}{kind}", text)) or _named(noun.group(1), text)
         return bool(re.search(r"[“《「]", text) or _person_names(text))
     if slot in _HELD_BY:
         return bool(_HELD_BY[slot].search(text))
     if slot == "focus":
         words = (focus, focus[-2:], *SYNONYMS.get(focus, ()), *SYNONYMS.get(focus[-2:], ()))
         return any(w in text for w in words) or (focus in ("名字", "名称") and "“" in text)
+    return False
+
+
+def _named(noun: str, text: str) -> bool:
+    """``text`` names a ``noun``: a name-like word right before it (泗洪县, 恒升物业公司), without 某
+    (县某服装公司 and 泗洪县某建设工地 withhold the name) or 该/这/其 … (该公司 refers back) in the words
+    before it, and not a word of another kind (为公司负责人讲解: 为 is no name)."""
+    for m in re.finditer(rf"([\u4e00-\u9fff]{{1,6}}){re.escape(noun)}", text):
+        if _NOT_A_NAME.search(m.group(1)):
+            continue
+        from .tokens import tag
+
+        words = tag(m.group(1))
+        if words and words[-1][1][:1] in ("n", "j") or len(noun) == 1:  # 泗洪县: 县 ends the name
+            return True
     return False
 
 

@@ -269,6 +269,12 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("兴化家课堂那个班在哪个地方上课", "兴化市总工会打好深化产改“组合拳”。", False),  # the question's own place answers nothing
     ("产假一共能休多少天", "企业设立478个“妈妈班”。", False),  # 多少天 asks a duration
     ("产假一共能休多少天", "女职工可休产假98天。", True),
+    # 某 withholds a name, 该 refers back to one: neither names the company asked for
+    ("补发加班费的是哪家公司", "县某餐饮公司主动进行整改,共补发加班费3.6万元。", False),
+    ("补发加班费的是哪家公司", "江苏恒升物业公司工会开展“三个一”活动。", True),
+    ("那个服装公司叫啥名", "县某服装公司改制,工会发出《建议书》,促进该公司重新修改改制方案。", False),
+    ("那个拖欠工资的公司叫什么", "工作人员立即为公司负责人讲解了有关法律规定。", False),
+    ("义乌那个网上维权的平台叫啥名字", "义乌市总工会全力推进“金地瓜”维权服务平台建设。", True),
 ])
 def test_slot_matching(q, text, expect, words_only):
     assert analyse(q, words_only).has_slot(text) is expect
