@@ -206,7 +206,21 @@ class EvidenceReader:
         # a rate asked (每个/每人 … 多少, 几个点) is a detail: a total does not answer it
         slot = "rate" if (q.per_unit or q.unit == "%") and q.slot == "figure" else q.slot or ("list" if q.wants_list else "")
         slot_found = bool(slot) and q.details_held(answer_text)
+        if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen, answer_text):
+            slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
         return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing)
+
+    def _about_places_asked(self, q, chosen, answer_text: str) -> bool:
+        """The answer is about the places the question names, if it names any: its sentences name
+        one, or their article is about one, or about a division around or inside one."""
+        from .names import places_in
+
+        asked = places_in(q.text)
+        if not asked or self.places_of is None or places_in(answer_text, besides=q.text) != places_in(answer_text):
+            return True
+        around = {p for sid in chosen for p in self.places_of(sid)}
+        return any(p == a or encloses(p, a) or encloses(a, p) or p.startswith(a) or a.startswith(p)
+                   for a in asked for p in around)
 
     def _coverage(self, q, toks: set) -> tuple[float, float]:
         """(IDF-weighted share of the question's words in ``toks``, largest share of one absent word)."""

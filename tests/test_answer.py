@@ -592,3 +592,14 @@ def test_an_asked_detail_is_not_taken_from_a_report_on_another_named_thing(tmp_p
     ans = answerer.ask("金地瓜维权平台有没有客服电话 号码多少")
     assert ans.refused and ans.support["why"] == "detail_missing" and "12351" not in ans.text.split("最接近")[-1], ans.text
     assert "12351" in answerer.ask("河西市维权平台客服电话号码多少").text  # the same report's number still answers
+
+
+def test_a_detail_of_another_place_does_not_answer_for_the_place_asked(tiny_index, hash_embedder):
+    """滨海骑手之家几点开门 was answered with 徐州贾汪's 24小时: the asked detail (a time, a phone number,
+    a price …) must be about the place the question names."""
+    from qa.answerability import AnswerabilityModel
+
+    answerer = Answerer(tiny_index, hash_embedder, answerability=AnswerabilityModel.always())
+    assert "24小时" in answerer.ask("青山县的货车司机之家几点开门").text
+    ans = answerer.ask("河西市的货车司机之家几点开门")
+    assert ans.refused and ans.support["why"] == "detail_missing", ans.text
