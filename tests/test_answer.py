@@ -224,6 +224,8 @@ def test_answer_json_schema(answerer):
     ("工会为职工做了哪些实事", "focus", "", "实事"),
     ("介绍一下职工书屋", "", "", ""),
     ("企业年金公司交几个点", "figure", "%", ""),  # a percentage, not a count
+    ("涨了多少个百分点", "figure", "%", ""),
+    ("骑手驿站几点开门", "clock", "", ""),  # the time, not a percentage
     ("驿站都在哪些路上?", "address", "", "路上"),
     ("在贾汪司机之家洗澡要多少钱", "price", "", ""),  # what one use costs, not the 2800余万元 it cost to build
     ("那个贾汪司机之家政府花了多少钱建的", "money", "", ""),
