@@ -62,6 +62,22 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def real_word_at(text: str, start: int, end: int, min_freq: int) -> bool:
+    """``text[start:end]`` is a real word, or part of one: jieba's precise cut has it as a word at least
+    ``min_freq`` common in its dictionary (失业), or has a dictionary word there that the stretch cuts
+    in two (在县 cuts 县里; 兴化失 cuts 失业).  A typo (公会, 讨工姿) is neither."""
+    at = 0
+    for w in _tokenizer().lcut(text):
+        a, b = at, at + len(w)
+        at = b
+        if b <= start or a >= end or (start <= a and b <= end and (a, b) != (start, end)):
+            continue  # outside the stretch, or a smaller word inside it
+        freq = dictionary_frequency(w) if len(w) >= 2 else 0
+        if (a, b) == (start, end) and freq >= min_freq or (a, b) != (start, end) and freq > 0:
+            return True
+    return False
+
+
 def tag(text: str) -> list[tuple[str, str]]:
     """(word, part-of-speech) pairs from jieba's tagger (ns place, nr person, nt organisation …)."""
     import jieba

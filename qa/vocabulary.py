@@ -4,8 +4,9 @@ Workers type 公会 for 工会, 加斑费, ``gongzi``, ``overtime``, 女工 for 
 that should make a question look off-topic.  ``Vocabulary`` knows the index's words (its BM25
 vocabulary and source texts) and offers:
 
-- ``repair(text)``: homophone typos (a 2–4 character stretch that occurs in no bulletin but sounds
-  exactly like a bulletin word sharing a character with it: 公会→工会, 工姿→工资) and pinyin words
+- ``repair(text)``: homophone typos (a 2–4 character stretch that occurs in no bulletin, cuts no
+  word in two — 兴化失业 is not 兴化市业 — and sounds exactly like a bulletin word sharing a character
+  with it: 公会→工会, 工姿→工资) and pinyin words
   (``gonghui`` → 工会) replaced by the bulletin word; English words by ``qa/data/english_words.json``;
 - ``words_of(text)``: the repaired text's content words (``qa.tokens.tokenize``);
 - ``alternatives(word)``: bulletin words that contain the word's characters in order and are at most
@@ -23,6 +24,7 @@ import re
 
 from .wordlists import table
 
+_TYPO = table("scoring")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN = re.compile(r"[A-Za-z]+")
 
@@ -110,12 +112,17 @@ class Vocabulary:
             return run
         from pypinyin import lazy_pinyin
 
+        from .tokens import real_word_at
+
         sounds = lazy_pinyin(run)
         out, i = [], 0
         while i < len(run):
             for n in (4, 3, 2):
                 piece = run[i:i + n]
                 if len(piece) < n or piece in self.corpus_text:
+                    continue
+                # a common word, or a stretch cutting one, is no typo: 兴化失业 is 兴化 + 失业, not 兴化市 + 业
+                if real_word_at(run, i, i + n, _TYPO["typo_common_word_freq"]):
                     continue
                 cands = [w for w in self._by_sound.get(tuple(sounds[i:i + n]), ()) if set(w) & set(piece)]
                 if cands:

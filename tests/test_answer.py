@@ -352,7 +352,14 @@ def test_an_asked_detail_the_answer_lacks_is_refused(answerer):
 
 def test_typos_and_pinyin_are_read_as_bulletin_words(answerer):
     assert answerer.vocabulary.repair("公会有职工书屋吗") == "工会有职工书屋吗"
+    assert answerer.vocabulary.repair("公会帮忙讨工姿吗") == "工会帮忙讨工资吗"
     assert "工会" in answerer.vocabulary.words_of("gonghui在哪")
+
+
+@pytest.mark.parametrize("q", ["下半年工会有啥活动",  # 下半 sounds like the bulletin's 下班 but cuts 下半年 in two
+                               "在滨江失业了,工会能帮忙找工作不", "失业了去哪"])
+def test_real_words_are_not_repaired_as_typos(answerer, q):
+    assert answerer.vocabulary.repair(q) == q
 
 
 @pytest.mark.parametrize("toks, beyond, expected", [
