@@ -78,6 +78,16 @@ def real_word_at(text: str, start: int, end: int, min_freq: int) -> bool:
     return False
 
 
+def rarity(word: str) -> float:
+    """How rare ``word`` is in everyday Chinese, from 0 (the commonest) to 1 (not in jieba's
+    dictionary): ln(total / (frequency + 1)) / ln(total) over the dictionary's counts.  地方 0.39,
+    失业 0.60, 喂奶 0.76, 找活 1.0."""
+    import math
+
+    total = _tokenizer().total
+    return max(0.0, math.log(total / (dictionary_frequency(word) + 1)) / math.log(total))
+
+
 def tag(text: str) -> list[tuple[str, str]]:
     """(word, part-of-speech) pairs from jieba's tagger (ns place, nr person, nt organisation …)."""
     import jieba

@@ -14,7 +14,8 @@ vocabulary and source texts) and offers:
 - ``known(word)``: whether the bulletins use the word (or such an alternative);
 - ``related(words)``: for the words the bulletins do not know, the bulletin words nearest in
   meaning (喂奶 → 母婴, 跳槽 → 转岗/离职; ``qa.related``, when built with a ``RelatedWords``);
-- ``idf(tokens)``: the index's BM25 idf.
+- ``idf(tokens)``: the index's BM25 idf, a word the bulletins never use weighted by how rare it
+  is in everyday Chinese (地方 and 那个 weigh little, 喂奶 much).
 """
 
 from __future__ import annotations
@@ -86,7 +87,18 @@ class Vocabulary:
         return {w: alts for w, alts in self._related.related_many(unknown).items() if alts} if unknown else {}
 
     def idf(self, tokens) -> dict[str, float]:
-        return self.index.idf(tokens)
+        """The index's BM25 idf; a word the bulletins never use (which BM25 gives the largest idf)
+        weighs that times how rare it is in everyday Chinese (``qa.tokens.rarity`` to the power
+        ``unknown_word_rarity_power``): 喂奶 or 环卫工 still weigh nearly as much as a bulletin word seen
+        once, 地方, 以后 or 那个 little, so that chatty words do not decide which sentence answers."""
+        from .tokens import rarity
+
+        out = self.index.idf(tokens)
+        power = float(_TYPO["unknown_word_rarity_power"])
+        for t in out:
+            if power and not t.isdigit() and not self.known(t):
+                out[t] *= rarity(t) ** power
+        return out
 
     # -- a question in the bulletins' words
     def repair(self, text: str) -> str:

@@ -612,3 +612,15 @@ def test_a_detail_of_another_place_does_not_answer_for_the_place_asked(tiny_inde
     assert "24小时" in answerer.ask("青山县的货车司机之家几点开门").text
     ans = answerer.ask("河西市的货车司机之家几点开门")
     assert ans.refused and ans.support["why"] == "detail_missing", ans.text
+
+
+def test_words_the_bulletins_never_use_weigh_by_their_everyday_rarity(answerer, tiny_index):
+    """地方, 那个, 以后 say little about which sentence answers; 喂奶 or 环卫工 say much, though the
+    bulletins use none of them (BM25 alone gives all four its largest idf)."""
+    from qa.tokens import rarity
+
+    assert rarity("地方") < rarity("失业") < rarity("喂奶") < rarity("找活") == 1.0
+    w = answerer.vocabulary.idf(["地方", "那个", "喂奶", "环卫工", "工会"])
+    assert w["地方"] < w["喂奶"] and w["那个"] < w["环卫工"]
+    assert w["工会"] == tiny_index.idf(["工会"])["工会"]  # a bulletin word keeps its idf
+    assert w["环卫工"] <= tiny_index.idf(["环卫工"])["环卫工"]
