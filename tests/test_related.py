@@ -102,7 +102,8 @@ def test_only_words_the_bulletins_do_not_know_are_related(tiny_index, related):
 def test_a_related_word_counts_as_the_question_word_in_a_sentence(tiny_index, related):
     q = analyse("下班后想阅读去哪", Vocabulary(tiny_index, related))
     assert set(q.synonyms["阅读"]) == {"读书", "书屋"}
-    assert q.coverage({"读书"}) > q.coverage({"下班"}) > 0
+    assert q.coverage({"读书"}) == q.coverage({"书屋"}) == q.coverage({"阅读"}) > 0  # present as the word itself
+    assert q.coverage({"读书", "下班"}) == 1.0
 
 
 # -- the vocabulary's cap
