@@ -152,13 +152,14 @@ class Answerer:
         q, retrieval, scored, chosen, support = found.q, found.retrieval, found.scored, found.chosen, found.support
         t_read, t_ret = found.read_ms, found.t_ret
         hits = retrieval.hits
+        pool = hits[:self.pool_size(k)]  # the passages sentences were chosen from; k of them are shown
         if not support["supported"]:
-            ans = self._refusal(question, standalone, hits[:k], scored, q, support.get("missing", ()),
+            ans = self._refusal(question, standalone, pool, scored, q, support.get("missing", ()),
                                 detail=support["slot"] if support.get("why") == "detail_missing" else "")
         elif q.wants_cases:
-            ans = self._cases(question, standalone, k, retrieval, q, hits[:k], scored)
+            ans = self._cases(question, standalone, k, retrieval, q, pool, scored)
         else:
-            ans = self._short(question, standalone, hits[:k], scored, chosen, q)
+            ans = self._short(question, standalone, pool, scored, chosen, q)
         if self.llm is not None and not ans.refused:
             from .llm import LLMError
 
@@ -173,11 +174,17 @@ class Answerer:
                 yield ans.text
         else:
             yield from pieces(ans.text)
-        ans = dataclasses.replace(ans, passages=cited_first(ans.passages, ans.citations))
+        ans = dataclasses.replace(ans, passages=cited_first(ans.passages, ans.citations)[:k])
         now = time.perf_counter()
         timings = {"embed": retrieval.timings_ms.get("embed", 0.0), "read": t_read, "search": retrieval.timings_ms.get("search", 0.0),
                    "answer": (now - t_ret) * 1000, "total": (now - t_start) * 1000}
         yield dataclasses.replace(ans, timings_ms=timings, support=support)
+
+    @staticmethod
+    def pool_size(k: int) -> int:
+        """How many of the best passages an answer's sentences are chosen from: ``sentence_passages``
+        (``qa/data/scoring.json``), or ``k`` when more are asked for; ``k`` of them are shown."""
+        return max(k, int(_CHARS["sentence_passages"]))
 
     @staticmethod
     def _names_its_own_missing_subject(question: str, missing: Sequence[str]) -> bool:
@@ -201,7 +208,7 @@ class Answerer:
         retrieval = self.retriever.retrieve_many([search], k=max(k, 60) if q.wants_cases else max(k, 8))[0]
         t_ret = time.perf_counter()
         hits = retrieval.hits
-        scored = self.chooser.scored(q, hits[:k], retrieval.query_vector)
+        scored = self.chooser.scored(q, hits[:self.pool_size(k)], retrieval.query_vector)
         chosen = self.chooser.choose(q, scored)
         support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, chosen,
                                                                retrieval.query_vector))

@@ -624,3 +624,16 @@ def test_words_the_bulletins_never_use_weigh_by_their_everyday_rarity(answerer, 
     assert w["地方"] < w["喂奶"] and w["那个"] < w["环卫工"]
     assert w["工会"] == tiny_index.idf(["工会"])["工会"]  # a bulletin word keeps its idf
     assert w["环卫工"] <= tiny_index.idf(["环卫工"])["环卫工"]
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_k_passages_are_shown_and_the_first_holds_the_first_citation(tiny_index, hash_embedder, hash_answerability, k):
+    """Sentences are chosen from more passages than are shown (``pool_size``); the one cited is shown first."""
+    answerer = Answerer(tiny_index, hash_embedder, k=k, answerability=hash_answerability)
+    assert answerer.pool_size(k) >= max(k, 2)
+    for q in ("职工书屋有多少册书?", "焊工比武有几支队伍", "滨江追回了多少工资"):
+        a = answerer.ask(q)
+        assert len(a.passages) <= k and a.passages, q
+        if a.citations:
+            c, ch = a.citations[0], a.passages[0].chunk
+            assert ch.source == c.source and ch.start <= c.start and c.end <= ch.end, q
