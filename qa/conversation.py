@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from .wordlists import table
+
 _FOLLOWUP_START = re.compile(r"^(那|那么|那个|还有|另外|此外|它|他们|她们|这个|这些|那些|其|具体|再|然后|并且|而且)")
 # a question that starts at its verb names no subject of its own ("组织了多少人次体检?"): after a
 # question about a place, it is about that place
@@ -23,7 +25,10 @@ _ASKING = re.compile(r"什么时候|啥时候|多长时间|多少|几|什么|啥
 _CHAIN = 3  # earlier questions read to resolve a chain of follow-ups
 _PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
 # jieba's noun tags (and 英文 words): a question holding one of two characters or more names something
-_NOUN_TAGS = frozenset({"n", "nr", "nrt", "ns", "nt", "nz", "ng", "vn", "eng"})
+_NOUN_TAGS = frozenset({"n", "nr", "nrt", "ns", "nt", "nz", "ng", "vn", "eng", "j"})  # j: 社保, 国企 (abbreviations)
+# ... and names a subject of its own: a thing, not an act (报名呢)
+_SUBJECT_TAGS = _NOUN_TAGS - {"vn", "ng"}
+ATTRIBUTE_NOUNS = frozenset(table("question_words")["attribute_nouns"])
 
 
 def _turn_questions(history: Sequence) -> list[str]:
@@ -65,6 +70,15 @@ def names_no_subject(question: str) -> bool:
     return not any(flag in _NOUN_TAGS and len(word.strip()) >= 2 for word, flag in tag(question))
 
 
+def names_new_subject(question: str, earlier: str) -> bool:
+    """The question names a thing (a noun of two characters or more: 劳模, 社保, 京东) that the earlier
+    question does not name and that is not a detail asked of it (收费, 名额, 电话: ``attribute_nouns``)."""
+    from .tokens import tag
+
+    return any(flag in _SUBJECT_TAGS and len(word.strip()) >= 2 and word not in earlier and word not in ATTRIBUTE_NOUNS
+               for word, flag in tag(question))
+
+
 def with_subject(question: str, history: Sequence = ()) -> str | None:
     """The question with the earlier subject, when ``condense`` leaves it standalone but it names no
     subject of its own; None otherwise (no history, already a follow-up, or it names something)."""
@@ -88,9 +102,11 @@ def _resolve(question: str, prev: list[str], force: bool = False) -> tuple[str, 
     _, last = _resolve(prev[-1].strip(), prev[:-1])
     q = question.strip()
     new_places, old_places = _places(q), _places(last)
-    looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢"))
-                          or _TOPIC_SHIFT.search(q)
-                          or (_ELLIPTIC_START.match(q) and not new_places and old_places))
+    points_back = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or q.endswith(("呢?", "呢？", "呢"))
+                       or _TOPIC_SHIFT.search(q) or (_ELLIPTIC_START.match(q) and not new_places and old_places))
+    # a short question is a follow-up unless it names a new subject of its own (劳模有钱拿吗 after a
+    # question about the reading room's hours is a new question; 要钱不 and 收费吗 are not)
+    looks_followup = points_back or (len(q) <= 8 and not names_new_subject(q, last))
     if not (looks_followup or force):
         return question, question
     core = re.sub(r"^(那么|那|还有|另外|此外|然后)", "", q)

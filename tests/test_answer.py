@@ -637,3 +637,24 @@ def test_k_passages_are_shown_and_the_first_holds_the_first_citation(tiny_index,
         if a.citations:
             c, ch = a.citations[0], a.passages[0].chunk
             assert ch.source == c.source and ch.start <= c.start and c.end <= ch.end, q
+
+
+@pytest.mark.parametrize("earlier, q, follow_up", [
+    ("职工书屋几点开门", "劳模有钱拿吗", False),  # a worker on the page: refused as 没有找到开放时间 about the reading room
+    ("劳模有钱拿吗", "社保断缴咋补", False),  # 社保: an abbreviation names a subject too
+    ("职工书屋几点开门", "京东有工会吗", False),
+    ("开大车的哪里能洗澡", "收费吗", True),  # a detail asked of the earlier subject
+    ("开大车的哪里能洗澡", "要钱不", True),
+    ("阜宁技能比赛拿了第一名 有啥好处", "县里多久比一回", True),  # 县里 points back at 阜宁
+    ("司机之家有淋浴吗", "有名额吗", True),
+    ("滨海一共补发了多少加班费?", "那江都呢?", True),
+])
+def test_a_short_question_naming_a_new_subject_is_a_new_question(earlier, q, follow_up):
+    history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": "…"}]
+    assert (condense(q, history) != q) is follow_up
+
+
+def test_a_new_short_question_is_not_answered_about_the_earlier_subject(answerer):
+    history = [{"role": "user", "content": "职工书屋几点开门"}, {"role": "assistant", "content": "抱歉，公报里没有找到开放时间。"}]
+    ans = answerer.ask("焊工比武几支队", history)  # short, but it names its own subject
+    assert ans.standalone_question == "焊工比武几支队" and "26支" in ans.text, ans.text
