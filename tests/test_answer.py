@@ -229,6 +229,7 @@ def test_answer_json_schema(answerer):
     ("驿站都在哪些路上?", "address", "", "路上"),
     ("在贾汪司机之家洗澡要多少钱", "price", "", ""),  # what one use costs, not the 2800余万元 it cost to build
     ("那个贾汪司机之家政府花了多少钱建的", "money", "", ""),
+    ("工会讨薪要收钱吗", "price", "", ""),  # a worker on the page
     ("工会帮大家要回来多少钱", "money", "", ""),
 ])
 def test_question_slots(q, slot, unit, focus, words_only):
@@ -658,3 +659,9 @@ def test_a_new_short_question_is_not_answered_about_the_earlier_subject(answerer
     history = [{"role": "user", "content": "职工书屋几点开门"}, {"role": "assistant", "content": "抱歉，公报里没有找到开放时间。"}]
     ans = answerer.ask("焊工比武几支队", history)  # short, but it names its own subject
     assert ans.standalone_question == "焊工比武几支队" and "26支" in ans.text, ans.text
+
+
+@pytest.mark.parametrize("q", ["欠薪咋办", "欠薪怎么办", "欠薪咋整"])
+def test_colloquial_question_words_are_not_content(q, words_only):
+    """咋办 had weighed most in 欠薪咋办 and matched 问题 through a related word (热点问题研判)."""
+    assert list(analyse(q, words_only).tokens) == ["欠薪"]
