@@ -20,6 +20,9 @@ def squash(s: str) -> str:
 _OPEN, _CLOSE = "“‘《（(「『【", "”’》）)」』】"
 
 
+# a clause that only sets the scene for the next one (针对…, 为了…, 在…指导下,): a window does not end on it
+_RE_LEAD_IN = re.compile(r"^\s*(?:针对|为了|为|随着|根据|按照|依照|通过|围绕|对于|面对|聚焦|基于|依托|借助|"
+                         r"在[^,，;；]{1,30}(?:下|中|上|后|时|里|期间|之际))[^,，;；]*[,，;；]?$")
 _RE_ECHO = re.compile(r"哪里|哪儿|什么|谁")  # 行驶到哪里,党的工作就覆盖到哪里: one thought in two clauses
 
 
@@ -77,6 +80,8 @@ def trim(sentence: str, score_clause: Callable[[str], float], limit: int = 90,
                 continue  # keep the clause that holds the asked figure / service point
             if cl[j][1] - cl[i][0] < min(24, len(sentence)) and j + 1 < len(cl):
                 continue  # a scrap of a clause is no answer: grow the window
+            if j + 1 < len(cl) and _RE_LEAD_IN.match(sentence[cl[j][0]:cl[j][1]]):
+                continue  # 针对工资拖欠…等热点问题, says nothing until the clause it leads into
             if total > best:
                 best, best_span = total, (cl[i][0], cl[j][1])
     a, b = best_span

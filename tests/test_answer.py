@@ -509,6 +509,20 @@ def test_trim_never_cuts_inside_quotes_or_brackets(sentence, kept):
     assert kept in sentence[a:b]
 
 
+@pytest.mark.parametrize("sentence, lead", [
+    ("针对工资拖欠、建会入会、劳动合同、新业态劳动者权益维护等热点问题,安徽省总工会职工服务中心通过日报、周报、月调度等机制常态化分析研判,"
+     "强化维权服务质效,针对性开展业务培训、专家质检,用更便捷、更高效、更温情的方式解决职工急难愁盼问题,释放维权服务新动能。", "针对工资拖欠"),
+    ("在蹲点组的指导下,不到1个月,万顺网约车益阳分公司就成立工会,随后带动全市网约车平台企业纷纷建会,全市已建成网约车、快递等51个新业态工会组织,"
+     "覆盖了大多数司机。", "在蹲点组的指导下"),
+])
+def test_trim_does_not_end_on_a_lead_in_clause(sentence, lead):
+    """A worker got 针对工资拖欠…等热点问题[1]: the clause that only sets the scene, cut from what it leads to."""
+    from qa.citations import trim
+
+    a, b = trim(sentence, lambda clause: 1.0 if lead in clause else 0.0, limit=60)
+    assert sentence[a:b].startswith(lead) and b > a + len(sentence.split(",")[0]) + 1, sentence[a:b]
+
+
 def test_trim_with_an_unclosed_quote_still_cuts_at_commas():
     from qa.citations import trim
 
