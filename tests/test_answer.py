@@ -519,7 +519,7 @@ def test_trim_does_not_end_on_a_lead_in_clause(sentence, lead):
     """A worker got 针对工资拖欠…等热点问题[1]: the clause that only sets the scene, cut from what it leads to."""
     from qa.citations import trim
 
-    a, b = trim(sentence, lambda clause: 1.0 if lead in clause else 0.0, limit=60)
+    a, b = trim(sentence, lambda clause: 1.0 if lead in clause else 0.0, limit=90)
     assert sentence[a:b].startswith(lead) and b > a + len(sentence.split(",")[0]) + 1, sentence[a:b]
 
 
