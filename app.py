@@ -165,6 +165,8 @@ SHOW_ANSWER_JS = """() => { setTimeout(() => {
 
 LOADING_MODEL = "正在加载模型…"
 EMPTY_QUESTION = "请先输入问题，比如“工资被拖欠了找谁?”"
+VOTE_THANKS_UP = "谢谢！已记下：这条回答有用。"
+VOTE_THANKS_DOWN = "谢谢！已记下：这条回答没帮上忙。可以换个说法再问，或点 [1] 看原文核对。"
 KEPT_ANSWERS = 50  # answers a page session keeps for 👍/👎 (a vote on an older one is ignored)
 SESSIONS = 1000  # page sessions whose state the server keeps (least recently used dropped first)
 MAX_TURNS = 20  # prior turns a follow-up reads (a client may send any history; only the last ones count)
@@ -320,6 +322,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
             return
         feedback.record({**answers[k], "vote": "up" if data.liked else "down",
                          "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, client=_client(request))
+        gr.Info(VOTE_THANKS_UP if data.liked else VOTE_THANKS_DOWN, duration=4)  # a worker saw only the icon turn orange
 
     def search_cases(query: str, sources: list, columns: list, places: list):
         query = sanitise(query).strip()
@@ -387,7 +390,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                         None, js=SHOW_ANSWER_JS, api_visibility="private")
                 gr.on([box.submit, send.click, topics.click, worker_chips.click, staff_chips.click], None,
                       js=SHOW_CHAT_JS, api_visibility="private")
-                chatbot.like(on_vote, [answers], None, queue=False, api_visibility="private")
+                chatbot.like(on_vote, [answers], None, api_visibility="private")  # queued: gr.Info needs it
                 clear.click(cleared, None, [chatbot, sources, answers, groups, topics], queue=False,
                             api_visibility="private")
             with gr.Tab("案例查找", id="cases"):

@@ -239,6 +239,9 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
         # its own scroll is the only one needed to read an answer down to its sources and 👍👎
         pg.wait_for_function(_CHAT_FILLS_SCREEN_JS, timeout=10_000)
         pg.screenshot(path=str(ARTIFACTS / "10-phone-two-answers.png"), full_page=True)
+        # a vote says it was heard (a worker saw only the icon turn orange)
+        pg.locator("#chat .message-buttons button[aria-label='Like']").first.click()
+        pg.get_by_text("谢谢！已记下").first.wait_for(timeout=10_000)
 
         first = pg.locator("#chat a.cite").first  # [1] in the first answer's text
         assert first.get_attribute("href") == "#src-1-1"
