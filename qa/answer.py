@@ -27,7 +27,7 @@ from .answerability import AnswerabilityModel, EvidenceReader
 from .articles import is_untitled
 from .cases import CaseFinder, divisions_in, place_names
 from .citations import cite, pieces
-from .conversation import condense, names_no_subject, with_subject
+from .conversation import condense, may_stand_alone, names_no_subject, with_subject
 from .question import Question, analyse
 from .records import TOPICS_LEAD, Answer, Case, Citation
 from .related import RelatedWords
@@ -148,6 +148,10 @@ class Answerer:
         elif standalone != question and self._names_its_own_missing_subject(question, found.support.get("missing", ())):
             # 喀什那边有司机之家吗 after a question about an injury: a new subject in a place the bulletins
             # never mention, refused with the nearest thing to its own words, not the earlier subject's
+            found, standalone = self._find(question, question, k), question
+        elif standalone != question and not found.support["supported"] and may_stand_alone(question, history):
+            # 劳模有钱拿吗 after 职工书屋几点开门: refused as the reading room's hours; read alone it is
+            # answered, or refused about its own words (社保断缴咋补), not the earlier subject's
             found, standalone = self._find(question, question, k), question
         q, retrieval, scored, chosen, support = found.q, found.retrieval, found.scored, found.chosen, found.support
         t_read, t_ret = found.read_ms, found.t_ret

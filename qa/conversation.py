@@ -70,6 +70,16 @@ def names_no_subject(question: str) -> bool:
     return not any(flag in _NOUN_TAGS and len(word.strip()) >= 2 for word, flag in tag(question))
 
 
+def may_stand_alone(question: str, history: Sequence = ()) -> bool:
+    """A short question ``condense`` reads as a follow-up that names a new subject of its own
+    (劳模有钱拿吗 after 职工书屋几点开门): the answerer also reads it alone and keeps that reading when
+    only it is answered."""
+    prev, q = _earlier(history), question.strip()
+    if not prev or len(q) > 8 or _FOLLOWUP_START.match(q) or _PRONOUN.search(q) or q.endswith(("呢?", "呢？", "呢")):
+        return False  # 那喀什呢 points back: the earlier question asked of 喀什
+    return names_new_subject(q, _resolve(prev[-1].strip(), prev[:-1])[1])
+
+
 def names_new_subject(question: str, earlier: str) -> bool:
     """The question names a thing (a noun of two characters or more: 劳模, 社保, 京东) that the earlier
     question does not name and that is not a detail asked of it (收费, 名额, 电话: ``attribute_nouns``)."""
@@ -102,11 +112,9 @@ def _resolve(question: str, prev: list[str], force: bool = False) -> tuple[str, 
     _, last = _resolve(prev[-1].strip(), prev[:-1])
     q = question.strip()
     new_places, old_places = _places(q), _places(last)
-    points_back = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or q.endswith(("呢?", "呢？", "呢"))
-                       or _TOPIC_SHIFT.search(q) or (_ELLIPTIC_START.match(q) and not new_places and old_places))
-    # a short question is a follow-up unless it names a new subject of its own (劳模有钱拿吗 after a
-    # question about the reading room's hours is a new question; 要钱不 and 收费吗 are not)
-    looks_followup = points_back or (len(q) <= 8 and not names_new_subject(q, last))
+    looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢"))
+                          or _TOPIC_SHIFT.search(q)
+                          or (_ELLIPTIC_START.match(q) and not new_places and old_places))
     if not (looks_followup or force):
         return question, question
     core = re.sub(r"^(那么|那|还有|另外|此外|然后)", "", q)
