@@ -52,20 +52,23 @@ def test_dev_set_quality_bars(real_answerer, dev_items):
 
 
 @pytest.mark.parametrize("name, levels", [
-    # measured 2026-11-22, fourth session (related words, 110-character spans): held-out 1.4% / 81.1% / fact 0.875 /
-    # hit@1 0.878 / hit@5 0.986; fresh 1.7% / 93.3% / 0.868 / 0.900 / 0.967; fresh2 0.0% / 90.0% / 0.883 / 0.825 /
-    # 0.988; fresh4 5.0% / 82.5% / 0.800 / 0.787 / 0.938
-    ("heldout", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.77, "fact_recall": 0.83,
-                 "hit1": 0.84, "hit5": 0.95}),
+    # measured 2026-11-22, sixth session (default index, openvino-bf16): held-out 1.4% / 89.2% / fact 0.889 /
+    # hit@1 0.892 / hit@5 0.993; fresh 3.3% / 90.0% / 0.882 / 0.917 / 0.983; fresh2 0.0% / 87.5% / 0.894 / 0.850 /
+    # 0.988; fresh4 3.8% / 92.5% / 0.817 / 0.812 / 0.950; fresh6 (new, first run at the session's end) 5.3% / 88.0% /
+    # 0.738 / 0.813 / 0.920.  Levels sit a few points below: this index is built by the test's own backend.
+    ("heldout", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.84, "fact_recall": 0.86,
+                 "hit1": 0.86, "hit5": 0.97}),
     ("fresh", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.85, "fact_recall": 0.84,
-               "hit1": 0.87, "hit5": 0.93}),
-    ("fresh2", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.85, "fact_recall": 0.82,
-                "hit1": 0.80, "hit5": 0.95}),
-    ("fresh4", {"answerable_refused_share": 0.07, "unanswerable_refused_share": 0.78, "fact_recall": 0.75,
-                "hit1": 0.74, "hit5": 0.90}),
+               "hit1": 0.87, "hit5": 0.95}),
+    ("fresh2", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.83, "fact_recall": 0.85,
+                "hit1": 0.81, "hit5": 0.95}),
+    ("fresh4", {"answerable_refused_share": 0.07, "unanswerable_refused_share": 0.85, "fact_recall": 0.78,
+                "hit1": 0.77, "hit5": 0.91}),
+    ("fresh6", {"answerable_refused_share": 0.08, "unanswerable_refused_share": 0.80, "fact_recall": 0.70,
+                "hit1": 0.77, "hit5": 0.88}),
 ])
 def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels):
-    """eval/heldout.jsonl, eval/fresh.jsonl, eval/fresh2.jsonl and eval/fresh4.jsonl (not used to choose, README says
+    """eval/heldout.jsonl, eval/fresh.jsonl, eval/fresh2.jsonl, eval/fresh4.jsonl and eval/fresh6.jsonl (not used to choose, README says
     where one of them steered a decision): the level last measured, as a guard against regressions.  The issue's goals (≥ 85% unanswerable
     refused, fact recall ≥ 0.90, hit@1 ≥ 0.90) are not all met yet: README."""
     items = load_eval(ROOT / "eval" / f"{name}.jsonl")
