@@ -73,11 +73,16 @@ def names_no_subject(question: str) -> bool:
 def may_stand_alone(question: str, history: Sequence = ()) -> bool:
     """A short question ``condense`` reads as a follow-up that names a new subject of its own
     (劳模有钱拿吗 after 职工书屋几点开门): the answerer also reads it alone and keeps that reading when
-    only it is answered."""
-    prev, q = _earlier(history), question.strip()
-    if not prev or len(q) > 8 or _FOLLOWUP_START.match(q) or _PRONOUN.search(q) or q.endswith(("呢?", "呢？", "呢")):
-        return False  # 那喀什呢 points back: the earlier question asked of 喀什
-    return names_new_subject(q, _resolve(prev[-1].strip(), prev[:-1])[1])
+    the follow-up reading is refused."""
+    prev = _earlier(history)
+    return bool(prev) and _stands_apart(question.strip(), _resolve(prev[-1].strip(), prev[:-1])[1])
+
+
+def _stands_apart(q: str, earlier: str) -> bool:
+    """Short, not pointing back (那喀什呢 asks the earlier question of 喀什), and naming a new subject."""
+    if len(q) > 8 or _FOLLOWUP_START.match(q) or _PRONOUN.search(q) or q.endswith(("呢?", "呢？", "呢")):
+        return False
+    return names_new_subject(q, earlier)
 
 
 def names_new_subject(question: str, earlier: str) -> bool:
@@ -130,4 +135,7 @@ def _resolve(question: str, prev: list[str], force: bool = False) -> tuple[str, 
         return out, out
     subject = _ASKING.sub(" ", last)
     subject = " ".join(subject.split())
-    return f"{subject} {core}".strip(), last
+    # a short question naming a new subject of its own (职工书屋几点开门 after a wage question) lends that
+    # subject to what follows it, as the answerer may have read it alone (``may_stand_alone``)
+    lends = q if not force and _stands_apart(q, last) else last
+    return f"{subject} {core}".strip(), lends

@@ -687,3 +687,14 @@ def test_a_new_short_question_is_not_refused_about_the_earlier_subject(tiny_inde
 def test_colloquial_question_words_are_not_content(q, words_only):
     """咋办 had weighed most in 欠薪咋办 and matched 问题 through a related word (热点问题研判)."""
     assert list(analyse(q, words_only).tokens) == ["欠薪"]
+
+
+def test_a_short_question_naming_a_new_subject_lends_it_to_what_follows():
+    """On the fresh clone's page: 工资被拖欠了找谁? → 职工书屋几点开门 (read alone) → 劳模有钱拿吗 took its subject
+    from the wage question and was answered with the 义乌 wage case."""
+    history = []
+    for q in ("工资被拖欠了找谁?", "职工书屋几点开门"):
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": "…"}]
+    out = condense("劳模有钱拿吗", history)
+    assert "职工书屋" in out and "工资" not in out, out
+    assert "工资" in condense("在哪", history[:2])  # a plain follow-up still takes the earlier subject
