@@ -136,23 +136,7 @@ class Answerer:
         t_start = time.perf_counter()
         question = check_question(question)
         k = k or self.k
-        standalone = condense(question, history) if history else question
-        if self.llm is not None and history:
-            standalone = self.llm.condense(question, history, fallback=standalone)
-        found = self._find(question, standalone, k)
-        alternative = with_subject(question, history) if history and self.llm is None else None
-        if alternative is not None:  # names no subject of its own: also asked about the earlier one
-            other = self._find(question, alternative, k)
-            if (other.support["supported"], other.support["p"]) > (found.support["supported"], found.support["p"]):
-                found, standalone = other, alternative
-        elif standalone != question and self._names_its_own_missing_subject(question, found.support.get("missing", ())):
-            # 喀什那边有司机之家吗 after a question about an injury: a new subject in a place the bulletins
-            # never mention, refused with the nearest thing to its own words, not the earlier subject's
-            found, standalone = self._find(question, question, k), question
-        elif standalone != question and not found.support["supported"] and may_stand_alone(question, history):
-            # 劳模有钱拿吗 after 职工书屋几点开门: refused as the reading room's hours; read alone it is
-            # answered, or refused about its own words (社保断缴咋补), not the earlier subject's
-            found, standalone = self._find(question, question, k), question
+        found, standalone = self._read_in_context(question, history, k)
         q, retrieval, scored, chosen, support = found.q, found.retrieval, found.scored, found.chosen, found.support
         t_read, t_ret = found.read_ms, found.t_ret
         hits = retrieval.hits
@@ -183,6 +167,29 @@ class Answerer:
         timings = {"embed": retrieval.timings_ms.get("embed", 0.0), "read": t_read, "search": retrieval.timings_ms.get("search", 0.0),
                    "answer": (now - t_ret) * 1000, "total": (now - t_start) * 1000}
         yield dataclasses.replace(ans, timings_ms=timings, support=support)
+
+    def _read_in_context(self, question: str, history: Sequence, k: int) -> tuple["_Found", str]:
+        """The question read in its conversation: (what that reading found, the standalone question).
+        A follow-up takes the earlier subject (``qa.conversation``, or the LLM's rewrite); where the
+        reading is in doubt, both are tried and the one below kept."""
+        standalone = condense(question, history) if history else question
+        if self.llm is not None and history:
+            standalone = self.llm.condense(question, history, fallback=standalone)
+        found = self._find(question, standalone, k)
+        alternative = with_subject(question, history) if history and self.llm is None else None
+        if alternative is not None:  # names no subject of its own: also asked about the earlier one
+            other = self._find(question, alternative, k)
+            if (other.support["supported"], other.support["p"]) > (found.support["supported"], found.support["p"]):
+                found, standalone = other, alternative
+        elif standalone != question and self._names_its_own_missing_subject(question, found.support.get("missing", ())):
+            # 喀什那边有司机之家吗 after a question about an injury: a new subject in a place the bulletins
+            # never mention, refused with the nearest thing to its own words, not the earlier subject's
+            found, standalone = self._find(question, question, k), question
+        elif standalone != question and not found.support["supported"] and may_stand_alone(question, history):
+            # 劳模有钱拿吗 after 职工书屋几点开门: refused as the reading room's hours; read alone it is
+            # answered, or refused about its own words (社保断缴咋补), not the earlier subject's
+            found, standalone = self._find(question, question, k), question
+        return found, standalone
 
     @staticmethod
     def pool_size(k: int) -> int:
