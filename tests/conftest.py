@@ -84,6 +84,26 @@ def tiny_index(tiny_dir: Path, tmp_path: Path, hash_embedder):
 
 
 @pytest.fixture
+def index_of(tmp_path, hash_embedder):
+    """``index_of({file name: text})``: those files built into a hash-embedded index under ``tmp_path``, loaded."""
+    from qa.index import build_index, load_index
+
+    made = []
+
+    def make(files: dict):
+        n = len(made)
+        d, out = tmp_path / f"docs{n}", tmp_path / f"idx{n}"
+        d.mkdir()
+        for name, text in files.items():
+            (d / name).write_text(text, encoding="utf-8")
+        build_index([d], out, hash_embedder, progress=False, log=lambda *_: None)
+        made.append(out)
+        return load_index(out)
+
+    return make
+
+
+@pytest.fixture
 def seeds_copy(tmp_path: Path) -> Path:
     d = tmp_path / "seeds"
     shutil.copytree(SEEDS, d)

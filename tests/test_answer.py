@@ -474,18 +474,13 @@ def test_an_answerability_model_names_known_features(features, weights):
         AnswerabilityModel(weights, 0.0, 0.5, features)
 
 
-def test_an_untitled_fragment_is_not_offered_as_a_topic(tmp_path, hash_embedder, hash_answerability):
+def test_an_untitled_fragment_is_not_offered_as_a_topic(index_of, hash_embedder, hash_answerability):
     from qa.articles import split_articles
-    from qa.index import build_index, load_index
 
-    d = tmp_path / "corpus"
-    d.mkdir()
     text = ("后,蹲点工作组主动与交通运输、市场监管部门对接,推动货车司机入会,新建工会12家,发展会员800名。\n\n\n"
             "货车司机之家开门迎客\n\n本报讯 货车司机之家配有淋浴间、洗衣机和休息室,为货车司机提供服务。\n")
-    (d / "issue.txt").write_text(text, encoding="utf-8")
     assert any(a.display_title.startswith("（无题）") for a in split_articles(text, "issue.txt"))
-    build_index([d], tmp_path / "idx", hash_embedder, progress=False, log=lambda *_: None)
-    a = Answerer(load_index(tmp_path / "idx"), hash_embedder, answerability=hash_answerability)
+    a = Answerer(index_of({"issue.txt": text}), hash_embedder, answerability=hash_answerability)
     hits = a.retriever.search("蹲点工作组推动货车司机入会", k=5)
     assert len({(h.chunk.source, h.chunk.article) for h in hits}) == 2
     assert a.nearby_topics(hits) == ["货车司机之家开门迎客"]
@@ -599,20 +594,15 @@ def test_a_place_inside_or_around_the_answers_place_is_not_missing(answerer):
     assert ans.refused and ans.support["missing"] == ["东莞"] and ans.text.count("东莞") == 1
 
 
-def test_an_asked_detail_is_not_taken_from_a_report_on_another_named_thing(tmp_path, hash_embedder):
+def test_an_asked_detail_is_not_taken_from_a_report_on_another_named_thing(index_of, hash_embedder):
     """金地瓜维权平台有没有客服电话 was answered with the 12351 hotline of another province's report: a
     phone number, price or time may come from another report only when it is about the same named
     thing (its context holds the question's quoted names and places)."""
     from qa.answerability import AnswerabilityModel
-    from qa.index import build_index, load_index
 
-    d = tmp_path / "corpus"
-    d.mkdir()
-    (d / "a.txt").write_text("义乌推进维权平台建设\n\n本报讯 义乌市总工会全力推进“金地瓜”维权服务平台建设,职工可在线反映维权问题。\n",
-                             encoding="utf-8")
-    (d / "b.txt").write_text("维权服务平台上线\n\n本报讯 河西市总工会维权服务平台上线,职工可拨打客服电话12351反映问题。\n", encoding="utf-8")
-    build_index([d], tmp_path / "index", hash_embedder, progress=False, log=lambda *_: None)
-    answerer = Answerer(load_index(tmp_path / "index"), hash_embedder, answerability=AnswerabilityModel.always())
+    index = index_of({"a.txt": "义乌推进维权平台建设\n\n本报讯 义乌市总工会全力推进“金地瓜”维权服务平台建设,职工可在线反映维权问题。\n",
+                      "b.txt": "维权服务平台上线\n\n本报讯 河西市总工会维权服务平台上线,职工可拨打客服电话12351反映问题。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
     ans = answerer.ask("金地瓜维权平台有没有客服电话 号码多少")
     assert ans.refused and ans.support["why"] == "detail_missing" and "12351" not in ans.text.split("最接近")[-1], ans.text
     assert "12351" in answerer.ask("河西市维权平台客服电话号码多少").text  # the same report's number still answers

@@ -17,16 +17,9 @@ import qa.page_html as page  # noqa: E402
 
 
 @pytest.fixture
-def script_index(tmp_path, hash_embedder):
-    from qa.index import build_index, load_index
-
-    d = tmp_path / "src"
-    d.mkdir()
-    (d / "evil.txt").write_text("职工书屋开放\n\n本刊讯 职工书屋藏书<script>alert(1)</script>3000册,欢迎借阅。\n",
-                                encoding="utf-8")
-    (d / "ok.txt").write_text("货车司机之家\n\n本刊讯 货车司机之家有淋浴间。\n", encoding="utf-8")
-    build_index([d], tmp_path / "idx", hash_embedder, progress=False, log=lambda *_: None)
-    return load_index(tmp_path / "idx")
+def script_index(index_of):
+    return index_of({"evil.txt": "职工书屋开放\n\n本刊讯 职工书屋藏书<script>alert(1)</script>3000册,欢迎借阅。\n",
+                     "ok.txt": "货车司机之家\n\n本刊讯 货车司机之家有淋浴间。\n"})
 
 
 def test_bulletin_script_is_escaped_everywhere(script_index, hash_embedder):

@@ -20,15 +20,8 @@ BULLETINS = {
 
 
 @pytest.fixture
-def places_index(tmp_path, hash_embedder):
-    from qa.index import build_index, load_index
-
-    d = tmp_path / "src"
-    d.mkdir()
-    for name, text in BULLETINS.items():
-        (d / name).write_text(text, encoding="utf-8")
-    build_index([d], tmp_path / "idx", hash_embedder, progress=False, log=lambda *_: None)
-    return load_index(tmp_path / "idx")
+def places_index(index_of):
+    return index_of(BULLETINS)
 
 
 def test_divisions_are_read_longest_first_in_full():
@@ -111,22 +104,18 @@ def test_case_results_name_the_place_as_the_source_lines_do(places_index, hash_e
         assert c.place != "港湾" and (not c.place or divisions_in(c.place))
 
 
-def test_a_jsonl_file_is_one_file_filter_value(tmp_path, hash_embedder):
+def test_a_jsonl_file_is_one_file_filter_value(index_of, hash_embedder):
     """The file filter lists a JSONL archive once (not each record, file.jsonl#id: 78k records were 78k
     choices and a minute of page start), and choosing it finds its records' cases."""
     import json
 
-    from qa.index import build_index, load_index
     from qa.page_html import file_choices
 
-    d = tmp_path / "docs"
-    d.mkdir()
     recs = [{"id": f"r{i}", "title": f"{place}总工会开展职工技能竞赛", "text": f"{place}总工会组织职工技能竞赛{i + 2}场。"}
             for i, place in enumerate(["滨海县", "江都区", "贾汪区"])]
-    (d / "archive.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
-    (d / "other.txt").write_text("建湖县总工会\n\n建湖县总工会举办劳模工匠助企行活动。\n", encoding="utf-8")
-    build_index([d], tmp_path / "idx", hash_embedder, progress=False, log=lambda *_: None)
-    a = Answerer(load_index(tmp_path / "idx"), hash_embedder, answerability=AnswerabilityModel.always())
+    index = index_of({"archive.jsonl": "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs),
+                      "other.txt": "建湖县总工会\n\n建湖县总工会举办劳模工匠助企行活动。\n"})
+    a = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
     files = a.facets()["sources"]
     assert len(files) == 2 and not any("#" in f for f in files)
     archive = next(f for f in files if f.endswith("archive.jsonl"))
