@@ -14,18 +14,6 @@ DATA_DIR = Path(__file__).with_name("data")
 
 
 @functools.lru_cache(maxsize=None)
-def words(name: str) -> tuple[str, ...]:
-    """Entries of ``qa/data/NAME.txt``: one a line, ``#`` comment lines and blank lines skipped;
-    several entries may share a line separated by spaces."""
-    out = []
-    for line in (DATA_DIR / f"{name}.txt").read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            out.extend(line.split())
-    return tuple(dict.fromkeys(out))
-
-
-@functools.lru_cache(maxsize=None)
 def rows(name: str) -> tuple[tuple[str, ...], ...]:
     """Lines of ``qa/data/NAME.txt`` as tuples of their space-separated entries (a name and what
     belongs to it), ``#`` comment lines and blank lines skipped."""
@@ -35,6 +23,13 @@ def rows(name: str) -> tuple[tuple[str, ...], ...]:
         if line and not line.startswith("#"):
             out.append(tuple(line.split()))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def words(name: str) -> tuple[str, ...]:
+    """Entries of ``qa/data/NAME.txt`` (``rows``), each once: one a line, or several on a line
+    separated by spaces."""
+    return tuple(dict.fromkeys(entry for row in rows(name) for entry in row))
 
 
 @functools.lru_cache(maxsize=None)
