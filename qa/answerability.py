@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .names import encloses, missing_names
+from .names import missing_names, places_in, same_or_nested
 from .wordlists import table
 
 # what the fitted model may read (qa/data/answerability.json names the ones it does); coverage, gap
@@ -177,8 +177,8 @@ class EvidenceReader:
         of their sentences; ``chosen``: the sentences an answer would give; ``qvec``: the question's vector."""
         missing = tuple(missing_names(q.text, self.index.corpus_text()))
         if missing and chosen and self.places_of is not None:  # 我在芜湖打了12351: 安徽's hotline covers 芜湖
-            around = {p for sid in chosen for p in self.places_of(sid)}
-            missing = tuple(m for m in missing if not any(encloses(p, m) or encloses(m, p) for p in around))
+            around = self._places_about(chosen)
+            missing = tuple(m for m in missing if not any(same_or_nested(m, p) for p in around))
         if not hits:
             return Evidence(0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, q.slot, False, missing)
         m, s = self._passage_bg
@@ -210,17 +210,17 @@ class EvidenceReader:
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
         return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing)
 
+    def _places_about(self, chosen) -> set[str]:
+        """The divisions the articles of the ``chosen`` sentences are about."""
+        return {p for sid in chosen for p in self.places_of(sid)}
+
     def _about_places_asked(self, q, chosen, answer_text: str) -> bool:
         """The answer is about the places the question names, if it names any: its sentences name
         one, or their article is about one, or about a division around or inside one."""
-        from .names import places_in
-
         asked = places_in(q.text)
         if not asked or self.places_of is None or places_in(answer_text, besides=q.text) != places_in(answer_text):
             return True
-        around = {p for sid in chosen for p in self.places_of(sid)}
-        return any(p == a or encloses(p, a) or encloses(a, p) or p.startswith(a) or a.startswith(p)
-                   for a in asked for p in around)
+        return any(same_or_nested(a, p) for a in asked for p in self._places_about(chosen))
 
     def _coverage(self, q, toks: set) -> tuple[float, float]:
         """(IDF-weighted share of the question's words in ``toks``, largest share of one absent word)."""

@@ -88,6 +88,11 @@ def encloses(region: str, place: str) -> bool:
     return bool(region) and region in _parents().get(place, ())
 
 
+def same_or_nested(a: str, b: str) -> bool:
+    """``a`` and ``b`` name one place (滨海, 滨海县), or one lies inside the other (芜湖, 安徽省)."""
+    return a == b or a.startswith(b) or b.startswith(a) or encloses(a, b) or encloses(b, a)
+
+
 @functools.lru_cache(maxsize=1)
 def _surnames() -> frozenset[str]:
     return frozenset(words("surnames"))
