@@ -62,14 +62,21 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-def real_word_at(text: str, start: int, end: int, min_freq: int) -> bool:
-    """``text[start:end]`` is a real word, or part of one: jieba's precise cut has it as a word at least
-    ``min_freq`` common in its dictionary (失业), or has a dictionary word there that the stretch cuts
-    in two (在县 cuts 县里; 兴化失 cuts 失业).  A typo (公会, 讨工姿) is neither."""
-    at = 0
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, word) of each word of jieba's precise cut of ``text``."""
+    out, at = [], 0
     for w in _tokenizer().lcut(text):
-        a, b = at, at + len(w)
-        at = b
+        out.append((at, at + len(w), w))
+        at += len(w)
+    return out
+
+
+def real_word_at(spans: list[tuple[int, int, str]], start: int, end: int, min_freq: int) -> bool:
+    """The stretch ``start:end`` of a text cut into ``spans`` (``word_spans``) is a real word, or part
+    of one: the cut has it as a word at least ``min_freq`` common in jieba's dictionary (失业), or has a
+    dictionary word there that the stretch cuts in two (在县 cuts 县里; 兴化失 cuts 失业).  A typo (公会,
+    讨工姿) is neither."""
+    for a, b, w in spans:
         if b <= start or a >= end or (start <= a and b <= end and (a, b) != (start, end)):
             continue  # outside the stretch, or a smaller word inside it
         freq = dictionary_frequency(w) if len(w) >= 2 else 0

@@ -25,7 +25,7 @@ import re
 
 from .wordlists import table
 
-_TYPO = table("scoring")
+_SETTINGS = table("scoring")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN = re.compile(r"[A-Za-z]+")
 
@@ -63,7 +63,10 @@ class Vocabulary:
     def _by_spelling(self) -> dict[str, str]:
         return {"".join(k): ws[0] for k, ws in self._by_sound.items()}
 
+    @functools.lru_cache(maxsize=4096)
     def known(self, word: str) -> bool:
+        """The bulletins use the word (a BM25 term, anywhere in their text, or as an alternative); asked
+        for each question word by ``related``, ``idf`` and the evidence, so kept (a scan of every text)."""
         return word in self.words or word in self.corpus_text or bool(self.alternatives(word))
 
     @functools.lru_cache(maxsize=4096)
@@ -94,7 +97,7 @@ class Vocabulary:
         from .tokens import rarity
 
         out = self.index.idf(tokens)
-        power = float(_TYPO["unknown_word_rarity_power"])
+        power = float(_SETTINGS["unknown_word_rarity_power"])
         for t in out:
             if power and not t.isdigit() and not self.known(t):
                 out[t] *= rarity(t) ** power
@@ -124,9 +127,10 @@ class Vocabulary:
             return run
         from pypinyin import lazy_pinyin
 
-        from .tokens import real_word_at
+        from .tokens import real_word_at, word_spans
 
         sounds = lazy_pinyin(run)
+        spans = None  # the run's words, cut once when a stretch first needs them
         out, i = [], 0
         while i < len(run):
             for n in (4, 3, 2):
@@ -134,7 +138,8 @@ class Vocabulary:
                 if len(piece) < n or piece in self.corpus_text:
                     continue
                 # a common word, or a stretch cutting one, is no typo: 兴化失业 is 兴化 + 失业, not 兴化市 + 业
-                if real_word_at(run, i, i + n, _TYPO["typo_common_word_freq"]):
+                spans = spans if spans is not None else word_spans(run)
+                if real_word_at(spans, i, i + n, _SETTINGS["typo_common_word_freq"]):
                     continue
                 cands = [w for w in self._by_sound.get(tuple(sounds[i:i + n]), ()) if set(w) & set(piece)]
                 if cands:
