@@ -104,9 +104,9 @@ class SentenceChooser:
                                        "\n".join([chunk.context, *(self.index.sentences[i].text for i in lead)]))
         return self._subject[key]
 
-    def context_tokens(self, sid: int, chunk) -> set[str]:
+    def context_tokens(self, sid: int, chunk) -> Words:
         """Words of a sentence in its context: itself, the two sentences before it, the article's
-        title and its opening sentences."""
+        title and its opening sentences (their text joined in ``.text``)."""
         toks = self.tokens(sid) | self.subject_tokens(chunk)
         for j in (sid - 1, sid - 2):
             if j >= 0 and self.same_report(j, sid):
@@ -132,19 +132,13 @@ class SentenceChooser:
             return True
         from .names import places_in
 
-        mine = self.context_text(best, best_hit.chunk)
+        mine = self.context_tokens(best, best_hit.chunk).text
         theirs = self.context_tokens(sid, hit.chunk)
         for t in q.tokens:
             if t in mine and (places_in(t) or re.search(rf"[“「『《][^”」』》]{{0,12}}{re.escape(t)}", mine)) \
                     and not q.covers(t, theirs):
                 return False
         return True
-
-    def context_text(self, sid: int, chunk) -> str:
-        """The text behind ``context_tokens``: the sentence, the two before it, title and opening."""
-        sents = self.index.sentences
-        before = [sents[j].text for j in (sid - 2, sid - 1) if j >= 0 and self.same_report(j, sid)]
-        return "\n".join([self.subject_tokens(chunk).text, *before, sents[sid].text])
 
     def outcome_sentence(self, q: Question, best: int) -> int | None:
         """For 最后/最终 questions whose best sentence gives the first figure: a sentence shortly after
