@@ -63,11 +63,21 @@ def condense(question: str, history: Sequence = ()) -> str:
     return _resolve(question, _earlier(history))[0]
 
 
-def names_no_subject(question: str) -> bool:
-    """The question holds no noun of two characters or more (晚上, 周末 are times, not subjects)."""
+def _nouns(question: str, tags: frozenset) -> list[str]:
+    """The question's words of two characters or more that jieba tags with one of ``tags``."""
     from .tokens import tag
 
-    return not any(flag in _NOUN_TAGS and len(word.strip()) >= 2 for word, flag in tag(question))
+    return [word for word, flag in tag(question) if flag in tags and len(word.strip()) >= 2]
+
+
+def _points_back(q: str) -> bool:
+    """Starts like a follow-up (那/还有/具体 …), points back (它/这些/那边 …) or ends in 呢."""
+    return bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or q.endswith(("呢?", "呢？", "呢")))
+
+
+def names_no_subject(question: str) -> bool:
+    """The question holds no noun of two characters or more (晚上, 周末 are times, not subjects)."""
+    return not _nouns(question, _NOUN_TAGS)
 
 
 def may_stand_alone(question: str, history: Sequence = ()) -> bool:
@@ -80,18 +90,13 @@ def may_stand_alone(question: str, history: Sequence = ()) -> bool:
 
 def _stands_apart(q: str, earlier: str) -> bool:
     """Short, not pointing back (那喀什呢 asks the earlier question of 喀什), and naming a new subject."""
-    if len(q) > 8 or _FOLLOWUP_START.match(q) or _PRONOUN.search(q) or q.endswith(("呢?", "呢？", "呢")):
-        return False
-    return names_new_subject(q, earlier)
+    return len(q) <= 8 and not _points_back(q) and names_new_subject(q, earlier)
 
 
 def names_new_subject(question: str, earlier: str) -> bool:
     """The question names a thing (a noun of two characters or more: 劳模, 社保, 京东) that the earlier
     question does not name and that is not a detail asked of it (收费, 名额, 电话: ``attribute_nouns``)."""
-    from .tokens import tag
-
-    return any(flag in _SUBJECT_TAGS and len(word.strip()) >= 2 and word not in earlier and word not in ATTRIBUTE_NOUNS
-               for word, flag in tag(question))
+    return any(word not in earlier and word not in ATTRIBUTE_NOUNS for word in _nouns(question, _SUBJECT_TAGS))
 
 
 def with_subject(question: str, history: Sequence = ()) -> str | None:
@@ -117,8 +122,7 @@ def _resolve(question: str, prev: list[str], force: bool = False) -> tuple[str, 
     _, last = _resolve(prev[-1].strip(), prev[:-1])
     q = question.strip()
     new_places, old_places = _places(q), _places(last)
-    looks_followup = bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or len(q) <= 8 or q.endswith(("呢?", "呢？", "呢"))
-                          or _TOPIC_SHIFT.search(q)
+    looks_followup = bool(_points_back(q) or len(q) <= 8 or _TOPIC_SHIFT.search(q)
                           or (_ELLIPTIC_START.match(q) and not new_places and old_places))
     if not (looks_followup or force):
         return question, question

@@ -259,13 +259,15 @@ def _named(noun: str, text: str) -> bool:
     """``text`` names a ``noun``: a name-like word right before it (泗洪县, 恒升物业公司), without 某
     (县某服装公司 and 泗洪县某建设工地 withhold the name) or 该/这/其 … (该公司 refers back) in the words
     before it, and not a word of another kind (为公司负责人讲解: 为 is no name)."""
+    from .tokens import tag
+
     for m in re.finditer(rf"([\u4e00-\u9fff]{{1,6}}){re.escape(noun)}", text):
         if _NOT_A_NAME.search(m.group(1)):
             continue
-        from .tokens import tag
-
+        if len(noun) == 1:  # 泗洪县: 县 ends the name
+            return True
         words = tag(m.group(1))
-        if words and words[-1][1][:1] in ("n", "j") or len(noun) == 1:  # 泗洪县: 县 ends the name
+        if words and words[-1][1][:1] in ("n", "j"):
             return True
     return False
 
