@@ -55,7 +55,7 @@ CASE_PATTERN = re.compile(
 CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
 
 _CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍回"
-_RE_UNIT = re.compile(rf"(?:多少|(?<!好)几)\s*(人次|[{_CLASSIFIERS}])")
+_RE_UNIT = re.compile(rf"(?:多少|(?<![好哪])几)\s*(人次|[{_CLASSIFIERS}])")
 # 交几个点 / 多少个百分点: a percentage (几点 asks the time)
 _RE_POINTS = re.compile(r"(?:多少|几)个(?:百分)?点|(?:多少|几)个?百分点|多少点|百分之(?:多少|几)")
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N");
@@ -86,7 +86,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
     ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?P<which>[\u4e00-\u9fff]{1,2})")),
-    ("figure", re.compile(r"多少|(?<!好)几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
+    ("figure", re.compile(r"多少|(?<![好哪])几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
     ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
     ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
     ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|什么地方|啥地方|求助|投诉|反映|在哪")),
@@ -115,8 +115,9 @@ _PER_UNIT_FORMS = {"人": ("每人", "人均", "每名", "一人"), "名": ("每
                    "年": ("每年", "年均", "年培训", "一年", "年度"), "天": ("每天", "日均", "一天"), "次": ("每次", "一次"),
                    "家": ("每家", "家均"), "场": ("每场",), "期": ("每期", "一期"), "届": ("每届",),
                    "个": ("每个", "每项", "平均", "人均")}
-# "都有哪些/都查了啥/包括哪些": a list, answered by an enumeration (A、B、C)
-_RE_LIST = re.compile(r"都[\u4e00-\u9fff]{0,3}(?:哪些|啥|什么)|包括哪些|有哪几|哪几[个项样种类]")
+# "哪些/都查了啥/哪几项": a list, answered by an enumeration (A、B、C); 有哪些激励措施 had been answered by
+# the heading 落实激励措施,打通职工发展通道。 alone, 联动了哪些职能部门 by a sentence naming none
+_RE_LIST = re.compile(r"哪些|都[\u4e00-\u9fff]{0,3}(?:啥|什么)|有哪几|哪几[个项样种类]")
 _RE_ENUMERATION = re.compile(r"、|[;；]|和[^,，。]{1,10}等")
 # a name asked of a kind of thing (那个服装公司叫啥名, 这个平台叫什么): the kind
 _RE_NAME_OF = re.compile(r"(公司|厂|企业|单位|工地|饭店|酒店|餐馆|医院|学校|平台|活动|项目|比赛)[的]?(?:叫啥|叫什么|名字|名称|是哪)")
@@ -139,7 +140,7 @@ class Question:
     search_text: str = ""  # what to search with (case-intent words removed)
     excluded: tuple[str, ...] = ()  # 除了 X: words of X, which the answer should not be about
     per_unit: str = ""  # 每个月/一个人 … 多少: the rate's unit (月, 人 …), answered only by a rate
-    wants_list: bool = False  # 都有哪些/包括哪些: answered only by an enumeration
+    wants_list: bool = False  # 哪些/都有啥/哪几项: answered only by an enumeration
 
     def covers(self, token: str, toks: set) -> bool:
         """The question's ``token`` (or one of its synonyms) is among ``toks``."""

@@ -246,6 +246,22 @@ def test_rate_is_read_in_the_clause_that_asks_the_figure(q, per_unit, words_only
     assert analyse(q, words_only).per_unit == per_unit
 
 
+@pytest.mark.parametrize("q, wants_list", [
+    ("滨海县在打通产业工人发展通道方面有哪些激励措施", True),  # had been answered by its heading alone
+    ("益阳蹲点工作组联动了哪些职能部门", True),
+    ("体检都查了啥", True),
+    ("检查包括哪几项", True),
+    ("有没有工会帮人讨薪的案例", False),  # a case list: one line per article instead
+    ("职工书屋几点开门", False),
+])
+def test_which_ones_asks_for_a_list(q, wants_list, words_only):
+    a = analyse(q, words_only)
+    assert a.wants_list is wants_list
+    if wants_list:
+        assert not a.details_held("落实激励措施,打通职工发展通道。")
+        assert a.details_held("主动与交通运输、市场监管、公安等职能部门沟通解决。")
+
+
 def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     a = analyse("女职工有什么关爱措施?", words_only)
     assert a.tokens["措施"] < a.tokens["女职工"] / 2 and not a.outcome
