@@ -344,9 +344,17 @@ def starts_mid_sentence(text: str) -> bool:
 
 
 def _reattach(drafts: list[_Draft], reach: int = 6) -> list[_Draft]:
-    """Page layout prints the rest of a report after other items ("转接"): an untitled block that
-    starts mid-sentence joins the nearest earlier titled report still open (no closing byline)
-    among the last ``reach`` items; its paragraphs keep their own source spans."""
+    """Page layout prints the rest of a report away from its start ("转接"):
+
+    - an untitled block that starts mid-sentence joins the nearest earlier titled report still open
+      (no closing byline) among the last ``reach`` items;
+    - an untitled block that could open a sentence but not a report (no 本报讯, no date or number
+      first, no quote: 职业中专的沟通协作,深化产教融合…) joins the nearest titled report within
+      ``reach`` items, before or after it, whose last paragraph stops mid-sentence (…加强与兴化)
+      and that no other block continues: it is that report's rest, printed on another page.
+
+    The joined paragraphs keep their own source spans (``qa.chunks`` cuts passages so that each
+    one's spans run forward)."""
     out: list[_Draft] = []
     for d in drafts:
         if not d.title and not d.lead and starts_mid_sentence(d.paragraphs[0].text):
@@ -357,4 +365,26 @@ def _reattach(drafts: list[_Draft], reach: int = 6) -> list[_Draft]:
                 host.closed = d.closed
                 continue
         out.append(d)
-    return out
+    continued: set[int] = set()
+    for i, d in enumerate(out):
+        if d.title or d.lead or d.byline or not _opens_no_report(d.paragraphs[0].text):
+            continue
+        hosts = [j for j in range(max(0, i - reach), min(len(out), i + reach + 1))
+                 if j != i and j not in continued and out[j].title and not out[j].closed and out[j].paragraphs
+                 and out[j].paragraphs[-1].role == "body" and not ends_sentence(out[j].paragraphs[-1].text)]
+        if hosts:
+            j = min(hosts, key=lambda j: abs(j - i))
+            continued.add(j)
+            out[j].paragraphs.extend(d.paragraphs)
+            d.paragraphs = []
+    return [d for d in out if d.paragraphs]
+
+
+def _opens_no_report(text: str) -> bool:
+    """A block that carries on a sentence cut by the layout rather than opening a report: it starts
+    with a short clause (后,蹲点工作组…) or a plain word, not a date, 日前/近日, a number (20余名网约车
+    驾驶员比理论… opens a feature) or a quotation."""
+    t = text.lstrip()
+    if not t or _RE_FRESH_START.match(t) or t[0].isdigit() or t[0] in "“\"「『《【" or _RE_LEAD.match(t):
+        return False
+    return True

@@ -64,11 +64,11 @@ class _OffsetMap:
         self.vstarts: list[int] = []
 
     @classmethod
-    def for_article(cls, article: Article) -> tuple[str, "_OffsetMap"]:
+    def for_paragraphs(cls, paragraphs) -> tuple[str, "_OffsetMap"]:
         pieces: list[Span] = []
         vstarts: list[int] = []
         pos = 0
-        for k, p in enumerate(article.paragraphs):
+        for k, p in enumerate(paragraphs):
             if k:
                 pos += 1  # the "\n" joining paragraphs
             for s, e in p.spans:
@@ -77,7 +77,7 @@ class _OffsetMap:
                 pos += e - s
         m = cls(pieces)
         m.vstarts = vstarts
-        return "\n".join(p.text for p in article.paragraphs), m
+        return "\n".join(p.text for p in paragraphs), m
 
     def spans(self, vstart: int, vend: int) -> tuple[Span, ...]:
         out: list[Span] = []
@@ -110,24 +110,37 @@ def make_splitter(chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEF
         chunk_overlap=chunk_overlap, strip_whitespace=True, length_function=len)
 
 
+def forward_runs(paragraphs) -> list[list]:
+    """An article's paragraphs cut where one lies before the previous one in the source (the rest
+    of a report printed on an earlier page, ``qa.articles._reattach``): within a run, spans go forward."""
+    runs: list[list] = []
+    for p in paragraphs:
+        if runs and p.start >= runs[-1][-1].end:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return runs
+
+
 def chunk_article(article: Article, splitter) -> list[Chunk]:
+    """An article's passages, in reading order; a passage never spans two forward runs, so its
+    ``start``/``end`` enclose its spans."""
     def make(text: str, spans: tuple[Span, ...]) -> Chunk:
         return Chunk(chunk_id(article.source, spans, text), article.source, article.title, article.column,
                      text, spans[0][0], spans[-1][1], spans, article.n, article.byline)
 
-    if not article.paragraphs:
-        return []
-    vtext, omap = _OffsetMap.for_article(article)
     chunks = []
-    cursor = 0
-    for piece in splitter.split_text(vtext):
-        at = vtext.find(piece, cursor)
-        if at < 0:  # cannot happen with strip_whitespace splitting; keep the build honest if it does
-            raise AssertionError(f"chunk not found in article text: {piece[:30]!r}")
-        cursor = at + 1
-        spans = omap.spans(at, at + len(piece))
-        text = piece.replace("\n", "")  # paragraph breaks are the gaps between spans
-        chunks.append(make(text, spans))
+    for run in forward_runs(article.paragraphs):
+        vtext, omap = _OffsetMap.for_paragraphs(run)
+        cursor = 0
+        for piece in splitter.split_text(vtext):
+            at = vtext.find(piece, cursor)
+            if at < 0:  # cannot happen with strip_whitespace splitting; keep the build honest if it does
+                raise AssertionError(f"chunk not found in article text: {piece[:30]!r}")
+            cursor = at + 1
+            spans = omap.spans(at, at + len(piece))
+            text = piece.replace("\n", "")  # paragraph breaks are the gaps between spans
+            chunks.append(make(text, spans))
     return chunks
 
 

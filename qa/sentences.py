@@ -194,5 +194,5 @@ class SentenceChooser:
             if (sc2 >= best_score - W["second_sentence_margin"] and len(sents[sid2].text) + len(sents[best].text) <= 150
                     and self.may_join(q, sid2, hit2, best, best_hit)):
                 chosen.append(sid2)
-        chosen.sort(key=lambda i: (sents[i].source, sents[i].start))
+        chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         return chosen

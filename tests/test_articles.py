@@ -135,3 +135,47 @@ def test_mid_sentence_fragment_joins_the_open_report(fragment, joins):
     assert (fragment in first.body) is joins
     assert arts[1].title == "乙区职工书屋开放" and fragment not in arts[1].body  # closed by its byline
     assert len(arts) == (2 if joins else 3)
+
+
+# the rest of a report printed on an earlier page: 兴化's "…加强与兴化" goes on in a block before it
+EARLIER_REST = """
+甲县总工会开展送温暖活动
+
+本刊讯 近日,甲县总工会走访慰问困难职工120户。
+
+小编说:送温暖要送到心坎上。
+
+{rest}
+
+以深化产改促进发展
+
+乙市总工会办公室 张三
+
+乙市总工会打好深化产改“组合拳”,推动全市产业工人素质全面提升。
+
+下一步,乙市总将紧盯市场需求,拓宽人才供给“蓄水池”,聚焦培育新质生产力的前景产业,加强与乙市
+"""
+
+
+@pytest.mark.parametrize("rest, joins", [
+    ("职业中专的沟通协作,提供免费就业岗位信息,促进职工平稳就业。", True),
+    ("后,工作组主动与交通运输、公安等职能部门沟通解决。", True),
+    ("近日,丙镇工会为困难职工建立档案。", False),  # opens a report of its own
+    ("20余名网约车驾驶员比理论、比技术……日前,丙镇工会开展比赛。", False),  # a feature's opening
+    ("“我们立足本地优势企业发展。”张三说。", False),
+])
+def test_rest_printed_before_its_report_joins_the_report_it_ends(rest, joins):
+    from qa.chunks import chunk_article, make_splitter
+
+    text = EARLIER_REST.format(rest=rest)
+    arts = split_articles(text, "x.txt")
+    (report,) = [a for a in arts if a.title == "以深化产改促进发展"]
+    assert (rest in report.body) is joins
+    assert arts[0].title == "甲县总工会开展送温暖活动" and rest not in arts[0].body  # ended by 小编说
+    if joins:
+        assert report.body.endswith(rest) and report.paragraphs[-1].start < report.paragraphs[0].start
+        for c in chunk_article(report, make_splitter(60, 10)):  # each passage runs forward in the file
+            assert c.start <= c.end and all(a[1] <= b[0] for a, b in zip(c.spans, c.spans[1:]))
+            assert "".join(text[s:e] for s, e in c.spans) == c.text
+    else:
+        assert any(a.title == "" and rest in a.body for a in arts)
