@@ -7,9 +7,9 @@ A thin orchestrator over the modules that do the work:
    (``qa.vocabulary`` repairs typos, pinyin and English first);
 3. ``qa.retrieve`` finds passages; ``qa.sentences`` ranks their sentences;
 4. ``qa.answerability`` decides from that evidence whether the bulletins answer it;
-5. the answer is a short cited answer (``qa.sentences`` + ``qa.citations``), a case list
-   (``qa.cases``), or a refusal that still cites the nearest thing the bulletins say and suggests
-   nearby topics; in LLM mode (``qa.llm``) the endpoint writes the text, checked sentence by sentence;
+5. ``qa.replies`` writes a short cited answer, a case list (``qa.cases``), or a refusal that still
+   cites the nearest thing the bulletins say and suggests nearby topics; in LLM mode (``qa.llm``)
+   the endpoint writes the text, checked sentence by sentence;
 6. the passages shown with it begin with the ones it cites (``cited_first``): sentence choice reads
    more than retrieval (the question's words in a sentence's context, the asked detail), so the
    passage it takes the answer from is the better first source.
@@ -24,21 +24,19 @@ import time
 from typing import Iterator, Sequence
 
 from .answerability import AnswerabilityModel, EvidenceReader
-from .articles import is_untitled
-from .cases import CaseFinder, divisions_in, place_names
-from .citations import cite, pieces
+from .cases import CaseFinder
+from .citations import pieces
 from .conversation import condense, may_stand_alone, names_no_subject, with_subject
 from .question import Question, analyse
-from .records import TOPICS_LEAD, Answer, Case, Citation
+from .records import Answer, Citation
 from .related import RelatedWords
+from .replies import Replies
 from .retrieve import Retriever, check_question
 from .sentences import SentenceChooser
 from .vocabulary import Vocabulary
 from .wordlists import table
 
-REFUSAL_TEXT = "抱歉，公报里没有找到能回答这个问题的内容。"
-MISSING_DETAIL = table("refusal_details")  # slot → what the bulletins were found to lack
-_CHARS = table("scoring")  # the longest span cut from one sentence (answer_chars_*)
+_SCORING = table("scoring")
 
 
 def cited_first(hits: Sequence, citations: Sequence[Citation]) -> tuple:
@@ -82,7 +80,8 @@ class Answerer:
         self.vocabulary = Vocabulary(index, self.related)
         self.chooser = SentenceChooser(index)
         self.case_finder = CaseFinder(index, self.retriever, self.chooser, self.analyse)
-        self.evidence = EvidenceReader(index, self.vocabulary, self.chooser, places_of=self.places_about)
+        self.replies = Replies(index, self.chooser, self.case_finder)
+        self.evidence = EvidenceReader(index, self.vocabulary, self.chooser, places_of=self.replies.places_about)
         self.answerability = answerability or AnswerabilityModel.default()
         self.llm = llm
         if llm is not None and getattr(llm, "embedder", None) is None:
@@ -142,12 +141,12 @@ class Answerer:
         hits = retrieval.hits
         pool = hits[:self.pool_size(k)]  # the passages sentences were chosen from; k of them are shown
         if not support["supported"]:
-            ans = self._refusal(question, standalone, pool, scored, q, support.get("missing", ()),
-                                detail=support["slot"] if support.get("why") == "detail_missing" else "")
+            ans = self.replies.refusal(question, standalone, pool, scored, q, support.get("missing", ()),
+                                       detail=support["slot"] if support.get("why") == "detail_missing" else "")
         elif q.wants_cases:
-            ans = self._cases(question, standalone, k, retrieval, q, pool, scored)
+            ans = self.replies.cases(question, standalone, k, retrieval, q, pool, scored)
         else:
-            ans = self._short(question, standalone, pool, scored, chosen, q)
+            ans = self.replies.short(question, standalone, pool, scored, chosen, q)
         if self.llm is not None and not ans.refused:
             from .llm import LLMError
 
@@ -195,7 +194,7 @@ class Answerer:
     def pool_size(k: int) -> int:
         """How many of the best passages an answer's sentences are chosen from: ``sentence_passages``
         (``qa/data/scoring.json``), or ``k`` when more are asked for; ``k`` of them are shown."""
-        return max(k, int(_CHARS["sentence_passages"]))
+        return max(k, int(_SCORING["sentence_passages"]))
 
     @staticmethod
     def _names_its_own_missing_subject(question: str, missing: Sequence[str]) -> bool:
@@ -224,87 +223,3 @@ class Answerer:
         support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, chosen,
                                                                retrieval.query_vector))
         return _Found(q, retrieval, scored, chosen, support, t_read, t_ret)
-
-    # -- the three kinds of answer
-    def _cite_all(self, sids: Sequence[int], q: Question, limit: int) -> tuple[list[str], list[Citation]]:
-        parts, cits = [], []
-        for sid in sids:
-            got = cite(self.index, sid, len(cits) + 1, self.chooser.clause_scorer(q), limit=limit,
-                       must_have=q.has_slot if q.slot else None)
-            if got is not None:
-                part, c = got
-                parts.append(f"{part}[{c.n}]")
-                cits.append(c)
-        return parts, cits
-
-    def _short(self, question, standalone, hits, scored, chosen, q: Question) -> Answer:
-        parts, cits = self._cite_all(chosen, q, _CHARS["answer_chars_one"] if len(chosen) == 1 else _CHARS["answer_chars_each"])
-        if not cits:
-            return self._refusal(question, standalone, hits, scored, q)
-        text = "".join(parts)
-        place = self.place_unsaid(cits, standalone + text)
-        return Answer(question, f"{place}：{text}" if place else text, tuple(cits), tuple(hits),
-                      standalone_question=standalone)
-
-    def places_about(self, sid: int) -> tuple[str, ...]:
-        """The divisions the article of sentence ``sid`` is about (安徽省; 徐州市, 贾汪区)."""
-        s = self.index.sentences[sid]
-        return place_names(self.case_finder.origin(s.source, s.start).place)
-
-    def place_unsaid(self, citations: Sequence[Citation], said: str) -> str:
-        """The place or union the cited sentences' article is about (徐州市贾汪区总工会), when they all
-        come from one such place and neither they nor the question name it; else "".  A worker asking
-        where to shower on the road needs 徐州贾汪 in the answer, not only in the grey source line."""
-        places = {self.case_finder.origin(c.source, c.start).place for c in citations}
-        if len(places) != 1:
-            return ""
-        place = places.pop()
-        named = {n for _, _, n in divisions_in(place)}
-        return place if named and not named & {n for _, _, n in divisions_in(said)} else ""
-
-    def _cases(self, question, standalone, k, retrieval, q: Question, hits, scored) -> Answer:
-        found = self.case_finder.find(standalone, k=max(k, 6), retrieval=retrieval, analysed=q)
-        if not found:
-            return self._refusal(question, standalone, hits, scored, q)
-        lines, cits, cases = [], [], []
-        for i, r in enumerate(found, 1):
-            cits.append(Citation(i, r.source, r.title, r.start, r.end, r.cited, page=self.index.page_of(r.source, r.start)))
-            cases.append(Case(r.title, r.place, r.sentence, i, r.source, r.column))
-            lines.append(f"{i}. {r.place + '：' if r.place else ''}《{r.title}》——{r.sentence}[{i}]")
-        text = f"找到 {len(cases)} 篇相关报道：\n" + "\n".join(lines)
-        return Answer(question, text, tuple(cits), tuple(hits), kind="cases", cases=tuple(cases),
-                      standalone_question=standalone)
-
-    def _refusal(self, question, standalone, hits, scored, q: Question, missing: Sequence[str] = (),
-                 detail: str = "") -> Answer:
-        """A plain refusal that still helps: what is missing when that is known (a name no bulletin
-        mentions, or the asked detail — a price, a phone number — absent from the nearest sentences),
-        the nearest sentence the bulletins do have (cited) and nearby topics to ask about next."""
-        if missing:
-            head = f"抱歉，公报里没有提到“{'”“'.join(missing)}”，无法回答。"
-        elif detail in MISSING_DETAIL:
-            head = f"抱歉，公报里没有找到{MISSING_DETAIL[detail]}。"
-        else:
-            head = REFUSAL_TEXT
-        parts, cits = self._cite_all([scored[0][1]], q, _CHARS["answer_chars_refusal"]) if scored else ([], [])
-        text = head + (f"\n公报里最接近的内容：{parts[0]}" if parts else "")
-        topics = tuple(self.nearby_topics(hits))
-        if topics:
-            text += TOPICS_LEAD + "；".join(topics)
-        return Answer(question, text, tuple(cits), tuple(hits), refused=True, kind="refusal",
-                      standalone_question=standalone, topics=topics)
-
-    def nearby_topics(self, hits, n: int = 3) -> list[str]:
-        """Titles of the articles of the best hits (one per article), to suggest as next questions;
-        an untitled fragment's label (its first words) is no subject to ask about."""
-        seen, out = set(), []
-        for h in hits:
-            key = (h.chunk.source, h.chunk.article)
-            if key not in seen:
-                seen.add(key)
-                title = self.index.article_title(*key)
-                if title and not is_untitled(title):
-                    out.append(title)
-            if len(out) == n:
-                break
-        return out

@@ -168,7 +168,7 @@ class CaseFinder:
     def origin(self, source: str, offset: int) -> Origin:
         """Where the text at ``offset`` of ``source`` is from (``Origin``; empty for an unknown source).
         Worked out once per article (finding its place tags its title and first words): an answer asks
-        for it (``Answerer.place_unsaid``), then the page for each of the answer's citations."""
+        for it (``Replies.place_unsaid``), then the page for each of the answer's citations."""
         article = self.index.article_at(source, offset)
         if article is None:
             return Origin("", "", "")

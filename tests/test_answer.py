@@ -499,7 +499,7 @@ def test_an_untitled_fragment_is_not_offered_as_a_topic(index_of, hash_embedder,
     a = Answerer(index_of({"issue.txt": text}), hash_embedder, answerability=hash_answerability)
     hits = a.retriever.search("蹲点工作组推动货车司机入会", k=5)
     assert len({(h.chunk.source, h.chunk.article) for h in hits}) == 2
-    assert a.nearby_topics(hits) == ["货车司机之家开门迎客"]
+    assert a.replies.nearby_topics(hits) == ["货车司机之家开门迎客"]
 
 
 @pytest.mark.parametrize("sentence, kept", [

@@ -1,0 +1,126 @@
+"""Replies: the text of the three kinds of answer, made from what reading a question found.
+
+``Replies(index, chooser, case_finder)`` writes
+
+- ``short``: the chosen sentences, each trimmed to whole clauses and cited ([1], [2]), after the
+  place or union they are about when neither they nor the question name it;
+- ``cases``: one line per matching article for union staff (place, title, cited sentence);
+- ``refusal``: a plain "not in the bulletins" that says what is missing when that is known (a name
+  no bulletin mentions, the asked detail), cites the nearest sentence the bulletins do have and
+  suggests nearby topics to ask about next (``Answer.topics``; the page shows them as buttons).
+
+Every citation is made by ``qa.citations.cite``, which verifies it against the source text.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .articles import is_untitled
+from .cases import divisions_in, place_names
+from .citations import cite
+from .question import Question
+from .records import TOPICS_LEAD, Answer, Case, Citation
+from .wordlists import table
+
+REFUSAL_TEXT = "抱歉，公报里没有找到能回答这个问题的内容。"
+MISSING_DETAIL = table("refusal_details")  # slot → what the bulletins were found to lack
+_CHARS = table("scoring")  # the longest span cut from one sentence (answer_chars_*)
+
+
+class Replies:
+    """Answer texts over one index (``chooser``: ``qa.sentences.SentenceChooser``; ``case_finder``:
+    ``qa.cases.CaseFinder``)."""
+
+    def __init__(self, index, chooser, case_finder):
+        self.index = index
+        self.chooser = chooser
+        self.case_finder = case_finder
+
+    def cite_all(self, sids: Sequence[int], q: Question, limit: int) -> tuple[list[str], list[Citation]]:
+        """The sentences ``sids`` trimmed to at most ``limit`` characters of whole clauses (keeping
+        the asked detail), each followed by its [n]; with their citations."""
+        parts, cits = [], []
+        for sid in sids:
+            got = cite(self.index, sid, len(cits) + 1, self.chooser.clause_scorer(q), limit=limit,
+                       must_have=q.has_slot if q.slot else None)
+            if got is not None:
+                part, c = got
+                parts.append(f"{part}[{c.n}]")
+                cits.append(c)
+        return parts, cits
+
+    def short(self, question: str, standalone: str, hits, scored, chosen, q: Question) -> Answer:
+        """A short cited answer from the ``chosen`` sentences (a refusal when none can be cited)."""
+        limit = _CHARS["answer_chars_one"] if len(chosen) == 1 else _CHARS["answer_chars_each"]
+        parts, cits = self.cite_all(chosen, q, limit)
+        if not cits:
+            return self.refusal(question, standalone, hits, scored, q)
+        text = "".join(parts)
+        place = self.place_unsaid(cits, standalone + text)
+        return Answer(question, f"{place}：{text}" if place else text, tuple(cits), tuple(hits),
+                      standalone_question=standalone)
+
+    def places_about(self, sid: int) -> tuple[str, ...]:
+        """The divisions the article of sentence ``sid`` is about (安徽省; 徐州市, 贾汪区)."""
+        s = self.index.sentences[sid]
+        return place_names(self.case_finder.origin(s.source, s.start).place)
+
+    def place_unsaid(self, citations: Sequence[Citation], said: str) -> str:
+        """The place or union the cited sentences' article is about (徐州市贾汪区总工会), when they all
+        come from one such place and neither they nor the question name it; else "".  A worker asking
+        where to shower on the road needs 徐州贾汪 in the answer, not only in the grey source line."""
+        places = {self.case_finder.origin(c.source, c.start).place for c in citations}
+        if len(places) != 1:
+            return ""
+        place = places.pop()
+        named = {n for _, _, n in divisions_in(place)}
+        return place if named and not named & {n for _, _, n in divisions_in(said)} else ""
+
+    def cases(self, question: str, standalone: str, k: int, retrieval, q: Question, hits, scored) -> Answer:
+        """A case list: one line per matching article (a refusal when none matches)."""
+        found = self.case_finder.find(standalone, k=max(k, 6), retrieval=retrieval, analysed=q)
+        if not found:
+            return self.refusal(question, standalone, hits, scored, q)
+        lines, cits, cases = [], [], []
+        for i, r in enumerate(found, 1):
+            cits.append(Citation(i, r.source, r.title, r.start, r.end, r.cited, page=self.index.page_of(r.source, r.start)))
+            cases.append(Case(r.title, r.place, r.sentence, i, r.source, r.column))
+            lines.append(f"{i}. {r.place + '：' if r.place else ''}《{r.title}》——{r.sentence}[{i}]")
+        text = f"找到 {len(cases)} 篇相关报道：\n" + "\n".join(lines)
+        return Answer(question, text, tuple(cits), tuple(hits), kind="cases", cases=tuple(cases),
+                      standalone_question=standalone)
+
+    def refusal(self, question: str, standalone: str, hits, scored, q: Question, missing: Sequence[str] = (),
+                detail: str = "") -> Answer:
+        """A plain refusal that still helps: what is missing when that is known (a name no bulletin
+        mentions, or the asked detail — a price, a phone number — absent from the nearest sentences),
+        the nearest sentence the bulletins do have (cited) and nearby topics to ask about next."""
+        if missing:
+            head = f"抱歉，公报里没有提到“{'”“'.join(missing)}”，无法回答。"
+        elif detail in MISSING_DETAIL:
+            head = f"抱歉，公报里没有找到{MISSING_DETAIL[detail]}。"
+        else:
+            head = REFUSAL_TEXT
+        parts, cits = self.cite_all([scored[0][1]], q, _CHARS["answer_chars_refusal"]) if scored else ([], [])
+        text = head + (f"\n公报里最接近的内容：{parts[0]}" if parts else "")
+        topics = tuple(self.nearby_topics(hits))
+        if topics:
+            text += TOPICS_LEAD + "；".join(topics)
+        return Answer(question, text, tuple(cits), tuple(hits), refused=True, kind="refusal",
+                      standalone_question=standalone, topics=topics)
+
+    def nearby_topics(self, hits, n: int = 3) -> list[str]:
+        """Titles of the articles of the best hits (one per article), to suggest as next questions;
+        an untitled fragment's label (its first words) is no subject to ask about."""
+        seen, out = set(), []
+        for h in hits:
+            key = (h.chunk.source, h.chunk.article)
+            if key not in seen:
+                seen.add(key)
+                title = self.index.article_title(*key)
+                if title and not is_untitled(title):
+                    out.append(title)
+            if len(out) == n:
+                break
+        return out
