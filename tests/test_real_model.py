@@ -52,10 +52,10 @@ def test_dev_set_quality_bars(real_answerer, dev_items):
 
 
 @pytest.mark.parametrize("name, levels", [
-    # measured 2026-11-22, sixth session (default index, openvino-bf16): held-out 1.4% / 89.2% / fact 0.889 /
-    # hit@1 0.892 / hit@5 0.993; fresh 3.3% / 90.0% / 0.882 / 0.917 / 0.983; fresh2 0.0% / 87.5% / 0.894 / 0.850 /
-    # 0.988; fresh4 3.8% / 92.5% / 0.817 / 0.812 / 0.950; fresh6 (new, first run at the session's end) 5.3% / 88.0% /
-    # 0.738 / 0.813 / 0.920.  Levels sit a few points below: this index is built by the test's own backend.
+    # measured 2026-11-22, seventh session (default index, openvino-bf16): held-out 1.4% / 89.2% / fact 0.896 /
+    # hit@1 0.899 / hit@5 0.993; fresh 3.3% / 86.7% / 0.882 / 0.917 / 0.983; fresh2 0.0% / 87.5% / 0.894 / 0.850 /
+    # 0.988; fresh4 5.0% / 92.5% / 0.825 / 0.838 / 0.950; fresh6 5.3% / 88.0% / 0.738 / 0.800 / 0.920; fresh7 (new)
+    # 0.0% / 80.0% / 0.787 / 0.827 / 0.960.  Levels sit a few points below: this index is built by the test's own backend.
     ("heldout", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.84, "fact_recall": 0.86,
                  "hit1": 0.86, "hit5": 0.97}),
     ("fresh", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.85, "fact_recall": 0.84,
@@ -66,9 +66,11 @@ def test_dev_set_quality_bars(real_answerer, dev_items):
                 "hit1": 0.77, "hit5": 0.91}),
     ("fresh6", {"answerable_refused_share": 0.08, "unanswerable_refused_share": 0.80, "fact_recall": 0.70,
                 "hit1": 0.77, "hit5": 0.88}),
+    ("fresh7", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.76, "fact_recall": 0.75,
+                "hit1": 0.79, "hit5": 0.93}),
 ])
 def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels):
-    """eval/heldout.jsonl, eval/fresh.jsonl, eval/fresh2.jsonl, eval/fresh4.jsonl and eval/fresh6.jsonl (not used to choose, README says
+    """eval/heldout.jsonl and eval/fresh{,2,4,6,7}.jsonl (not used to choose, README says
     where one of them steered a decision): the level last measured, as a guard against regressions.  The issue's goals (≥ 85% unanswerable
     refused, fact recall ≥ 0.90, hit@1 ≥ 0.90) are not all met yet: README."""
     items = load_eval(ROOT / "eval" / f"{name}.jsonl")
