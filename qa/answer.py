@@ -180,13 +180,13 @@ class Answerer:
             other = self._find(question, alternative, k)
             if (other.support["supported"], other.support["p"]) > (found.support["supported"], found.support["p"]):
                 found, standalone = other, alternative
-        elif standalone != question and self._names_its_own_missing_subject(question, found.support.get("missing", ())):
-            # 喀什那边有司机之家吗 after a question about an injury: a new subject in a place the bulletins
-            # never mention, refused with the nearest thing to its own words, not the earlier subject's
-            found, standalone = self._find(question, question, k), question
-        elif standalone != question and not found.support["supported"] and may_stand_alone(question, history):
-            # 劳模有钱拿吗 after 职工书屋几点开门: refused as the reading room's hours; read alone it is
-            # answered, or refused about its own words (社保断缴咋补), not the earlier subject's
+        elif standalone != question and (
+                # 喀什那边有司机之家吗 after a question about an injury: a new subject in a place the bulletins
+                # never mention, refused with the nearest thing to its own words, not the earlier subject's
+                self._names_its_own_missing_subject(question, found.support.get("missing", ()))
+                # 劳模有钱拿吗 after 职工书屋几点开门: refused as the reading room's hours; read alone it is
+                # answered, or refused about its own words (社保断缴咋补), not the earlier subject's
+                or (not found.support["supported"] and may_stand_alone(question, history))):
             found, standalone = self._find(question, question, k), question
         return found, standalone
 
