@@ -370,7 +370,7 @@ def _reattach(drafts: list[_Draft], reach: int = 6) -> list[_Draft]:
         if d.title or d.lead or d.byline or not _opens_no_report(d.paragraphs[0].text):
             continue
         hosts = [j for j in range(max(0, i - reach), min(len(out), i + reach + 1))
-                 if j != i and j not in continued and out[j].title and not out[j].closed and out[j].paragraphs
+                 if j != i and j not in continued and out[j].title and not out[j].closed
                  and out[j].paragraphs[-1].role == "body" and not ends_sentence(out[j].paragraphs[-1].text)]
         if hosts:
             j = min(hosts, key=lambda j: abs(j - i))
