@@ -56,18 +56,13 @@ def test_dev_set_quality_bars(real_answerer, dev_items):
     # hit@1 0.899 / hit@5 0.993; fresh 3.3% / 86.7% / 0.882 / 0.917 / 0.983; fresh2 0.0% / 87.5% / 0.894 / 0.850 /
     # 0.988; fresh4 5.0% / 92.5% / 0.825 / 0.838 / 0.950; fresh6 5.3% / 88.0% / 0.738 / 0.800 / 0.920; fresh7 (new)
     # 0.0% / 80.0% / 0.787 / 0.827 / 0.960.  Levels sit a few points below: this index is built by the test's own backend.
-    ("heldout", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.84, "fact_recall": 0.86,
-                 "hit1": 0.86, "hit5": 0.97}),
-    ("fresh", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.85, "fact_recall": 0.84,
-               "hit1": 0.87, "hit5": 0.95}),
-    ("fresh2", {"answerable_refused_share": 0.03, "unanswerable_refused_share": 0.83, "fact_recall": 0.85,
-                "hit1": 0.81, "hit5": 0.95}),
-    ("fresh4", {"answerable_refused_share": 0.07, "unanswerable_refused_share": 0.85, "fact_recall": 0.78,
-                "hit1": 0.77, "hit5": 0.91}),
-    ("fresh6", {"answerable_refused_share": 0.08, "unanswerable_refused_share": 0.80, "fact_recall": 0.70,
-                "hit1": 0.77, "hit5": 0.88}),
-    ("fresh7", {"answerable_refused_share": 0.04, "unanswerable_refused_share": 0.76, "fact_recall": 0.75,
-                "hit1": 0.79, "hit5": 0.93}),
+    # name: answerable refused ≤, unanswerable refused ≥, fact recall ≥, hit@1 ≥, hit@5 ≥
+    ("heldout", (0.03, 0.84, 0.86, 0.86, 0.97)),
+    ("fresh", (0.04, 0.85, 0.84, 0.87, 0.95)),
+    ("fresh2", (0.03, 0.83, 0.85, 0.81, 0.95)),
+    ("fresh4", (0.07, 0.85, 0.78, 0.77, 0.91)),
+    ("fresh6", (0.08, 0.80, 0.70, 0.77, 0.88)),
+    ("fresh7", (0.04, 0.76, 0.75, 0.79, 0.93)),
 ])
 def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels):
     """eval/heldout.jsonl and eval/fresh{,2,4,6,7}.jsonl (not used to choose, README says
@@ -77,10 +72,11 @@ def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels)
     answers = [real_answerer.ask(it.q, it.turns()) for it in items]
     rep = evaluate(items, answers, source_text=source_text)
     assert rep.citations_unverified == 0, rep.table()
-    assert rep.answerable_refused_share <= levels["answerable_refused_share"], rep.table()
-    assert rep.unanswerable_refused_share >= levels["unanswerable_refused_share"], rep.table()
-    assert rep.hit5 >= levels["hit5"] and rep.hit1 >= levels["hit1"], rep.table()
-    assert rep.fact_recall >= levels["fact_recall"], rep.table()
+    answerable_refused, unanswerable_refused, fact_recall, hit1, hit5 = levels
+    assert rep.answerable_refused_share <= answerable_refused, rep.table()
+    assert rep.unanswerable_refused_share >= unanswerable_refused, rep.table()
+    assert rep.hit5 >= hit5 and rep.hit1 >= hit1, rep.table()
+    assert rep.fact_recall >= fact_recall, rep.table()
 
 
 def test_refusal_cites_the_nearest_sentence(real_answerer):
