@@ -24,6 +24,7 @@ _TOPIC_SHIFT = re.compile(r"呢[\s,，、]")
 _ASKING = re.compile(r"什么时候|啥时候|多长时间|多少|几|什么|啥|怎么|咋|如何|哪些|哪里|哪儿|哪|谁|吗|呢|(?:有|是)?(?:没有?|不)(?=[\s,，。?？!！]|$)|[?？。！!]")
 _CHAIN = 3  # earlier questions read to resolve a chain of follow-ups
 _PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
+_LOCATIVES = frozenset({"那里", "这里", "那边", "这边"})
 # jieba's noun tags (and 英文 words): a question holding one of two characters or more names something
 _NOUN_TAGS = frozenset({"n", "nr", "nrt", "ns", "nt", "nz", "ng", "vn", "eng", "j"})  # j: 社保, 国企 (abbreviations)
 # ... and names a subject of its own: a thing, not an act (报名呢)
@@ -71,8 +72,27 @@ def _nouns(question: str, tags: frozenset) -> list[str]:
 
 
 def _points_back(q: str) -> bool:
-    """Starts like a follow-up (那/还有/具体 …), points back (它/这些/那边 …) or ends in 呢."""
-    return bool(_FOLLOWUP_START.match(q) or _PRONOUN.search(q) or q.endswith(("呢?", "呢？", "呢")))
+    """Starts like a follow-up (那/还有/具体 …), points back (它/这些/那边 …) or ends in 呢.  那边 or 这里
+    right after a noun is where that thing is (徐州那边, 食堂那里), not a word pointing back."""
+    if _FOLLOWUP_START.match(q) or q.endswith(("呢?", "呢？", "呢")):
+        return True
+    return bool(_PRONOUN.search(q)) and _backref(q)
+
+
+def _backref(q: str) -> bool:
+    """A pronoun in ``q`` that points back; 那边/这里 … right after a noun (徐州那边) does not."""
+    from .tokens import tag
+
+    words = tag(q)
+    for i, (word, _) in enumerate(words):
+        if not _PRONOUN.fullmatch(word.strip()):
+            if _PRONOUN.search(word):
+                return True
+            continue
+        if word in _LOCATIVES and i and words[i - 1][1] in _NOUN_TAGS:
+            continue
+        return True
+    return False
 
 
 def names_no_subject(question: str) -> bool:
@@ -126,7 +146,7 @@ def _resolve(question: str, prev: list[str], force: bool = False) -> tuple[str, 
                           or (_ELLIPTIC_START.match(q) and not new_places and old_places))
     if not (looks_followup or force):
         return question, question
-    core = re.sub(r"^(那么|那|还有|另外|此外|然后)", "", q)
+    core = re.sub(r"^(那么|那边|那里|那儿|这边|这里|那|还有|另外|此外|然后)", "", q)
     core = re.sub(r"(呢|吗)?[?？]?$", "", core).strip()
     if new_places and old_places:
         out = last

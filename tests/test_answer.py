@@ -156,6 +156,9 @@ def test_a_question_naming_no_subject_is_also_read_with_the_earlier_one(q, expec
     ("组织了多少人次体检?", "劳模能拿多少三金?", None),  # no place to carry over: unchanged
     ("滨海组织了多少人次体检?", "江都给劳模发了多少三金?", None),  # names its own place: unchanged
     ("查出来有毛病的呢 管治疗不", "巨港公司工会组织体检查了多少人", "巨港"),  # a clause ending in 呢 turns to the same subject
+    # 徐州那边 is where the asker means, not a word pointing back at the wage question: a new question
+    ("开大车的 徐州那边哪能洗澡睡觉", "老板拖欠工资不给 工会管不管", None),
+    ("那边能洗澡吗", "徐州有货车司机之家吗", "徐州有货车司机之家 能洗澡"),  # 那边 alone does point back
 ])
 def test_condense(q, prev, expect):
     out = condense(q, [{"role": "user", "content": prev}])
