@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -48,7 +47,7 @@ from qa.feedback import FeedbackLog  # noqa: E402
 from qa.inputs import for_log, sanitise  # noqa: E402
 from qa.records import Answer  # noqa: E402
 from qa.page_html import (ALL_HINT, SOURCE_LIST, SOURCES_EMPTY, add_group, esc, file_choices, new_group,  # noqa: E402
-                          render_answer, render_cases, render_panel, render_sources)
+                          plain, render_answer, render_cases, render_panel, render_sources)
 from qa.retrieve import MAX_QUESTION_CHARS  # noqa: E402
 from qa.staff import UPLOAD_SUFFIXES, Staff, StaffAccess, admin_password, citation_text, thumbs_down_csv  # noqa: E402
 from qa.warmup import Background  # noqa: E402
@@ -191,7 +190,7 @@ def _turns(history: list[dict]) -> list[dict]:
         content = _text(m.get("content")) if isinstance(m, dict) else None
         if content is not None and m.get("role") in ("user", "assistant"):
             content = content.split(SOURCE_LIST)[0].rstrip()
-            out.append({"role": m["role"], "content": re.sub(r"<[^>]+>", "", sanitise(content, 2000))})
+            out.append({"role": m["role"], "content": plain(sanitise(content, 2000))})
     return out
 
 

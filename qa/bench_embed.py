@@ -60,7 +60,7 @@ def _speed(emb, texts: list[str], titles: list[str], batch: int) -> float:
 
 def _quality(emb, name: str, log) -> dict:
     from .answer import Answerer
-    from .evaluate import evaluate, load_eval
+    from .evaluate import ask_all, evaluate, load_eval
     from .index import build_index, load_index
     from .sources import source_text
 
@@ -75,7 +75,7 @@ def _quality(emb, name: str, log) -> dict:
             log(f"  {path} missing; {set_name} skipped")
             continue
         items = load_eval(path)
-        rep = evaluate(items, [answerer.ask(it.q, it.turns()) for it in items], source_text=source_text)
+        rep = evaluate(items, ask_all(answerer, items), source_text=source_text)
         res["hit5"][set_name] = round(rep.hit5, 3)
         res["mrr"][set_name] = round(rep.mrr, 3)
         res["answerable_refused"][set_name] = f"{rep.answerable_refused}/{rep.n_answerable}"

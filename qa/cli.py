@@ -170,11 +170,11 @@ def _eval_items(path: str) -> list:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate
+    from .evaluate import ask_all, evaluate
 
     items = _eval_items(args.file)
     answerer = _load_answerer(args)
-    answers = [answerer.ask(it.q, it.turns(), k=args.k) for it in items]
+    answers = ask_all(answerer, items, k=args.k)
     from functools import lru_cache
 
     from .sources import source_text
@@ -204,14 +204,14 @@ def cmd_tune(args) -> int:
     items = _eval_items(args.file)
     if not any(it.kind == "unanswerable" for it in items) or all(it.kind == "unanswerable" for it in items):
         raise UsageError(f"{args.file}: tuning needs both answerable and unanswerable questions")
-    from .evaluate import EvalItem
+    from .evaluate import EvalItem, ask_all
     from .index import background_questions
 
     # the off-domain background questions (weather, cooking …) are unanswerable examples too: without
     # them the fit never sees a question from outside the bulletins' world
     items = items + [EvalItem(f"background-{i}", "unanswerable", q, (), ()) for i, q in enumerate(background_questions())]
     answerer = _load_answerer(args)
-    answers = [answerer.ask(it.q, it.turns(), k=args.k) for it in items]
+    answers = ask_all(answerer, items, k=args.k)
     fit(items, answers, max_false_refusals=args.max_false_refusals, out=Path(args.out) if args.out else DEFAULT_OUT,
         log=_log)
     return 0

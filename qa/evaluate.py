@@ -36,6 +36,23 @@ class EvalItem:
         return [{"role": "user", "content": h} for h in self.history]
 
 
+def ask_all(answerer, items: list[EvalItem], **kw) -> list:
+    """One answer per item, each follow-up asked as on the page: after its earlier questions were
+    asked in turn and answered (the conversation holds their answers' text, which a follow-up does
+    not repeat).  ``kw`` goes to ``answerer.ask`` (``k``)."""
+    replies: dict[tuple[str, ...], str] = {}  # earlier questions → the answer to the last of them
+
+    def conversation(history: tuple[str, ...]) -> list[dict]:
+        turns: list[dict] = []
+        for n, q in enumerate(history, 1):
+            if history[:n] not in replies:
+                replies[history[:n]] = answerer.ask(q, list(turns), **kw).text
+            turns += [{"role": "user", "content": q}, {"role": "assistant", "content": replies[history[:n]]}]
+        return turns
+
+    return [answerer.ask(it.q, conversation(it.history), **kw) for it in items]
+
+
 def load_eval(path: str | Path) -> list[EvalItem]:
     items = []
     p = Path(path)

@@ -28,6 +28,13 @@ def esc(text: str) -> str:
     return re.sub(r"([\\`*_\[\]#|~])", r"\\\1", t)
 
 
+def plain(markup: str) -> str:
+    """The text a chat message shows, from its markup: tags dropped, ``esc`` undone (a follow-up
+    reads the earlier turns as typed and answered, not as escaped for the page)."""
+    text = re.sub(r"<[^>]+>", "", markup)
+    return html.unescape(re.sub(r"\\([\\`*_\[\]#|~])", r"\1", text))
+
+
 def _file_name(source: str) -> str:
     """The bulletin's file name (no folders, no ``#part``) as the page names it."""
     return Path(source.split("#")[0]).name

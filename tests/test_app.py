@@ -347,6 +347,15 @@ def test_follow_ups_read_an_answer_without_its_source_list():
     assert turns[1]["content"] == "货车司机之家有淋浴间。[1]"
 
 
+@pytest.mark.parametrize("text", ["工资*236万元*、A&B <小> [注] 1_2|3#4~5\\。[1]第二句`代码`。[2]", "那江都呢?", "a\\b"])
+def test_follow_ups_read_the_earlier_turns_as_shown_not_as_escaped(text):
+    """A follow-up is read with the earlier answers' words (what they cited is not given again): the
+    page's escaping of HTML and Markdown is undone, so the cited spans are found in the sentences."""
+    ans = _answer(text, _cite(1), _cite(2))
+    turns = app._turns([{"role": "user", "content": page.esc(text)}, {"role": "assistant", "content": page.render_answer(ans, 1)}])
+    assert [t["content"] for t in turns] == [text, text]
+
+
 # ---------------------------------------------------------------- the page's wiring (phone user-test)
 
 def _fns(demo) -> dict:

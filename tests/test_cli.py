@@ -83,6 +83,30 @@ def test_eval_prints_metrics(built, tmp_path, capsys):
     assert 0.0 <= rep["mrr"] <= 1.0 and "fact_recall" in rep and "refusal_accuracy" in rep
 
 
+def test_eval_asks_a_follow_up_after_its_earlier_questions_were_answered():
+    """``ask_all`` replays a conversation as the page has it: each earlier question asked in turn with
+    the answers before it, each asked once for all the follow-ups that share it."""
+    from types import SimpleNamespace
+
+    from qa.evaluate import EvalItem, ask_all
+
+    class Recorder:  # an answerer that answers with the number of the call
+        def __init__(self):
+            self.calls = []
+
+        def ask(self, q, history, **kw):
+            self.calls.append((q, [t["content"] for t in history], kw))
+            return SimpleNamespace(text=f"答{len(self.calls)}")
+
+    items = [EvalItem("1", "worker", "a", (), ()), EvalItem("2", "worker", "c", (), (), ("a", "b")),
+             EvalItem("3", "worker", "d", (), (), ("a", "b"))]
+    rec = Recorder()
+    answers = ask_all(rec, items, k=3)
+    assert [a.text for a in answers] == ["答1", "答4", "答5"]
+    assert rec.calls == [("a", [], {"k": 3}), ("a", [], {"k": 3}), ("b", ["a", "答2"], {"k": 3}),
+                         ("c", ["a", "答2", "b", "答3"], {"k": 3}), ("d", ["a", "答2", "b", "答3"], {"k": 3})]
+
+
 def test_eval_rejects_malformed_file(built, tmp_path, capsys):
     f = tmp_path / "bad.jsonl"
     f.write_text('{"kind": "boss", "q": "x"}\n', encoding="utf-8")

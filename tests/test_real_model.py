@@ -10,7 +10,7 @@ import pytest
 
 from qa.answer import Answerer
 from qa.citations import verify_answer
-from qa.evaluate import evaluate, load_eval
+from qa.evaluate import ask_all, evaluate, load_eval
 from qa.sources import source_text
 
 from .conftest import ROOT
@@ -69,7 +69,7 @@ def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels)
     where one of them steered a decision): the level last measured, as a guard against regressions.  The issue's goals (≥ 85% unanswerable
     refused, fact recall ≥ 0.90, hit@1 ≥ 0.90) are not all met yet: README."""
     items = load_eval(ROOT / "eval" / f"{name}.jsonl")
-    answers = [real_answerer.ask(it.q, it.turns()) for it in items]
+    answers = ask_all(real_answerer, items)
     rep = evaluate(items, answers, source_text=source_text)
     assert rep.citations_unverified == 0, rep.table()
     answerable_refused, unanswerable_refused, fact_recall, hit1, hit5 = levels
