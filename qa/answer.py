@@ -26,13 +26,13 @@ from typing import Iterator, Sequence
 from .answerability import AnswerabilityModel, EvidenceReader
 from .cases import CaseFinder
 from .citations import pieces
-from .conversation import condense, may_stand_alone, names_no_subject, with_subject
+from .conversation import condense, earlier_answers, may_stand_alone, names_no_subject, with_subject
 from .question import Question, analyse
 from .records import Answer, Citation
 from .related import RelatedWords
 from .replies import Replies
 from .retrieve import Retriever, check_question
-from .sentences import SentenceChooser
+from .sentences import Said, SentenceChooser, said_spans
 from .vocabulary import Vocabulary
 from .wordlists import table
 
@@ -174,10 +174,12 @@ class Answerer:
         standalone = condense(question, history) if history else question
         if self.llm is not None and history:
             standalone = self.llm.condense(question, history, fallback=standalone)
-        found = self._find(question, standalone, k)
+        spans = said_spans(earlier_answers(history)) if history else ()
+        said = Said(spans, self.analyse(question)) if spans else None  # a follow-up asks for something new
+        found = self._find(question, standalone, k, said if standalone != question else None)
         alternative = with_subject(question, history) if history and self.llm is None else None
         if alternative is not None:  # names no subject of its own: also asked about the earlier one
-            other = self._find(question, alternative, k)
+            other = self._find(question, alternative, k, said)
             if (other.support["supported"], other.support["p"]) > (found.support["supported"], found.support["p"]):
                 found, standalone = other, alternative
         elif standalone != question and (
@@ -207,8 +209,9 @@ class Answerer:
             rest = rest.replace(m, " ")
         return not names_no_subject(rest)
 
-    def _find(self, question: str, standalone: str, k: int) -> "_Found":
-        """Read the standalone question, retrieve, rank sentences and decide answerability."""
+    def _find(self, question: str, standalone: str, k: int, said: Said | None = None) -> "_Found":
+        """Read the standalone question, retrieve, rank sentences (not again those the previous
+        answer ``said``, when others will do) and decide answerability."""
         t_read = time.perf_counter()
         q = self.analyse(standalone)
         if standalone != question:
@@ -218,7 +221,7 @@ class Answerer:
         retrieval = self.retriever.retrieve_many([search], k=max(k, 60) if q.wants_cases else max(k, 8))[0]
         t_ret = time.perf_counter()
         hits = retrieval.hits
-        scored = self.chooser.scored(q, hits[:self.pool_size(k)], retrieval.query_vector)
+        scored = self.chooser.scored(q, hits[:self.pool_size(k)], retrieval.query_vector, said)
         chosen = self.chooser.choose(q, scored)
         support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, chosen,
                                                                retrieval.query_vector))

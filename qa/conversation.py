@@ -47,6 +47,20 @@ def _turn_questions(history: Sequence) -> list[str]:
     return qs
 
 
+def earlier_answers(history: Sequence) -> str:
+    """The text of the last answers in ``history`` (as many as the questions a follow-up is read
+    with: ``_CHAIN``), joined; {'role': 'assistant'} turns, (question, answer) pairs or {'q', 'a'}."""
+    out = []
+    for t in history or ():
+        if isinstance(t, dict) and t.get("role") == "assistant" and isinstance(t.get("content"), str):
+            out.append(t["content"])
+        elif isinstance(t, (list, tuple)) and len(t) > 1 and isinstance(t[1], str):
+            out.append(t[1])
+        elif isinstance(t, dict) and isinstance(t.get("a") or t.get("answer"), str):
+            out.append(t.get("a") or t.get("answer"))
+    return "\n".join(out[-_CHAIN:])
+
+
 def _places(text: str) -> list[str]:
     from .tokens import tag
 

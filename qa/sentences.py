@@ -16,6 +16,7 @@ Weights: ``qa/data/scoring.json``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,6 +31,50 @@ def asks(text: str) -> bool:
     """A question in a bulletin (a sub-heading such as 在何处建设“司机之家”?, or a rhetorical one): it
     answers nothing, so it is scored like a bare heading."""
     return text.rstrip().rstrip("”’」』\"'").endswith(("?", "？"))
+
+
+_CITED = re.compile(r"([^\[\]]+?)\[\d+\]")  # a cited span of an answer's text, up to its [n]
+
+
+@dataclass(frozen=True)
+class Said:
+    """What the previous answer said, for a follow-up (``follow_up``: the follow-up read alone).  A
+    sentence it cited is not given again when it lacks what the follow-up asks — the asked detail, or
+    as much of the follow-up's own words as another candidate holds: 晚上能在那睡觉吗 after the list of
+    the drivers' home's facilities gets the night rest room; 去了几个人啊 after an answer naming
+    四名劳模工匠, or 那查出来亚健康的人咋办 after one that told of the 27 亚健康 workers' treatment, get
+    the same sentence again, because none holds the answer better."""
+
+    spans: tuple[str, ...]
+    follow_up: Question
+
+    def said(self, text: str) -> bool:
+        return any(p in text for p in self.spans)
+
+    def stale(self, sentences: list[tuple[str, set]]) -> list[bool]:
+        """For (text, words) of each candidate sentence: said before and lacking what is asked."""
+        f = self.follow_up
+        said = [self.said(text) and not any(t in words for t in f.tokens) for text, words in sentences]
+        if not any(said):  # (one that holds a word of the follow-up itself is what it asks about again)
+            return said
+        if f.asks_detail:
+            return [s and not f.details_held(text) for s, (text, _) in zip(said, sentences)]
+        if not f.tokens:  # 好抢不: no word of its own, so what was said says nothing more
+            return said
+        cover = [f.coverage(words) for _, words in sentences]
+        best_new = max((c for c, (text, _) in zip(cover, sentences) if not self.said(text)), default=0.0)
+        return [s and c < best_new for s, c in zip(said, cover)]
+
+
+def said_spans(answer_text: str) -> tuple[str, ...]:
+    """The cited spans of an earlier answer (what stands before each [n], less the place or heading
+    before a ：), as pieces long enough to know a sentence by (its last 12 characters)."""
+    out = []
+    for m in _CITED.finditer(answer_text or ""):
+        span = re.split(r"[：\n]", m.group(1))[-1].strip(" …")
+        if len(span) >= 8:
+            out.append(span[-12:])
+    return tuple(out)
 
 
 class Words(frozenset):
@@ -62,8 +107,10 @@ class SentenceChooser:
         a, b = self.index.sentences[i], self.index.sentences[j]
         return a.source == b.source and a.article == b.article
 
-    def scored(self, q: Question, hits, qvec) -> list[tuple[float, int, object]]:
-        """(score, sentence id, hit) for the sentences of ``hits``, best first."""
+    def scored(self, q: Question, hits, qvec, said: Said | None = None) -> list[tuple[float, int, object]]:
+        """(score, sentence id, hit) for the sentences of ``hits``, best first.  ``said``: what the
+        previous answer said; a follow-up is not answered again with it (``already_said``) when it
+        does not hold what the follow-up asks."""
         sents, vecs = self.index.sentences, self.index.sentence_vectors
         seen: set[int] = set()
         out = []
@@ -85,6 +132,9 @@ class SentenceChooser:
                          - (W["bare_heading"] if (not ends_sentence(text) and len(text) < 30) or asks(text) else 0.0)
                          - (W["excluded"] if q.excluded and q.is_excluded(own) else 0.0))
                 out.append((score, sid, h))
+        if said is not None:
+            stale = said.stale([(sents[sid].text, self.tokens(sid)) for _, sid, _ in out])
+            out = [(score - (W["already_said"] if old else 0.0), sid, h) for (score, sid, h), old in zip(out, stale)]
         out.sort(key=lambda x: -x[0])
         return out
 

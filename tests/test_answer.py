@@ -7,9 +7,10 @@ import pytest
 
 from qa.answer import Answerer
 from qa.citations import verify_answer
-from qa.conversation import condense, with_subject
+from qa.conversation import condense, earlier_answers, with_subject
 from qa.question import analyse
 from qa.retrieve import MAX_QUESTION_CHARS, QuestionError, Retriever
+from qa.sentences import Said, Words, said_spans
 from qa.sources import source_text
 
 
@@ -130,6 +131,54 @@ def test_a_follow_up_asks_what_it_asks_not_what_lent_it_a_subject(words_only):
     assert q.asking_as(analyse("收费不", words_only)).slot == "price"
     again = analyse(condense("那江都呢?", [{"role": "user", "content": "滨海一共补发了多少加班费?"}]), words_only)
     assert again.asking_as(analyse("那江都呢?", words_only)) == again  # asks nothing itself: the earlier question
+
+
+def test_the_spans_an_answer_cited_are_read_back_from_its_text():
+    text = ("滨海县总工会：县总派员进行整改,免费为568名职工体检。[1]并对27名亚健康职工落实治疗措施。[2]\n"
+            "公报里最接近的内容：热线共接听职工来电1.5万余,派发工单280件。[1]短句[2]")
+    assert said_spans(text) == ("免费为568名职工体检。", "亚健康职工落实治疗措施。", "万余,派发工单280件。")  # the last 12 characters of each
+    assert said_spans("抱歉，公报里没有找到能回答这个问题的内容。") == () == said_spans("")
+
+
+_SAID = "今年以来,江宁区总工会设立法律援助窗口,帮助128名农民工追回被拖欠的工资236万元。"
+_OTHER = "工会律师全程代理,平均办结时间缩短到15天。"
+
+
+@pytest.mark.parametrize("follow_up,stale", [
+    ("好抢不", True),  # no word of its own: what was said says nothing more
+    ("要多久", True),  # asks a duration the said sentence does not hold
+    ("一共追回多少万元", False),  # the figure asked is in what was said: said again
+    ("农民工有多少", False),  # names a word of the said sentence: asks about it again
+    ("律师全程管吗", True),  # its words are in another sentence, not in the one said
+])
+def test_a_follow_up_is_not_answered_again_with_what_was_said(follow_up, stale, words_only):
+    from qa.tokens import tokenize
+
+    said = Said(said_spans(f"江宁区总工会：{_SAID}[1]"), analyse(follow_up, words_only))
+    candidates = [(t, Words(tokenize(t), t)) for t in (_SAID, _OTHER)]
+    assert said.stale(candidates) == [stale, False]
+
+
+def test_what_was_said_drops_by_already_said_in_the_sentence_ranking(tiny_index, hash_embedder, words_only):
+    from qa.sentences import W, SentenceChooser
+
+    chooser = SentenceChooser(tiny_index)
+    r = Retriever(tiny_index, hash_embedder, fusion="bm25").retrieve_many(["江宁区总工会追回工资 要多久"], k=3)[0]
+    q = analyse("江宁区总工会追回工资 要多久", words_only)
+    before = {sid: sc for sc, sid, _ in chooser.scored(q, r.hits, r.query_vector)}
+    said = Said(said_spans(f"{_SAID}[1]"), analyse("要多久", words_only))
+    after = {sid: sc for sc, sid, _ in chooser.scored(q, r.hits, r.query_vector, said)}
+    texts = {sid: tiny_index.sentences[sid].text for sid in before}
+    assert _SAID in texts.values() and _OTHER in texts.values()
+    for sid, sc in before.items():
+        assert after[sid] == pytest.approx(sc - (W["already_said"] if texts[sid] == _SAID else 0.0))
+
+
+def test_earlier_answers_are_read_from_every_kind_of_turn():
+    turns = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "一"}, ("b", "二"),
+             {"q": "c", "a": "三"}, {"role": "user", "content": "d"}, {"role": "assistant", "content": "四"}]
+    assert earlier_answers(turns) == "二\n三\n四"  # the last three, as many questions as a follow-up reads
+    assert earlier_answers([]) == "" == earlier_answers([{"role": "user", "content": "a"}])
 
 
 @pytest.mark.parametrize("q,expect", [
