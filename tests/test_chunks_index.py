@@ -99,12 +99,12 @@ def test_a_crash_while_writing_leaves_the_previous_index(tiny_dir, tmp_path, has
     build_index([tiny_dir], out, hash_embedder, progress=False, log=lambda *_: None)
     before = (out / "manifest.json").read_bytes()
     (tiny_dir / "e.txt").write_text("新公报\n\n本刊讯 测试。\n", encoding="utf-8")
-    import qa.index as qi
+    import qa.segments
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(qi, "_write_jsonl", boom)
+    monkeypatch.setattr(qa.segments, "write_jsonl", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         build_index([tiny_dir], out, hash_embedder, progress=False, log=lambda *_: None)
     assert (out / "manifest.json").read_bytes() == before
@@ -252,18 +252,18 @@ def test_bm25_matches_the_formula(tiny_index):
 
 
 def test_a_crash_while_appending_leaves_the_previous_index(tiny_dir, tmp_path, hash_embedder, monkeypatch):
-    import qa.index as qi
+    import qa.segments
 
     out = tmp_path / "idx"
     build_index([tiny_dir], out, hash_embedder, **_quiet())
     before = (out / "manifest.json").read_bytes()
     (tiny_dir / "e.txt").write_text("新公报\n\n本刊讯 东山区总工会开展送清凉活动。\n", encoding="utf-8")
-    real = qi._write_manifest
+    real = qa.segments.write_manifest
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(qi, "_write_manifest", boom)
+    monkeypatch.setattr(qa.segments, "write_manifest", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         build_index([tiny_dir], out, hash_embedder, **_quiet())
     assert (out / "manifest.json").read_bytes() == before
@@ -273,22 +273,19 @@ def test_a_crash_while_appending_leaves_the_previous_index(tiny_dir, tmp_path, h
     (out / "delta-001").mkdir()
     (out / "delta-001" / "chunks.jsonl").write_text("{broken\n", encoding="utf-8")
     assert len(load_index(out).manifest["sources"]) == 4
-    monkeypatch.setattr(qi, "_write_manifest", real)
+    monkeypatch.setattr(qa.segments, "write_manifest", real)
     rep = build_index([tiny_dir], out, hash_embedder, **_quiet())
     assert rep.mode == "append" and len(load_index(out).manifest["sources"]) == 5
 
 
-def test_deltas_are_merged_after_max_deltas(tiny_dir, tmp_path, hash_embedder, monkeypatch):
-    import qa.index as qi
-
-    monkeypatch.setattr(qi, "MAX_DELTAS", 2)
+def test_deltas_are_merged_after_max_deltas(tiny_dir, tmp_path, hash_embedder):
     out = tmp_path / "idx"
     build_index([tiny_dir], out, hash_embedder, **_quiet())
     modes = []
     for i in range(3):
         (tiny_dir / f"new{i}.txt").write_text(f"第{i}期\n\n本刊讯 第{i}个新区总工会开展活动,慰问职工{i + 10}人。\n",
                                                encoding="utf-8")
-        modes.append(build_index([tiny_dir], out, hash_embedder, **_quiet()))
+        modes.append(build_index([tiny_dir], out, hash_embedder, max_deltas=2, **_quiet()))
     assert [r.mode for r in modes] == ["append", "append", "full"]
     assert modes[-1].embedded == modes[-1].chunks + modes[-1].sentences - modes[1].chunks - modes[1].sentences
     idx = load_index(out)
