@@ -141,6 +141,9 @@ class Question:
     excluded: tuple[str, ...] = ()  # 除了 X: words of X, which the answer should not be about
     per_unit: str = ""  # 每个月/一个人 … 多少: the rate's unit (月, 人 …), answered only by a rate
     wants_list: bool = False  # 哪些/都有啥/哪几项: answered only by an enumeration
+    # two figures asked in two clauses (有多少名党员,成立了几支先锋队): each clause's own words (those
+    # the other clauses lack) and the unit it asks in; () when one figure is asked
+    parts: tuple[tuple[tuple[str, ...], str], ...] = ()
 
     def covers(self, token: str, toks: set) -> bool:
         """The question's ``token`` (or one of its synonyms) is among ``toks``."""
@@ -331,8 +334,23 @@ def analyse(question: str, vocabulary) -> Question:
     # the rate's 每X must be in the clause that asks the figure (每年能体检不?检了多少人次: a total)
     asked = [c for c in re.split(r"[?？,，。!！;；\s]+", search) if re.search(r"多少|几|百分之", c)]
     per_unit = next((m for m in map(_RE_PER_UNIT.search, asked) if m), None)
+    parts = _figure_parts(asked, weights)
     return Question(question, weights, syn, unit, slot,
                     "" if generic else focus_word,
                     next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
                     (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money", "price") else "",
-                    bool(_RE_LIST.search(search)) and not wants_cases)
+                    bool(_RE_LIST.search(search)) and not wants_cases, parts)
+
+
+def _figure_parts(clauses: list[str], tokens) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """For two or more clauses that each ask a figure: (the clause's words that no other asking
+    clause has, the unit it asks in) per clause; () otherwise."""
+    if len(clauses) < 2:
+        return ()
+    words = [[t for t in tokens if t in c] for c in clauses]
+    out = []
+    for i, c in enumerate(clauses):
+        others = {t for j, w in enumerate(words) if j != i for t in w}
+        unit = _RE_UNIT.search(c)
+        out.append((tuple(t for t in words[i] if t not in others), unit.group(1) if unit else ""))
+    return tuple(out)

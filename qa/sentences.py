@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .articles import ends_sentence
-from .question import OUTCOME_WORDS, SYNONYMS, Question
+from .question import OUTCOME_WORDS, SYNONYMS, Question, holds
 from .wordlists import table
 
 W = table("scoring")
@@ -244,5 +244,18 @@ class SentenceChooser:
             if (sc2 >= best_score - W["second_sentence_margin"] and len(sents[sid2].text) + len(sents[best].text) <= 150
                     and self.may_join(q, sid2, hit2, best, best_hit)):
                 chosen.append(sid2)
+        for part in q.parts:  # 有多少名党员,成立了几支先锋队: a sentence for each figure asked
+            if len(chosen) < 3 and not any(self.answers_part(q, part, sid) for sid in chosen):
+                extra = [sid for _, sid, h in scored[1:12] if sid not in chosen and self.answers_part(q, part, sid)
+                         and (self.same_report(sid, best) or self.may_join(q, sid, h, best, best_hit))]
+                if extra:
+                    chosen.append(extra[0])
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         return chosen
+
+    def answers_part(self, q: Question, part, sid: int) -> bool:
+        """Sentence ``sid`` gives the figure one clause of the question asks (``Question.parts``): a
+        figure in its unit, next to one of its own words."""
+        words, unit = part
+        toks = self.tokens(sid)
+        return (not words or any(q.covers(w, toks) for w in words)) and holds("figure", self.index.sentences[sid].text, unit=unit)

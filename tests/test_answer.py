@@ -1,5 +1,6 @@
 """Retrieval and answers on the tiny corpus (HashEmbedder): citations verify, refusals, cases, follow-ups."""
 
+import dataclasses
 import re
 
 import numpy as np
@@ -296,6 +297,36 @@ def test_question_slots(q, slot, unit, focus, words_only):
 ])
 def test_rate_is_read_in_the_clause_that_asks_the_figure(q, per_unit, words_only):
     assert analyse(q, words_only).per_unit == per_unit
+
+
+@pytest.mark.parametrize("q,units", [
+    ("有多少名货车司机党员,成立了几支党员先锋队", ("名", "支")),  # two figures asked, one per clause
+    ("培训搞了几期 多少人参加", ("期", "人")),
+    ("国家级和省级工作室各多少家", None),  # one figure asked (of two things): one clause
+    ("江都给劳模发了多少三金?", None),
+])
+def test_two_figures_asked_in_two_clauses_are_two_parts(q, units, words_only):
+    parts = analyse(q, words_only).parts
+    assert (tuple(u for _, u in parts) if parts else None) == units
+    if parts:  # each part keeps its own words: 党员 is in both clauses, 先锋队 only in the second
+        assert all(not set(a) & set(b) for (a, _), (b, _) in zip(parts, parts[1:]))
+
+
+def test_each_figure_asked_gets_a_sentence_that_gives_it(tiny_index, hash_embedder, words_only):
+    from qa.sentences import SentenceChooser
+
+    chooser = SentenceChooser(tiny_index)
+    q = analyse("江宁区帮多少名农民工追回工资,律师办结要几天", words_only)
+    sid = {s.text: i for i, s in enumerate(tiny_index.sentences)}
+    wages, days = sid[_SAID], sid[_OTHER]
+    first, second = q.parts
+    assert chooser.answers_part(q, first, wages) and not chooser.answers_part(q, first, days)
+    assert chooser.answers_part(q, second, days) and not chooser.answers_part(q, second, wages)
+    hit = Retriever(tiny_index, hash_embedder, fusion="bm25").search(q.text, k=1)[0]  # both sentences' passage
+    far_behind = [(1.0, wages, hit), (0.5, days, hit)]  # too far behind to join as a runner-up
+    as_figures = dataclasses.replace(q, slot="figure", unit="名")  # (几天 alone would ask a duration, added anyway)
+    assert chooser.choose(as_figures, far_behind) == [wages, days]
+    assert chooser.choose(dataclasses.replace(as_figures, parts=()), far_behind) == [wages]
 
 
 @pytest.mark.parametrize("q, wants_list", [
