@@ -494,6 +494,8 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("周末只给调休不给加班费 这合法不", "legal"),
     ("驿站几点开门", "clock"),
     ("老板欠薪 有没有电话能打", "phone"),  # 有没有电话: a number is asked (the 12351 line)
+    ("金地瓜平台有没有客服电话", "phone"),  # ... with what kind of number between
+    ("有没有人接电话", ""),  # whether someone answers, not a number
     ("半夜打有人接不", "clock"),  # whether it is open at that hour: 7×24小时
     ("晚上能去吗", "clock"),
     ("晚上行不", "clock"),
