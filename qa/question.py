@@ -56,8 +56,8 @@ CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子
 
 _CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍回"
 _RE_UNIT = re.compile(rf"(?:多少|(?<![好哪])几)\s*(人次|[{_CLASSIFIERS}])")
-# 交几个点 / 多少个百分点: a percentage (几点 asks the time)
-_RE_POINTS = re.compile(r"(?:多少|几)个(?:百分)?点|(?:多少|几)个?百分点|多少点|百分之(?:多少|几)")
+# 交几个点 / 多少个百分点: a percentage (几点 asks the time; 有几个点 / 建了几个点位 count places)
+_RE_POINTS = re.compile(r"(?<![有建设开办])(?:多少|几)个(?:百分)?点(?!位)|(?:多少|几)个?百分点|(?<![有建设开办])多少点|百分之(?:多少|几)")
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N");
 # the magnitude and 余/多 come in either order: 143万多元, 2100余万元
 _MAGNITUDE = r"(?:[万亿千百]?[余多]?|[余多][万亿千百])"

@@ -277,6 +277,8 @@ def test_answer_json_schema(answerer):
     ("工会为职工做了哪些实事", "focus", "", "实事"),
     ("介绍一下职工书屋", "", "", ""),
     ("企业年金公司交几个点", "figure", "%", ""),  # a percentage, not a count
+    ("后来一线工资涨了几个点", "figure", "%", ""),
+    ("热饭的驿站有几个点", "figure", "个", ""),  # places counted, not a percentage
     ("涨了多少个百分点", "figure", "%", ""),
     ("骑手驿站几点开门", "clock", "", ""),  # the time, not a percentage
     ("驿站都在哪些路上?", "address", "", "路上"),
