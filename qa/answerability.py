@@ -206,7 +206,7 @@ class EvidenceReader:
         # a rate asked (每个/每人 … 多少, 几个点) is a detail: a total does not answer it
         slot = "rate" if (q.per_unit or q.unit == "%") and q.slot == "figure" else q.slot or ("list" if q.wants_list else "")
         slot_found = bool(slot) and q.details_held(answer_text)
-        if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen, answer_text):
+        if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen):
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
         return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing)
 
@@ -214,13 +214,16 @@ class EvidenceReader:
         """The divisions the articles of the ``chosen`` sentences are about."""
         return {p for sid in chosen for p in self.places_of(sid)}
 
-    def _about_places_asked(self, q, chosen, answer_text: str) -> bool:
-        """The answer is about the places the question names, if it names any: its sentences name
-        one, or their article is about one, or about a division around or inside one."""
+    def _about_places_asked(self, q, chosen) -> bool:
+        """The detail is given about the places the question names, if it names any: the sentences
+        holding it name one, or are from an article about one, or about a division around or inside one (兴化's evening classes are not signed up for by 宝鸡's WeChat
+        app, though the answer cites a 兴化 sentence too)."""
         asked = places_in(q.text)
-        if not asked or self.places_of is None or places_in(answer_text, besides=q.text) != places_in(answer_text):
+        holding = [sid for sid in chosen if q.details_held(self.index.sentences[sid].text)] or chosen
+        held_text = "".join(self.index.sentences[sid].text for sid in holding)
+        if not asked or self.places_of is None or places_in(held_text, besides=q.text) != places_in(held_text):
             return True
-        return any(same_or_nested(a, p) for a in asked for p in self._places_about(chosen))
+        return any(same_or_nested(a, p) for a in asked for p in self._places_about(holding))
 
     def _coverage(self, q, toks: set) -> tuple[float, float]:
         """(IDF-weighted share of the question's words in ``toks``, largest share of one absent word)."""

@@ -95,7 +95,8 @@ class Replies:
                 detail: str = "") -> Answer:
         """A plain refusal that still helps: what is missing when that is known (a name no bulletin
         mentions, or the asked detail — a price, a phone number — absent from the nearest sentences),
-        the nearest sentence the bulletins do have (cited) and nearby topics to ask about next."""
+        the nearest sentence the bulletins do have (cited, with the place it is about when unsaid)
+        and nearby topics to ask about next."""
         if missing:
             head = f"抱歉，公报里没有提到“{'”“'.join(missing)}”，无法回答。"
         elif detail in MISSING_DETAIL:
@@ -103,7 +104,10 @@ class Replies:
         else:
             head = REFUSAL_TEXT
         parts, cits = self.cite_all([scored[0][1]], q, _CHARS["answer_chars_refusal"]) if scored else ([], [])
-        text = head + (f"\n公报里最接近的内容：{parts[0]}" if parts else "")
+        # where the nearest sentence is from, when neither it nor the question says (宝鸡's sign-up
+        # app is not taken for 兴化's)
+        place = self.place_unsaid(cits, standalone + "".join(parts)) if parts else ""
+        text = head + (f"\n公报里最接近的内容{f'（{place}）' if place else ''}：{parts[0]}" if parts else "")
         topics = tuple(self.nearby_topics(hits))
         if topics:
             text += TOPICS_LEAD + "；".join(topics)

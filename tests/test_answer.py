@@ -722,6 +722,33 @@ def test_a_detail_of_another_place_does_not_answer_for_the_place_asked(tiny_inde
     assert ans.refused and ans.support["why"] == "detail_missing", ans.text
 
 
+def test_a_detail_only_another_place_gives_does_not_answer_though_the_place_asked_is_cited(index_of, hash_embedder):
+    """兴化那个晚上的培训班 … 在哪报名 was answered with a 兴化 sentence and 宝鸡's sign-up by WeChat: the
+    sentence holding the asked detail must be about the place asked.  The refusal's nearest sentence
+    says which place it is from when neither it nor the question does."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": "兴化办起夜校\n\n本报讯 兴化市总工会举办“家课堂”七点半职工培训班,开设烘焙、短视频制作等课程。\n",
+                      "b.txt": "公益课堂受欢迎\n\n本报讯 宝鸡市总工会公益培训班开课。\n\n在微信公众号开通线上报名小程序,职工在线报名。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    ans = answerer.ask("兴化的家课堂培训班在哪报名")
+    assert ans.refused and ans.support["why"] == "detail_missing", ans.text
+    if "小程序" in ans.text:
+        assert "最接近的内容（宝鸡市" in ans.text, ans.text
+    assert not answerer.ask("宝鸡的公益培训班在哪报名").refused  # the place that gives it still answers
+    # the evidence read from an answer citing both: 兴化's class, and 宝鸡's sign-up that holds the detail
+    sid = {x.text: i for i, x in enumerate(index.sentences)}
+    xinghua = next(i for t, i in sid.items() if "家课堂" in t)
+    baoji = next(i for t, i in sid.items() if "小程序" in t)
+    r = answerer.retriever.retrieve_many(["兴化的家课堂培训班在哪报名"], k=3)[0]
+    q = answerer.analyse("兴化的家课堂培训班在哪报名")
+    scored = answerer.chooser.scored(q, r.hits, r.query_vector)
+    both = answerer.evidence.read(q, r.hits, r.top_dense, scored, [xinghua, baoji], r.query_vector)
+    assert both.slot == "procedure" and not both.slot_found
+    q = answerer.analyse("宝鸡的公益培训班在哪报名")
+    assert answerer.evidence.read(q, r.hits, r.top_dense, scored, [baoji], r.query_vector).slot_found
+
+
 def test_words_the_bulletins_never_use_weigh_by_their_everyday_rarity(answerer, tiny_index):
     """地方, 那个, 以后 say little about which sentence answers; 喂奶 or 环卫工 say much, though the
     bulletins use none of them (BM25 alone gives all four its largest idf)."""
