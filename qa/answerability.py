@@ -216,8 +216,9 @@ class EvidenceReader:
 
     def _about_places_asked(self, q, chosen) -> bool:
         """The detail is given about the places the question names, if it names any: the sentences
-        holding it name one, or are from an article about one, or about a division around or inside one (兴化's evening classes are not signed up for by 宝鸡's WeChat
-        app, though the answer cites a 兴化 sentence too)."""
+        holding it name one, or are from an article about one, or about a division around or inside
+        one (兴化's evening classes are not signed up for through 宝鸡's WeChat app, though the answer
+        cites a 兴化 sentence too)."""
         asked = places_in(q.text)
         holding = [sid for sid in chosen if q.details_held(self.index.sentences[sid].text)] or chosen
         held_text = "".join(self.index.sentences[sid].text for sid in holding)

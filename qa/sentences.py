@@ -38,12 +38,13 @@ _CITED = re.compile(r"([^\[\]]+?)\[\d+\]")  # a cited span of an answer's text, 
 
 @dataclass(frozen=True)
 class Said:
-    """What the previous answer said, for a follow-up (``follow_up``: the follow-up read alone).  A
-    sentence it cited is not given again when it lacks what the follow-up asks — the asked detail, or
-    as much of the follow-up's own words as another candidate holds: 晚上能在那睡觉吗 after the list of
-    the drivers' home's facilities gets the night rest room; 去了几个人啊 after an answer naming
-    四名劳模工匠, or 那查出来亚健康的人咋办 after one that told of the 27 亚健康 workers' treatment, get
-    the same sentence again, because none holds the answer better."""
+    """What the conversation's last answers cited (``said_spans`` of ``conversation.earlier_answers``),
+    for a follow-up (``follow_up``: the follow-up read alone).  A sentence they cited is not given
+    again when it lacks what the follow-up asks — the asked detail, or as much of the follow-up's own
+    words as another candidate holds: 晚上能在那睡觉吗 after the list of the drivers' home's facilities
+    gets the night rest room; 去了几个人啊 after an answer naming 四名劳模工匠, or 那查出来亚健康的人咋办
+    after one that told of the 27 亚健康 workers' treatment, get the same sentence again, because none
+    holds the answer better."""
 
     spans: tuple[str, ...]
     follow_up: Question
@@ -109,7 +110,7 @@ class SentenceChooser:
 
     def scored(self, q: Question, hits, qvec, said: Said | None = None) -> list[tuple[float, int, object]]:
         """(score, sentence id, hit) for the sentences of ``hits``, best first.  ``said``: what the
-        previous answer said; a follow-up is not answered again with it (``already_said``) when it
+        earlier answers cited; a follow-up is not answered again with it (``already_said``) when it
         does not hold what the follow-up asks."""
         sents, vecs = self.index.sentences, self.index.sentence_vectors
         seen: set[int] = set()
