@@ -2,7 +2,8 @@
 
 ``CaseFinder.find`` retrieves widely, optionally filters by bulletin file, column and place, scores each
 article by its best sentence for the query (the same scoring as extractive answers), and returns one
-``CaseResult`` per article with a cited sentence.  ``qa.exports`` writes a result list as CSV or Markdown.
+``CaseResult`` per article with a cited sentence (and the article's next best sentences that hold a
+figure, which a short case list quotes too).  ``qa.exports`` writes a result list as CSV or Markdown.
 
 An article's place filter values are the administrative divisions (``qa/data/places.txt``) its place
 names, in full (江都 and 扬州市江都区总工会 both give 江都区): words jieba tags as places that are not
@@ -17,7 +18,10 @@ import re
 from dataclasses import dataclass
 
 from .citations import cite
-from .wordlists import words
+from .question import RE_FIGURE
+from .wordlists import table, words
+
+_MORE = table("scoring")  # case_more_margin: how far below an article's best sentence a figure sentence may score
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class CaseResult:
     cited: str  # source[start:end]
     score: float
     article: int
+    more: tuple[int, ...] = ()  # sentence ids: the article's next best sentences that hold a figure, best first
 
 
 _RE_ORG = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:市|县|区|省|镇|自治区)?总工会)")
@@ -209,16 +214,25 @@ class CaseFinder:
         if not hits:
             return []
         best: dict[tuple, tuple] = {}
+        runners: dict[tuple, list[int]] = {}  # an article's other sentences holding a figure, best first
         for sc, sid, h in self.chooser.scored(q, hits, retrieval.query_vector):
             s = index.sentences[sid]
-            best.setdefault((s.source, s.article), (sc, sid, h))
+            key = (s.source, s.article)
+            if key not in best:
+                best[key] = (sc, sid, h)
+            elif sc >= best[key][0] - _MORE["case_more_margin"] and RE_FIGURE.search(s.text):
+                runners.setdefault(key, []).append(sid)
         ranked = sorted(best.values(), key=lambda x: -x[0])
         top = ranked[0][0]
         out: list[CaseResult] = []
+        # the only case found is quoted as fully as a short answer's one sentence (产生效益45万元 comes
+        # after the activities it follows from); a line in a longer list is shorter
+        within = sum(1 for sc, _, _ in ranked[:k] if sc >= top - margin)
+        limit = _MORE["answer_chars_one"] if within == 1 else _MORE["case_chars"]
         for sc, sid, h in ranked:
             if len(out) >= k or sc < top - margin:
                 break
-            got = cite(index, sid, len(out) + 1, self.chooser.clause_scorer(q), limit=80,
+            got = cite(index, sid, len(out) + 1, self.chooser.clause_scorer(q), limit=limit,
                        must_have=q.has_slot if q.slot else None)
             if got is None:
                 continue
@@ -228,5 +242,6 @@ class CaseFinder:
             # the place as the chat's source lines and the filter show it (江都 → 江都区; 港湾 is none)
             out.append(CaseResult(index.article_title(s.source, s.article), place_label(article_place(info)),
                                   info.get("column", ""),
-                                  s.source, part, c.start, c.end, c.text, round(float(sc), 4), s.article))
+                                  s.source, part, c.start, c.end, c.text, round(float(sc), 4), s.article,
+                                  tuple(runners.get((s.source, s.article), ())[:3])))
         return out

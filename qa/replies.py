@@ -83,10 +83,24 @@ class Replies:
         if not found:
             return self.refusal(question, standalone, hits, scored, q)
         lines, cits, cases = [], [], []
+        # a short list gives each case's figures too (a staff member asking for a case wants what it
+        # achieved: 补发加班工资143万多元), from the article's next best sentences that hold one
+        more = _CHARS["case_more_sentences"] // len(found)
         for i, r in enumerate(found, 1):
-            cits.append(Citation(i, r.source, r.title, r.start, r.end, r.cited, page=self.index.page_of(r.source, r.start)))
-            cases.append(Case(r.title, r.place, r.sentence, i, r.source, r.column))
-            lines.append(f"{i}. {r.place + '：' if r.place else ''}《{r.title}》——{r.sentence}[{i}]")
+            n = len(cits) + 1
+            cits.append(Citation(n, r.source, r.title, r.start, r.end, r.cited, page=self.index.page_of(r.source, r.start)))
+            cases.append(Case(r.title, r.place, r.sentence, n, r.source, r.column))
+            extra, extra_cits = [], []
+            for sid in r.more:
+                if len(extra) == more:
+                    break
+                got = cite(self.index, sid, len(cits) + len(extra_cits) + 1, self.chooser.clause_scorer(q),
+                           limit=_CHARS["answer_chars_each"])
+                if got is not None and not any(c.start < got[1].end and got[1].start < c.end for c in cits + extra_cits):
+                    extra.append(f"{got[0]}[{got[1].n}]")
+                    extra_cits.append(got[1])
+            cits.extend(extra_cits)
+            lines.append(f"{i}. {r.place + '：' if r.place else ''}《{r.title}》——{r.sentence}[{n}]" + "".join(extra))
         text = f"找到 {len(cases)} 篇相关报道：\n" + "\n".join(lines)
         return Answer(question, text, tuple(cits), tuple(hits), kind="cases", cases=tuple(cases),
                       standalone_question=standalone)

@@ -132,3 +132,34 @@ def test_file_filter_labels(sources, labels):
     from qa.page_html import file_choices
 
     assert [label for label, _ in file_choices(sources)] == labels
+
+
+CASE_WITH_FIGURE = ("\n\n东湖县总工会督促企业整改\n\n本刊讯 东湖县总工会向违法用工企业发出监督提示函,督促企业整改用工问题。"
+                    "企业整改后补发职工加班工资143万元。职工们纷纷点赞。\n")
+
+
+def test_the_only_case_found_gives_its_figures_too(index_of, hash_embedder):
+    """A staff member asking for a case wants what it achieved: when one article matches, its line adds
+    the article's next sentence holding a figure (cited after the first, verified); a list of three keeps
+    one sentence a line."""
+    from qa.citations import verify_answer
+    from qa.sources import source_text
+
+    index = index_of({
+        "k1.txt": CASE_WITH_FIGURE,
+        "k2.txt": "\n\n西山市总工会举办读书节\n\n本刊讯 西山市总工会举办职工读书节,全市职工踊跃参加。\n",
+    })
+    a = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    ans = a.ask("有没有工会发监督提示函督促企业整改的案例")
+    assert ans.kind == "cases" and len(ans.cases) == 1
+    assert "143万元" in ans.text and [c.n for c in ans.citations] == [1, 2]
+    assert ans.cases[0].citation == 1 and verify_answer(ans, source_text) == []
+    assert "143万元" not in ans.citations[0].text and "143万元" in ans.citations[1].text
+    two = index_of({"k1.txt": CASE_WITH_FIGURE,
+                    "k3.txt": "\n\n西山市总工会督促企业整改\n\n本刊讯 西山市总工会向欠薪企业发出监督提示函,督促企业整改欠薪问题。"
+                              "企业整改后补发职工工资20万元。\n",
+                    "k4.txt": "\n\n南湖区总工会督促企业整改\n\n本刊讯 南湖区总工会向企业发出监督提示函,督促企业整改安全问题。"
+                              "企业整改后添置设备30台。\n"})
+    listed = Answerer(two, hash_embedder, answerability=AnswerabilityModel.always()).ask(
+        "有没有工会发监督提示函督促企业整改的案例")
+    assert len(listed.cases) == 3 and len(listed.citations) == 3  # three articles: one sentence each
