@@ -165,6 +165,8 @@ def _lines(text: str) -> list[_Line]:
 _JOINABLE_HEAD = {"body", "lead", "editor"}
 
 
+# a union named by its level only (区总工会, 市总): the report named which one before
+_RE_BARE_UNION = re.compile(r"^([省市县区镇])总(?:工会)?")
 _RE_FRESH_START = re.compile(r"^(日前|近日|近期|今年|去年|\d{1,2}月\d{1,2}日|\d{4}年)")
 
 
@@ -214,6 +216,7 @@ class _Draft:
     ended: bool = False
     closed: bool = False  # a byline or credit came after the body: the report is complete
     title_lines: list = field(default_factory=list)
+    marked: bool = False  # opened by a column marker (【主席之声】): a piece of its own
 
 
 def _title_from_run(run: list[_Line]) -> tuple[str, list[_Line], list[_Line]]:
@@ -240,7 +243,7 @@ def split_articles(text: str, source: str = "") -> list[Article]:
         nonlocal cur, one_shot_column
         run = run or []
         cur = _Draft(title=title, title_spans=[s for x in run for s in x.spans], column=one_shot_column or section,
-                     title_lines=run)
+                     title_lines=run, marked=bool(one_shot_column))
         one_shot_column = ""
         drafts.append(cur)
         return cur
@@ -353,6 +356,12 @@ def _reattach(drafts: list[_Draft], reach: int = 6) -> list[_Draft]:
       ``reach`` items, before or after it, whose last paragraph stops mid-sentence (…加强与兴化)
       and that no other block continues: it is that report's rest, printed on another page.
 
+    - a titled block with no lead or byline of its own whose first words name its union without
+      saying which (区总工会为了能让更多的司机…, under the subheading 暖心开展高品质服务) joins the
+      nearest earlier titled report still open within ``reach`` items that names a union of that
+      level (徐州市贾汪区总工会): no report opens without saying whose union it is; the subheading
+      becomes a heading paragraph.
+
     The joined paragraphs keep their own source spans (``qa.chunks`` cuts passages so that each
     one's spans run forward)."""
     out: list[_Draft] = []
@@ -362,6 +371,16 @@ def _reattach(drafts: list[_Draft], reach: int = 6) -> list[_Draft]:
             if host is not None:
                 host.paragraphs.extend(d.paragraphs)
                 host.byline = host.byline or d.byline
+                host.closed = d.closed
+                continue
+        level = _RE_BARE_UNION.match(d.paragraphs[0].text) if d.title and not (d.lead or d.byline or d.marked) else None
+        if level:
+            named = re.compile(rf"[{_CJK}]{{2,}}{level.group(1)}总工会")
+            host = next((h for h in reversed(out[-reach:]) if h.title and not h.closed
+                         and named.search(f"{h.title} {h.byline} {h.paragraphs[0].text}")), None)
+            if host is not None:
+                host.paragraphs.extend(Paragraph(x.text, tuple(x.spans), "heading") for x in d.title_lines)
+                host.paragraphs.extend(d.paragraphs)
                 host.closed = d.closed
                 continue
         out.append(d)

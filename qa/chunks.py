@@ -20,6 +20,7 @@ from .sources import Document
 
 DEFAULT_CHUNK_SIZE = 200
 DEFAULT_CHUNK_OVERLAP = 40
+_LAYOUT_GAP = 6  # characters between two paragraphs of one page: blank lines, a page break
 SEPARATORS = ["\n", "。", "！", "？", "；", "!", "?", ";", "，", ",", "、", ""]
 
 
@@ -35,23 +36,27 @@ class Chunk:
     spans: tuple[Span, ...] = ()
     article: int = 0
     byline: str = ""
+    heading: str = ""  # the subheading of the article's section the passage starts in ("" before any)
 
     @property
     def context(self) -> str:
-        """Title plus byline: the article-level context shown to the embedder and BM25."""
-        return " ".join(x for x in (self.title, self.byline) if x)
+        """Title, section subheading and byline: the context shown to the embedder and BM25."""
+        return " ".join(x for x in (self.title, self.heading, self.byline) if x)
 
     def to_json(self) -> dict:
-        return {"id": self.id, "source": self.source, "title": self.title, "column": self.column,
-                "text": self.text, "start": self.start, "end": self.end,
-                "spans": [list(s) for s in self.spans], "article": self.article, "byline": self.byline}
+        out = {"id": self.id, "source": self.source, "title": self.title, "column": self.column,
+               "text": self.text, "start": self.start, "end": self.end,
+               "spans": [list(s) for s in self.spans], "article": self.article, "byline": self.byline}
+        if self.heading:
+            out["heading"] = self.heading
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> "Chunk":
         spans = d.get("spans")
         return cls(d["id"], d["source"], d["title"], d["column"], d["text"], d["start"], d["end"],
                    tuple(map(tuple, spans)) if spans else ((d["start"], d["end"]),),
-                   d.get("article", 0), d.get("byline", ""))
+                   d.get("article", 0), d.get("byline", ""), d.get("heading", ""))
 
 
 class _OffsetMap:
@@ -112,10 +117,13 @@ def make_splitter(chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEF
 
 def forward_runs(paragraphs) -> list[list]:
     """An article's paragraphs cut where one lies before the previous one in the source (the rest
-    of a report printed on an earlier page, ``qa.articles._reattach``): within a run, spans go forward."""
+    of a report printed on an earlier page, ``qa.articles._reattach``), and where a subheading comes
+    after other items (the rest printed on a later page under its subheading): within a run, spans go
+    forward and only layout lies between two paragraphs."""
     runs: list[list] = []
     for p in paragraphs:
-        if runs and p.start >= runs[-1][-1].end:
+        jumped = p.role == "heading" and runs and p.start - runs[-1][-1].end > _LAYOUT_GAP
+        if runs and p.start >= runs[-1][-1].end and not jumped:
             runs[-1].append(p)
         else:
             runs.append([p])
@@ -125,13 +133,26 @@ def forward_runs(paragraphs) -> list[list]:
 def chunk_article(article: Article, splitter) -> list[Chunk]:
     """An article's passages, in reading order; a passage never spans two forward runs, so its
     ``start``/``end`` enclose its spans."""
-    def make(text: str, spans: tuple[Span, ...]) -> Chunk:
+    def make(text: str, spans: tuple[Span, ...], heading: str) -> Chunk:
         return Chunk(chunk_id(article.source, spans, text), article.source, article.title, article.column,
-                     text, spans[0][0], spans[-1][1], spans, article.n, article.byline)
+                     text, spans[0][0], spans[-1][1], spans, article.n, article.byline, heading)
 
     chunks = []
+    heading = ""  # the subheading in force, carried across runs in reading order
     for run in forward_runs(article.paragraphs):
         vtext, omap = _OffsetMap.for_paragraphs(run)
+        # where each subheading (consecutive heading paragraphs, joined) starts in the run's text
+        marks, pos, prev_heading = [], 0, False
+        for p in run:
+            if p.role == "editor":  # 小编说 comments on the whole article, not on its last section
+                marks.append((pos, ""))
+            elif p.role == "heading":
+                if prev_heading:
+                    marks[-1] = (marks[-1][0], f"{marks[-1][1]} {p.text}")
+                else:
+                    marks.append((pos, p.text))
+            prev_heading = p.role == "heading"
+            pos += len(p.text) + 1
         cursor = 0
         for piece in splitter.split_text(vtext):
             at = vtext.find(piece, cursor)
@@ -140,7 +161,8 @@ def chunk_article(article: Article, splitter) -> list[Chunk]:
             cursor = at + 1
             spans = omap.spans(at, at + len(piece))
             text = piece.replace("\n", "")  # paragraph breaks are the gaps between spans
-            chunks.append(make(text, spans))
+            heading = next((h for m, h in reversed(marks) if m <= at), heading)
+            chunks.append(make(text, spans, "" if heading == article.title else heading))
     return chunks
 
 

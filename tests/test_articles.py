@@ -179,3 +179,65 @@ def test_rest_printed_before_its_report_joins_the_report_it_ends(rest, joins):
             assert "".join(text[s:e] for s, e in c.spans) == c.text
     else:
         assert any(a.title == "" and rest in a.body for a in arts)
+
+
+# a column's rest printed on a later page under its subheadings, after another report (徐州贾汪's
+# 货车司机之家 column in the fourth seed bulletin: 暖心开展高品质服务 / 区总工会为了能让更多的司机…)
+CONTINUED = """
+【主席之声】
+
+建好货车司机之家
+
+甲市乙区总工会副主席 张三
+
+区总工会在国道旁建成司机之家,配有淋浴间和休息室。
+
+丙省:职工热线
+
+已帮职工追回欠薪2100余万元
+
+日前,丙省总工会热线帮助职工追回欠薪2100余万元。
+
+【履职手记】
+
+日前,一个题为“劳模邀你阅见美好”的小视频走红网络,几位劳模分享了自己的读书体会。一场超大规模的职工诗文朗诵会隆重举办,来自全区各镇工会、各系统工会以及直属基层工会近60个代表
+
+暖心开展高品质服务
+
+{opening}为了能让更多的司机来到司机之家,吸纳新会员862人。
+"""
+
+
+@pytest.mark.parametrize("opening, joins", [
+    ("区总工会", True),  # names its union by level only: the 乙区总工会 of the column before
+    ("区总", True),
+    ("丁市戊区总工会", False),  # says whose union it is: a report of its own
+    ("市总工会", False),  # no report before it names a 市总工会
+])
+def test_a_subheaded_rest_joins_the_report_that_named_its_union(opening, joins):
+    text = CONTINUED.replace("{opening}", opening)
+    arts = split_articles(text, "x.txt")
+    column = arts[0]
+    assert column.title == "建好货车司机之家"
+    assert ("862人" in column.body) is joins
+    assert len(arts) == (3 if joins else 4)
+    if joins:
+        heading = next(p for p in column.paragraphs if p.text == "暖心开展高品质服务")
+        assert heading.role == "heading"
+        for p in column.paragraphs:  # every paragraph still maps to its own place in the file
+            assert "".join(text[s:e] for s, e in p.spans) == p.text
+
+
+def test_passages_carry_their_section_subheading():
+    from qa.chunks import chunk_document, make_splitter
+    from qa.sources import Document
+
+    text = CONTINUED.replace("{opening}", "区总工会")
+    chunks = chunk_document(Document("x.txt", "", text, "bulletin"), make_splitter(200, 40))
+    by_text = {c.text[:6]: c for c in chunks}
+    rest = next(c for c in chunks if "862人" in c.text)
+    assert rest.heading == "暖心开展高品质服务" and "暖心开展高品质服务" in rest.context
+    assert rest.start >= text.index("暖心开展高品质服务")  # not glued to the end of the column's first page
+    first = next(c for c in chunks if "淋浴间" in c.text)
+    assert first.heading == "" and first.context == "建好货车司机之家 甲市乙区总工会副主席 张三"
+    assert len(by_text) == len(chunks)
