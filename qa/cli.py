@@ -13,6 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from .articles import UNTITLED, is_untitled
 from .errors import QAError, UsageError
 
 DEFAULT_INDEX = os.environ.get("QA_INDEX", "indexes/default")
@@ -117,6 +118,9 @@ def _read_history(path: str | None) -> list:
 
 
 def _print_human(ans) -> None:
+    def name(title: str) -> str:  # an untitled article (a fragment) is not shown as 《》
+        return f"《{title}》" if title and not is_untitled(title) else UNTITLED
+
     print(f"问：{ans.question}")
     if ans.standalone_question and ans.standalone_question != ans.question:
         print(f"（理解为：{ans.standalone_question}）")
@@ -125,11 +129,12 @@ def _print_human(ans) -> None:
         print(f"注：{ans.notice}")
     for c in ans.citations:
         flag = "" if c.verified else "（未核实）"
-        print(f"  [{c.n}] {c.source} [{c.start}:{c.end}] 《{c.title}》{flag}")
+        print(f"  [{c.n}] {c.source} [{c.start}:{c.end}] {name(c.title)}{flag}")
     print("检索到的段落（答案引用的在前）：")
     for h in ans.passages:
         moved = f"，检索第{h.retrieved_rank}" if h.retrieved_rank != h.rank else ""
-        print(f"  {h.rank}. ({h.score:.3f}{moved}) {h.chunk.source} [{h.chunk.start}:{h.chunk.end}] 《{h.chunk.title}》 "
+        print(f"  {h.rank}. ({h.score:.3f}{moved}) {h.chunk.source} [{h.chunk.start}:{h.chunk.end}] "
+              f"{name(h.chunk.title)} "
               f"{h.chunk.text[:60]}…")
     t = ans.timings_ms
     print(f"用时 {t.get('total', 0):.0f} ms（向量 {t.get('embed', 0):.0f}，读题 {t.get('read', 0):.0f}，检索 {t.get('search', 0):.0f}，"

@@ -119,3 +119,17 @@ def test_ask_lists_the_cited_passage_first_and_says_where_retrieval_put_it(built
     assert main(["ask", "--index", str(built), "滨江追回了多少工资"]) == 0
     listed = capsys.readouterr().out.split("检索到的段落（答案引用的在前）：")[1].splitlines()
     assert listed[1].lstrip().startswith("1. (") and "检索第" in listed[1] and "滨江" in listed[1]
+
+
+def test_ask_names_an_untitled_fragment_as_such(tmp_path, capsys):
+    """A passage of an article without a title (a photo caption) is listed as （无题）, not as 《》."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "p.txt").write_text("\n\n图说新闻\n\n近日,东湖县总工会组织劳模工匠走进企业,为职工讲授焊接技术。\n\n张三 摄\n",
+                                encoding="utf-8")
+    idx = tmp_path / "idx"
+    assert main(["index", "--source", str(docs), "--index", str(idx), "--model", "hash-128", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "--index", str(idx), "东湖县劳模工匠走进企业讲了什么"]) == 0
+    out = capsys.readouterr().out
+    assert "《》" not in out and "（无题）" in out.split("检索到的段落")[1]
