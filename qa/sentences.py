@@ -227,8 +227,8 @@ class SentenceChooser:
         if outcome is not None:
             chosen.append(outcome)
         elif (prev >= 0 and self.same_report(prev, best)
-              and q.coverage(self.tokens(prev) | self.tokens(best)) > q.coverage(self.tokens(best)) + 0.2
-              and len(sents[prev].text) + len(sents[best].text) <= 130):
+              and q.coverage(self.tokens(prev) | self.tokens(best)) > q.coverage(self.tokens(best)) + W["prev_sentence_gain"]
+              and len(sents[prev].text) + len(sents[best].text) <= W["prev_sentence_chars"]):
             chosen.insert(0, prev)  # the sentence before carries the subject the best one leaves out
         elif q.asks_detail and not q.details_held(sents[best].text):
             # the best sentence names the subject but not the asked thing: add the sentence that has
