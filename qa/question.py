@@ -107,7 +107,7 @@ _RE_ADDRESS = re.compile(r"位于|坐落|地址[:：为是]|\d+号|[\u4e00-\u9ff
 _RE_LEGAL = re.compile(r"违法|合法|依法|法律|规定|违反")
 _RE_DAY_ASKED = re.compile(r"哪天|哪一天|几号|几月几[号日]|具体日期|哪一日")
 _RE_DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号]|当天|同日")
-_RE_ROLE = re.compile(r"(主席|书记|负责人|局长|队长|经理|院长|站长|校长|组长|馆长|董事长|总经理)[^,，。?？]{0,3}(?:是谁|叫啥|叫什么|是哪位)")
+_RE_ROLE = re.compile(r"(副?(?:主席|书记|负责人|局长|队长|经理|院长|站长|校长|组长|馆长|董事长|总经理))[^,，。?？]{0,3}(?:是谁|叫啥|叫什么|是哪位)")
 _RE_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}点|全天|24小时")
 # "每个月/一个人/每名 … 多少": a rate, answered only by a rate (每月, 人均, 月均 …)
 _RE_PER_UNIT = re.compile(r"(?:每|一)(?:个)?(人|月|年|天|名|家|场|期|届)|每(个)")
@@ -241,8 +241,9 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
         return bool(RE_DATE.search(text) or re.search(r"今年|去年|前年", text))
     if slot == "person":
         names = _person_names(text)
-        if focus:  # 主席是谁: the name stands next to the role (副主席万月, 党组书记、副主席张友良, 张友良…主席)
-            return any(re.search(rf"{re.escape(focus)}[^。,，;；]{{0,6}}?{re.escape(n)}|{re.escape(n)}[^。,，]{{0,12}}{re.escape(focus)}", text)
+        if focus:  # 主席是谁: the name stands next to the role (主席汤云庆, 党组书记、主席邱永泉, 张友良…主席); a 副主席 is no 主席
+            role = rf"(?<!副){re.escape(focus)}" if not focus.startswith("副") else re.escape(focus)  # 副主席 is no 主席
+            return any(re.search(rf"{role}[^。,，;；]{{0,6}}?{re.escape(n)}|{re.escape(n)}[^。,，]{{0,12}}{role}", text)
                        for n in names)
         return bool(names)
     if slot == "name":

@@ -379,6 +379,10 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("那个服装公司叫啥名", "县某服装公司改制,工会发出《建议书》,促进该公司重新修改改制方案。", False),
     ("那个拖欠工资的公司叫什么", "工作人员立即为公司负责人讲解了有关法律规定。", False),
     ("义乌那个网上维权的平台叫啥名字", "义乌市总工会全力推进“金地瓜”维权服务平台建设。", True),
+    # a 副主席 is no 主席 (a diagnostic set's 铁岭市总工会的主席是谁 was answered with its 副主席)
+    ("铁岭市总工会的主席是谁", "铁岭市总工会副主席张凤军说,各级工会依托职工书屋开展岗位练兵。", False),
+    ("铁岭市总工会的副主席是谁", "铁岭市总工会副主席张凤军说,各级工会依托职工书屋开展岗位练兵。", True),
+    ("大丰区总工会主席是谁", "区政协副主席、总工会主席汤云庆出席启动仪式并讲话。", True),
 ])
 def test_slot_matching(q, text, expect, words_only):
     assert analyse(q, words_only).has_slot(text) is expect
