@@ -208,6 +208,8 @@ class Question:
 
 
 # slots held when one pattern matches
+# a duration asked in days or years (几天, 多少年) is held by one in that unit (当天 and 当场 are days)
+_DURATION_UNITS = {"天": "天|日|当场", "年": "年"}
 _HELD_BY = {"money": _RE_MONEY, "price": _RE_PRICE, "phone": _RE_PHONE, "clock": _RE_CLOCK, "address": _RE_ADDRESS, "legal": _RE_LEGAL,
             "duration": _RE_DURATION, "procedure": _RE_PROCEDURE, "frequency": _RE_FREQUENCY, "service": _RE_SERVICE}
 
@@ -252,6 +254,8 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
             kind = re.escape(noun.group(1))
             return bool(re.search(rf"[”》」][\u4e00-\u9fff]{{0,6}}{kind}", text)) or _named(noun.group(1), text)
         return bool(re.search(r"[“《「]", text) or _person_names(text))
+    if slot == "duration" and unit in _DURATION_UNITS:  # 多少天 is not answered by 近三年
+        return any(re.search(_DURATION_UNITS[unit], m.group()) for m in _RE_DURATION.finditer(text))
     if slot in _HELD_BY:
         return bool(_HELD_BY[slot].search(text))
     if slot == "focus":

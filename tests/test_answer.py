@@ -373,6 +373,9 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("兴化家课堂那个班在哪个地方上课", "兴化市总工会打好深化产改“组合拳”。", False),  # the question's own place answers nothing
     ("产假一共能休多少天", "企业设立478个“妈妈班”。", False),  # 多少天 asks a duration
     ("产假一共能休多少天", "女职工可休产假98天。", True),
+    ("产假一共能休多少天", "近三年,共走访慰问60家困难职工。", False),  # 多少天 is not answered in years
+    ("投诉几天能办结", "工会律师全程代理,平均办结时间缩短到15天。", True),
+    ("劳模当了多少年", "他在天津工作了34年。", True),
     # 某 withholds a name, 该 refers back to one: neither names the company asked for
     ("补发加班费的是哪家公司", "县某餐饮公司主动进行整改,共补发加班费3.6万元。", False),
     ("补发加班费的是哪家公司", "江苏恒升物业公司工会开展“三个一”活动。", True),
