@@ -252,7 +252,9 @@ def test_pdf_questions_are_answered_with_a_verified_citation_on_the_right_page(p
     index = load_index(tmp_path / "idx")
     # what is checked is the citation and its page, not whether the weak hash model's evidence is enough
     # (一起执结 had been "repaired" to 一期执结, a bulletin word, which happened to lift it)
-    a = answerer_for(index, hash_embedder, AnswerabilityModel.always())
+    # lexical retrieval: the hash model's vectors of passages that carry their section's subheading (一函两书…)
+    # rank the 会员评议 section first for 执结; which page a citation is on is what is checked here
+    a = Answerer(index, hash_embedder, fusion="bm25", answerability=AnswerabilityModel.always())
     pages = set()
     for q, gold in (("滨海县总工会和法院一起执结了多少案件?", "成功执结案件9件"),
                     ("江都区的技能人才一共有多少?", "全区技能人才总量超16.4万人")):
