@@ -21,9 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .articles import ends_sentence
-from .question import OUTCOME_WORDS, SYNONYMS, Question, holds
+from .question import OUTCOME_WORDS, RE_FIGURE, SYNONYMS, Question, holds
 from .wordlists import table
 
+# a sentence telling one anonymous case (县某餐饮公司…, 该市某装饰材料公司…): an example of what the text says before it
+_RE_EXAMPLE = re.compile(r"^[^,，。]{0,6}某")
 W = table("scoring")
 
 
@@ -227,9 +229,12 @@ class SentenceChooser:
         if outcome is not None:
             chosen.append(outcome)
         elif (prev >= 0 and self.same_report(prev, best)
-              and q.coverage(self.tokens(prev) | self.tokens(best)) > q.coverage(self.tokens(best)) + W["prev_sentence_gain"]
+              and (q.coverage(self.tokens(prev) | self.tokens(best)) > q.coverage(self.tokens(best)) + W["prev_sentence_gain"]
+                   or (_RE_EXAMPLE.match(sents[best].text) and RE_FIGURE.search(sents[prev].text)))
               and len(sents[prev].text) + len(sents[best].text) <= W["prev_sentence_chars"]):
-            chosen.insert(0, prev)  # the sentence before carries the subject the best one leaves out
+            # the sentence before carries the subject the best one leaves out, or the total an example
+            # (县某餐饮公司…3.6万元) is one case of (补发…加班工资143万多元)
+            chosen.insert(0, prev)
         elif q.asks_detail and not q.details_held(sents[best].text):
             # the best sentence names the subject but not the asked thing: add the sentence that has
             # it — nearby in the same article first, else the best candidate that has it

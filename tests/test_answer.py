@@ -825,3 +825,17 @@ def test_a_short_question_naming_a_new_subject_lends_it_to_what_follows():
     out = condense("劳模有钱拿吗", history)
     assert "职工书屋" in out and "工资" not in out, out
     assert "工资" in condense("在哪", history[:2])  # a plain follow-up still takes the earlier subject
+
+
+def test_an_example_case_comes_with_the_total_before_it(index_of, hash_embedder):
+    """县某餐饮公司…3.6万元 is one case of what the sentence before it totals (补发…143万元): a worker asking
+    whether the union gets holiday pay back is given both."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"w.txt": "\n\n东湖县总工会维权有力\n\n本刊讯 今年以来,东湖县总工会向企业发放监督提示函153份,"
+                               "补发职工加班工资143万元。县某餐饮公司主动进行整改,共补发职工节假日加班费3.6万元。"
+                               "职工们纷纷点赞。\n"})
+    a = Answerer(index, hash_embedder, fusion="bm25", answerability=AnswerabilityModel.always())
+    ans = a.ask("东湖县餐饮公司节假日加班费不给,工会能帮着讨吗")
+    assert "3.6万元" in ans.text and "143万元" in ans.text
+    assert ans.text.index("143万元") < ans.text.index("3.6万元")  # in reading order
