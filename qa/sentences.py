@@ -218,7 +218,9 @@ class SentenceChooser:
     def choose(self, q: Question, scored) -> list[int]:
         """The sentences of a short answer: the best, plus the one that completes it (the sentence
         before when it names the subject, the outcome for 最后/最终, the sentence holding the asked
-        slot, or a runner-up as much about the question), in text order."""
+        slot, or a runner-up as much about the question).  The best leads: the others follow in text
+        order, and only the sentence just before it is read first (so [1] and the first passage shown are
+        the ones that answer, not an article's lead that a runner-up brought in)."""
         if not scored:
             return []
         sents = self.index.sentences
@@ -257,7 +259,8 @@ class SentenceChooser:
                 if extra:
                     chosen.append(extra[0])
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
-        return chosen
+        head = [best - 1, best] if best - 1 in chosen else [best]
+        return head + [sid for sid in chosen if sid not in head]
 
     def answers_part(self, q: Question, part, sid: int) -> bool:
         """Sentence ``sid`` gives the figure one clause of the question asks (``Question.parts``): a

@@ -839,3 +839,36 @@ def test_an_example_case_comes_with_the_total_before_it(index_of, hash_embedder)
     ans = a.ask("东湖县餐饮公司节假日加班费不给,工会能帮着讨吗")
     assert "3.6万元" in ans.text and "143万元" in ans.text
     assert ans.text.index("143万元") < ans.text.index("3.6万元")  # in reading order
+
+
+
+@pytest.mark.parametrize("best, other, order", [
+    ("权益有保障", "试点单位", ("权益有保障", "试点单位")),  # a runner-up from earlier joins: the best leads
+    ("权益有保障", "诊疗", ("诊疗", "权益有保障")),  # the sentence just before: read in order
+    ("试点单位", "权益有保障", ("试点单位", "权益有保障")),  # from later: reading order is the same
+])
+def test_an_answer_leads_with_its_best_sentence_when_another_joins_it(index_of, words_only, best, other, order):
+    """A runner-up from earlier in the article (the lead naming the company) joins the sentence that holds
+    the asked list: the answer starts with the list, so its [1] and the first passage shown are the ones
+    that answer (中铁上海工程局…“六有六爱”工作包括哪些内容 led with the lead sentence)."""
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"w.txt": "\n\n东湖机械公司建设幸福企业\n\n本报讯 作为幸福企业试点单位,东湖机械公司工会着力为职工办实事。"
+                               "当天,医生来到该公司为职工诊疗。"
+                               "工会实施了以权益有保障、建家有条件、建功有平台为主要内容的“三有”工作。\n"})
+    text = {w: next(s.text for s in index.sentences if w in s.text) for w in ("权益有保障", "试点单位", "诊疗")}
+    sid = {w: next(i for i, s in enumerate(index.sentences) if s.text == text[w]) for w in text}
+    q = analyse("东湖机械公司工会“三有”工作包括哪些内容", words_only)
+    chosen = SentenceChooser(index).choose(q, [(1.0, sid[best], None), (0.99, sid[other], None)])
+    assert [index.sentences[i].text for i in chosen] == [text[w] for w in order]
+
+
+def test_the_sentence_before_the_best_keeps_reading_order(index_of, words_only):
+    """The sentence before the best one, joined because it names the subject, is read first (the prev rule)."""
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"w.txt": "\n\n东湖县总工会维权有力\n\n本刊讯 今年以来,东湖县总工会补发职工加班工资143万元。"
+                               "县某餐饮公司主动进行整改,共补发职工节假日加班费3.6万元。\n"})
+    first, second = (next(i for i, s in enumerate(index.sentences) if w in s.text) for w in ("143万元", "3.6万元"))
+    q = analyse("东湖县餐饮公司节假日加班费不给,工会能帮着讨吗", words_only)
+    assert SentenceChooser(index).choose(q, [(1.0, second, None), (0.5, first, None)]) == [first, second]
