@@ -217,8 +217,8 @@ class SentenceChooser:
 
     def choose(self, q: Question, scored) -> list[int]:
         """The sentences of a short answer: the best, plus the one that completes it (the sentence
-        before when it names the subject, the outcome for 最后/最终, the sentence holding the asked
-        slot, or a runner-up as much about the question).  The best leads: the others follow in text
+        before when it names the subject, the sentence after when the best only names it, the outcome
+        for 最后/最终, the sentence holding the asked slot, or a runner-up as much about the question).  The best leads: the others follow in text
         order, and only the sentence just before it is read first (so [1] and the first passage shown are
         the ones that answer, not an article's lead that a runner-up brought in)."""
         if not scored:
@@ -237,6 +237,11 @@ class SentenceChooser:
             # the sentence before carries the subject the best one leaves out, or the total an example
             # (县某餐饮公司…3.6万元) is one case of (补发…加班工资143万多元)
             chosen.insert(0, prev)
+        elif (best + 1 < len(sents) and self.same_report(best + 1, best)
+              and q.coverage(self.tokens(best) | self.tokens(best + 1)) > q.coverage(self.tokens(best)) + W["prev_sentence_gain"]
+              and len(sents[best].text) + len(sents[best + 1].text) <= W["prev_sentence_chars"]):
+            # the sentence after gives what the best one, naming only the subject, leaves out
+            chosen.append(best + 1)
         elif q.asks_detail and not q.details_held(sents[best].text):
             # the best sentence names the subject but not the asked thing: add the sentence that has
             # it — nearby in the same article first, else the best candidate that has it

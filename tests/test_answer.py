@@ -328,7 +328,10 @@ def test_each_figure_asked_gets_a_sentence_that_gives_it(tiny_index, hash_embedd
     far_behind = [(1.0, wages, hit), (0.5, days, hit)]  # too far behind to join as a runner-up
     as_figures = dataclasses.replace(q, slot="figure", unit="名")  # (几天 alone would ask a duration, added anyway)
     assert chooser.choose(as_figures, far_behind) == [wages, days]
-    assert chooser.choose(dataclasses.replace(as_figures, parts=()), far_behind) == [wages]
+    # a clause with no words of its own (多少天): only its part brings the sentence that gives the days
+    short = dataclasses.replace(analyse("江宁区帮多少名农民工追回工资,多少天", words_only), slot="figure", unit="名")
+    assert short.parts and chooser.choose(short, far_behind) == [wages, days]
+    assert chooser.choose(dataclasses.replace(short, parts=()), far_behind) == [wages]
 
 
 @pytest.mark.parametrize("q, wants_list", [
@@ -872,3 +875,18 @@ def test_the_sentence_before_the_best_keeps_reading_order(index_of, words_only):
     first, second = (next(i for i, s in enumerate(index.sentences) if w in s.text) for w in ("143万元", "3.6万元"))
     q = analyse("东湖县餐饮公司节假日加班费不给,工会能帮着讨吗", words_only)
     assert SentenceChooser(index).choose(q, [(1.0, second, None), (0.5, first, None)]) == [first, second]
+
+
+def test_the_sentence_after_completes_a_best_one_that_only_names_the_subject(index_of, words_only):
+    """巨港汽车零部件的，听说公会给我们免费体检？ was answered with 巨港…会员对工会…不满意 (the long company name
+    outweighs 免费体检); the sentence after it, which gives the free check-ups, joins it."""
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"w.txt": "\n\n东湖县总工会维权有力\n\n本刊讯 今年以来,东湖县总工会开展会员评议。"
+                               "东湖汽车零部件公司工会会员对工会维护职工健康权益不满意。"
+                               "县总派员进行整改,免费为568名职工体检。\n"})
+    named, checked = (next(i for i, s in enumerate(index.sentences) if w in s.text) for w in ("不满意", "568名"))
+    q = analyse("东湖汽车零部件的，工会给我们免费体检吗", words_only)
+    assert SentenceChooser(index).choose(q, [(1.0, named, None), (0.7, checked, None)]) == [named, checked]
+    q = analyse("东湖汽车零部件公司工会会员满意吗", words_only)  # the best one holds it all: alone
+    assert SentenceChooser(index).choose(q, [(1.0, named, None), (0.7, checked, None)]) == [named]
