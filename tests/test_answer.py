@@ -281,6 +281,9 @@ def test_answer_json_schema(answerer):
     ("热饭的驿站有几个点", "figure", "个", ""),  # places counted, not a percentage
     ("涨了多少个百分点", "figure", "%", ""),
     ("骑手驿站几点开门", "clock", "", ""),  # the time, not a percentage
+    ("晚上能去吗", "clock", "", ""),
+    ("货车司机之家晚上能住吗", "", "", ""),  # a night's stay asked, not opening hours (page check, tenth session)
+    ("那晚上能睡吗", "", "", ""),
     ("驿站都在哪些路上?", "address", "", "路上"),
     ("在贾汪司机之家洗澡要多少钱", "price", "", ""),  # what one use costs, not the 2800余万元 it cost to build
     ("那个贾汪司机之家政府花了多少钱建的", "money", "", ""),
