@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from .question import CLASSIFIERS
 from .wordlists import table
 
 _FOLLOWUP_START = re.compile(r"^(那|那么|那个|还有|另外|此外|它|他们|她们|这个|这些|那些|其|具体|再|然后|并且|而且)")
@@ -21,7 +22,8 @@ _ELLIPTIC_START = re.compile(r"^(组织|开展|举办|搞|办|建|发|花|投入
 _TOPIC_SHIFT = re.compile(r"呢[\s,，、]")
 # what the previous question asked (its question words, and the 没/不/吗 that close a yes-no clause):
 # dropped from the subject it lends a follow-up, so that 找谁 or 啥时候 is not asked again
-_ASKING = re.compile(r"什么时候|啥时候|多长时间|多少|几|什么|啥|怎么|咋|如何|哪些|哪里|哪儿|哪|谁|吗|呢|(?:有|是)?(?:没有?|不)(?=[\s,，。?？!！]|$)|[?？。！!]")
+_ASKING = re.compile(rf"(?:一共|总共|总计|共)?有?(?:多少|几)\s*(?:人次|[{CLASSIFIERS}])?|"  # 一共多少人: the count asked, all of it
+                     r"什么时候|啥时候|多长时间|什么|啥|怎么|咋|如何|哪些|哪里|哪儿|哪|谁|吗|呢|(?:有|是)?(?:没有?|不)(?=[\s,，。?？!！]|$)|[?？。！!]")
 _CHAIN = 3  # earlier questions read to resolve a chain of follow-ups
 _PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
 _LOCATIVES = frozenset({"那里", "这里", "那边", "这边"})

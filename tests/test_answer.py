@@ -209,6 +209,8 @@ def test_a_question_naming_no_subject_is_also_read_with_the_earlier_one(q, expec
     # 徐州那边 is where the asker means, not a word pointing back at the wage question: a new question
     ("开大车的 徐州那边哪能洗澡睡觉", "老板拖欠工资不给 工会管不管", None),
     ("那边能洗澡吗", "徐州有货车司机之家吗", "徐州有货车司机之家 能洗澡"),  # 那边 alone does point back
+    # the count the earlier question asked goes with it: not "江都劳模一共 人 能去疗养" (page check, tenth session)
+    ("能去疗养吗", "江都劳模一共多少人", "江都劳模 能去疗养"),
 ])
 def test_condense(q, prev, expect):
     out = condense(q, [{"role": "user", "content": prev}])
