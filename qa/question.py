@@ -25,6 +25,7 @@ Slots and what counts as holding one (``Question.has_slot``):
 | duration | 多久, 多长时间, 几天 | a number of days, months, hours … |
 | procedure | 怎么申请/报名/办理, 什么条件, 手续 | how to: 扫码, 拨打, 到…报名 … |
 | service | 找谁, 去哪, 投诉 (not 咋办/怎么办: "what happens / what is done" — a court enforcing a ruling, a treatment arranged — answers those as well as a hotline) | a hotline, centre, station, legal aid … |
+| location | 在哪, 哪里 after the place's own name (司机之家在哪, 驿站在哪儿) | where it was built or set up (在国道、省道线上建设, 建设了…港口、…物流园等…“司机之家”), 位于 |
 | focus | 什么/哪些 + noun | that noun (or its bulletin synonym) |
 
 A category noun after 什么/哪些 (措施, 做法, 好处 …) is no slot: any concrete action answers it.
@@ -105,7 +106,12 @@ _RE_PROCEDURE = re.compile(r"扫码|拨打|登录|关注|公众号|小程序|填
 # an address, not any word ending in 路 (思路, 复兴路): a number, 位于, a crossing or "on/along the road"
 _RE_ADDRESS = re.compile(r"位于|坐落|地址[:：为是]|\d+号|[\u4e00-\u9fff]{1,8}(?:路|街|大道|巷|大街)(?:\d|[与和、][\u4e00-\u9fff]{1,8}(?:路|街|大道)|"
                          r"交叉口|路口|沿线|两侧|旁|边)")
+# where a place is (司机之家在哪): built or set up somewhere (在国道、省道线上建设, 建设了徐州云集港口、大吴物流园等…“司机之家”,
+# 在主城区药店设立), or located (位于)
+_RE_LOCATION = re.compile(r"位于|坐落|(?:在|于)[^,，。;；]{2,16}?(?:建设|建成|设立|设置|打造|建立|开设|落户)|"
+                          r"(?:建设|建成|设立|打造|建立)了?[^,，。;；]{2,20}?(?:港口|物流园|基地|集散地|园区|服务区|社区|广场|沿线|站)")
 _RE_LEGAL = re.compile(r"违法|合法|依法|法律|规定|违反")
+_RE_WHERE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|啥地方")
 _RE_DAY_ASKED = re.compile(r"哪天|哪一天|几号|几月几[号日]|具体日期|哪一日")
 _RE_DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号]|当天|同日")
 _RE_ROLE = re.compile(r"(副?(?:主席|书记|负责人|局长|队长|经理|院长|站长|校长|组长|馆长|董事长|总经理))[^,，。?？]{0,3}(?:是谁|叫啥|叫什么|是哪位)")
@@ -212,7 +218,8 @@ class Question:
 # a duration asked in days or years (几天, 多少年) is held by one in that unit (当天 and 当场 are days)
 _DURATION_UNITS = {"天": "天|日|当场", "年": "年"}
 _HELD_BY = {"money": _RE_MONEY, "price": _RE_PRICE, "phone": _RE_PHONE, "clock": _RE_CLOCK, "address": _RE_ADDRESS, "legal": _RE_LEGAL,
-            "duration": _RE_DURATION, "procedure": _RE_PROCEDURE, "frequency": _RE_FREQUENCY, "service": _RE_SERVICE}
+            "duration": _RE_DURATION, "procedure": _RE_PROCEDURE, "frequency": _RE_FREQUENCY, "service": _RE_SERVICE,
+            "location": _RE_LOCATION}
 
 
 def figures(text: str) -> list[str]:
@@ -315,6 +322,8 @@ def analyse(question: str, vocabulary) -> Question:
     focus_word = focus.group(1) if focus else ""
     generic = bool(focus_word) and (focus_word in GENERIC_FOCUS or focus_word[-2:] in GENERIC_FOCUS)
     slot, which = slot_of(search)
+    if slot == "service" and _RE_WHERE.search(search) and _RE_SERVICE.search(search):
+        slot = "location"  # 司机之家在哪: the question names the place; where it is is asked, not whom to turn to
     if not slot and focus_word and not generic:
         slot = "focus"
     role = _RE_ROLE.search(search)

@@ -273,6 +273,8 @@ def test_answer_json_schema(answerer):
     ("贾汪区建了几个司机之家?", "figure", "个", ""),
     ("阜宁县的劳动竞赛多久搞一次?", "frequency", "", ""),
     ("工资被拖欠了找谁?", "service", "", ""),
+    ("哪里可以歇脚洗个澡", "service", "", ""),
+    ("司机之家在哪", "location", "", ""),  # the place is named: where it is (page check, tenth session)
     ("服务站有什么设施?", "focus", "", "设施"),
     ("工会会员有什么好处?", "", "", ""),  # a category (好处, 措施, 做法 …), not a word to find
     ("女职工有什么关爱措施?", "", "", ""),
@@ -394,6 +396,9 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("铁岭市总工会的主席是谁", "铁岭市总工会副主席张凤军说,各级工会依托职工书屋开展岗位练兵。", False),
     ("铁岭市总工会的副主席是谁", "铁岭市总工会副主席张凤军说,各级工会依托职工书屋开展岗位练兵。", True),
     ("大丰区总工会主席是谁", "区政协副主席、总工会主席汤云庆出席启动仪式并讲话。", True),
+    ("司机之家在哪", "区总工会与区交通运输行业工会联建,在国道、省道线上建设货车“司机之家”。", True),
+    ("司机之家在哪", "建设了徐州云集港口、大吴物流园等货汇集散地“司机之家”;", True),
+    ("司机之家在哪", "各“司机之家”都有醒目的标志牌、休息室、娱乐室。", False),  # what it has, not where it is
 ])
 def test_slot_matching(q, text, expect, words_only):
     assert analyse(q, words_only).has_slot(text) is expect
