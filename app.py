@@ -355,14 +355,17 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
                         chatbot = gr.Chatbot(show_label=False, buttons=[], height=480, elem_id="chat",
                                              sanitize_html=True, feedback_options=("Like", "Dislike"),
                                              placeholder="在下面输入问题，比如“工资被拖欠了找谁?”")
+                        # a refusal's topics right under the answer, above the input box: below it they were off
+                        # a phone's first screen (page check, tenth session)
+                        box = gr.Textbox(show_label=False, placeholder="输入你的问题，回车发送", scale=5,
+                                         elem_id="question", max_lines=4, render=False)
+                        topics = gr.Dataset(components=[box], samples=[], label="公报里的相关话题（点一下接着问）",
+                                            visible=False, elem_id="topics")
                         with gr.Row():
-                            box = gr.Textbox(show_label=False, placeholder="输入你的问题，回车发送", scale=5,
-                                             elem_id="question", max_lines=4)
+                            box.render()
                             # beside the box on a phone too (at Gradio's 160 px it wrapped below it)
                             send = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="send")
                         hint = gr.Markdown(visible=False, elem_id="question-hint")
-                        topics = gr.Dataset(components=[box], samples=[], label="公报里的相关话题（点一下接着问）",
-                                            visible=False, elem_id="topics")
                         # chips, like the related topics: a tap asks at once
                         worker_chips = gr.Dataset(components=[box], samples=[[q] for q in WORKER_EXAMPLES],
                                                   label="职工常问（点一下就问）", elem_id="worker-examples")

@@ -16,7 +16,7 @@ from .records import TOPICS_LEAD, Answer
 
 SOURCES_PENDING = "<p>正在找出处…</p>"
 SOURCES_EMPTY = "<p>回答引用的公报原文会显示在这里，被引用的句子会高亮。</p>"
-TOPICS_HINT = "可以点输入框下面的相关话题接着问。"  # a refusal's topics are chips under the input box, not text
+TOPICS_HINT = "可以点回答下面的相关话题接着问。"  # a refusal's topics are chips under the answer (above the input box), not text
 SOURCE_LIST = '<small class="answer-sources">'  # starts an answer's short source list in its chat message
 KEPT_SOURCES = 20  # answers whose cards the sources panel keeps (newest first)
 OPEN_GROUPS = 1  # of them, shown open: the newest; the older ones are folded to their question

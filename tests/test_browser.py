@@ -125,11 +125,13 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert "折叠床" in pg.locator("#src-1-1 mark").text_content()  # the first answer's card is kept below (folded)
     pg.wait_for_selector("#topics button", timeout=15_000)
     pg.screenshot(path=str(ARTIFACTS / "04-refusal.png"), full_page=True)
-    # the topics are shown once, as chips under the input box: the refusal's text points to them
+    # the topics are shown once, as chips under the answer and above the input box: the refusal's text points to them
     chips = [t.strip() for t in pg.locator("#topics button").all_inner_texts()]
     said = pg.evaluate(_TEXT_WITHOUT_SOURCE_LINE_JS)
     assert chips and not any(t in said for t in chips), (chips, said)
-    assert "可以点输入框下面的相关话题接着问" in said and "可以问问这些相关话题" not in said
+    assert "可以点回答下面的相关话题接着问" in said and "可以问问这些相关话题" not in said
+    chat_box, topics_box, input_box = (pg.locator(s).bounding_box() for s in ("#chat", "#topics", "#question"))
+    assert chat_box["y"] < topics_box["y"] < input_box["y"], (chat_box, topics_box, input_box)
     topic = pg.locator("#topics button").first
     topic_text = topic.inner_text().strip()
     count = f"document.querySelector('#chat').innerText.split({json.dumps(topic_text)}).length"
