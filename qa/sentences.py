@@ -237,11 +237,6 @@ class SentenceChooser:
             # the sentence before carries the subject the best one leaves out, or the total an example
             # (县某餐饮公司…3.6万元) is one case of (补发…加班工资143万多元)
             chosen.insert(0, prev)
-        elif (best + 1 < len(sents) and self.same_report(best + 1, best)
-              and q.coverage(self.tokens(best) | self.tokens(best + 1)) > q.coverage(self.tokens(best)) + W["prev_sentence_gain"]
-              and len(sents[best].text) + len(sents[best + 1].text) <= W["prev_sentence_chars"]):
-            # the sentence after gives what the best one, naming only the subject, leaves out
-            chosen.append(best + 1)
         elif q.asks_detail and not q.details_held(sents[best].text):
             # the best sentence names the subject but not the asked thing: add the sentence that has
             # it — nearby in the same article first, else the best candidate that has it
@@ -252,6 +247,12 @@ class SentenceChooser:
                      and self.may_join(q, sid, h, best, best_hit) and self.names_kept(q, sid, h, best, best_hit)]
             if same or other:
                 chosen.append(max(same or other)[1])
+        elif (best + 1 < len(sents) and self.same_report(best + 1, best)
+              and q.coverage(self.tokens(best) | self.tokens(best + 1)) > q.coverage(self.tokens(best)) + W["prev_sentence_gain"]
+              and len(sents[best].text) + len(sents[best + 1].text) <= W["prev_sentence_chars"]):
+            # the sentence after gives what the best one, naming only the subject, leaves out (an asked detail
+            # is looked for first, above)
+            chosen.append(best + 1)
         elif len(scored) > 1:
             sc2, sid2, hit2 = scored[1]
             if (sc2 >= best_score - W["second_sentence_margin"] and len(sents[sid2].text) + len(sents[best].text) <= 150

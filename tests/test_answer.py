@@ -900,3 +900,17 @@ def test_the_sentence_after_completes_a_best_one_that_only_names_the_subject(ind
     assert SentenceChooser(index).choose(q, [(1.0, named, None), (0.7, checked, None)]) == [named, checked]
     q = analyse("东湖汽车零部件公司工会会员满意吗", words_only)  # the best one holds it all: alone
     assert SentenceChooser(index).choose(q, [(1.0, named, None), (0.7, checked, None)]) == [named]
+
+
+def test_an_asked_detail_comes_before_the_sentence_after(index_of, words_only):
+    """几点开门？晚上能去吗 about the truck drivers' rest stops: the sentence holding 24小时 completes the answer,
+    not the next sentence that only adds more of the question's words (which left the clock time out and refused)."""
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"w.txt": "\n\n东湖司机之家\n\n本刊讯 东湖县总工会为货车司机建设司机之家。"
+                               "司机之家晚上有淋浴间和休息室,司机能洗澡睡觉。"
+                               "各司机之家提供24小时服务。\n"})
+    named, rooms, hours = (next(i for i, s in enumerate(index.sentences) if w in s.text) for w in ("建设", "淋浴间", "24小时"))
+    q = analyse("东湖货车司机之家几点开门？晚上能去洗澡睡觉吗", words_only)
+    assert q.slot == "clock"
+    assert SentenceChooser(index).choose(q, [(1.0, named, None), (0.6, rooms, None), (0.5, hours, None)]) == [named, hours]
