@@ -56,16 +56,15 @@ CASE_PATTERN = re.compile(
 CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
 
 CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍回"  # measure words after a count
-_CLASSIFIERS = CLASSIFIERS
-_RE_UNIT = re.compile(rf"(?:多少|(?<![好哪])几)\s*(人次|[{_CLASSIFIERS}])")
+_RE_UNIT = re.compile(rf"(?:多少|(?<![好哪])几)\s*(人次|[{CLASSIFIERS}])")
 # 交几个点 / 多少个百分点: a percentage (几点 asks the time; 有几个点 / 建了几个点位 count places)
 _RE_POINTS = re.compile(r"(?<![有建设开办])(?:多少|几)个(?:百分)?点(?!位)|(?:多少|几)个?百分点|(?<![有建设开办])多少点|百分之(?:多少|几)")
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N");
 # the magnitude and 余/多 come in either order: 143万多元, 2100余万元
 _MAGNITUDE = r"(?:[万亿千百]?[余多]?|[余多][万亿千百])"
 RE_FIGURE = re.compile(
-    rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
-_RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{_CLASSIFIERS}%％])")
+    rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{CLASSIFIERS}%％])")
+_RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{CLASSIFIERS}%％])")
 RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|中旬)?|\d{1,2}日")
 
 _SLOT_ASKED = (  # order matters: the first that matches decides

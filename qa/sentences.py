@@ -218,9 +218,10 @@ class SentenceChooser:
     def choose(self, q: Question, scored) -> list[int]:
         """The sentences of a short answer: the best, plus the one that completes it (the sentence
         before when it names the subject, the sentence after when the best only names it, the outcome
-        for 最后/最终, the sentence holding the asked slot, or a runner-up as much about the question).  The best leads: the others follow in text
-        order, and only the sentence just before it is read first (so [1] and the first passage shown are
-        the ones that answer, not an article's lead that a runner-up brought in)."""
+        for 最后/最终, the sentence holding the asked slot, or a runner-up as much about the question).
+        The best leads: the others follow in text order, and only the sentence just before it is read
+        first (so [1] and the first passage shown are the ones that answer, not an article's lead that
+        a runner-up brought in)."""
         if not scored:
             return []
         sents = self.index.sentences
@@ -230,10 +231,8 @@ class SentenceChooser:
         outcome = self.outcome_sentence(q, best) if q.outcome else None
         if outcome is not None:
             chosen.append(outcome)
-        elif (prev >= 0 and self.same_report(prev, best)
-              and (q.coverage(self.tokens(prev) | self.tokens(best)) > q.coverage(self.tokens(best)) + W["prev_sentence_gain"]
-                   or (_RE_EXAMPLE.match(sents[best].text) and RE_FIGURE.search(sents[prev].text)))
-              and len(sents[prev].text) + len(sents[best].text) <= W["prev_sentence_chars"]):
+        elif (self._beside(prev, best)
+              and (self._adds(q, best, prev) or (_RE_EXAMPLE.match(sents[best].text) and RE_FIGURE.search(sents[prev].text)))):
             # the sentence before carries the subject the best one leaves out, or the total an example
             # (县某餐饮公司…3.6万元) is one case of (补发…加班工资143万多元)
             chosen.insert(0, prev)
@@ -247,9 +246,7 @@ class SentenceChooser:
                      and self.may_join(q, sid, h, best, best_hit) and self.names_kept(q, sid, h, best, best_hit)]
             if same or other:
                 chosen.append(max(same or other)[1])
-        elif (best + 1 < len(sents) and self.same_report(best + 1, best)
-              and q.coverage(self.tokens(best) | self.tokens(best + 1)) > q.coverage(self.tokens(best)) + W["prev_sentence_gain"]
-              and len(sents[best].text) + len(sents[best + 1].text) <= W["prev_sentence_chars"]):
+        elif self._beside(best + 1, best) and self._adds(q, best, best + 1):
             # the sentence after gives what the best one, naming only the subject, leaves out (an asked detail
             # is looked for first, above)
             chosen.append(best + 1)
@@ -267,6 +264,17 @@ class SentenceChooser:
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         head = [best - 1, best] if best - 1 in chosen else [best]
         return head + [sid for sid in chosen if sid not in head]
+
+    def _beside(self, sid: int, best: int) -> bool:
+        """Sentence ``sid`` (the one just before or after ``best``) is in the same report, and the two
+        together are short enough to answer (``prev_sentence_chars``)."""
+        sents = self.index.sentences
+        return (0 <= sid < len(sents) and self.same_report(sid, best)
+                and len(sents[sid].text) + len(sents[best].text) <= W["prev_sentence_chars"])
+
+    def _adds(self, q: Question, best: int, sid: int) -> bool:
+        """Sentence ``sid`` covers ``prev_sentence_gain`` more of the question alongside ``best``."""
+        return q.coverage(self.tokens(sid) | self.tokens(best)) > q.coverage(self.tokens(best)) + W["prev_sentence_gain"]
 
     def answers_part(self, q: Question, part, sid: int) -> bool:
         """Sentence ``sid`` gives the figure one clause of the question asks (``Question.parts``): a
