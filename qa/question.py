@@ -94,7 +94,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("person", re.compile(r"谁|哪位|什么人")),
 )
 _RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4}?)(?:了|呢|吗|啊|呀)?[?？。!！~]*$")
-_RE_FREQUENCY = re.compile(r"每[天日周月季年]|[一每][天日周月季年][一两三四\d]?次|按[天日周月季年]|\d+[天日周月年]一次|一[季月年]一")
+_RE_FREQUENCY = re.compile(r"每(?:半|[两三四五六\d]个?)?[天日周月季年]|[一每][天日周月季年][一两三四\d]?次|按[天日周月季年]|\d+[天日周月年]一次|一[季月年]一")
 _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}|服务点")
 _RE_MONEY = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:元|块)|免费|不收费|零收费")
 _RE_PRICE = re.compile(r"\d[\d.,]*\s*(?:元|块)|免费|不收费|零收费|不要钱")

@@ -221,7 +221,8 @@ class SentenceChooser:
         for 最后/最终, the sentence holding the asked slot, or a runner-up as much about the question).
         The best leads: the others follow in text order, and only the sentence just before it is read
         first (so [1] and the first passage shown are the ones that answer, not an article's lead that
-        a runner-up brought in)."""
+        a runner-up brought in) — or, when the best lacks the asked detail and another report's sentence
+        holds it, that sentence (12351 for 打啥电话, before 义乌's case of unpaid wages)."""
         if not scored:
             return []
         sents = self.index.sentences
@@ -244,8 +245,12 @@ class SentenceChooser:
             other = [(sc, sid) for sc, sid, h in scored[1:12]
                      if q.details_held(sents[sid].text) and sc >= best_score - W["slot_sentence_margin"]
                      and self.may_join(q, sid, h, best, best_hit) and self.names_kept(q, sid, h, best, best_hit)]
-            if same or other:
-                chosen.append(max(same or other)[1])
+            if same:
+                chosen.append(max(same)[1])
+            elif other:
+                # from another report: the sentence that holds the asked thing answers, so it leads
+                lead = max(other)[1]
+                return [lead, best]
         elif self._beside(best + 1, best) and self._adds(q, best, best + 1):
             # the sentence after gives what the best one, naming only the subject, leaves out (an asked detail
             # is looked for first, above)

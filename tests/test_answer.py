@@ -371,6 +371,9 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("有多少人参加?", "12月12日,公司召开大会。", False),  # a date is not a figure
     ("有多少人参加?", "打造“1958”匠心工程”品牌。", False),  # nor a brand number
     ("多久一次?", "县总工会按季开展竞赛,一季一次;", True),
+    ("工会主席多久述一次职", "每半年召开1次工会主席述职会议。", True),  # 每半年 (a tune question's miss)
+    ("多久一次?", "每两个月组织一次。", True),
+    ("多久一次?", "每人发放慰问金。", False),
     ("企业年金交几个点?", "选树50家示范性乡镇工会。", False),
     ("企业年金交几个点?", "职工薪资每年涨幅约为10%。", True),
     ("具体地址在哪?", "坚持“工会随着司机建”的工作思路。", False),  # 思路 is no road
@@ -914,3 +917,17 @@ def test_an_asked_detail_comes_before_the_sentence_after(index_of, words_only):
     q = analyse("东湖货车司机之家几点开门？晚上能去洗澡睡觉吗", words_only)
     assert q.slot == "clock"
     assert SentenceChooser(index).choose(q, [(1.0, named, None), (0.6, rooms, None), (0.5, hours, None)]) == [named, hours]
+
+
+def test_the_sentence_holding_the_asked_detail_leads_when_the_best_lacks_it(index_of, hash_embedder):
+    """老板欠我3个月工资了 打啥电话 led with 义乌's 于当日发放了拖欠的工资 and gave the 12351 line second:
+    when the best sentence lacks the asked detail and another report's sentence holds it, that one
+    answers, so it is read (and cited) first."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": "义乌维权\n\n本报讯 老板欠我3个月工资了,职工何某向工会求助,当日拿到了拖欠的工资。\n",
+                      "b.txt": "热线上线\n\n本报讯 职工被老板拖欠3个月工资,可拨打热线电话12351求助。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    ans = answerer.ask("老板欠我3个月工资了 打啥电话")
+    assert not ans.refused and ans.text.startswith("职工被老板拖欠3个月工资,可拨打热线电话12351"), ans.text
+    assert ans.citations[0].source.endswith("b.txt")
