@@ -2,6 +2,10 @@
 """Split eval/questions.jsonl once, with a fixed seed, into eval/tune.jsonl and eval/heldout.jsonl:
 half of each (bulletin, kind) group to each side.  Every threshold, weight and word-table entry is
 chosen on tune; README reports held-out.  Run once; re-running gives the same split.
+
+A later batch is split the same way with its own seed, after the first, so that adding it leaves
+the earlier split as it was: the 120 very short questions (ids s-…, 2026-11-23, written by a helper
+who read only the bulletins: the first batch had two worker questions under 8 characters).
 """
 
 import json
@@ -9,19 +13,28 @@ import random
 from pathlib import Path
 
 SEED = 20261121
+BATCHES = (("s",), 20261123)  # (id prefixes of a later batch, its seed)
 root = Path(__file__).resolve().parent.parent / "eval"
 items = [json.loads(line) for line in (root / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-groups: dict[tuple, list] = {}
-for d in items:
-    groups.setdefault((d["id"].split("-")[0], d["kind"]), []).append(d)
-rng = random.Random(SEED)
 tune, held = [], []
-for key in sorted(groups):
-    g = groups[key][:]
-    rng.shuffle(g)
-    half = (len(g) + 1) // 2 if rng.random() < 0.5 else len(g) // 2
-    tune += g[:half]
-    held += g[half:]
+
+
+def split(batch: list, seed: int) -> None:
+    groups: dict[tuple, list] = {}
+    for d in batch:
+        groups.setdefault((d["id"].split("-")[0], d["kind"]), []).append(d)
+    rng = random.Random(seed)
+    for key in sorted(groups):
+        g = groups[key][:]
+        rng.shuffle(g)
+        half = (len(g) + 1) // 2 if rng.random() < 0.5 else len(g) // 2
+        tune.extend(g[:half])
+        held.extend(g[half:])
+
+
+later, later_seed = BATCHES
+split([d for d in items if d["id"].split("-")[0] not in later], SEED)
+split([d for d in items if d["id"].split("-")[0] in later], later_seed)
 for name, part in (("tune", tune), ("heldout", held)):
     part.sort(key=lambda d: d["id"])
     (root / f"{name}.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in part), encoding="utf-8")
