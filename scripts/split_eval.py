@@ -13,16 +13,20 @@ import random
 from pathlib import Path
 
 SEED = 20261121
-BATCHES = (("s",), 20261123)  # (id prefixes of a later batch, its seed)
+LATER_PREFIXES, LATER_SEED = ("s",), 20261123  # the later batch: its id prefixes, its seed
 root = Path(__file__).resolve().parent.parent / "eval"
 items = [json.loads(line) for line in (root / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 tune, held = [], []
 
 
+def prefix(d: dict) -> str:
+    return d["id"].split("-")[0]
+
+
 def split(batch: list, seed: int) -> None:
     groups: dict[tuple, list] = {}
     for d in batch:
-        groups.setdefault((d["id"].split("-")[0], d["kind"]), []).append(d)
+        groups.setdefault((prefix(d), d["kind"]), []).append(d)
     rng = random.Random(seed)
     for key in sorted(groups):
         g = groups[key][:]
@@ -32,9 +36,8 @@ def split(batch: list, seed: int) -> None:
         held.extend(g[half:])
 
 
-later, later_seed = BATCHES
-split([d for d in items if d["id"].split("-")[0] not in later], SEED)
-split([d for d in items if d["id"].split("-")[0] in later], later_seed)
+split([d for d in items if prefix(d) not in LATER_PREFIXES], SEED)
+split([d for d in items if prefix(d) in LATER_PREFIXES], LATER_SEED)
 for name, part in (("tune", tune), ("heldout", held)):
     part.sort(key=lambda d: d["id"])
     (root / f"{name}.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in part), encoding="utf-8")
