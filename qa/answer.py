@@ -26,7 +26,7 @@ from typing import Iterator, Sequence
 from .answerability import AnswerabilityModel, EvidenceReader
 from .cases import CaseFinder
 from .citations import pieces
-from .conversation import condense, earlier_answers, may_stand_alone, names_no_subject, with_subject
+from .conversation import condense, earlier_answers, names_no_subject, new_subject, with_subject
 from .question import Question, analyse
 from .records import Answer, Citation
 from .related import RelatedWords
@@ -182,15 +182,36 @@ class Answerer:
             other = self._find(question, alternative, k, said)
             if (other.support["supported"], other.support["p"]) > (found.support["supported"], found.support["p"]):
                 found, standalone = other, alternative
-        elif standalone != question and (
-                # 喀什那边有司机之家吗 after a question about an injury: a new subject in a place the bulletins
-                # never mention, refused with the nearest thing to its own words, not the earlier subject's
-                self._names_its_own_missing_subject(question, found.support.get("missing", ()))
-                # 劳模有钱拿吗 after 职工书屋几点开门: refused as the reading room's hours; read alone it is
-                # answered, or refused about its own words (社保断缴咋补), not the earlier subject's
-                or (not found.support["supported"] and may_stand_alone(question, history))):
+        elif standalone != question and self._names_its_own_missing_subject(question, found.support.get("missing", ())):
+            # 喀什那边有司机之家吗 after a question about an injury: a new subject in a place the bulletins
+            # never mention, refused with the nearest thing to its own words, not the earlier subject's
             found, standalone = self._find(question, question, k), question
+        elif standalone != question and (new := new_subject(question, history)):
+            # 劳模有钱拿吗 after 职工书屋几点开门: refused as the reading room's hours, or 劳模能去疗养不 after a
+            # question about riders' rest stops: answered with the rest stops again.  Read alone it is
+            # answered, or refused about its own words (社保断缴咋补), not the earlier subject's
+            alone = self._find(question, question, k)
+            if not found.support["supported"] or (
+                    not self._mentions(found, new, passages=True) and self._mentions(alone, new)
+                    # refused alone (哪有母婴室 after a 述职 question): kept only over a follow-up reading
+                    # that says again what was said
+                    and (alone.support["supported"] or self._repeats(found, said))):
+                found, standalone = alone, question
         return found, standalone
+
+    def _repeats(self, found: "_Found", said: Said | None) -> bool:
+        """Every sentence a reading chose was cited by the conversation's last answers."""
+        return said is not None and bool(found.chosen) and all(said.said(self.index.sentences[sid].text) for sid in found.chosen)
+
+    def _mentions(self, found: "_Found", words: Sequence[str], passages: bool = False) -> bool:
+        """The sentences a reading chose (its nearest one when refused), or with ``passages`` the
+        passages holding them, name one of ``words`` or a word the question reads it as (疗养 → 疗休养)."""
+        if passages:
+            hit_of = {sid: h for _, sid, h in found.scored}
+            texts = [hit_of[sid].chunk.text for sid in found.chosen[:3] if sid in hit_of]
+        else:
+            texts = [self.index.sentences[sid].text for sid in found.chosen[:3]]
+        return any(w in t or any(x in t for x in found.q.synonyms.get(w, ())) for w in words for t in texts)
 
     @staticmethod
     def pool_size(k: int) -> int:

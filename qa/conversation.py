@@ -22,7 +22,8 @@ _ELLIPTIC_START = re.compile(r"^(组织|开展|举办|搞|办|建|发|花|投入
 _TOPIC_SHIFT = re.compile(r"呢[\s,，、]")
 # what the previous question asked (its question words, and the 没/不/吗 that close a yes-no clause):
 # dropped from the subject it lends a follow-up, so that 找谁 or 啥时候 is not asked again
-_ASKING = re.compile(rf"(?:一共|总共|总计|共)?有?(?:多少|几)\s*(?:人次|[{CLASSIFIERS}])?|"  # 一共多少人: the count asked, all of it
+_TOTAL = "一共|总共|总计"  # 一共解决多少: jieba tags 一共 an abbreviation (j), it names nothing
+_ASKING = re.compile(rf"(?:{_TOTAL}|共)?有?(?:多少|几)\s*(?:人次|[{CLASSIFIERS}])?|"  # 一共多少人: the count asked, all of it
                      r"什么时候|啥时候|多长时间|什么|啥|怎么|咋|如何|哪些|哪里|哪儿|哪|谁|吗|呢|(?:有|是)?(?:没有?|不)(?=[\s,，。?？!！]|$)|[?？。！!]")
 _CHAIN = 3  # earlier questions read to resolve a chain of follow-ups
 _PRONOUN = re.compile(r"(它|他们|她们|这个|这些|那些|该|其|那里|这里|那边|这边)")
@@ -84,7 +85,7 @@ def _nouns(question: str, tags: frozenset) -> list[str]:
     """The question's words of two characters or more that jieba tags with one of ``tags``."""
     from .tokens import tag
 
-    return [word for word, flag in tag(question) if flag in tags and len(word.strip()) >= 2]
+    return [word for word, flag in tag(question) if flag in tags and len(word.strip()) >= 2 and not re.fullmatch(_TOTAL, word)]
 
 
 def _points_back(q: str) -> bool:
@@ -118,10 +119,22 @@ def names_no_subject(question: str) -> bool:
 
 def may_stand_alone(question: str, history: Sequence = ()) -> bool:
     """A short question ``condense`` reads as a follow-up that names a new subject of its own
-    (劳模有钱拿吗 after 职工书屋几点开门): the answerer also reads it alone and keeps that reading when
-    the follow-up reading is refused."""
+    (劳模有钱拿吗 after 职工书屋几点开门): the answerer also reads it alone (see ``new_subject``)."""
+    return bool(new_subject(question, history))
+
+
+def new_subject(question: str, history: Sequence = ()) -> list[str]:
+    """The words naming a new subject of a short question ``condense`` reads as a follow-up (劳模 in
+    劳模能去疗养不 after a question about riders' rest stops), or [] when it stands with the earlier
+    question.  The answerer also reads it alone, and keeps that reading when the follow-up reading is
+    refused or says nothing of these words while the reading alone does."""
     prev = _earlier(history)
-    return bool(prev) and _stands_apart(question.strip(), _resolve(prev[-1].strip(), prev[:-1])[1])
+    if not prev:
+        return []
+    earlier, q = _resolve(prev[-1].strip(), prev[:-1])[1], question.strip()
+    if not _stands_apart(q, earlier):
+        return []
+    return [w for w in _nouns(q, _SUBJECT_TAGS) if w not in earlier and w not in ATTRIBUTE_NOUNS]
 
 
 def _stands_apart(q: str, earlier: str) -> bool:

@@ -817,6 +817,22 @@ def test_a_short_question_naming_a_new_subject_may_stand_alone(earlier, q, alone
     assert may_stand_alone(q, history) is alone
 
 
+@pytest.mark.parametrize("earlier, q, words", [
+    ("跑外卖的冬天冻手 哪能歇歇", "劳模能去疗养不", ["劳模"]),  # the phone check: answered with the rest stops again
+    ("县里工会主席多久述一次职", "哪有母婴室", ["母婴"]),  # (jieba cuts 母婴 + 室)
+    ("中铁上海市政环保公司工会帮职工办了啥实事", "一共解决多少", []),  # jieba tags 一共 an abbreviation
+    ("开大车的哪里能洗澡", "收费吗", []),
+    ("江都劳模有啥待遇", "劳模有钱拿吗", []),  # 劳模 is the earlier subject
+])
+def test_new_subject_names_the_words_a_reading_alone_must_answer(earlier, q, words):
+    """The answerer reads such a question alone too, and keeps that reading when the follow-up
+    reading's answer comes from passages that never name these words while the reading alone does."""
+    from qa.conversation import new_subject
+
+    found = new_subject(q, [{"role": "user", "content": earlier}, {"role": "assistant", "content": "…"}])
+    assert [w for w in found if w in words] == words and (words or not found), found
+
+
 def test_a_new_short_question_is_not_refused_about_the_earlier_subject(tiny_index, hash_embedder):
     from qa.answerability import AnswerabilityModel
 

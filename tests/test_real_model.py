@@ -183,6 +183,18 @@ def test_a_follow_up_naming_no_subject_is_answered_about_the_earlier_one(real_an
     assert new.standalone_question == "失业了 工会能帮找工作不"
 
 
+@pytest.mark.parametrize("earlier, q, must, must_not", [
+    # the phone check: answered with the riders' rest stops again (疗休养260人次 alone)
+    ("跑外卖的冬天冻手 哪能歇歇", "劳模能去疗养不", "疗休养", "爱心驿站"),
+    # the phone check: the 述职 sentence repeated; alone it is about 母婴室 (refused or not)
+    ("县里工会主席多久述一次职", "哪有母婴室", "母婴室", "述职"),
+])
+def test_a_short_question_about_a_new_subject_is_not_answered_with_the_earlier_one(real_answerer, earlier, q, must, must_not):
+    first = real_answerer.ask(earlier)
+    ans = real_answerer.ask(q, [{"role": "user", "content": earlier}, {"role": "assistant", "content": first.text}])
+    assert ans.standalone_question == q and must in ans.text and must_not not in ans.text, (ans.standalone_question, ans.text)
+
+
 def test_an_answer_names_the_place_its_sentences_leave_out(real_answerer):
     """A worker on a phone: the 司机之家 answer named 徐州贾汪 only in the grey source line."""
     ans = real_answerer.ask("跑长途的货车司机 哪能歇脚洗个热水澡")
