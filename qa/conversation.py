@@ -117,12 +117,6 @@ def names_no_subject(question: str) -> bool:
     return not _nouns(question, _NOUN_TAGS)
 
 
-def may_stand_alone(question: str, history: Sequence = ()) -> bool:
-    """A short question ``condense`` reads as a follow-up that names a new subject of its own
-    (劳模有钱拿吗 after 职工书屋几点开门): the answerer also reads it alone (see ``new_subject``)."""
-    return bool(new_subject(question, history))
-
-
 def new_subject(question: str, history: Sequence = ()) -> list[str]:
     """The words naming a new subject of a short question ``condense`` reads as a follow-up (劳模 in
     劳模能去疗养不 after a question about riders' rest stops), or [] when it stands with the earlier
@@ -189,6 +183,6 @@ def _resolve(question: str, prev: list[str], force: bool = False) -> tuple[str, 
     subject = _ASKING.sub(" ", last)
     subject = " ".join(subject.split())
     # a short question naming a new subject of its own (职工书屋几点开门 after a wage question) lends that
-    # subject to what follows it, as the answerer may have read it alone (``may_stand_alone``)
+    # subject to what follows it, as the answerer may have read it alone (``new_subject``)
     lends = q if not force and _stands_apart(q, last) else last
     return f"{subject} {core}".strip(), lends

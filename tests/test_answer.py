@@ -808,13 +808,13 @@ def test_k_passages_are_shown_and_the_first_holds_the_first_citation(tiny_index,
     ("职工书屋几点开门", "货车司机之家有淋浴间吗", False),  # not short: condense leaves it alone anyway
     ("职工书屋藏书有多少册", "那喀什呢", False),  # points back: the earlier question asked of 喀什
 ])
-def test_a_short_question_naming_a_new_subject_may_stand_alone(earlier, q, alone):
+def test_a_short_question_naming_a_new_subject_is_also_read_alone(earlier, q, alone):
     """Short questions are read as follow-ups (condense); one that names a subject of its own is also
-    read alone when the follow-up reading is refused (the answerer keeps the reading alone then)."""
-    from qa.conversation import may_stand_alone
+    read alone (the answerer keeps that reading when the follow-up reading is refused or ignores it)."""
+    from qa.conversation import new_subject
 
     history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": "…"}]
-    assert may_stand_alone(q, history) is alone
+    assert bool(new_subject(q, history)) is alone
 
 
 @pytest.mark.parametrize("earlier, q, words", [
