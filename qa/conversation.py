@@ -125,21 +125,16 @@ def new_subject(question: str, history: Sequence = ()) -> list[str]:
     prev = _earlier(history)
     if not prev:
         return []
-    earlier, q = _resolve(prev[-1].strip(), prev[:-1])[1], question.strip()
-    if not _stands_apart(q, earlier):
+    return _new_words(question.strip(), _resolve(prev[-1].strip(), prev[:-1])[1])
+
+
+def _new_words(q: str, earlier: str) -> list[str]:
+    """For a short question not pointing back (那喀什呢 asks the earlier question of 喀什): the things it
+    names (nouns of two characters or more: 劳模, 社保, 京东) that the earlier question does not name and
+    that are not a detail asked of it (收费, 名额, 电话: ``attribute_nouns``); [] otherwise."""
+    if len(q) > 8 or _points_back(q):
         return []
     return [w for w in _nouns(q, _SUBJECT_TAGS) if w not in earlier and w not in ATTRIBUTE_NOUNS]
-
-
-def _stands_apart(q: str, earlier: str) -> bool:
-    """Short, not pointing back (那喀什呢 asks the earlier question of 喀什), and naming a new subject."""
-    return len(q) <= 8 and not _points_back(q) and names_new_subject(q, earlier)
-
-
-def names_new_subject(question: str, earlier: str) -> bool:
-    """The question names a thing (a noun of two characters or more: 劳模, 社保, 京东) that the earlier
-    question does not name and that is not a detail asked of it (收费, 名额, 电话: ``attribute_nouns``)."""
-    return any(word not in earlier and word not in ATTRIBUTE_NOUNS for word in _nouns(question, _SUBJECT_TAGS))
 
 
 def with_subject(question: str, history: Sequence = ()) -> str | None:
@@ -184,5 +179,5 @@ def _resolve(question: str, prev: list[str], force: bool = False) -> tuple[str, 
     subject = " ".join(subject.split())
     # a short question naming a new subject of its own (职工书屋几点开门 after a wage question) lends that
     # subject to what follows it, as the answerer may have read it alone (``new_subject``)
-    lends = q if not force and _stands_apart(q, last) else last
+    lends = q if not force and _new_words(q, last) else last
     return f"{subject} {core}".strip(), lends
