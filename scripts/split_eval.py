@@ -5,7 +5,11 @@ chosen on tune; README reports held-out.  Run once; re-running gives the same sp
 
 A later batch is split the same way with its own seed, after the first, so that adding it leaves
 the earlier split as it was: the 120 very short questions (ids s-…, 2026-11-23, written by a helper
-who read only the bulletins: the first batch had two worker questions under 8 characters).
+who read only the bulletins: the first batch had two worker questions under 8 characters), then 140
+questions (ids k-…, thirteenth session, written by a helper who read only the bulletins): 60 staff
+questions asking for cases or figures without the words 案例/例子 (30 with one gold string per
+matching article), 40 worker questions, 40 unanswerable (15 topic present / detail absent, 15
+labour-law and social-insurance, 10 staff-style asking for cases no bulletin reports).
 """
 
 import json
@@ -13,7 +17,7 @@ import random
 from pathlib import Path
 
 SEED = 20261121
-LATER_PREFIXES, LATER_SEED = ("s",), 20261123  # the later batch: its id prefixes, its seed
+LATER = ((("s",), 20261123), (("k",), 20261124))  # the later batches, in order: their id prefixes, their seeds
 root = Path(__file__).resolve().parent.parent / "eval"
 items = [json.loads(line) for line in (root / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 tune, held = [], []
@@ -36,8 +40,9 @@ def split(batch: list, seed: int) -> None:
         held.extend(g[half:])
 
 
-split([d for d in items if prefix(d) not in LATER_PREFIXES], SEED)
-split([d for d in items if prefix(d) in LATER_PREFIXES], LATER_SEED)
+split([d for d in items if not any(prefix(d) in prefixes for prefixes, _ in LATER)], SEED)
+for prefixes, seed in LATER:
+    split([d for d in items if prefix(d) in prefixes], seed)
 for name, part in (("tune", tune), ("heldout", held)):
     part.sort(key=lambda d: d["id"])
     (root / f"{name}.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in part), encoding="utf-8")
