@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -151,9 +152,10 @@ class Index:
         return {t: self.bm25.idf(t) for t in tokens}
 
     def corpus_text(self) -> str:
-        """Every source text, joined (for "does any bulletin say X" checks)."""
+        """Every source text without its whitespace, joined by newlines (for "does any bulletin say X"
+        checks: a name that page layout broke across paragraphs, 江苏苏盐 / 门机械公司, is still found)."""
         if "all_text" not in self._cache:
-            self._cache["all_text"] = "\n".join(self.texts.values())
+            self._cache["all_text"] = "\n".join(re.sub(r"\s+", "", t) for t in self.texts.values())
         return self._cache["all_text"]
 
     def background_vectors(self) -> np.ndarray:

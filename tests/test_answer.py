@@ -947,3 +947,14 @@ def test_the_sentence_holding_the_asked_detail_leads_when_the_best_lacks_it(inde
     ans = answerer.ask("老板欠我3个月工资了 打啥电话")
     assert not ans.refused and ans.text.startswith("职工被老板拖欠3个月工资,可拨打热线电话12351"), ans.text
     assert ans.citations[0].source.endswith("b.txt")
+
+
+def test_a_name_that_page_layout_broke_across_paragraphs_is_not_missing(index_of, hash_embedder, hash_answerability):
+    # 江苏苏盐 / 门机械公司: the bulletin has the name, split by a paragraph break; it was once reported
+    # as a name "公报里没有提到"
+    index = index_of({"a.txt": "集体协商见实效\n\n本报讯 滨海县总工会推进集体协商。江苏苏盐\n\n门机械公司开展4次集体协商,"
+                               "一线职工人均增长工资达8%。\n"})
+    assert "苏盐门机械" in index.corpus_text()
+    ans = Answerer(index, hash_embedder, answerability=hash_answerability).ask("苏盐门机械公司工资涨了多少")
+    assert "苏盐门" not in ans.support.get("missing", ())
+    assert "没有提到" not in ans.text
