@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from .citations import cite
-from .question import RE_FIGURE
+from .question import RE_DIGIT_FIGURE
 from .wordlists import table, words
 
 _MORE = table("scoring")  # case_more_margin: how far below an article's best sentence a figure sentence may score
@@ -185,8 +185,9 @@ class CaseFinder:
         return found
 
     def find(self, query: str, *, k: int = 8, sources=None, columns=None, places=None, pool: int = 60,
-             margin: float = 0.2, retrieval=None, analysed=None) -> list[CaseResult]:
-        """One result per article, best first; at most ``k``; articles scoring far below the best dropped.
+             margin: float | None = None, retrieval=None, analysed=None) -> list[CaseResult]:
+        """One result per article, best first; at most ``k``; articles scoring more than ``margin``
+        (default ``case_margin``, ``qa/data/scoring.json``) below the best dropped.
 
         ``retrieval`` (of the query without its case words, ``k=pool``) and ``analysed`` (its
         ``Question``) are reused when given."""
@@ -214,15 +215,16 @@ class CaseFinder:
         if not hits:
             return []
         best: dict[tuple, tuple] = {}
-        runners: dict[tuple, list[int]] = {}  # an article's other sentences holding a figure, best first
+        runners: dict[tuple, list[int]] = {}  # an article's other sentences holding a figure in digits (not 一个平台), best first
         for sc, sid, h in self.chooser.scored(q, hits, retrieval.query_vector):
             s = index.sentences[sid]
             key = (s.source, s.article)
             if key not in best:
                 best[key] = (sc, sid, h)
-            elif sc >= best[key][0] - _MORE["case_more_margin"] and RE_FIGURE.search(s.text):
+            elif sc >= best[key][0] - _MORE["case_more_margin"] and RE_DIGIT_FIGURE.search(s.text):
                 runners.setdefault(key, []).append(sid)
         ranked = sorted(best.values(), key=lambda x: -x[0])
+        margin = float(_MORE["case_margin"]) if margin is None else margin
         top = ranked[0][0]
         out: list[CaseResult] = []
         # the only case found is quoted as fully as a short answer's one sentence (产生效益45万元 comes

@@ -51,7 +51,7 @@ SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_u
 # case lists: examples, practices, experience, which places/units did it, joint work
 CASE_PATTERN = re.compile(
     r"案例|例子|事例|典型|经验|好做法|做法|举措有哪些|(哪些|什么|有何)(举措|办法)|"
-    r"哪些(地方|地区|工会|单位|企业|县|市|区)|(联手|联合|携手)[^?？]{0,12}(的|做了)")
+    r"哪些(地方|地区|工会|单位|企业|县|市|区)|(联手|联合|携手)[^?？]{0,12}(的|做了)|各地|谁家")
 # intent words removed before searching, so "典型案例" in a passage does not outrank the topic
 CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
 
@@ -64,7 +64,7 @@ _RE_POINTS = re.compile(r"(?<![有建设开办])(?:多少|几)个(?:百分)?点(
 _MAGNITUDE = r"(?:[万亿千百]?[余多]?|[余多][万亿千百])"
 RE_FIGURE = re.compile(
     rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{CLASSIFIERS}%％])")
-_RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{CLASSIFIERS}%％])")
+RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{CLASSIFIERS}%％])")
 RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|中旬)?|\d{1,2}日")
 
 _SLOT_ASKED = (  # order matters: the first that matches decides
@@ -224,7 +224,7 @@ _HELD_BY = {"money": _RE_MONEY, "price": _RE_PRICE, "phone": _RE_PHONE, "clock":
 def figures(text: str) -> list[str]:
     """Numbers with a unit in ``text`` (digits first; dates are not figures)."""
     plain = RE_DATE.sub(" ", text)
-    return _RE_DIGIT_FIGURE.findall(plain) or RE_FIGURE.findall(plain)
+    return RE_DIGIT_FIGURE.findall(plain) or RE_FIGURE.findall(plain)
 
 
 def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str = "") -> bool:

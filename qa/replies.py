@@ -19,7 +19,7 @@ from typing import Sequence
 from .articles import is_untitled
 from .cases import divisions_in, place_names
 from .citations import cite
-from .question import Question
+from .question import RE_DIGIT_FIGURE, Question
 from .records import TOPICS_LEAD, Answer, Case, Citation
 from .wordlists import table
 
@@ -87,15 +87,17 @@ class Replies:
         # achieved: 补发加班工资143万多元), from the article's next best sentences that hold one
         more = _CHARS["case_more_sentences"] // len(found)
         for i, r in enumerate(found, 1):
+            # a longer list's line whose sentence gives no figure still gets one (建了76个, 追回53万元)
+            room = more or (_CHARS["case_line_figure"] if not RE_DIGIT_FIGURE.search(r.sentence) else 0)
             n = len(cits) + 1
             cits.append(Citation(n, r.source, r.title, r.start, r.end, r.cited, page=self.index.page_of(r.source, r.start)))
             cases.append(Case(r.title, r.place, r.sentence, n, r.source, r.column))
             extra, extra_cits = [], []
             for sid in r.more:
-                if len(extra) == more:
+                if len(extra) == room:
                     break
                 got = cite(self.index, sid, len(cits) + len(extra_cits) + 1, self.chooser.clause_scorer(q),
-                           limit=_CHARS["answer_chars_each"])
+                           limit=_CHARS["answer_chars_each"], must_have=RE_DIGIT_FIGURE.search)  # the figure it was chosen for
                 if got is not None and not any(c.start < got[1].end and got[1].start < c.end for c in cits + extra_cits):
                     extra.append(f"{got[0]}[{got[1].n}]")
                     extra_cits.append(got[1])

@@ -357,6 +357,20 @@ def test_which_ones_asks_for_a_list(q, wants_list, words_only):
         assert a.details_held("主动与交通运输、市场监管、公安等职能部门沟通解决。")
 
 
+@pytest.mark.parametrize("q, cases", [
+    ("有没有工会帮人讨薪的案例", True),
+    ("各地帮职工讨薪的做法", True),
+    ("困难职工帮扶这块各地是怎么干的", True),  # staff phrasing without 案例/做法: had been one sentence
+    ("为货车司机建阵地，各地投了多少钱、建了几个？", True),
+    ("职工书屋谁家搞得好", True),
+    ("工会联手法院讨薪的", True),
+    ("欠薪了找谁", False),
+    ("我家里困难，工会能帮一把不", False),
+])
+def test_a_question_asking_across_places_wants_cases(q, cases, words_only):
+    assert analyse(q, words_only).wants_cases is cases
+
+
 def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     a = analyse("女职工有什么关爱措施?", words_only)
     assert a.tokens["措施"] < a.tokens["女职工"] / 2 and not a.outcome
