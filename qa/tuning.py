@@ -50,6 +50,7 @@ def tradeoff(items, answers, thresholds=None, model: AnswerabilityModel | None =
     una = [p for p, it in zip(scores, items) if it.kind == "unanswerable"]
     out = []
     for t in thresholds if thresholds is not None else np.round(np.arange(0.05, 0.96, 0.05), 2):
+        t = float(t)  # plain numbers: the curve is printed as JSON (qa eval --curve --json)
         ar = sum(p < t for p in ans)
         ur = sum(p < t for p in una)
         out.append({"threshold": float(t), "answerable_refused": ar, "answerable_refused_share": round(ar / max(1, len(ans)), 4),

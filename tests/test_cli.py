@@ -81,6 +81,13 @@ def test_eval_prints_metrics(built, tmp_path, capsys):
     assert rep["n_answerable"] == 1 and rep["n_unanswerable"] == 1
     assert rep["hit5"] == 1.0
     assert 0.0 <= rep["mrr"] <= 1.0 and "fact_recall" in rep and "refusal_accuracy" in rep
+    # the refusal trade-off, as JSON too (its counts had been numpy integers json cannot write)
+    assert main(["eval", str(f), "--index", str(built), "--json", "--curve"]) == 0
+    curve = json.loads(capsys.readouterr().out)["tradeoff"]
+    assert curve and all(c["answerable_refused"] in (0, 1) and c["unanswerable_refused"] in (0, 1) for c in curve)
+    assert [c["threshold"] for c in curve] == sorted(c["threshold"] for c in curve)
+    assert main(["eval", str(f), "--index", str(built), "--curve"]) == 0
+    assert "threshold" in capsys.readouterr().out
 
 
 def test_eval_asks_a_follow_up_after_its_earlier_questions_were_answered():
