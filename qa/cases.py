@@ -215,7 +215,8 @@ class CaseFinder:
         if not hits:
             return []
         best: dict[tuple, tuple] = {}
-        runners: dict[tuple, list[int]] = {}  # an article's other sentences holding a figure in digits (not 一个平台), best first
+        # an article's other sentences holding a figure in digits (not 一个平台), best first
+        runners: dict[tuple, list[int]] = {}
         for sc, sid, h in self.chooser.scored(q, hits, retrieval.query_vector):
             s = index.sentences[sid]
             key = (s.source, s.article)

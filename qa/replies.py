@@ -97,7 +97,7 @@ class Replies:
                 if len(extra) == room:
                     break
                 got = cite(self.index, sid, len(cits) + len(extra_cits) + 1, self.chooser.clause_scorer(q),
-                           limit=_CHARS["answer_chars_each"], must_have=RE_DIGIT_FIGURE.search)  # the figure it was chosen for
+                           limit=_CHARS["answer_chars_each"], must_have=RE_DIGIT_FIGURE.search)  # its figure kept
                 if got is not None and not any(c.start < got[1].end and got[1].start < c.end for c in cits + extra_cits):
                     extra.append(f"{got[0]}[{got[1].n}]")
                     extra_cits.append(got[1])
