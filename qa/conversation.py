@@ -82,10 +82,12 @@ def condense(question: str, history: Sequence = ()) -> str:
 
 
 def _nouns(question: str, tags: frozenset) -> list[str]:
-    """The question's words of two characters or more that jieba tags with one of ``tags``."""
-    from .tokens import tag
+    """The question's words of two characters or more that jieba tags with one of ``tags``, and the
+    bulletin terms of ``qa/data/domain_words.txt`` however it tags them (困难职工 is tagged an idiom)."""
+    from .tokens import DOMAIN_WORDS, tag
 
-    return [word for word, flag in tag(question) if flag in tags and len(word.strip()) >= 2 and not re.fullmatch(_TOTAL, word)]
+    return [word for word, flag in tag(question) if (flag in tags or word in DOMAIN_WORDS)
+            and len(word.strip()) >= 2 and not re.fullmatch(_TOTAL, word)]
 
 
 def _points_back(q: str) -> bool:

@@ -862,6 +862,16 @@ def test_colloquial_question_words_are_not_content(q, words_only):
     assert list(analyse(q, words_only).tokens) == ["欠薪"]
 
 
+@pytest.mark.parametrize("q", ["困难职工帮扶这块各地是怎么干的", "困难职工咋建档"])
+def test_a_bulletin_term_names_a_subject_however_jieba_tags_it(q):
+    """困难职工 is tagged an idiom (l): a question naming it had been read as naming nothing and given the
+    earlier subject (the page check: a case list on 困难职工帮扶 led by the 爱心驿站 asked about before)."""
+    from qa.conversation import names_no_subject, with_subject
+
+    history = [{"role": "user", "content": "送外卖的冬天有地方歇脚不"}, {"role": "assistant", "content": "…"}]
+    assert not names_no_subject(q) and with_subject(q, history) is None
+
+
 def test_a_short_question_naming_a_new_subject_lends_it_to_what_follows():
     """On the fresh clone's page: 工资被拖欠了找谁? → 职工书屋几点开门 (read alone) → 劳模有钱拿吗 took its subject
     from the wage question and was answered with the 义乌 wage case."""
