@@ -190,13 +190,15 @@ class Answerer:
             # 劳模有钱拿吗 after 职工书屋几点开门: refused as the reading room's hours, or 劳模能去疗养不 after a
             # question about riders' rest stops: answered with the rest stops again.  Read alone it is
             # answered, or refused about its own words (社保断缴咋补), not the earlier subject's
-            alone = self._find(question, question, k)
-            if not found.support["supported"] or (
-                    not self._mentions(found, new, passages=True) and self._mentions(alone, new)
-                    # refused alone (哪有母婴室 after a 述职 question): kept only over a follow-up reading
-                    # that says again what was said
-                    and (alone.support["supported"] or self._repeats(found, said))):
-                found, standalone = alone, question
+            # read alone only when the follow-up reading is refused or its passages never name the new words
+            if not found.support["supported"] or not self._mentions(found, new, passages=True):
+                alone = self._find(question, question, k)
+                if not found.support["supported"] or (
+                        self._mentions(alone, new)
+                        # refused alone (哪有母婴室 after a 述职 question): kept only over a follow-up reading
+                        # that says again what was said
+                        and (alone.support["supported"] or self._repeats(found, said))):
+                    found, standalone = alone, question
         return found, standalone
 
     def _repeats(self, found: "_Found", said: Said | None) -> bool:

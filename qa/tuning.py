@@ -53,7 +53,7 @@ def tradeoff(items, answers, thresholds=None, model: AnswerabilityModel | None =
         t = float(t)  # plain numbers: the curve is printed as JSON (qa eval --curve --json)
         ar = sum(p < t for p in ans)
         ur = sum(p < t for p in una)
-        out.append({"threshold": float(t), "answerable_refused": ar, "answerable_refused_share": round(ar / max(1, len(ans)), 4),
+        out.append({"threshold": t, "answerable_refused": ar, "answerable_refused_share": round(ar / max(1, len(ans)), 4),
                     "unanswerable_refused": ur, "unanswerable_refused_share": round(ur / max(1, len(una)), 4)})
     return out
 
