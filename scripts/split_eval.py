@@ -9,7 +9,11 @@ who read only the bulletins: the first batch had two worker questions under 8 ch
 questions (ids k-…, thirteenth session, written by a helper who read only the bulletins): 60 staff
 questions asking for cases or figures without the words 案例/例子 (30 with one gold string per
 matching article), 40 worker questions, 40 unanswerable (15 topic present / detail absent, 15
-labour-law and social-insurance, 10 staff-style asking for cases no bulletin reports).
+labour-law and social-insurance, 10 staff-style asking for cases no bulletin reports), then 100
+questions (ids m-…, fourteenth session, written by a helper who read only the bulletins): 40 staff
+case questions phrased without 案例/例子 (31 with gold strings from two or more articles), 20 worker
+questions, 40 unanswerable (25 asking for cases of activities no bulletin reports, 15 topic present /
+detail absent).
 """
 
 import json
@@ -17,7 +21,7 @@ import random
 from pathlib import Path
 
 SEED = 20261121
-LATER = ((("s",), 20261123), (("k",), 20261124))  # the later batches, in order: their id prefixes, their seeds
+LATER = ((("s",), 20261123), (("k",), 20261124), (("m",), 20261125))  # the later batches, in order: their id prefixes, their seeds
 root = Path(__file__).resolve().parent.parent / "eval"
 items = [json.loads(line) for line in (root / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 tune, held = [], []
