@@ -51,7 +51,8 @@ SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_u
 # case lists: examples, practices, experience, which places/units did it, joint work
 CASE_PATTERN = re.compile(
     r"案例|例子|事例|典型|经验|好做法|做法|举措有哪些|(哪些|什么|有何)(举措|办法)|"
-    r"哪些(地方|地区|工会|单位|企业|县|市|区)|(联手|联合|携手)[^?？]{0,12}(的|做了)|各地|谁家")
+    r"(哪些|哪几个?)(地方|地区|工会|单位|企业|县|市|区)|(联手|联合|携手)[^?？]{0,12}(的|做了)|各地|谁家|"
+    r"哪几家|哪家(?=[做搞办弄干])")  # 谁家搞过, 哪家做过, 哪几家办得好: which places did it, not a person or one name
 # intent words removed before searching, so "典型案例" in a passage does not outrank the topic
 CASE_WORDS = re.compile(r"有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
 
@@ -86,12 +87,12 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("legal", re.compile(r"(?<!联)合法|违法|犯法|正常吗|有必要|符合规定|规定吗")),  # not 联合法院 (jointly with a court)
     ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
-    ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?P<which>[\u4e00-\u9fff]{1,2})")),
+    ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?![做搞办弄干])(?P<which>[\u4e00-\u9fff]{1,2})")),
     ("figure", re.compile(r"多少|(?<![好哪])几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
     ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
     ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
     ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|什么地方|啥地方|求助|投诉|反映|在哪")),
-    ("person", re.compile(r"谁|哪位|什么人")),
+    ("person", re.compile(r"谁(?!家)|哪位|什么人")),
 )
 _RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4}?)(?:了|呢|吗|啊|呀)?[?？。!！~]*$")
 _RE_FREQUENCY = re.compile(r"每(?:半|[两三四五六\d]个?)?[天日周月季年]|[一每][天日周月季年][一两三四\d]?次|按[天日周月季年]|\d+[天日周月年]一次|一[季月年]一")

@@ -363,7 +363,12 @@ def test_which_ones_asks_for_a_list(q, wants_list, words_only):
     ("困难职工帮扶这块各地是怎么干的", True),  # staff phrasing without 案例/做法: had been one sentence
     ("为货车司机建阵地，各地投了多少钱、建了几个？", True),
     ("职工书屋谁家搞得好", True),
+    ("工会组织的球类比赛，谁家办过", True),  # which places did it: no person asked
+    ("流动党支部那种，哪家做过", True),
+    ("免费培训班，哪几家办得比较好", True),
+    ("签集体合同搞得好的是哪几个地方", True),
     ("工会联手法院讨薪的", True),
+    ("兴化哪家厂签了技术创新的集体合同", False),  # one name asked
     ("欠薪了找谁", False),
     ("我家里困难，工会能帮一把不", False),
 ])
@@ -541,6 +546,10 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("兴化那边晚上的培训班能学不", ""),  # 晚上的培训班 names a class: no hours asked
     ("讲座的题目叫啥", "name"),
     ("讲座是哪天搞的", "date"),
+    ("球类比赛谁家办过", ""),  # which places did it (a case list), not a person
+    ("流动党支部哪家做过", ""),
+    ("兴化哪家厂签了集体合同", "which"),
+    ("工会主席是谁", "person"),
 ])
 def test_a_price_is_asked_apart_from_an_amount(question, slot):
     from qa.question import slot_of
