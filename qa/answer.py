@@ -142,7 +142,8 @@ class Answerer:
         pool = hits[:self.pool_size(k)]  # the passages sentences were chosen from; k of them are shown
         if not support["supported"]:
             ans = self.replies.refusal(question, standalone, pool, scored, q, support.get("missing", ()),
-                                       detail=support["slot"] if support.get("why") == "detail_missing" else "")
+                                       detail=support["slot"] if support.get("why") == "detail_missing" else
+                                       "cases" if support.get("why") == "topic_missing" else "")
         elif q.wants_cases:
             ans = self.replies.cases(question, standalone, k, retrieval, q, pool, scored)
         else:
@@ -246,6 +247,8 @@ class Answerer:
         hits = retrieval.hits
         scored = self.chooser.scored(q, hits[:self.pool_size(k)], retrieval.query_vector, said)
         chosen = self.chooser.choose(q, scored)
+        # a case list's subject alone (无偿献血): the union frame of the request comes close to every report
+        topic_dense = self.retriever.top_cosines([q.topic])[0] if q.wants_cases and q.topic else None
         support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, chosen,
-                                                               retrieval.query_vector))
+                                                               retrieval.query_vector, topic_dense))
         return _Found(q, retrieval, scored, chosen, support, t_read, t_ret)

@@ -16,7 +16,11 @@ asked, in two steps, never from vocabulary alone:
    the bulletins' words, see ``qa.vocabulary``).
 2. **Does the best candidate hold what is asked?**  When the question asks for a detail with a
    recognisable form (a figure in a unit, a price, a phone number, a clock time, a date, a person,
-   a frequency, a service point — ``qa.question``), whether the best sentences contain one.
+   a frequency, a service point — ``qa.question``), whether the best sentences contain one.  For
+   a case list, whether its subject alone (``Question.topic``: 无偿献血 out of
+   各地工会组织职工无偿献血的做法) comes close enough to a passage (``z_topic``, the same background
+   spreads): the request's union frame comes close to every report, so the whole question's
+   evidence cannot tell a reported activity from an unreported one.
 
 The evidence goes into a logistic model whose few numbers are fitted on the tune questions only
 (``python -m qa tune eval/tune.jsonl``) and stored in ``qa/data/answerability.json`` with the
@@ -58,6 +62,7 @@ class Evidence:
     slot: str  # what the question asks for ("" when nothing in particular)
     slot_found: bool  # the answer's sentences hold it (in the form asked: a rate, a list)
     missing: tuple[str, ...] = ()  # real names in the question that no bulletin mentions
+    z_topic: float | None = None  # a case question's subject alone (``Question.topic``): best passage cosine, in background spreads
 
     @property
     def detail_missing(self) -> bool:
@@ -72,7 +77,8 @@ class Evidence:
         return {"z_passage": round(self.z_passage, 3), "z_sentence": round(self.z_sentence, 3), "hub": round(self.hub, 4),
                 "coverage": round(self.coverage, 3), "answer_coverage": round(self.answer_coverage, 3),
                 "gap": round(self.gap, 3), "known": round(self.known, 3), "slot": self.slot,
-                "slot_found": self.slot_found, "missing": list(self.missing)}
+                "slot_found": self.slot_found, "missing": list(self.missing),
+                "z_topic": None if self.z_topic is None else round(self.z_topic, 3)}
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class AnswerabilityModel:
     bias: float
     threshold: float = 0.5
     features: tuple[str, ...] = ("z_passage", "hub")
+    # a case list is refused when its subject alone stands less than this above the background (None: never)
+    case_topic_min_z: float | None = None
 
     def __post_init__(self):
         unknown = [f for f in self.features if f not in FEATURES]
@@ -93,8 +101,9 @@ class AnswerabilityModel:
 
     @classmethod
     def from_json(cls, d: dict) -> "AnswerabilityModel":
+        topic = d.get("case_topic_min_z")
         return cls(tuple(float(w) for w in d["weights"].values()), float(d["bias"]), float(d["threshold"]),
-                   tuple(d["weights"]))
+                   tuple(d["weights"]), None if topic is None else float(topic))
 
     @classmethod
     def default(cls) -> "AnswerabilityModel":
@@ -112,14 +121,26 @@ class AnswerabilityModel:
         s = self.bias + sum(w * x for w, x in zip(self.weights, vector))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, s))))
 
+    def veto(self, ev: Evidence) -> str:
+        """Why the question is refused whatever the subject evidence says ("" when nothing vetoes it):
+        a name no bulletin mentions, the asked detail absent from the answer, or a case list whose
+        subject alone is not in the bulletins (无偿献血: the union frame of 各地工会组织职工…的做法 comes
+        close to every report; the activity itself to none)."""
+        if ev.missing:
+            return "missing_name"
+        if ev.detail_missing:
+            return "detail_missing"
+        if ev.z_topic is not None and self.case_topic_min_z is not None and ev.z_topic < self.case_topic_min_z:
+            return "topic_missing"
+        return ""
+
     def decide(self, ev: Evidence) -> dict:
-        """Answer when no named thing is missing, the asked detail is in the answer (step 2) and the
-        subject evidence is strong enough (step 1)."""
+        """Answer when nothing vetoes it (step 2: no named thing missing, the asked detail in the
+        answer, a case list's subject in the bulletins) and the subject evidence is strong enough (step 1)."""
         p = self.probability(ev)
-        supported = not ev.missing and not ev.detail_missing and p >= self.threshold
-        why = ("missing_name" if ev.missing else "detail_missing" if ev.detail_missing
-               else "weak_evidence" if p < self.threshold else "")
-        return {"supported": bool(supported), "p": round(p, 4), "why": why, **ev.to_json()}
+        veto = self.veto(ev)
+        why = veto or ("weak_evidence" if p < self.threshold else "")
+        return {"supported": not why, "p": round(p, 4), "why": why, **ev.to_json()}
 
 
 class EvidenceReader:
@@ -172,16 +193,18 @@ class EvidenceReader:
                 self._sentence_bg = (float(tops.mean()), max(float(tops.std()), 1e-3))
         return self._sentence_bg
 
-    def read(self, q, hits, top_dense: float, scored, chosen, qvec) -> Evidence:
+    def read(self, q, hits, top_dense: float, scored, chosen, qvec, topic_dense: float | None = None) -> Evidence:
         """``q``: the analysed question; ``hits``: retrieval hits; ``scored``: the chooser's ranking
-        of their sentences; ``chosen``: the sentences an answer would give; ``qvec``: the question's vector."""
+        of their sentences; ``chosen``: the sentences an answer would give; ``qvec``: the question's
+        vector; ``topic_dense``: a case question's subject alone, its best passage cosine."""
         missing = tuple(missing_names(q.text, self.index.corpus_text()))
         if missing and chosen and self.places_of is not None:  # 我在芜湖打了12351: 安徽's hotline covers 芜湖
             around = self._places_about(chosen)
             missing = tuple(m for m in missing if not any(same_or_nested(m, p) for p in around))
-        if not hits:
-            return Evidence(0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, q.slot, False, missing)
         m, s = self._passage_bg
+        z_topic = None if topic_dense is None else (topic_dense - m) / s
+        if not hits:
+            return Evidence(0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, q.slot, False, missing, z_topic)
         z_passage = (top_dense - m) / s
         vecs = self.index.sentence_vectors
         best_sentence, hub = float(hits[0].dense), -1.0
@@ -208,7 +231,7 @@ class EvidenceReader:
         slot_found = bool(slot) and q.details_held(answer_text)
         if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen):
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
-        return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing)
+        return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing, z_topic)
 
     def _places_about(self, chosen) -> set[str]:
         """The divisions the articles of the ``chosen`` sentences are about."""

@@ -218,7 +218,7 @@ def cmd_tune(args) -> int:
     answerer = _load_answerer(args)
     answers = ask_all(answerer, items, k=args.k)
     fit(items, answers, max_false_refusals=args.max_false_refusals, out=Path(args.out) if args.out else DEFAULT_OUT,
-        log=_log)
+        log=_log, case_topic_only=args.case_topic_only)
     return 0
 
 
@@ -392,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
             a.add_argument("--out", default=None, metavar="FILE", help="where the model goes (default: qa/data/answerability.json)")
             a.add_argument("--max-false-refusals", type=float, default=0.02,
                            help="share of answerable tune questions that may be refused (default 0.02)")
+            a.add_argument("--case-topic-only", action="store_true",
+                           help="keep the stored model's weights and threshold; choose only the case-subject veto")
         _index_arguments(a)
         a.add_argument("-k", type=int, default=5, help="passages to return (default 5)")
         a.add_argument("--json", action="store_true", help="JSON output (ask: one JSON object per line)")

@@ -47,6 +47,7 @@ OUTCOME_WORDS = tuple(_WORDS["outcome"])
 WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
 WHICH_PLACES = frozenset(_WORDS["which_places"])
 SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_units"].items()}
+_TOPIC_MIN_IDF = float(table("answerability")["case_topic_min_idf"])
 
 # case lists: examples, practices, experience, which places/units did it, joint work
 CASE_PATTERN = re.compile(
@@ -151,6 +152,10 @@ class Question:
     # two figures asked in two clauses (有多少名党员,成立了几支先锋队): each clause's own words (those
     # the other clauses lack) and the unit it asks in; () when one figure is asked
     parts: tuple[tuple[tuple[str, ...], str], ...] = ()
+    # a case list's subject (各地工会组织职工无偿献血的做法 → 无偿献血): its words without the request
+    # (各地, 做法, 哪些地方), function words, category nouns and words most passages share (工会, 职工,
+    # 开展, 活动); "" when no case list is asked or nothing is left
+    topic: str = ""
 
     def covers(self, token: str, toks: set) -> bool:
         """The question's ``token`` (or one of its synonyms) is among ``toks``."""
@@ -354,7 +359,23 @@ def analyse(question: str, vocabulary) -> Question:
                     "" if generic else focus_word,
                     next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
                     (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money", "price") else "",
-                    bool(_RE_LIST.search(search)) and not wants_cases, parts)
+                    bool(_RE_LIST.search(search)) and not wants_cases, parts,
+                    case_topic(search, vocabulary) if wants_cases else "")
+
+
+def case_topic(search: str, vocabulary) -> str:
+    """What a case question is about, in its own words and order: the words of ``search`` (the
+    question without 案例/做法/有哪些) that are not a case request (各地, 谁家, 哪些地方), a function
+    word, a category noun (措施, 活动) or a word in more of the bulletins' passages than
+    ``case_topic_min_idf`` allows (工会, 职工, 开展 …).  Its evidence is read on its own
+    (``qa.answerability``): the request's union frame comes close to every report."""
+    from .tokens import STOPWORDS, cut
+
+    text = CASE_PATTERN.sub(" ", search)
+    words = [w for w in cut(text) if len(w) >= 2 or w.isdigit()]
+    words = [w for w in words if w not in STOPWORDS and w not in GENERIC_FOCUS and w not in WHICH_PLACES]
+    idf = vocabulary.idf(words) if words else {}
+    return "".join(w for w in words if idf.get(w, 0.0) >= _TOPIC_MIN_IDF)
 
 
 def _figure_parts(clauses: list[str], tokens) -> tuple[tuple[tuple[str, ...], str], ...]:

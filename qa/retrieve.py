@@ -147,6 +147,17 @@ class Retriever:
                                  {"embed": round(t_embed, 2), "search": round(t_search, 2)}, top_dense))
         return out
 
+    def top_cosines(self, texts: list[str]) -> list[float | None]:
+        """The best passage cosine over the whole index for each text (None without dense search or
+        passages): how close the bulletins come to a text, without ranking them."""
+        from .tokens import normalise
+
+        if not texts or self.fusion == "bm25" or not len(self.index.chunks):
+            return [None] * len(texts)
+        qv = self.embedder.encode_queries([normalise(t) for t in texts])
+        sims, ids = self.index.store.search(qv, 1)
+        return [float(sims[i][0]) if ids[i][0] >= 0 else None for i in range(len(texts))]
+
     def _with_sentences(self, dense: np.ndarray, cand: np.ndarray, qv: np.ndarray) -> np.ndarray:
         """Dense evidence for passages ``cand``: their cosine blended with their best sentence's, the
         more as the best sentence of all rises above the best passage (see the module docstring)."""

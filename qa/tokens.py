@@ -62,6 +62,11 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def cut(text: str) -> list[str]:
+    """Words of ``text`` in order, jieba's precise cut (no overlapping pieces), punctuation dropped."""
+    return [w for w in (w.strip() for w in _tokenizer().lcut(normalise(text))) if w and not _PUNCT.match(w)]
+
+
 def word_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, word) of each word of jieba's precise cut of ``text``."""
     out, at = [], 0

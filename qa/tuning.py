@@ -33,18 +33,20 @@ def _evidence(support: dict):
     from .answerability import Evidence
 
     return Evidence(support["z_passage"], support["z_sentence"], support["hub"], support["coverage"], support["answer_coverage"],
-                    support["gap"], support["known"], support["slot"], support["slot_found"], tuple(support["missing"]))
+                    support["gap"], support["known"], support["slot"], support["slot_found"], tuple(support["missing"]),
+                    support.get("z_topic"))
 
 
 def tradeoff(items, answers, thresholds=None, model: AnswerabilityModel | None = None) -> list[dict]:
     """For each threshold: answerable refused and unanswerable refused (counts and shares).  A
-    question naming something no bulletin mentions, or whose asked detail the answer lacks, is
-    refused at every threshold."""
+    question the model's vetoes refuse (a name no bulletin mentions, the asked detail absent from the
+    answer, a case list's subject absent) is refused at every threshold."""
+    vetoes = model or AnswerabilityModel.default()
     probs = []
     for a in answers:
         ev = _evidence(a.support)
         p = model.probability(ev) if model is not None else a.support.get("p", 0.0)
-        probs.append((p, bool(ev.missing) or ev.detail_missing))
+        probs.append((p, bool(vetoes.veto(ev))))
     scores = [-1.0 if blocked else p for p, blocked in probs]
     ans = [p for p, it in zip(scores, items) if it.kind != "unanswerable"]
     una = [p for p, it in zip(scores, items) if it.kind == "unanswerable"]
@@ -71,14 +73,51 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, blocked: np.ndarray, max_fals
     return round((best + below.max()) / 2, 4) if len(below) else round(best, 4)
 
 
-def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = None, log=print) -> dict:
+def choose_case_topic(items, answers, max_false_refusals: float = 0.02) -> float | None:
+    """The case-subject veto's point (``AnswerabilityModel.case_topic_min_z``): the
+    ``max_false_refusals`` quantile of the answerable case questions' z_topic (those with a subject,
+    not vetoed otherwise), read off a normal fitted to them — a few dozen questions put the empirical
+    2% point at their lowest value, which the next questions fall below (a threshold just under the
+    tune minimum refused 5 of 268 held-out answerable questions); None without case questions of
+    both kinds."""
+    from statistics import NormalDist
+
+    rows = []
+    for it, a in zip(items, answers):
+        ev = _evidence(a.support)
+        if ev.z_topic is not None and not ev.missing and not ev.detail_missing:
+            rows.append((float(ev.z_topic), it.kind != "unanswerable"))
+    if not any(ok for _, ok in rows) or all(ok for _, ok in rows):
+        return None
+    z = np.array([r[0] for r in rows if r[1]])
+    if len(z) < 2:
+        return None
+    return round(NormalDist(float(z.mean()), float(z.std(ddof=1))).inv_cdf(max_false_refusals), 4)
+
+
+def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = None, log=print,
+        case_topic_only: bool = False) -> dict:
+    """Fit the model (or with ``case_topic_only`` keep the stored one's weights and threshold and
+    choose only ``case_topic_min_z``) and write it to ``out``."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+    stored = json.loads(DEFAULT_OUT.read_text(encoding="utf-8"))
+    topic = choose_case_topic(items, answers, max_false_refusals)
     evidence = [_evidence(a.support) for a in answers]
-    X = np.array([ev.vector(FIT_FEATURES) for ev in evidence], np.float64)
     y = np.array([0 if it.kind == "unanswerable" else 1 for it in items])
-    blocked = np.array([bool(ev.missing) or ev.detail_missing for ev in evidence])  # refused by step 2 anyway
+    cases = np.array([ev.z_topic is not None for ev in evidence])
+    topic_refused = np.array([topic is not None and ev.z_topic is not None and ev.z_topic < topic for ev in evidence])
+    log(f"case subject veto: z_topic < {topic} refuses {int(topic_refused[y == 1].sum())}/{int(cases[y == 1].sum())} "
+        f"answerable and {int(topic_refused[y == 0].sum())}/{int(cases[y == 0].sum())} unanswerable case questions")
+    if case_topic_only:
+        model = {**stored, "case_topic_min_z": topic}
+        model["_source"] = stored["_source"].split(" case_topic_min_z:")[0] + _topic_source(items, topic, max_false_refusals)
+        _write(model, out, log)
+        return model
+    X = np.array([ev.vector(FIT_FEATURES) for ev in evidence], np.float64)
+    # refused by step 2 anyway
+    blocked = np.array([bool(ev.missing) or ev.detail_missing for ev in evidence]) | topic_refused
     clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
     cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     open_ = ~blocked  # the model decides only what the vetoes leave open
@@ -94,17 +133,31 @@ def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = 
         "weights": {f: round(float(w), 5) for f, w in zip(FIT_FEATURES, clf.coef_[0])},
         "bias": round(float(clf.intercept_[0]), 5),
         "threshold": threshold,
+        "case_topic_min_z": topic,
+        "case_topic_min_idf": stored["case_topic_min_idf"],
     }
+    model["_source"] += _topic_source(items, topic, max_false_refusals)
     refused = (p_cv < threshold) | blocked
     log(f"tune (cross-validated): answerable refused {int(refused[y == 1].sum())}/{int((y == 1).sum())}, "
         f"unanswerable refused {int(refused[y == 0].sum())}/{int((y == 0).sum())} at threshold {threshold}")
     for f, w in model["weights"].items():
         log(f"  {f:<15} {w:+.3f}")
     log(f"  {'bias':<15} {model['bias']:+.3f}")
+    _write(model, out, log)
+    return model
+
+
+def _topic_source(items, topic, max_false_refusals: float) -> str:
+    return (f" case_topic_min_z: chosen by `python -m qa tune` on {len(items)} questions (tune and the off-domain background) on {date.today().isoformat()}, "
+            f"the {max_false_refusals:.0%} quantile of a normal fitted to the answerable case questions' z_topic ({topic}). "
+            f"case_topic_min_idf: a case subject leaves out words this common in the bulletins (idf below it: "
+            f"工会 0.2, 职工 0.6, 开展 1.0, 活动 1.3; set by hand, not tuned).")
+
+
+def _write(model: dict, out: Path | None, log) -> None:
     if out is not None:
         Path(out).write_text(json.dumps(model, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         log(f"wrote {out}")
-    return model
 
 
 DEFAULT_OUT = DATA_DIR / "answerability.json"

@@ -991,3 +991,69 @@ def test_a_name_that_page_layout_broke_across_paragraphs_is_not_missing(index_of
     ans = Answerer(index, hash_embedder, answerability=hash_answerability).ask("苏盐门机械公司工资涨了多少")
     assert "苏盐门" not in ans.support.get("missing", ())
     assert "没有提到" not in ans.text
+
+
+class _CommonWords:
+    """A vocabulary whose union words are in most passages (low idf), every other word rare."""
+
+    COMMON = {"工会": 0.2, "职工": 0.6, "开展": 1.0, "活动": 1.3, "组织": 1.4}
+
+    def words_of(self, text):
+        from qa.tokens import tokenize
+
+        return tokenize(text)
+
+    def idf(self, tokens):
+        return {t: self.COMMON.get(t, 3.0) for t in tokens}
+
+    def related(self, tokens):
+        return {}
+
+
+@pytest.mark.parametrize("q, topic", [
+    ("各地工会组织职工无偿献血的活动有哪些做法", "无偿献血"),
+    ("工会和银行合作发普惠卡的做法", "银行合作发普惠卡"),
+    ("球类比赛谁家办过", "球类比赛办过"),  # 谁家 is the request
+    ("各地有哪些好做法", ""),  # nothing but the request
+    ("工会能帮我讨薪吗", ""),  # no case list asked
+])
+def test_a_case_question_names_its_subject_without_the_request_or_the_union_frame(q, topic):
+    assert analyse(q, _CommonWords()).topic == topic
+
+
+def _with_case_veto(tiny_index, hash_embedder, hash_answerability, min_z):
+    return Answerer(tiny_index, hash_embedder, answerability=dataclasses.replace(hash_answerability, case_topic_min_z=min_z))
+
+
+def test_a_case_list_whose_subject_the_bulletins_lack_is_refused_with_the_nearest_report(tiny_index, hash_embedder,
+                                                                                           hash_answerability):
+    """无偿献血 is no subject of any report, though 各地工会组织职工…的做法 comes close to all of them: no list
+    of unrelated reports, a refusal saying what is missing, citing the nearest sentence."""
+    strict = _with_case_veto(tiny_index, hash_embedder, hash_answerability, 1e9)  # every subject below the bar
+    ans = strict.ask("各地工会组织职工无偿献血的做法")
+    assert ans.refused and ans.support["why"] == "topic_missing" and ans.support["z_topic"] is not None
+    assert "做过这件事的地方或单位的报道" in ans.text and ans.citations
+    assert verify_answer(ans, source_text) == []
+    assert not strict.ask("各地有哪些好做法").support["why"] == "topic_missing"  # no subject: nothing to veto
+    assert strict.ask("工会帮农民工讨回欠薪了吗").support["z_topic"] is None  # not a case question
+    lenient = _with_case_veto(tiny_index, hash_embedder, hash_answerability, -1e9)
+    assert lenient.ask("各地工会组织职工无偿献血的做法").support["why"] != "topic_missing"
+
+
+def test_the_case_veto_point_is_a_low_quantile_of_the_answerable_case_subjects():
+    from types import SimpleNamespace
+
+    from qa.tuning import choose_case_topic
+
+    def answer(z, **kw):
+        return SimpleNamespace(support={"z_passage": 5.0, "z_sentence": 5.0, "hub": 3.0, "coverage": 1.0, "answer_coverage": 1.0,
+                                        "gap": 0.0, "known": 1.0, "slot": "", "slot_found": False, "missing": [], "z_topic": z, **kw})
+
+    good = [3.0, 4.0, 5.0, 6.0, 7.0]
+    items = [SimpleNamespace(kind="staff") for _ in good] + [SimpleNamespace(kind="unanswerable")] * 2
+    answers = [answer(z) for z in good] + [answer(0.5), answer(None)]
+    t = choose_case_topic(items, answers, 0.02)
+    assert 0.5 < t < 3.0  # below every answerable subject here, above the unanswerable one
+    assert choose_case_topic(items[:5], answers[:5]) is None  # no unanswerable case question to set it by
+    vetoed = [answer(z, missing=["喀什"]) for z in good]  # refused anyway: not what the point is read from
+    assert choose_case_topic(items, vetoed + answers[5:]) is None
