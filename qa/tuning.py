@@ -15,6 +15,7 @@ written to ``qa/data/answerability.json``; held-out questions are never read her
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from pathlib import Path
@@ -82,10 +83,11 @@ def choose_case_topic(items, answers, max_false_refusals: float = 0.02) -> float
     both kinds."""
     from statistics import NormalDist
 
+    other_vetoes = dataclasses.replace(AnswerabilityModel.default(), case_topic_min_z=None)
     rows = []
     for it, a in zip(items, answers):
         ev = _evidence(a.support)
-        if ev.z_topic is not None and not ev.missing and not ev.detail_missing:
+        if ev.z_topic is not None and not other_vetoes.veto(ev):
             rows.append((float(ev.z_topic), it.kind != "unanswerable"))
     if not any(ok for _, ok in rows) or all(ok for _, ok in rows):
         return None
@@ -107,7 +109,9 @@ def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = 
     evidence = [_evidence(a.support) for a in answers]
     y = np.array([0 if it.kind == "unanswerable" else 1 for it in items])
     cases = np.array([ev.z_topic is not None for ev in evidence])
-    topic_refused = np.array([topic is not None and ev.z_topic is not None and ev.z_topic < topic for ev in evidence])
+    vetoes = dataclasses.replace(AnswerabilityModel.default(), case_topic_min_z=topic)
+    why = [vetoes.veto(ev) for ev in evidence]  # why step 2 refuses each, at the chosen point
+    topic_refused = np.array([w == "topic_missing" for w in why])
     log(f"case subject veto: z_topic < {topic} refuses {int(topic_refused[y == 1].sum())}/{int(cases[y == 1].sum())} "
         f"answerable and {int(topic_refused[y == 0].sum())}/{int(cases[y == 0].sum())} unanswerable case questions")
     if case_topic_only:
@@ -116,8 +120,7 @@ def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = 
         _write(model, out, log)
         return model
     X = np.array([ev.vector(FIT_FEATURES) for ev in evidence], np.float64)
-    # refused by step 2 anyway
-    blocked = np.array([bool(ev.missing) or ev.detail_missing for ev in evidence]) | topic_refused
+    blocked = np.array([bool(w) for w in why])  # refused by step 2 anyway
     clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
     cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     open_ = ~blocked  # the model decides only what the vetoes leave open
