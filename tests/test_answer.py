@@ -368,6 +368,11 @@ def test_which_ones_asks_for_a_list(q, wants_list, words_only):
     ("免费培训班，哪几家办得比较好", True),
     ("签集体合同搞得好的是哪几个地方", True),
     ("工会联手法院讨薪的", True),
+    ("基层工会缺人又缺钱，别的地方是怎么解决的", True),  # how other places did it
+    ("给我找几个工会的线上服务平台、小程序", True),
+    ("这种双向宣讲都谁在搞，规模多大", True),  # which places do it, not a person
+    ("我在别的地方上班，能在这儿入会吗", False),  # 别的地方 as where the worker is
+    ("我想找几个人一起学插花", False),
     ("兴化哪家厂签了技术创新的集体合同", False),  # one name asked
     ("欠薪了找谁", False),
     ("我家里困难，工会能帮一把不", False),
