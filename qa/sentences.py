@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .articles import ends_sentence
-from .question import OUTCOME_WORDS, RE_FIGURE, SYNONYMS, Question, holds
+from .question import OUTCOME_WORDS, RE_DIGIT_FIGURE, RE_FIGURE, SYNONYMS, Question, holds
 from .wordlists import table
 
 # a sentence telling one anonymous case (县某餐饮公司…, 该市某装饰材料公司…): an example of what the text says before it
@@ -210,8 +210,11 @@ class SentenceChooser:
     def clause_scorer(self, q: Question):
         from .tokens import tokenize
 
+        figure = W.get("clause_figure", 0.0) if q.wants_cases else 0.0
+
         def score(clause: str) -> float:
-            return q.coverage(set(tokenize(clause))) + 3 * q.slot_bonus(clause) - 0.002 * len(clause)
+            return (q.coverage(set(tokenize(clause))) + 3 * q.slot_bonus(clause) - 0.002 * len(clause)
+                    + (figure if RE_DIGIT_FIGURE.search(clause) else 0.0))
 
         return score
 

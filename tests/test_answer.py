@@ -1062,3 +1062,22 @@ def test_the_case_veto_point_is_a_low_quantile_of_the_answerable_case_subjects()
     assert choose_case_topic(items[:5], answers[:5]) is None  # no unanswerable case question to set it by
     vetoed = [answer(z, missing=["喀什"]) for z in good]  # refused anyway: not what the point is read from
     assert choose_case_topic(items, vetoed + answers[5:]) is None
+
+
+# 广西's 强基层 sentence, reworded so that only its first clause holds the question's words
+_GUANGXI = "针对乡镇人手短缺的问题,自治区总决定用三年时间,给每个乡镇再配1名社会化工作者,计划增加927名,投入经费1.0587亿元,使全区社会化工作者保持在2600人左右。"
+
+
+@pytest.mark.parametrize("q, figure_kept", [
+    ("乡镇人手短缺，别的地方是怎么解决的", True),  # a case line keeps the case's figures
+    ("乡镇人手短缺咋办", False),  # outside a case list the sentence is cut as before: around what matches
+])
+def test_a_case_line_keeps_the_figure_clause(tiny_index, words_only, q, figure_kept):
+    from qa.citations import trim
+    from qa.sentences import SentenceChooser
+
+    question = analyse(q, words_only)
+    assert question.wants_cases is figure_kept
+    a, b = trim(_GUANGXI, SentenceChooser(tiny_index).clause_scorer(question), limit=60)
+    assert _GUANGXI[a:b].startswith("针对乡镇人手短缺的问题")
+    assert ("927名" in _GUANGXI[a:b]) is figure_kept
