@@ -210,7 +210,7 @@ class SentenceChooser:
     def clause_scorer(self, q: Question):
         from .tokens import tokenize
 
-        figure = W.get("clause_figure", 0.0) if q.wants_cases else 0.0
+        figure = W["clause_figure"] if q.wants_cases else 0.0  # a case line keeps the case's figures
 
         def score(clause: str) -> float:
             return (q.coverage(set(tokenize(clause))) + 3 * q.slot_bonus(clause) - 0.002 * len(clause)
