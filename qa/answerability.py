@@ -80,6 +80,12 @@ class Evidence:
                 "slot_found": self.slot_found, "missing": list(self.missing),
                 "z_topic": None if self.z_topic is None else round(self.z_topic, 3)}
 
+    @classmethod
+    def from_json(cls, d: dict) -> "Evidence":
+        """The evidence an answer's ``support`` carries (``to_json``, with the decision's keys beside it)."""
+        return cls(d["z_passage"], d["z_sentence"], d["hub"], d["coverage"], d["answer_coverage"], d["gap"], d["known"],
+                   d["slot"], d["slot_found"], tuple(d["missing"]), d.get("z_topic"))
+
 
 @dataclass(frozen=True)
 class AnswerabilityModel:

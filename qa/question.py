@@ -49,15 +49,17 @@ WHICH_PLACES = frozenset(_WORDS["which_places"])
 SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_units"].items()}
 _TOPIC_MIN_IDF = float(table("answerability")["case_topic_min_idf"])
 
+# 给我找几个 / 举几个: a request for some cases, part of both patterns below
+_ASK_FOR_SOME = r"(给我|帮我|帮忙)[找举列]几个|[举列]几个"
 # case lists: examples, practices, experience, which places/units did it, joint work
 CASE_PATTERN = re.compile(
     r"案例|例子|事例|典型|经验|好做法|做法|举措有哪些|(哪些|什么|有何)(举措|办法)|"
     r"(哪些|哪几个?)(地方|地区|工会|单位|企业|县|市|区)|(联手|联合|携手)[^?？]{0,12}(的|做了)|各地|谁家|"
     r"哪几家|哪家(?=[做搞办弄干])|"  # 谁家搞过, 哪家做过, 哪几家办得好: which places did it, not a person or one name
     # 别的地方是怎么解决的 (not 我在别的地方上班), 给我找几个, 都谁在搞
-    r"(别的|其他|其它|外地)(地方|地区|单位|工会|县|市)[是都又还]{0,2}(怎么|咋|如何)|(给我|帮我|帮忙)[找举列]几个|[举列]几个|谁在[做搞办弄干]")
+    r"(别的|其他|其它|外地)(地方|地区|单位|工会|县|市)[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME + r"|谁在[做搞办弄干]")
 # intent words removed before searching, so "典型案例" in a passage does not outrank the topic
-CASE_WORDS = re.compile(r"(给我|帮我|帮忙)[找举列]几个|[举列]几个|有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
+CASE_WORDS = re.compile(_ASK_FOR_SOME + r"|有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
 
 CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍回"  # measure words after a count
 _RE_UNIT = re.compile(rf"(?:多少|(?<![好哪])几)\s*(人次|[{CLASSIFIERS}])")

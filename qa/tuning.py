@@ -22,20 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .answerability import AnswerabilityModel
+from .answerability import AnswerabilityModel, Evidence
 
 # the evidence the model is fitted on, chosen on the tune questions (5-fold, answerable refused <= 2%):
 # z_passage + hub refused 66 of 74 unanswerable, z_passage + z_sentence 55, all three 65
 FIT_FEATURES = ("z_passage", "hub")
 from .wordlists import DATA_DIR
-
-
-def _evidence(support: dict):
-    from .answerability import Evidence
-
-    return Evidence(support["z_passage"], support["z_sentence"], support["hub"], support["coverage"], support["answer_coverage"],
-                    support["gap"], support["known"], support["slot"], support["slot_found"], tuple(support["missing"]),
-                    support.get("z_topic"))
 
 
 def tradeoff(items, answers, thresholds=None, model: AnswerabilityModel | None = None) -> list[dict]:
@@ -45,7 +37,7 @@ def tradeoff(items, answers, thresholds=None, model: AnswerabilityModel | None =
     vetoes = model or AnswerabilityModel.default()
     probs = []
     for a in answers:
-        ev = _evidence(a.support)
+        ev = Evidence.from_json(a.support)
         p = model.probability(ev) if model is not None else a.support.get("p", 0.0)
         probs.append((p, bool(vetoes.veto(ev))))
     scores = [-1.0 if blocked else p for p, blocked in probs]
@@ -86,7 +78,7 @@ def choose_case_topic(items, answers, max_false_refusals: float = 0.02) -> float
     other_vetoes = dataclasses.replace(AnswerabilityModel.default(), case_topic_min_z=None)
     rows = []
     for it, a in zip(items, answers):
-        ev = _evidence(a.support)
+        ev = Evidence.from_json(a.support)
         if ev.z_topic is not None and not other_vetoes.veto(ev):
             rows.append((float(ev.z_topic), it.kind != "unanswerable"))
     if not any(ok for _, ok in rows) or all(ok for _, ok in rows):
@@ -106,7 +98,7 @@ def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = 
 
     stored = json.loads(DEFAULT_OUT.read_text(encoding="utf-8"))
     topic = choose_case_topic(items, answers, max_false_refusals)
-    evidence = [_evidence(a.support) for a in answers]
+    evidence = [Evidence.from_json(a.support) for a in answers]
     y = np.array([0 if it.kind == "unanswerable" else 1 for it in items])
     cases = np.array([ev.z_topic is not None for ev in evidence])
     vetoes = dataclasses.replace(AnswerabilityModel.default(), case_topic_min_z=topic)
