@@ -46,7 +46,7 @@ from .wordlists import table
 FEATURES = ("z_passage", "z_sentence", "hub")
 HUB_K = 10  # a sentence's reach: mean cosine of its 10 closest in-domain background questions (5/10/30 tied on tune)
 # slots whose absence from the answer means the bulletins do not give what is asked
-DETAIL_SLOTS = frozenset({"rate", "money", "price", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
+DETAIL_SLOTS = frozenset({"figure", "rate", "money", "price", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
                           "address", "legal"})
 
 
@@ -251,8 +251,9 @@ class EvidenceReader:
         asked = places_in(q.text)
         holding = [sid for sid in chosen if q.details_held(self.index.sentences[sid].text)] or chosen
         held_text = "".join(self.index.sentences[sid].text for sid in holding)
-        if not asked or self.places_of is None or places_in(held_text, besides=q.text) != places_in(held_text):
-            return True
+        if (not asked or self.places_of is None or any(a in held_text for a in asked)
+                or places_in(held_text, besides=q.text) != places_in(held_text)):
+            return True  # (named literally too: 和龙工匠 must not hide 龙川工匠's 龙川 from places_in)
         return any(same_or_nested(a, p) for a in asked for p in self._places_about(holding))
 
     def _coverage(self, q, toks: set) -> tuple[float, float]:
