@@ -1093,6 +1093,16 @@ def test_a_count_the_answer_does_not_give_is_refused(index_of, hash_embedder):
     answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
     ans = answerer.ask("小青煤矿职工书屋藏书增加到多少册")
     assert ans.refused and ans.support["why"] == "detail_missing", ans.text
+    assert ans.text.startswith("抱歉，公报里没有找到具体数字"), ans.text  # says what is missing, not that nothing is there
     # 龙川 names a place elsewhere; here it is read in the very sentence that holds the count
     got = answerer.ask("龙川工匠现在有多少个")
     assert not got.refused and "275人" in got.text, got.text
+
+
+def test_every_detail_slot_has_a_refusal_saying_what_is_missing():
+    """A detail refusal names what the bulletins lack (没有找到具体数字 / 电话号码 …): a slot added to
+    DETAIL_SLOTS without its wording in qa/data/refusal_details.json would fall back to 没有找到能回答…"""
+    from qa.answerability import DETAIL_SLOTS
+    from qa.wordlists import table
+
+    assert DETAIL_SLOTS <= set(table("refusal_details")) - {"_source"}
