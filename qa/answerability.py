@@ -253,7 +253,7 @@ class EvidenceReader:
         held_text = "".join(self.index.sentences[sid].text for sid in holding)
         if (not asked or self.places_of is None or any(a in held_text for a in asked)
                 or places_in(held_text, besides=q.text) != places_in(held_text)):
-            return True  # (named literally too: 和龙工匠 must not hide 龙川工匠's 龙川 from places_in)
+            return True  # a place read literally counts too: places_in reads 和龙 out of 和龙川工匠, hiding 龙川
         return any(same_or_nested(a, p) for a in asked for p in self._places_about(holding))
 
     def _coverage(self, q, toks: set) -> tuple[float, float]:
