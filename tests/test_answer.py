@@ -1106,3 +1106,14 @@ def test_every_detail_slot_has_a_refusal_saying_what_is_missing():
     from qa.wordlists import table
 
     assert DETAIL_SLOTS <= set(table("refusal_details")) - {"_source"}
+
+
+@pytest.mark.parametrize("text,held", [("拨打12351热线反映问题", True), ("服务热线“12351”", True), ("电话0515-88888888", True),
+                                       ("目前共有货运从业人员14600多人。", False), ("覆盖职工146000人", False),
+                                       ("帮助追回欠薪21000元", False), ("派发工单280件", False)])
+def test_a_count_of_five_digits_is_no_phone_number(text, held):
+    """司机之家电话多少 was answered with 货运从业人员14600多人 (seen by a helper trying the page): five digits
+    followed by a measure word count something; a phone number stands alone."""
+    from qa.question import holds
+
+    assert holds("phone", text) is held
