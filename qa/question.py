@@ -68,9 +68,11 @@ _RE_POINTS = re.compile(r"(?<![有建设开办])(?:多少|几)个(?:百分)?点(
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N");
 # the magnitude and 余/多 come in either order: 143万多元, 2100余万元
 _MAGNITUDE = r"(?:[万亿千百]?[余多]?|[余多][万亿千百])"
+# what follows a number that makes it a figure: the magnitude and the unit (万余元, 名, 人次, %)
+_FIGURE_TAIL = rf"\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{CLASSIFIERS}%％])"
 RE_FIGURE = re.compile(
-    rf"[\d一二三四五六七八九十两百千万]+[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{CLASSIFIERS}%％])")
-RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里|平方米|[{CLASSIFIERS}%％])")
+    rf"[\d一二三四五六七八九十两百千万]+[\d.,]*{_FIGURE_TAIL}")
+RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*{_FIGURE_TAIL}")
 RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|中旬)?|\d{1,2}日")
 
 _SLOT_ASKED = (  # order matters: the first that matches decides
@@ -105,7 +107,7 @@ _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|�
 _RE_MONEY = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:元|块)|免费|不收费|零收费")
 _RE_PRICE = re.compile(r"\d[\d.,]*\s*(?:元|块)|免费|不收费|零收费|不要钱")
 # a number of five digits or more, but not a count (货运从业人员14600多人)
-_RE_PHONE = re.compile(rf"\d{{5,}}(?![\d.,]|\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|[{CLASSIFIERS}%％]))|\d{{3,4}}-\d{{7,8}}")
+_RE_PHONE = re.compile(rf"\d{{5,}}(?![\d.,]|{_FIGURE_TAIL})|\d{{3,4}}-\d{{7,8}}")
 _RE_DURATION = re.compile(r"[\d一二两三四五六七八九十半]+\s*(?:个)?(?:工作日|天|日|周|星期|个月|月|年|小时|分钟|课时|学时)|当天|当场|半年")
 _RE_PROCEDURE = re.compile(r"扫码|拨打|登录|关注|公众号|小程序|填写|提交|携带|凭[^,，。]{1,8}(?:即可|可)|"
                            r"到[^,，。]{1,12}(?:报名|申请|办理)|报名方式|申请条件|须|需提供")
