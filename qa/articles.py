@@ -108,12 +108,13 @@ def ends_sentence(text: str) -> bool:
     return bool(stripped) and (stripped[-1] in TERMINAL or (stripped != t and t[-1] in "”’」』" and stripped[-1] in TERMINAL))
 
 
-def _is_credit(text: str) -> bool:
-    """Bylines and photo credits: 'X县总工会副主席 万月', '朱建良 王娟', '本报记者 王鑫', '金晖 摄'."""
+def is_credit(text: str) -> bool:
+    """Bylines and photo credits: 'X县总工会副主席 万月', '朱建良 王娟', '本报记者 王鑫', '金晖 摄',
+    '本报通讯员 沈岳 摄'."""
     if len(text) > 40 or any(ch in text for ch in "，,。:：“”《》"):
         return False
     return bool(_RE_NAMES.match(text) or _RE_ORG_BYLINE.match(text)
-                or (_RE_REPORTERS.search(text) and re.search(rf"{_NAME}$", text)))
+                or (_RE_REPORTERS.search(text) and re.search(rf"{_NAME}(?:\s+{_CREDIT_WORD})?$", text)))
 
 
 def classify(text: str) -> str:
@@ -128,7 +129,7 @@ def classify(text: str) -> str:
         return "lead"
     if text.startswith("小编说"):
         return "editor"
-    if _is_credit(text):
+    if is_credit(text):
         return "credit"
     if len(text) <= 45 and "。" not in text and not ends_sentence(text) and text[-1] not in ",，、:：;；":
         return "title"

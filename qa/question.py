@@ -44,6 +44,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in table("synonyms"
 GENERIC_FOCUS = frozenset(_WORDS["generic_focus"])
 GENERIC_WEIGHT = float(_WORDS["generic_weight"])
 OUTCOME_WORDS = tuple(_WORDS["outcome"])
+REMEDY_WORDS = tuple(_WORDS["remedy"])
 WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
 WHICH_PLACES = frozenset(_WORDS["which_places"])
 SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_units"].items()}
@@ -62,7 +63,7 @@ CASE_PATTERN = re.compile(
 CASE_WORDS = re.compile(_ASK_FOR_SOME + r"|有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
 
 CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍回"  # measure words after a count
-_RE_UNIT = re.compile(rf"(?:多少|(?<![好哪])几)\s*(人次|[{CLASSIFIERS}])")
+_RE_UNIT = re.compile(rf"(?:多少|(?<![好哪那这])几)\s*(人次|[{CLASSIFIERS}])")
 # 交几个点 / 多少个百分点: a percentage (几点 asks the time; 有几个点 / 建了几个点位 count places)
 _RE_POINTS = re.compile(r"(?<![有建设开办])(?:多少|几)个(?:百分)?点(?!位)|(?:多少|几)个?百分点|(?<![有建设开办])多少点|百分之(?:多少|几)")
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N");
@@ -79,7 +80,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("phone", re.compile(r"电话(号码?)?(是)?(多少|几号|是啥)|(打|拨)(啥|什么|哪个)(电话|热线)|号码|手机号|联系方式|"
                          r"热线(电话)?(是)?(多少|是啥|是什么|几号)|(?:有没有|有啥|有什么|有无)[^,，。?？!！\s人]{0,4}(?:电话|热线)")),
     # a price (what one use or one person pays) is not answered by a total spent (2800余万元)
-    ("price", re.compile(r"要钱|收钱|收不收钱|收[^,，。?？]{0,3}费|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|[次晚天位个人][要得]?多少钱|"
+    ("price", re.compile(r"要钱|收钱|收不收钱|收[^,，。?？]{0,3}费|(?:要|得|需要|还要|用)交[^,，。?？多少]{0,3}费|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|[次晚天位个人][要得]?多少钱|"
                          # 洗澡要多少钱: what one pays to use something, unless a sum spent, paid out or in total is asked
                          r"^(?!.*(?:建|投|花|砸|拨|发|补|奖|赔|扣|退|领|一共|总共|累计)).*(?:要|得|需要)多少钱")),
     ("money", re.compile(r"多少钱|几块钱|多少块|费用|花多少|交多少|多少元|奖金|补贴多少")),
@@ -87,15 +88,15 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("clock", re.compile(r"几点|开放时间|营业时间|办公时间|开门|关门|几点钟|上班时间|"
                          r"(?:半夜|夜里|晚上|深夜|凌晨|周末|节假日)(?:也|还|都)?(?:打|去|来)?(?:能|有人|开|营业|行)(?!住|睡|过夜|休息|歇|洗)[^,，。?？]{0,3}(?:吗|不|没|么)")),
     ("frequency", re.compile(r"几次|频率|每隔|多久[^?？,，]{0,8}一次|多长时间[^?？,，]{0,8}一次")),
-    # 好几个月 says how long something has lasted; it does not ask
-    ("duration", re.compile(r"多久|多长时间|多少时间|多长|(?<!好)(?:几天|几个月|几年|几个?(?:工作日|小时|钟头|星期|礼拜|周))|"
+    # 好几个月 says how long something has lasted, 那几个月的工钱 points at the months: neither asks
+    ("duration", re.compile(r"多久|多长时间|多少时间|多长|(?<![好那这])(?:几天|几个月|几年|几个?(?:工作日|小时|钟头|星期|礼拜|周))|"
                             r"多少个?(?:工作日|小时|钟头|星期|礼拜|周|天)")),
     ("address", re.compile(r"地址|位置|具体在哪|在哪条路|哪几条路|哪条路|哪些路|什么路|哪条街|哪些街|怎么过去|怎么走|门牌")),
     ("legal", re.compile(r"(?<!联)合法|违法|犯法|正常吗|有必要|符合规定|规定吗")),  # not 联合法院 (jointly with a court)
     ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
     ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?![做搞办弄干])(?P<which>[\u4e00-\u9fff]{1,2})")),
-    ("figure", re.compile(r"多少|(?<![好哪])几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
+    ("figure", re.compile(r"多少|(?<![好哪那这])几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
     ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
     ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
     ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|什么地方|啥地方|求助|投诉|反映|在哪")),
@@ -163,6 +164,9 @@ class Question:
     # (各地, 做法, 哪些地方), function words, category nouns and words most passages share (工会, 职工,
     # 开展, 活动); "" when no case list is asked or nothing is left
     topic: str = ""
+    # 咋办/怎么办: what to do about a situation; a case told in the bulletins answers it to its end
+    # (the problem, what the union did, how it ended), not with its first sentence
+    remedy: bool = False
 
     def covers(self, token: str, toks: set) -> bool:
         """The question's ``token`` (or one of its synonyms) is among ``toks``."""
@@ -367,7 +371,8 @@ def analyse(question: str, vocabulary) -> Question:
                     next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
                     (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money", "price") else "",
                     bool(_RE_LIST.search(search)) and not wants_cases, parts,
-                    case_topic(search, vocabulary) if wants_cases else "")
+                    case_topic(search, vocabulary) if wants_cases else "",
+                    any(w in search for w in REMEDY_WORDS) and not wants_cases)
 
 
 def case_topic(search: str, vocabulary) -> str:

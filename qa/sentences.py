@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .articles import ends_sentence
+from .articles import ends_sentence, is_credit
 from .question import OUTCOME_WORDS, RE_DIGIT_FIGURE, RE_FIGURE, SYNONYMS, Question, holds
 from .wordlists import table
 
@@ -210,7 +210,8 @@ class SentenceChooser:
     def clause_scorer(self, q: Question):
         from .tokens import tokenize
 
-        figure = W["clause_figure"] if q.wants_cases else 0.0  # a case line keeps the case's figures
+        # a case line, or a case told to its end for a 咋办 question, keeps the case's figures
+        figure = W["clause_figure"] if q.wants_cases or q.remedy else 0.0
 
         def score(clause: str) -> float:
             return (q.coverage(set(tokenize(clause))) + 3 * q.slot_bonus(clause) - 0.002 * len(clause)
@@ -231,6 +232,9 @@ class SentenceChooser:
         sents = self.index.sentences
         best_score, best, best_hit = scored[0]
         chosen = [best]
+        told = self.case_told(best) if q.remedy and not q.asks_detail else []
+        if told:  # 辞职了不给工资咋办: the case, in the order it is told
+            return sorted(chosen + told)
         prev = best - 1
         outcome = self.outcome_sentence(q, best) if q.outcome else None
         if outcome is not None:
@@ -272,6 +276,40 @@ class SentenceChooser:
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         head = [best - 1, best] if best - 1 in chosen else [best]
         return head + [sid for sid in chosen if sid not in head]
+
+    def case_told(self, best: int) -> list[int]:
+        """For a 咋办 question answered by ``best``, one sentence of a case (someone the bulletin does not
+        name: 某装饰材料公司, 赵某) told in one paragraph: the
+        paragraph's rest after it (what was done, how it ended: 赵某拒不执行 / 县法院将10万元强制执行到位),
+        or, when ``best`` ends the paragraph, the sentence just before it (服务中心工作人员立即…讲解了有关法律规定
+        before 于当日发放了拖欠何某军的工资), unless that is a sub-heading (建立“部门联动协作”体系。); [] when
+        the rest is longer than a case's end (``remedy_rest_sentences``, ``remedy_rest_chars``): a list
+        of other work."""
+        sents = self.index.sentences
+        before, after = self.paragraph_around(best)
+        told = after or [sid for sid in before[-1:] if len(sents[sid].text.strip()) >= W["remedy_min_chars"]]
+        if len(told) > W["remedy_rest_sentences"] or sum(len(sents[sid].text) for sid in told) > W["remedy_rest_chars"]:
+            return []
+        # a case, as the bulletins tell one: about someone they do not name (该市某装饰材料公司, 赵某)
+        return told if any("某" in sents[sid].text for sid in [best, *told]) else []
+
+    def paragraph_around(self, sid: int) -> tuple[list[int], list[int]]:
+        """The sentences before and after ``sid`` in its paragraph: the same article, no line break in
+        the source text between one and the next, and no photo credit or byline (本报通讯员 沈岳 摄)."""
+        sents = self.index.sentences
+        text = self.index.texts.get(sents[sid].source, "")
+
+        def joined(i: int, j: int) -> bool:  # sentence i and the next one, j, are in one paragraph
+            return (0 <= i and j < len(sents) and self.same_report(i, sid) and self.same_report(j, sid)
+                    and not is_credit(sents[j].text.strip()) and not is_credit(sents[i].text.strip())
+                    and "\n" not in text[sents[i].end:sents[j].start])
+
+        before, after = [], []
+        while joined((before[0] if before else sid) - 1, before[0] if before else sid):
+            before.insert(0, (before[0] if before else sid) - 1)
+        while joined(after[-1] if after else sid, (after[-1] if after else sid) + 1):
+            after.append((after[-1] if after else sid) + 1)
+        return before, after
 
     def _beside(self, sid: int, best: int) -> bool:
         """Sentence ``sid`` (the one just before or after ``best``) is in the same report, and the two

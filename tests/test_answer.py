@@ -535,9 +535,12 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("打12351要收电话费吗", "price"),
     ("货车司机 能洗澡 要多少钱", "price"),  # a follow-up 那要多少钱 after 哪里能洗澡, condensed
     ("司机之家住一晚要多少钱", "price"),
+    ("工会帮忙打官司要交律师费吗", "price"),  # whether the help costs: a helper trying the page got 义乌's visit count
+    ("单位老板不交工会经费,天津那边审计查出来过没", ""),  # 不交…经费 tells what the employer does: no price asked
     ("建一个司机之家要多少钱", "money"),  # a sum spent, not a price
     ("广西这三年一共要砸多少钱", "money"),
     ("工会法人登记网上办完要几个工作日", "duration"),  # not a count of anything
+    ("离职了公司拖着不给结在职那几个月的工钱 咋弄", ""),  # 那几个月 points at the months, asks no duration
     ("老板欠工资好几个月了 打啥电话找公会啊", "phone"),  # 好几个月 tells, 打啥电话 asks
     ("有没有工会联合法院集中执行的例子", ""),  # 联合法院 is no question of 合法
     ("周末只给调休不给加班费 这合法不", "legal"),
@@ -1070,14 +1073,15 @@ _GUANGXI = "针对乡镇人手短缺的问题,自治区总决定用三年时间,
 
 @pytest.mark.parametrize("q, figure_kept", [
     ("乡镇人手短缺，别的地方是怎么解决的", True),  # a case line keeps the case's figures
-    ("乡镇人手短缺咋办", False),  # outside a case list the sentence is cut as before: around what matches
+    ("乡镇人手短缺咋办", True),  # so does a case told to its end for a 咋办 question
+    ("乡镇人手短缺的问题有多严重", False),  # otherwise the sentence is cut as before: around what matches
 ])
 def test_a_case_line_keeps_the_figure_clause(tiny_index, words_only, q, figure_kept):
     from qa.citations import trim
     from qa.sentences import SentenceChooser
 
     question = analyse(q, words_only)
-    assert question.wants_cases is figure_kept
+    assert (question.wants_cases or question.remedy) is figure_kept
     a, b = trim(_GUANGXI, SentenceChooser(tiny_index).clause_scorer(question), limit=60)
     assert _GUANGXI[a:b].startswith("针对乡镇人手短缺的问题")
     assert ("927名" in _GUANGXI[a:b]) is figure_kept
@@ -1117,3 +1121,45 @@ def test_a_count_of_five_digits_is_no_phone_number(text, held):
     from qa.question import holds
 
     assert holds("phone", text) is held
+
+
+@pytest.mark.parametrize("q, remedy", [
+    ("辞职了不给工资咋办", True),
+    ("老板欠工资咋整", True),
+    ("厂里要裁人 不跟工会商量 怎么办", True),
+    ("工资被拖欠了找谁", False),  # whom to turn to: a hotline or centre answers it (slot service)
+    ("劳模待遇落实这块,各地都是怎么弄的", False),  # a case list: one line per article instead
+    ("职工书屋几点开门", False),
+])
+def test_what_to_do_questions_are_read_as_asking_for_a_remedy(q, remedy, words_only):
+    assert analyse(q, words_only).remedy is remedy
+
+
+_CASE = ("义乌帮职工讨回工资\n\n本报讯 近日,义乌市总工会工作人员走访时发现,某装饰公司职工何某离职后,公司一直没有发放他的工资。"
+         "工作人员立即为公司负责人讲解了有关法律规定。公司负责人于当日发放了拖欠何某的工资。 本报通讯员 沈岳 摄\n\n"
+         "义乌市总工会还走访企业120余家,帮助企业完善劳动用工制度。\n")
+
+
+def test_a_what_to_do_question_gets_the_case_told_to_its_end(index_of, hash_embedder):
+    """辞职了不给工资咋办 had been answered with the problem alone (何某离职后…没有发放他的工资): the
+    rest of the case's paragraph says what the union did and how it ended; the photo credit after
+    it and the next paragraph (other work) are not part of it."""
+    from qa.answerability import AnswerabilityModel
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"a.txt": _CASE, "b.txt": "滨海县总工会关爱职工\n\n本报讯 县总工会建立户外劳动者服务站76个,稳定就业岗位6800余个。"
+                                                 "企业设立478个“妈妈班”,解决女职工就业后顾之忧。\n"})
+    sid = {s.text.strip(): i for i, s in enumerate(index.sentences)}
+    problem = next(i for t, i in sid.items() if t.endswith("没有发放他的工资。"))
+    chooser = SentenceChooser(index)
+    before, after = chooser.paragraph_around(problem)
+    assert [index.sentences[i].text.strip()[:6] for i in after] == ["工作人员立即", "公司负责人于"]
+    assert chooser.paragraph_around(after[-1]) == ([problem, after[0]], [])  # the credit ends the paragraph
+    assert chooser.case_told(after[-1]) == [after[0]]  # the case's end answers: what was done comes with it
+    mothers = next(i for t, i in sid.items() if "妈妈班" in t)
+    assert chooser.paragraph_around(mothers)[0] and chooser.case_told(mothers) == []  # a list of work, no case
+    ans = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always()).ask("辞职了公司一直没有发放工资咋办")
+    assert "没有发放他的工资" in ans.text and "当日发放了拖欠何某的工资" in ans.text, ans.text
+    assert "沈岳" not in ans.text and "120余家" not in ans.text
+    plain = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always()).ask("辞职了公司一直没有发放工资")
+    assert "当日发放了" not in plain.text  # the same question, not asking what to do: the sentence alone

@@ -79,6 +79,7 @@ def test_every_paragraph_maps_back_to_the_source(all_articles):
     ("扬州市江都区总工会党组书记、主席 邱永泉", "credit"),
     ("姜卫明 徐嘉薇 摄", "credit"),
     ("本报记者 王鑫 方大丰 本报通讯员 钟晓敏", "credit"),
+    ("本报通讯员 沈岳 摄", "credit"),  # a reporter's photo credit
     ("劳模住进廉租房", "title"),
     ("开展阅读活动 打造书香工会", "title"),
     ("今年以来,县总向企业发放《监督提示函》153份。", "body"),
