@@ -190,17 +190,29 @@ class Answerer:
         elif standalone != question and (new := new_subject(question, history)):
             # 劳模有钱拿吗 after 职工书屋几点开门: refused as the reading room's hours, or 劳模能去疗养不 after a
             # question about riders' rest stops: answered with the rest stops again.  Read alone it is
-            # answered, or refused about its own words (社保断缴咋补), not the earlier subject's
-            # read alone only when the follow-up reading is refused or its passages never name the new words
-            if not found.support["supported"] or not self._mentions(found, new, passages=True):
+            # answered, or refused about its own words (社保断缴咋补), not the earlier subject's.
+            # Read alone only when the follow-up reading is refused, its passages never name the new
+            # words, or the bulletins never do and its answer holds none of the question's words
+            # (公积金咋取出来 after a wage question; 能洗衣服不 after the drivers' home has its 洗衣机)
+            unheard = not any(self.vocabulary.known(w) for w in new) and not self._answers_own_words(question, found)
+            if not found.support["supported"] or not self._mentions(found, new, passages=True) or unheard:
                 alone = self._find(question, question, k)
-                if not found.support["supported"] or (
+                if not found.support["supported"] or unheard or (
                         self._mentions(alone, new)
                         # refused alone (哪有母婴室 after a 述职 question): kept only over a follow-up reading
                         # that says again what was said
                         and (alone.support["supported"] or self._repeats(found, said))):
                     found, standalone = alone, question
         return found, standalone
+
+    def _answers_own_words(self, question: str, found: "_Found") -> bool:
+        """A reading with the earlier subject answers the question itself: its sentences hold the detail
+        the question asks (几点开门 → 24小时), or one of the question's own words (能洗衣服不 → 洗衣机), or
+        it has none (digits aside)."""
+        if found.support.get("slot_found"):
+            return True
+        own = [t for t in self.analyse(question).tokens if not t.isdigit()]
+        return not own or self._mentions(found, own)
 
     def _repeats(self, found: "_Found", said: Said | None) -> bool:
         """Every sentence a reading chose was cited by the conversation's last answers."""
@@ -214,7 +226,8 @@ class Answerer:
             texts = [hit_of[sid].chunk.text for sid in found.chosen[:3] if sid in hit_of]
         else:
             texts = [self.index.sentences[sid].text for sid in found.chosen[:3]]
-        return any(w in t or any(x in t for x in found.q.synonyms.get(w, ())) for w in words for t in texts)
+        texts = [t.lower() for t in texts]  # the question's app is the bulletins' APP
+        return any(w.lower() in t or any(x.lower() in t for x in found.q.synonyms.get(w, ())) for w in words for t in texts)
 
     @staticmethod
     def pool_size(k: int) -> int:

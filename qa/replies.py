@@ -60,8 +60,11 @@ class Replies:
             return self.refusal(question, standalone, hits, scored, q)
         text = "".join(parts)
         place = self.place_unsaid(cits, standalone + text)
-        return Answer(question, f"{place}：{text}" if place else text, tuple(cits), tuple(hits),
-                      standalone_question=standalone)
+        if place:
+            text = f"{place}：{text}"
+        elif len({self.case_finder.origin(c.source, c.start).place for c in cits}) > 1:
+            text = "".join(self.with_places(parts, cits, standalone))
+        return Answer(question, text, tuple(cits), tuple(hits), standalone_question=standalone)
 
     def places_about(self, sid: int) -> tuple[str, ...]:
         """The divisions the article of sentence ``sid`` is about (安徽省; 徐州市, 贾汪区)."""
@@ -78,6 +81,21 @@ class Replies:
         place = places.pop()
         named = {n for _, _, n in divisions_in(place)}
         return place if named and not named & {n for _, _, n in divisions_in(said)} else ""
+
+    def with_places(self, parts: Sequence[str], citations: Sequence[Citation], said: str) -> list[str]:
+        """An answer's cited ``parts`` from reports on several places, each led by the place its report
+        is about when that differs from the part before and neither it nor the question (``said``)
+        names it: 那电话多少 after a wage question got 安徽's 12351 line beside 义乌's visits, with
+        nothing saying the line is 安徽's."""
+        out, before = [], None
+        for part, c in zip(parts, citations):
+            place = self.case_finder.origin(c.source, c.start).place
+            named = {n for _, _, n in divisions_in(place)}
+            if place != before and named and not named & {n for _, _, n in divisions_in(said + part)}:
+                part = f"{place}：{part}"
+            out.append(part)
+            before = place
+        return out
 
     def cases(self, question: str, standalone: str, k: int, retrieval, q: Question, hits, scored) -> Answer:
         """A case list: one line per matching article (a refusal when none matches)."""

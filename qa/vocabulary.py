@@ -63,11 +63,17 @@ class Vocabulary:
     def _by_spelling(self) -> dict[str, str]:
         return {"".join(k): ws[0] for k, ws in self._by_sound.items()}
 
+    @functools.cached_property
+    def _lower_text(self) -> str:
+        return self.corpus_text.lower()
+
     @functools.lru_cache(maxsize=4096)
     def known(self, word: str) -> bool:
-        """The bulletins use the word (a BM25 term, anywhere in their text, or as an alternative); asked
-        for each question word by ``related``, ``idf`` and the evidence, so kept (a scan of every text)."""
-        return word in self.words or word in self.corpus_text or bool(self.alternatives(word))
+        """The bulletins use the word (a BM25 term, anywhere in their text in any letter case — app for
+        their APP — or as an alternative); asked for each question word by ``related``, ``idf`` and the
+        evidence, so kept (a scan of every text)."""
+        return (word in self.words or word in self.corpus_text or word.lower() in self._lower_text
+                or bool(self.alternatives(word)))
 
     @functools.lru_cache(maxsize=4096)
     def alternatives(self, word: str) -> tuple[str, ...]:

@@ -536,6 +536,7 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("货车司机 能洗澡 要多少钱", "price"),  # a follow-up 那要多少钱 after 哪里能洗澡, condensed
     ("司机之家住一晚要多少钱", "price"),
     ("工会帮忙打官司要交律师费吗", "price"),  # whether the help costs: a helper trying the page got 义乌's visit count
+    ("咋入 要交钱不", "price"),
     ("单位老板不交工会经费,天津那边审计查出来过没", ""),  # 不交…经费 tells what the employer does: no price asked
     ("建一个司机之家要多少钱", "money"),  # a sum spent, not a price
     ("广西这三年一共要砸多少钱", "money"),
@@ -1163,3 +1164,41 @@ def test_a_what_to_do_question_gets_the_case_told_to_its_end(index_of, hash_embe
     assert "沈岳" not in ans.text and "120余家" not in ans.text
     plain = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always()).ask("辞职了公司一直没有发放工资")
     assert "当日发放了" not in plain.text  # the same question, not asking what to do: the sentence alone
+
+
+def test_a_new_question_is_not_answered_with_the_earlier_subject(answerer):
+    """A helper trying the page: 公积金咋取出来 after 工资被拖欠了找谁? was answered with the wage case,
+    where the same question on a new page was refused.  A subject the bulletins never name (公积金) is
+    read alone, unless the earlier subject's answer holds the question's own words (洗衣服 → 洗衣机)."""
+    wages = [{"role": "user", "content": "江宁区农民工被拖欠工资找谁"}, {"role": "assistant", "content": "…"}]
+    ans = answerer.ask("公积金咋取出来", wages)
+    assert ans.standalone_question == "公积金咋取出来" and ans.refused, ans.standalone_question
+    trucks = [{"role": "user", "content": "青山县货车司机之家有什么设施"}, {"role": "assistant", "content": "…"}]
+    wash = answerer.ask("能洗衣服不", trucks)  # names no subject: asked of the drivers' home, which has a washer
+    assert "货车司机之家" in wash.standalone_question and not wash.refused and "洗衣机" in wash.text
+
+
+def test_an_answer_from_reports_on_two_places_names_each_unnamed_one(index_of, hash_embedder):
+    """那电话多少 after a wage question got 安徽's 12351 line beside 义乌's visits, with nothing saying
+    whose line it is: each part is led by its report's place unless it or the question names it."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": "安徽省总工会开通职工热线\n\n本报讯 “12351”工会服务职工热线采用了数字化手段,7×24小时接听职工来电。\n",
+                      "b.txt": "义乌市总工会走访企业\n\n本报讯 截至目前,义乌市总走访企业120余家,现场解决劳动纠纷3起。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    sid = {s.text.strip(): i for i, s in enumerate(index.sentences)}
+    line = next(i for t, i in sid.items() if "12351" in t)
+    visits = next(i for t, i in sid.items() if "120余家" in t)
+    q = answerer.analyse("电话多少")
+    parts, cits = answerer.replies.cite_all([line, visits], q, 70)
+    led = answerer.replies.with_places(parts, cits, "电话多少")
+    assert led[0].startswith("安徽省") and led[0].endswith(parts[0]) and led[1] == parts[1]  # 义乌 names itself
+    assert answerer.replies.with_places(parts, cits, "安徽的电话多少") == parts  # the question names 安徽
+
+
+def test_an_english_word_is_known_in_any_letter_case(index_of):
+    """要下啥app after a question about 义乌's platform: the bulletins write APP."""
+    from qa.vocabulary import Vocabulary
+
+    vocab = Vocabulary(index_of({"a.txt": "义乌维权平台\n\n本报讯 该平台依托“浙里办”APP打造了职工服务端。\n"}))
+    assert vocab.known("app") and vocab.known("APP") and not vocab.known("wechat")
