@@ -279,8 +279,8 @@ class SentenceChooser:
 
     def case_told(self, best: int) -> list[int]:
         """For a 咋办 question answered by ``best``, one sentence of a case (someone the bulletin does not
-        name: 某装饰材料公司, 赵某) told in one paragraph: the
-        paragraph's rest after it (what was done, how it ended: 赵某拒不执行 / 县法院将10万元强制执行到位),
+        name: 某装饰材料公司, 赵某) told in one paragraph: the paragraph's rest after it (what was done,
+        how it ended: 赵某拒不执行 / 县法院将10万元强制执行到位),
         or, when ``best`` ends the paragraph, the sentence just before it (服务中心工作人员立即…讲解了有关法律规定
         before 于当日发放了拖欠何某军的工资), unless that is a sub-heading (建立“部门联动协作”体系。); [] when
         the rest is longer than a case's end (``remedy_rest_sentences``, ``remedy_rest_chars``): a list
@@ -304,12 +304,12 @@ class SentenceChooser:
                     and not is_credit(sents[j].text.strip()) and not is_credit(sents[i].text.strip())
                     and "\n" not in text[sents[i].end:sents[j].start])
 
-        before, after = [], []
-        while joined((before[0] if before else sid) - 1, before[0] if before else sid):
-            before.insert(0, (before[0] if before else sid) - 1)
-        while joined(after[-1] if after else sid, (after[-1] if after else sid) + 1):
-            after.append((after[-1] if after else sid) + 1)
-        return before, after
+        first = last = sid
+        while joined(first - 1, first):
+            first -= 1
+        while joined(last, last + 1):
+            last += 1
+        return list(range(first, sid)), list(range(sid + 1, last + 1))
 
     def _beside(self, sid: int, best: int) -> bool:
         """Sentence ``sid`` (the one just before or after ``best``) is in the same report, and the two

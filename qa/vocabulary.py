@@ -72,8 +72,7 @@ class Vocabulary:
         """The bulletins use the word (a BM25 term, anywhere in their text in any letter case — app for
         their APP — or as an alternative); asked for each question word by ``related``, ``idf`` and the
         evidence, so kept (a scan of every text)."""
-        return (word in self.words or word in self.corpus_text or word.lower() in self._lower_text
-                or bool(self.alternatives(word)))
+        return word in self.words or word.lower() in self._lower_text or bool(self.alternatives(word))
 
     @functools.lru_cache(maxsize=4096)
     def alternatives(self, word: str) -> tuple[str, ...]:
