@@ -109,6 +109,13 @@ CSS = """
   #chat { height: 30vh !important; height: 30dvh !important; min-height: 200px; }
   #chat:has(.message-row) { height: calc(100vh - 100px) !important; height: calc(100dvh - 100px) !important;
     min-height: 300px; }
+  /* a refusal's related topics: one row that scrolls sideways, each title on one line, and the chat gives
+     them room, so the input box stays on the screen (three wrapped titles had pushed it 170 px below) */
+  #topics .gallery { flex-wrap: nowrap !important; overflow-x: auto; }
+  #topics .gallery-item { flex: 0 0 auto; max-width: 80vw; }
+  #topics .gallery-item .gallery { white-space: nowrap !important; overflow: hidden; text-overflow: ellipsis; }
+  .column:has(#topics) #chat:has(.message-row) { height: calc(100vh - 180px) !important;
+    height: calc(100dvh - 180px) !important; }
 }
 /* 👍👎: finger-sized (Gradio draws them about 18 px) */
 @media (max-width: 767px), (pointer: coarse) {

@@ -323,6 +323,23 @@ def test_a_new_answer_comes_into_view_on_a_phone(browser, app_url):
         pg.close()
 
 
+def test_a_refusals_topics_leave_the_input_box_on_a_phones_screen(browser, app_url):
+    """A helper trying the page on a 390×844 phone: after a refusal, its three related topics wrapped into
+    a 170 px block above the input box and pushed the box below the screen.  They are one row that scrolls
+    sideways now, and the chat gives them room: with the chat at the top of the screen, the box is on it."""
+    pg = _open(browser, app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        _ask(pg, "司机之家洗澡要钱吗")  # the topic is in the bulletins, a price is not
+        pg.wait_for_selector("#topics button", timeout=180_000)
+        chat, topics, box = (pg.locator(s).bounding_box() for s in ("#chat", "#topics", "#question textarea"))
+        assert chat["y"] < topics["y"] < box["y"] and topics["height"] < 80, (chat, topics, box)
+        assert box["y"] + box["height"] - chat["y"] <= 844, (chat, box)  # the chat brought to the top: the box shows
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # the row scrolls inside, not the page
+        pg.screenshot(path=str(ARTIFACTS / "16-phone-refusal-topics.png"))
+    finally:
+        pg.close()
+
+
 _PANEL_JS = """(() => {
   const h = (e) => e.getBoundingClientRect().height;
   const groups = [...document.querySelectorAll('#sources details.src-group')];
