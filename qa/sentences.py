@@ -267,6 +267,14 @@ class SentenceChooser:
             if (sc2 >= best_score - W["second_sentence_margin"] and len(sents[sid2].text) + len(sents[best].text) <= 150
                     and self.may_join(q, sid2, hit2, best, best_hit)):
                 chosen.append(sid2)
+        if q.asks_detail and len(chosen) < 3 and not any(q.details_held(sents[sid].text) for sid in chosen):
+            # the sentence before joined for the subject, and neither holds the asked detail: the nearby
+            # sentence of the same report that does (晚上能去吗 after 司机之家在哪: 夜宿休息室 and the rest
+            # rooms before it, then 24小时提供…服务)
+            same = [(sc, sid) for sc, sid, _ in scored[1:] if sid not in chosen and self.same_report(sid, best)
+                    and 0 < abs(sid - best) <= 3 and q.details_held(sents[sid].text)]
+            if same:
+                chosen.append(max(same)[1])
         for part in q.parts:  # 有多少名党员,成立了几支先锋队: a sentence for each figure asked
             if len(chosen) < 3 and not any(self.answers_part(q, part, sid) for sid in chosen):
                 extra = [sid for _, sid, h in scored[1:12] if sid not in chosen and self.answers_part(q, part, sid)

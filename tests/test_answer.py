@@ -1202,3 +1202,21 @@ def test_an_english_word_is_known_in_any_letter_case(index_of):
 
     vocab = Vocabulary(index_of({"a.txt": "义乌维权平台\n\n本报讯 该平台依托“浙里办”APP打造了职工服务端。\n"}))
     assert vocab.known("app") and vocab.known("APP") and not vocab.known("wechat")
+
+
+def test_the_asked_detail_joins_when_the_sentence_before_joined_for_the_subject(index_of, hash_embedder, words_only):
+    """晚上能去吗 after 司机之家在哪 was refused as 没有找到开放时间: the sentence before the best one joined it
+    for the subject (the rest rooms), and the nearby 24小时 sentence of the same report was never looked for."""
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"a.txt": "司机之家设施齐全\n\n本报讯 青山县建成货车司机之家,建设了临时休息室和夜宿休息室。"
+                               "夜宿休息室内床铺、空调一应俱全。司机之家为货车司机全天24小时提供服务。\n"})
+    sid = {s.text.strip(): i for i, s in enumerate(index.sentences)}
+    rooms = next(i for t, i in sid.items() if t.startswith("本报讯"))
+    beds, hours = rooms + 1, rooms + 2
+    chooser = SentenceChooser(index)
+    q = analyse("货车司机之家夜宿休息室晚上能去吗", words_only)
+    assert q.slot == "clock" and chooser.same_report(beds, hours)
+    hit = Retriever(index, hash_embedder, fusion="bm25").search(q.text, k=1)[0]
+    chosen = chooser.choose(q, [(1.0, beds, hit), (0.9, rooms, hit), (0.2, hours, hit)])
+    assert rooms in chosen and beds in chosen and hours in chosen, [index.sentences[i].text for i in chosen]
