@@ -94,6 +94,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     ("address", re.compile(r"地址|位置|具体在哪|在哪条路|哪几条路|哪条路|哪些路|什么路|哪条街|哪些街|怎么过去|怎么走|门牌")),
     ("legal", re.compile(r"(?<!联)合法|违法|犯法|正常吗|有必要|符合规定|规定吗")),  # not 联合法院 (jointly with a court)
     ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
+                             r"(申请|报名|办理|登记)(找谁|找哪|去哪|在哪|到哪)|"  # 报名找谁: how to sign up, not whom to complain to
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
     ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?![做搞办弄干])(?P<which>[\u4e00-\u9fff]{1,2})")),
     ("figure", re.compile(r"多少|(?<![好哪那这])几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),

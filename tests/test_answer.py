@@ -553,6 +553,7 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("晚上能去吗", "clock"),
     ("晚上行不", "clock"),
     ("兴化那边晚上的培训班能学不", ""),  # 晚上的培训班 names a class: no hours asked
+    ("报名找谁", "procedure"),  # after a question about a free class: how to sign up (a helper trying the page)
     ("讲座的题目叫啥", "name"),
     ("讲座是哪天搞的", "date"),
     ("球类比赛谁家办过", ""),  # which places did it (a case list), not a person
