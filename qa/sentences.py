@@ -244,13 +244,13 @@ class SentenceChooser:
             # the sentence before carries the subject the best one leaves out, or the total an example
             # (县某餐饮公司…3.6万元) is one case of (补发…加班工资143万多元)
             chosen.insert(0, prev)
-        elif q.asks_detail and not q.details_held(sents[best].text):
+        elif q.asks_detail and not self.holds_detail(q, best):
             # the best sentence names the subject but not the asked thing: add the sentence that has
             # it — nearby in the same article first, else the best candidate that has it
             same = [(sc, sid) for sc, sid, _ in scored[1:]
-                    if self.same_report(sid, best) and 0 < abs(sid - best) <= 3 and q.details_held(sents[sid].text)]
+                    if self.same_report(sid, best) and 0 < abs(sid - best) <= 3 and self.holds_detail(q, sid)]
             other = [(sc, sid) for sc, sid, h in scored[1:12]
-                     if q.details_held(sents[sid].text) and sc >= best_score - W["slot_sentence_margin"]
+                     if self.holds_detail(q, sid) and sc >= best_score - W["slot_sentence_margin"]
                      and self.may_join(q, sid, h, best, best_hit) and self.names_kept(q, sid, h, best, best_hit)]
             if same:
                 chosen.append(max(same)[1])
@@ -267,12 +267,12 @@ class SentenceChooser:
             if (sc2 >= best_score - W["second_sentence_margin"] and len(sents[sid2].text) + len(sents[best].text) <= 150
                     and self.may_join(q, sid2, hit2, best, best_hit)):
                 chosen.append(sid2)
-        if q.asks_detail and len(chosen) < 3 and not any(q.details_held(sents[sid].text) for sid in chosen):
+        if q.asks_detail and len(chosen) < 3 and not any(self.holds_detail(q, sid) for sid in chosen):
             # the sentence before joined for the subject, and neither holds the asked detail: the nearby
             # sentence of the same report that does (晚上能去吗 after 司机之家在哪: 夜宿休息室 and the rest
             # rooms before it, then 24小时提供…服务)
             same = [(sc, sid) for sc, sid, _ in scored[1:] if sid not in chosen and self.same_report(sid, best)
-                    and 0 < abs(sid - best) <= 3 and q.details_held(sents[sid].text)]
+                    and 0 < abs(sid - best) <= 3 and self.holds_detail(q, sid)]
             if same:
                 chosen.append(max(same)[1])
         for part in q.parts:  # 有多少名党员,成立了几支先锋队: a sentence for each figure asked
@@ -318,6 +318,12 @@ class SentenceChooser:
         while joined(last, last + 1):
             last += 1
         return list(range(first, sid)), list(range(sid + 1, last + 1))
+
+    def holds_detail(self, q: Question, sid: int) -> bool:
+        """Sentence ``sid`` gives the detail ``q`` asks — and does not ask it itself (the sub-heading
+        在何处建设“司机之家”? names a place to build, it tells none)."""
+        text = self.index.sentences[sid].text
+        return q.details_held(text) and not asks(text)
 
     def _beside(self, sid: int, best: int) -> bool:
         """Sentence ``sid`` (the one just before or after ``best``) is in the same report, and the two

@@ -1221,3 +1221,19 @@ def test_the_asked_detail_joins_when_the_sentence_before_joined_for_the_subject(
     hit = Retriever(index, hash_embedder, fusion="bm25").search(q.text, k=1)[0]
     chosen = chooser.choose(q, [(1.0, beds, hit), (0.9, rooms, hit), (0.2, hours, hit)])
     assert rooms in chosen and beds in chosen and hours in chosen, [index.sentences[i].text for i in chosen]
+
+
+def test_a_question_the_bulletin_asks_holds_no_detail(index_of, words_only):
+    """跑长途的 司机之家在哪 was answered with the sub-heading 在何处建设“司机之家”? as the sentence giving the
+    place: it names a place to build and tells none."""
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"a.txt": "青山县建设司机之家\n\n本报讯 青山县总工会建设货车司机之家。\n\n在何处建设“司机之家”?\n\n"
+                               "县总工会在国道线上的服务区建设司机之家。\n"})
+    sid = {s.text.strip(): i for i, s in enumerate(index.sentences)}
+    heading = sid["在何处建设“司机之家”?"]
+    place = next(i for t, i in sid.items() if t.startswith("县总工会在国道"))
+    q = analyse("司机之家在哪", words_only)
+    chooser = SentenceChooser(index)
+    assert q.slot == "location" and q.details_held(index.sentences[heading].text)  # its words alone would do
+    assert not chooser.holds_detail(q, heading) and chooser.holds_detail(q, place)
