@@ -52,8 +52,8 @@ class Replies:
 
     def short(self, question: str, standalone: str, hits, scored, chosen, q: Question) -> Answer:
         """A short cited answer from the ``chosen`` sentences (a refusal when none can be cited)."""
-        # a case told for a 咋办 question keeps each sentence as whole as one answering alone: what the
-        # union did is often the clause a shorter cut drops (张祥申请县总工会发出《建议书》)
+        # a 咋办 answer keeps each sentence as whole as one answering alone: in a case told to its end,
+        # what the union did is often the clause a shorter cut drops (张祥申请县总工会发出《建议书》)
         limit = _CHARS["answer_chars_one"] if len(chosen) == 1 or q.remedy else _CHARS["answer_chars_each"]
         parts, cits = self.cite_all(chosen, q, limit)
         if not cits:

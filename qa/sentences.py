@@ -210,7 +210,7 @@ class SentenceChooser:
     def clause_scorer(self, q: Question):
         from .tokens import tokenize
 
-        # a case line, or a case told to its end for a 咋办 question, keeps the case's figures
+        # a case line keeps the case's figures, and so does a 咋办 answer (a case told to its end: 最终仅裁员11人)
         figure = W["clause_figure"] if q.wants_cases or q.remedy else 0.0
 
         def score(clause: str) -> float:
@@ -247,13 +247,12 @@ class SentenceChooser:
         elif q.asks_detail and not self.holds_detail(q, best):
             # the best sentence names the subject but not the asked thing: add the sentence that has
             # it — nearby in the same article first, else the best candidate that has it
-            same = [(sc, sid) for sc, sid, _ in scored[1:]
-                    if self.same_report(sid, best) and 0 < abs(sid - best) <= 3 and self.holds_detail(q, sid)]
+            near = self._nearby_detail(q, scored, best, chosen)
             other = [(sc, sid) for sc, sid, h in scored[1:12]
                      if self.holds_detail(q, sid) and sc >= best_score - W["slot_sentence_margin"]
                      and self.may_join(q, sid, h, best, best_hit) and self.names_kept(q, sid, h, best, best_hit)]
-            if same:
-                chosen.append(max(same)[1])
+            if near is not None:
+                chosen.append(near)
             elif other:
                 # from another report: the sentence that holds the asked thing answers, so it leads
                 lead = max(other)[1]
@@ -271,10 +270,9 @@ class SentenceChooser:
             # the sentence before joined for the subject, and neither holds the asked detail: the nearby
             # sentence of the same report that does (晚上能去吗 after 司机之家在哪: 夜宿休息室 and the rest
             # rooms before it, then 24小时提供…服务)
-            same = [(sc, sid) for sc, sid, _ in scored[1:] if sid not in chosen and self.same_report(sid, best)
-                    and 0 < abs(sid - best) <= 3 and self.holds_detail(q, sid)]
-            if same:
-                chosen.append(max(same)[1])
+            near = self._nearby_detail(q, scored, best, chosen)
+            if near is not None:
+                chosen.append(near)
         for part in q.parts:  # 有多少名党员,成立了几支先锋队: a sentence for each figure asked
             if len(chosen) < 3 and not any(self.answers_part(q, part, sid) for sid in chosen):
                 extra = [sid for _, sid, h in scored[1:12] if sid not in chosen and self.answers_part(q, part, sid)
@@ -318,6 +316,13 @@ class SentenceChooser:
         while joined(last, last + 1):
             last += 1
         return list(range(first, sid)), list(range(sid + 1, last + 1))
+
+    def _nearby_detail(self, q: Question, scored, best: int, chosen: list[int]) -> int | None:
+        """The best-scored sentence of ``best``'s report, at most 3 sentences from it and not yet
+        ``chosen``, that holds the detail ``q`` asks; None when there is none."""
+        near = [(sc, sid) for sc, sid, _ in scored[1:] if sid not in chosen and self.same_report(sid, best)
+                and 0 < abs(sid - best) <= 3 and self.holds_detail(q, sid)]
+        return max(near)[1] if near else None
 
     def holds_detail(self, q: Question, sid: int) -> bool:
         """Sentence ``sid`` gives the detail ``q`` asks — and does not ask it itself (the sub-heading
