@@ -20,6 +20,7 @@ TERMINAL = set("。！？!?…；;")
 CLOSERS = "”’」』)）》】\"'"
 SECTION_MARKERS = {"新闻速递", "图说新闻", "新闻快递", "工会动态", "基层动态", "图片新闻"}
 LABELS = {"阅读提示", "编者按", "相关链接", "延伸阅读", "记者手记"}
+SUMMARY_LABELS = {"阅读提示", "编者按"}  # what follows sums up the report under the title
 _CJK = r"\u4e00-\u9fff"
 _NAME = rf"[{_CJK}]{{2,3}}"
 _CREDIT_WORD = r"(?:摄影|摄|图/文|文/图|供图|图)"
@@ -218,6 +219,8 @@ class _Draft:
     closed: bool = False  # a byline or credit came after the body: the report is complete
     title_lines: list = field(default_factory=list)
     marked: bool = False  # opened by a column marker (【主席之声】): a piece of its own
+    head_byline: bool = False  # a reporters' byline printed before its body (本报记者 X 本报通讯员 Y)
+    summary: bool = False  # its title is followed by a 阅读提示 / 编者按 summary
 
 
 def _title_from_run(run: list[_Line]) -> tuple[str, list[_Line], list[_Line]]:
@@ -267,6 +270,8 @@ def split_articles(text: str, source: str = "") -> list[Article]:
             i += 1
             continue
         if k == "label":
+            if line.text in SUMMARY_LABELS and cur is not None and cur.title and not cur.paragraphs:
+                cur.summary = True
             i += 1
             continue
         if k == "title":
@@ -294,8 +299,12 @@ def split_articles(text: str, source: str = "") -> list[Article]:
             i = j
             continue
         if k == "credit":
+            nxt = lines[i + 1] if i + 1 < len(lines) else None
             if cur is not None and not cur.ended and not cur.paragraphs and not cur.byline:
                 cur.byline = line.text
+            elif _heads_body(line, nxt):
+                start().byline = line.text  # a feature's byline, printed above its body
+                cur.head_byline = True
             elif cur is not None and not cur.ended:
                 cur.byline = f"{cur.byline} {line.text}".strip() if not cur.byline else cur.byline
                 cur.ended = cur.closed = True
@@ -397,7 +406,58 @@ def _reattach(drafts: list[_Draft], reach: int = 6) -> list[_Draft]:
             continued.add(j)
             out[j].paragraphs.extend(d.paragraphs)
             d.paragraphs = []
-    return [d for d in out if d.paragraphs]
+    return _adopt_bodies([d for d in out if d.paragraphs])
+
+
+def _heads_body(line: _Line, nxt: _Line | None) -> bool:
+    """A reporters' byline (本报记者 王鑫 本报通讯员 钟晓敏, no 摄) directly above a body line that
+    opens a report (日前…, 20余名网约车驾驶员…): a feature prints its byline above its body, so the
+    byline opens that body rather than closing the report before it."""
+    return (_RE_REPORTERS.search(line.text) is not None and not re.search(_CREDIT_WORD + "$", line.text)
+            and nxt is not None and nxt.kind == "body" and not _opens_no_report(nxt.text))
+
+
+def _adopt_bodies(drafts: list[_Draft]) -> list[_Draft]:
+    """A feature's title (and its 阅读提示 summary) printed on one page and its body, under its own
+    byline, on another: the body is an untitled block with a byline above it, and the title a
+    block with no body of its own (its heading lines only), or with its summary followed straight
+    by the rest of a cut body (…这些电子阅读器来自铁 / 岭市总打造的流动电子职工书屋…). Such a body
+    joins the nearest such title, with no byline or 本报讯 lead of its own, whose first two
+    characters (its place: 益阳, 铁岭) the body uses: after the summary, or in place of the
+    heading lines.  The blocks right after the body that are its sections (``_is_section_of``)
+    join it too."""
+    out = list(drafts)
+    for body in [d for d in drafts if d.head_byline and not d.title and not d.lead]:
+        text = "".join(p.text for p in body.paragraphs)
+        i = out.index(body)
+        heads = [j for j, h in enumerate(out)
+                 if h.title and not h.byline and not h.lead and not h.marked and len(h.title) >= 2
+                 and h.title[:2] in text and (h.summary or all(p.role == "heading" for p in h.paragraphs))]
+        if not heads:
+            continue
+        head = out[min(heads, key=lambda j: abs(j - i))]
+        kept = head.paragraphs[:1] if head.summary else []
+        rest = head.paragraphs[1:] if head.summary else []
+        # the body's next sections, under subheadings that look like titles (由点到面促破局) and
+        # open on the feature's place (建立益阳市网约车行业工会的探索…)
+        sections = []
+        for d in out[i + 1:]:
+            if not _is_section_of(d, head.title[:2]):
+                break
+            sections += [*(Paragraph(x.text, tuple(x.spans), "heading") for x in d.title_lines), *d.paragraphs]
+            d.paragraphs = []
+        head.paragraphs = [*kept, *body.paragraphs, *sections, *rest]
+        head.byline, head.closed, head.head_byline = body.byline, head.closed or body.closed, True
+        body.paragraphs = []
+        out = [d for d in out if d.paragraphs]
+    return out
+
+
+def _is_section_of(d: _Draft, place: str) -> bool:
+    """A block under a short title with no lead, byline or column of its own whose first paragraph
+    names ``place``: a subheading of the feature about that place, not a report."""
+    return (bool(d.title) and len(d.title) <= 12 and not (d.lead or d.byline or d.marked or d.head_byline)
+            and bool(d.paragraphs) and d.paragraphs[0].role == "body" and place in d.paragraphs[0].text)
 
 
 def _opens_no_report(text: str) -> bool:

@@ -61,7 +61,7 @@ __all__ = ["BadIndexError", "BuildReport", "corpus_fingerprint", "file_hashes", 
            "background_questions", "build_index", "check_writable", "index_command", "load_index", "own_sources", "rebuild_hint",
            "recorded_source_paths", "source_files", "stale_sources"]
 
-PARSER_VERSION = 6  # bump when articles/chunks change in a way that alters chunk text
+PARSER_VERSION = 7  # bump when articles/chunks change in a way that alters chunk text
 MAX_DELTAS = 8  # appends before the next build rewrites one base segment
 
 

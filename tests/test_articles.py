@@ -67,7 +67,9 @@ def test_every_paragraph_maps_back_to_the_source(all_articles):
             for p in a.paragraphs:
                 assert "".join(text[s:e] for s, e in p.spans) == p.text, (name, p.text[:20])
                 seen += len(re.sub(r"\s", "", p.text))
-        # nothing readable is dropped except column markers and labels
+            if not any(p.role == "heading" and p.start in {s for s, _ in a.title_spans} for p in a.paragraphs):
+                seen += sum(len(re.sub(r"\s", "", text[s:e])) for s, e in a.title_spans)
+        # nothing readable is dropped except column markers, labels and bylines
         assert seen >= 0.95 * len(re.sub(r"\s", "", text)), name
 
 
@@ -242,3 +244,73 @@ def test_passages_carry_their_section_subheading():
     first = next(c for c in chunks if "淋浴间" in c.text)
     assert first.heading == "" and first.context == "建好货车司机之家 甲市乙区总工会副主席 张三"
     assert len(by_text) == len(chunks)
+
+
+# a feature whose title (and 阅读提示 summary) is printed on one page and its body, under a byline
+# printed above it, on another (the seed's 益阳 and 铁岭 features): the body is the title's report
+FEATURE_APART = """
+甲市总深化职工书屋建设——
+
+职工身边有了精神家园
+
+阅读提示
+
+甲市总工会创新职工书屋管理模式,成为提升职工素质的重要平台。
+
+市总打造的流动书屋,送电子书进企业、入工地,10余万名职工从中受益。
+
+{between}
+
+乙县总工会表彰先进
+
+本报讯 近日,乙县总工会表彰先进集体10个。
+
+本报记者 王五 本报通讯员 赵六
+
+日前,丙煤矿高级技师李四走出职工书屋,这已成为他的习惯。
+
+2018年以来,甲市总工会大力推进职工书屋建设。这些电子阅读器来自甲
+"""
+
+
+@pytest.mark.parametrize("between", ["", "丁县总工会召开全会\n\n本报讯 近日,丁县总工会召开全会。"])
+def test_feature_body_printed_apart_joins_its_title_after_the_summary(between):
+    text = FEATURE_APART.format(between=between)
+    arts = split_articles(text, "x.txt")
+    (feature,) = [a for a in arts if a.title.startswith("甲市总深化职工书屋建设")]
+    texts = [p.text for p in feature.paragraphs]
+    assert texts[0].startswith("甲市总工会创新职工书屋管理模式")  # the summary first
+    assert texts[1].startswith("日前,丙煤矿高级技师李四") and texts[2].startswith("2018年以来")  # then the body
+    assert texts[3].startswith("市总打造的流动书屋")  # the rest of its cut last sentence after it
+    assert feature.byline == "本报记者 王五 本报通讯员 赵六"  # the body's byline, printed above it
+    (other,) = [a for a in arts if a.title == "乙县总工会表彰先进"]
+    assert other.byline == "" and "李四" not in other.body  # the byline does not close the report before it
+    assert not any(not a.title for a in arts)
+    for p in feature.paragraphs:
+        assert "".join(text[s:e] for s, e in p.spans) == p.text
+
+
+def test_title_printed_alone_adopts_its_feature_body_and_byline():
+    text = ("丙市工会探索先服务后入会模式——\n\n持续为基层工会注入活力\n\n"
+            "乙县总工会表彰先进\n\n本报讯 近日,乙县总工会表彰先进集体10个。\n\n"
+            "本报记者 王五 本报通讯员 赵六\n\n"
+            "20余名网约车驾驶员比理论、比技术……日前,丙市网约车公司工会组织了一次技能比赛。\n\n"
+            "由点到面促破局\n\n建立丙市网约车行业工会的探索,让丙市总摸到了组建行业工会的路径。\n\n"
+            "丁县总工会召开全会\n\n本报讯 近日,丁县总工会召开全会。\n")
+    arts = split_articles(text, "x.txt")
+    (head,) = [a for a in arts if a.title.startswith("丙市工会探索")]
+    assert [p.role for p in head.paragraphs] == ["body", "heading", "body"] and "技能比赛" in head.body
+    assert head.paragraphs[1].text == "由点到面促破局" and "组建行业工会的路径" in head.body  # its section
+    assert head.byline == "本报记者 王五 本报通讯员 赵六"
+    assert [a.title for a in arts if not a.title.startswith("丙市")] == ["乙县总工会表彰先进", "丁县总工会召开全会"]
+
+
+def test_a_byline_above_an_unrelated_body_does_not_join_a_title():
+    """The body joins only a title whose place it names: here the title names 戊市, the body 丙市."""
+    text = ("戊市工会探索先服务后入会模式——\n\n持续为基层工会注入活力\n\n"
+            "乙县总工会表彰先进\n\n本报讯 近日,乙县总工会表彰先进集体10个。\n\n"
+            "本报记者 王五 本报通讯员 赵六\n\n"
+            "日前,丙市网约车公司工会组织了一次技能比赛。\n")
+    arts = split_articles(text, "x.txt")
+    assert [a.title for a in arts][0].startswith("戊市") and "技能比赛" not in arts[0].body
+    assert any(not a.title and "技能比赛" in a.body and a.byline.startswith("本报记者") for a in arts)
