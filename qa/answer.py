@@ -66,6 +66,7 @@ class _Found:
     support: dict
     read_ms: float
     t_ret: float
+    cases: list | None = None  # a case question's articles (``Replies.find_cases``)
 
 
 class Answerer:
@@ -145,7 +146,7 @@ class Answerer:
                                        detail=support["slot"] if support.get("why") == "detail_missing" else
                                        "cases" if support.get("why") == "topic_missing" else "")
         elif q.wants_cases:
-            ans = self.replies.cases(question, standalone, k, retrieval, q, pool, scored)
+            ans = self.replies.cases(question, standalone, k, retrieval, q, pool, scored, found.cases)
         else:
             ans = self.replies.short(question, standalone, pool, scored, chosen, q)
         if self.llm is not None and not ans.refused:
@@ -262,6 +263,9 @@ class Answerer:
         chosen = self.chooser.choose(q, scored)
         # a case list's subject alone (无偿献血): the union frame of the request comes close to every report
         topic_dense = self.retriever.top_cosines([q.topic])[0] if q.wants_cases and q.topic else None
-        support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, chosen,
+        # a case list says what its lines say: the asked detail (吸纳了多少人) may be in any of them
+        cases = self.replies.find_cases(standalone, k, retrieval, q) if q.wants_cases else None
+        said_by = Replies.case_sentences(cases) if cases else chosen
+        support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, said_by,
                                                                retrieval.query_vector, topic_dense))
-        return _Found(q, retrieval, scored, chosen, support, t_read, t_ret)
+        return _Found(q, retrieval, scored, chosen, support, t_read, t_ret, cases)

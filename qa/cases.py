@@ -37,6 +37,7 @@ class CaseResult:
     score: float
     article: int
     more: tuple[int, ...] = ()  # sentence ids: the article's next best sentences that hold a figure, best first
+    sentence_id: int = -1  # the cited sentence's id in the index
 
 
 _RE_ORG = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:市|县|区|省|镇|自治区)?总工会)")
@@ -246,5 +247,5 @@ class CaseFinder:
             out.append(CaseResult(index.article_title(s.source, s.article), place_label(article_place(info)),
                                   info.get("column", ""),
                                   s.source, part, c.start, c.end, c.text, round(float(sc), 4), s.article,
-                                  tuple(runners.get((s.source, s.article), ())[:3])))
+                                  tuple(runners.get((s.source, s.article), ())[:3]), sid))
         return out

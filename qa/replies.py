@@ -97,18 +97,33 @@ class Replies:
             before = place
         return out
 
-    def cases(self, question: str, standalone: str, k: int, retrieval, q: Question, hits, scored) -> Answer:
-        """A case list: one line per matching article (a refusal when none matches)."""
-        found = self.case_finder.find(standalone, k=max(k, 6), retrieval=retrieval, analysed=q)
+    def find_cases(self, standalone: str, k: int, retrieval, q: Question) -> list:
+        """The articles a case list would give (``qa.cases.CaseFinder.find``, at least 6)."""
+        return self.case_finder.find(standalone, k=max(k, 6), retrieval=retrieval, analysed=q)
+
+    @staticmethod
+    def _room(found, r) -> int:
+        """How many of its figure sentences a case line adds: a short list gives each case's figures
+        too (a staff member asking for a case wants what it achieved: 补发加班工资143万多元); a longer
+        list's line whose sentence gives no figure still gets one (建了76个, 追回53万元)."""
+        more = _CHARS["case_more_sentences"] // len(found)
+        return more or (_CHARS["case_line_figure"] if not RE_DIGIT_FIGURE.search(r.sentence) else 0)
+
+    @classmethod
+    def case_sentences(cls, found) -> list[int]:
+        """The sentence ids a case list of ``found`` quotes or may add to its lines: what it can say."""
+        return [sid for r in found for sid in (r.sentence_id, *r.more[:cls._room(found, r)]) if sid >= 0]
+
+    def cases(self, question: str, standalone: str, k: int, retrieval, q: Question, hits, scored,
+              found=None) -> Answer:
+        """A case list: one line per matching article (a refusal when none matches); ``found``: the
+        articles when ``find_cases`` already gave them."""
+        found = self.find_cases(standalone, k, retrieval, q) if found is None else found
         if not found:
             return self.refusal(question, standalone, hits, scored, q)
         lines, cits, cases = [], [], []
-        # a short list gives each case's figures too (a staff member asking for a case wants what it
-        # achieved: 补发加班工资143万多元), from the article's next best sentences that hold one
-        more = _CHARS["case_more_sentences"] // len(found)
         for i, r in enumerate(found, 1):
-            # a longer list's line whose sentence gives no figure still gets one (建了76个, 追回53万元)
-            room = more or (_CHARS["case_line_figure"] if not RE_DIGIT_FIGURE.search(r.sentence) else 0)
+            room = self._room(found, r)
             n = len(cits) + 1
             cits.append(Citation(n, r.source, r.title, r.start, r.end, r.cited, page=self.index.page_of(r.source, r.start)))
             cases.append(Case(r.title, r.place, r.sentence, n, r.source, r.column))

@@ -165,3 +165,22 @@ def test_the_only_case_found_gives_its_figures_too(index_of, hash_embedder):
     assert len(listed.cases) == 3 and 3 < len(listed.citations) <= 6 and verify_answer(listed, source_text) == []
     line = next(x for x in listed.text.splitlines() if "西山市" in x)
     assert "20万元" in line and line.count("[") == 2
+
+
+def test_a_case_list_answers_the_asked_figure_from_any_of_its_lines(index_of, hash_embedder):
+    """吸纳了多少人 asked of a case list is answered when one of its lines holds the figure (徐州's 862人),
+    though the sentences of the best-matching report (益阳's, with no such figure) do not."""
+    index = index_of({
+        "y.txt": "\n\n益阳工会推动新业态群体入会\n\n本报讯 益阳市总工会推动网约车司机、快递员等新业态群体加入工会。"
+                 "益阳市网约车行业工会联合会成立,网约车司机加入工会。益阳市快递行业工会成立,快递员加入工会。"
+                 "益阳市总工会为新业态群体加入工会开辟绿色通道。\n",
+        "x.txt": "\n\n徐州货车司机之家\n\n本报讯 贾汪区总工会鼓励引导货车司机加入工会,吸纳新会员862人。\n",
+    })
+    a = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    ans = a.ask("网约车司机、快递员这些新业态群体加入工会，哪几个地方有成效，吸纳了多少人")
+    assert not ans.refused and ans.kind == "cases"
+    assert "862人" in ans.text and ans.support["slot_found"]
+    none = index_of({"y.txt": "\n\n益阳工会推动新业态群体入会\n\n本报讯 益阳市总工会推动网约车司机加入工会。\n"})
+    refused = Answerer(none, hash_embedder, answerability=AnswerabilityModel.always()).ask(
+        "网约车司机、快递员这些新业态群体加入工会，哪几个地方有成效，吸纳了多少人")
+    assert refused.refused and refused.support["why"] == "detail_missing"
