@@ -78,7 +78,8 @@ RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|�
 
 _SLOT_ASKED = (  # order matters: the first that matches decides
     ("phone", re.compile(r"电话(号码?)?(是)?(多少|几号|是啥)|(打|拨)(啥|什么|哪个)(电话|热线)|号码|手机号|联系方式|"
-                         r"热线(电话)?(是)?(多少|是啥|是什么|几号)|(?:有没有|有啥|有什么|有无)[^,，。?？!！\s人]{0,4}(?:电话|热线)")),
+                         r"热线(电话)?(是)?(多少|是啥|是什么|几号)|(?:有没有|有啥|有什么|有无)[^,，。?？!！\s人]{0,4}(?:电话|热线)|"
+                         r"(?<![接打回拨通])电话(?:号码?)?[?？!！。\s]*$")),  # 滨海县总工会电话, typed as a search (not 有人接电话)
     # a price (what one use or one person pays) is not answered by a total spent (2800余万元)
     ("price", re.compile(r"要钱|收钱|收不收钱|收[^,，。?？]{0,3}费|(?:要|得|需要|还要|用)交(?:[^,，。?？多少]{0,3}费|钱)|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|[次晚天位个人][要得]?多少钱|"
                          # 洗澡要多少钱: what one pays to use something, unless a sum spent, paid out or in total is asked
@@ -255,7 +256,7 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
 
             return bool(places_in(text, besides=asked))
         ends = WHICH_NOUNS.get(focus, (focus[-1],)) if focus else ()
-        return any(_named(e, text) for e in ends)
+        return any(_named(e, text, asked=e == focus) for e in ends)
     if slot == "figure":
         figs = figures(text)
         if not unit or unit == "个":  # 几个 is answered by 5家, 8支 …
@@ -289,16 +290,27 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
     return False
 
 
-def _named(noun: str, text: str) -> bool:
+_NAME_TAGS = ("ns", "nr", "nt", "nz")  # jieba's tags of places, people, organisations and other names
+
+
+def _named(noun: str, text: str, asked: bool = False) -> bool:
     """``text`` names a ``noun``: a name-like word right before it (泗洪县, 恒升物业公司), without 某
     (县某服装公司 and 泗洪县某建设工地 withhold the name) or 该/这/其 … (该公司 refers back) in the words
-    before it, and not a word of another kind (为公司负责人讲解: 为 is no name)."""
-    from .tokens import tag
+    before it, and not a word of another kind (为公司负责人讲解: 为 is no name).  ``asked``: the noun
+    is the one-character noun the question asks for (哪个队), not the last character of a longer one
+    (公司's 司, which ends 有限公司)."""
+    from .tokens import dictionary_frequency, tag
 
     for m in re.finditer(rf"([\u4e00-\u9fff]{{1,6}}){re.escape(noun)}", text):
         if _NOT_A_NAME.search(m.group(1)):
             continue
         if len(noun) == 1:  # 泗洪县: 县 ends the name
+            if asked:  # 哪个队/哪个县: not when it ends a common word no name comes before (8支球队, 对全县)
+                words = tag(m.group(1) + noun)
+                last, before = words[-1], words[-2] if len(words) > 1 else ("", "")
+                if (len(last[0]) > 1 and last[1] not in _NAME_TAGS and dictionary_frequency(last[0]) > 0
+                        and before[1] not in _NAME_TAGS):
+                    continue
             return True
         words = tag(m.group(1))
         if words and words[-1][1][:1] in ("n", "j"):
@@ -317,8 +329,17 @@ def slot_of(text: str) -> tuple[str, str]:
     for name, pattern in _SLOT_ASKED:
         m = pattern.search(text)
         if m:
-            return name, (m.group("which").rstrip("的了呢吗啊是在有") if name == "which" else "")
+            return name, (_which_noun(m.group("which")) if name == "which" else "")
     return "", ""
+
+
+def _which_noun(two: str) -> str:
+    """The noun a which-question asks for, from the two characters after 哪个: both when they make a
+    word (部门, 单位, 阀门), else the first (哪个省以地方立法… → 省, 哪个队拿了冠军 → 队, 哪家厂有 → 厂)."""
+    from .tokens import dictionary_frequency
+
+    noun = two.rstrip("的了呢吗啊是在有")
+    return noun if len(noun) < 2 or dictionary_frequency(noun) > 0 else noun[0]
 
 
 def analyse(question: str, vocabulary) -> Question:

@@ -426,6 +426,12 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("司机之家在哪", "区总工会与区交通运输行业工会联建,在国道、省道线上建设货车“司机之家”。", True),
     ("司机之家在哪", "建设了徐州云集港口、大吴物流园等货汇集散地“司机之家”;", True),
     ("司机之家在哪", "各“司机之家”都有醒目的标志牌、休息室、娱乐室。", False),  # what it has, not where it is
+    # the noun asked is the word after 哪个, or its first character when the two make no word (省以, 队拿)
+    ("哪个省以地方立法形式明确了热线的作用", "新修订的《安徽省实施〈工会法〉办法》以立法的形式,明确发挥热线作用。", True),
+    ("哪个省以地方立法形式明确了热线的作用", "以立法的形式,明确发挥热线作用。", False),
+    ("篮球赛最后哪个队拿了冠军", "共有来自县内企事业单位的8支球队参赛。", False),  # 球队 names no team
+    ("篮球赛最后哪个队拿了冠军", "红星队夺得冠军。", True),
+    ("兴化哪家厂签了技术创新的集体合同", "指导双乐公司签订职工技术创新专项集体合同。", True),  # a 厂 is a company
 ])
 def test_slot_matching(q, text, expect, words_only):
     assert analyse(q, words_only).has_slot(text) is expect
@@ -549,6 +555,8 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("老板欠薪 有没有电话能打", "phone"),  # 有没有电话: a number is asked (the 12351 line)
     ("金地瓜平台有没有客服电话", "phone"),  # ... with what kind of number between
     ("有没有人接电话", ""),  # whether someone answers, not a number
+    ("滨海县总工会电话", "phone"),  # typed as a search: its number is asked
+    ("义乌金地瓜平台客服电话号码？", "phone"),
     ("半夜打有人接不", "clock"),  # whether it is open at that hour: 7×24小时
     ("晚上能去吗", "clock"),
     ("晚上行不", "clock"),
@@ -1237,3 +1245,4 @@ def test_a_question_the_bulletin_asks_holds_no_detail(index_of, words_only):
     chooser = SentenceChooser(index)
     assert q.slot == "location" and q.details_held(index.sentences[heading].text)  # its words alone would do
     assert not chooser.holds_detail(q, heading) and chooser.holds_detail(q, place)
+
