@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .names import missing_names, places_in, same_or_nested
+from .names import encloses, missing_names, places_in, same_or_nested
 from .wordlists import table
 
 # what the fitted model may read (qa/data/answerability.json names the ones it does); coverage, gap
@@ -48,6 +48,10 @@ HUB_K = 10  # a sentence's reach: mean cosine of its 10 closest in-domain backgr
 # slots whose absence from the answer means the bulletins do not give what is asked
 DETAIL_SLOTS = frozenset({"figure", "rate", "money", "price", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
                           "address", "legal"})
+
+
+# which-questions asking for a division (哪个县) that the place an answer's report is about answers
+DIVISION_LEVELS = frozenset("省市县区镇乡")
 
 
 @dataclass(frozen=True)
@@ -235,13 +239,21 @@ class EvidenceReader:
         # a rate asked (每个/每人 … 多少, 几个点) is a detail: a total does not answer it
         slot = "rate" if (q.per_unit or q.unit == "%") and q.slot == "figure" else q.slot or ("list" if q.wants_list else "")
         slot_found = bool(slot) and q.details_held(answer_text)
+        if not slot_found and slot == "which" and q.focus in DIVISION_LEVELS and self.places_of is not None:
+            # 哪个县: the county the answer's report is about (阜宁县), which the answer names before it
+            slot_found = any(p.endswith(q.focus) for p in self._places_about(chosen))
         if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen):
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
         return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing, z_topic)
 
     def _places_about(self, chosen) -> set[str]:
-        """The divisions the articles of the ``chosen`` sentences are about."""
-        return {p for sid in chosen for p in self.places_of(sid)}
+        """The divisions the articles of the ``chosen`` sentences are about, the innermost of each
+        article's (义乌市, not the 浙江省 its title names it by: a report on 义乌 says nothing of 杭州)."""
+        out: set[str] = set()
+        for sid in chosen:
+            names = self.places_of(sid)
+            out.update(p for p in names if not any(encloses(p, other) for other in names if other != p))
+        return out
 
     def _about_places_asked(self, q, chosen) -> bool:
         """The detail is given about the places the question names, if it names any: the sentences

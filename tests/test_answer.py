@@ -1246,3 +1246,29 @@ def test_a_question_the_bulletin_asks_holds_no_detail(index_of, words_only):
     assert q.slot == "location" and q.details_held(index.sentences[heading].text)  # its words alone would do
     assert not chooser.holds_detail(q, heading) and chooser.holds_detail(q, place)
 
+
+def test_a_report_on_a_city_says_nothing_of_another_city_in_its_province(index_of, hash_embedder):
+    """杭州亚运会期间工会给一线职工搞了哪些慰问 was answered with 浙江义乌's report: its title names 浙江 only
+    as 义乌's province, so 杭州 (in 浙江 too) is still missing from it; 义乌 and 浙江 themselves are not."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"y.txt": "浙江义乌市总工会走访慰问一线职工\n\n本报讯 近日,义乌市总工会走访慰问一线职工300余人,送去慰问品。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    ans = answerer.ask("杭州亚运会期间工会给一线职工搞了哪些慰问")
+    assert ans.refused and ans.support["missing"] == ["杭州"], ans.text
+    assert answerer.ask("义乌工会给一线职工搞了哪些慰问").support["missing"] == []
+    assert answerer.ask("浙江工会给一线职工搞了哪些慰问").support["missing"] == []
+
+
+def test_which_county_is_answered_by_the_county_the_report_is_about(index_of, hash_embedder):
+    """哪个县在新能源产业开展劳动和技能竞赛: the sentence says 全县 (no county's name), its report is 阜宁县's,
+    and the answer names it; 全县 alone names none."""
+    from qa.answerability import AnswerabilityModel
+
+    text = "\n\n阜宁县总工会劳动和技能竞赛向新发力\n\n本刊讯 围绕全县产业特点,在风电、光伏等新能源产业举办劳动和技能竞赛。\n"
+    answerer = Answerer(index_of({"f.txt": text}), hash_embedder, answerability=AnswerabilityModel.always())
+    ans = answerer.ask("哪个县在新能源产业开展劳动和技能竞赛")
+    assert not ans.refused and "阜宁县" in ans.text and ans.support["slot_found"], ans.text
+    untitled = text.replace("阜宁县总工会劳动和技能竞赛向新发力", "劳动和技能竞赛向新发力")
+    other = Answerer(index_of({"g.txt": untitled}), hash_embedder, answerability=AnswerabilityModel.always())
+    assert other.ask("哪个县在新能源产业开展劳动和技能竞赛").support["why"] == "detail_missing"
