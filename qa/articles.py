@@ -429,7 +429,7 @@ def _adopt_bodies(drafts: list[_Draft]) -> list[_Draft]:
     out = list(drafts)
     for body in [d for d in drafts if d.head_byline and not d.title and not d.lead]:
         text = "".join(p.text for p in body.paragraphs)
-        i = out.index(body)
+        i = next(j for j, d in enumerate(out) if d is body)  # drafts compare by value: find this one
         heads = [j for j, h in enumerate(out)
                  if h.title and not h.byline and not h.lead and not h.marked and len(h.title) >= 2
                  and h.title[:2] in text and (h.summary or all(p.role == "heading" for p in h.paragraphs))]
