@@ -32,6 +32,7 @@ _RE_ORG_BYLINE = re.compile(rf"^[{_CJK}、·]{{2,30}}(会|主席|书记|室|部|
 _RE_INLINE_CREDIT = re.compile(
     rf"(?<=[。！？”)）])\s*(?:(?:本报|本刊)(?:记者|通讯员)\s*)?{_NAME}(?:\s+{_NAME})*\s*{_CREDIT_WORD}$")
 _RE_SOURCE_END = re.compile(r"来源[:：]\s*《[^》]{1,30}》$")
+_RE_PHOTO_WORD = re.compile(_CREDIT_WORD + "$")  # a credit for a photo (金晖 摄), not a reporter's byline
 
 
 class Spanned:
@@ -183,8 +184,12 @@ def _continues(prev: _Line, line: _Line, after: _Line | None) -> bool:
         return False
     if line.gap <= 2:
         return True
-    photo = after is not None and after.kind == "credit" and re.search(_CREDIT_WORD + "$", after.text)
-    return not photo and not _RE_FRESH_START.match(line.text)
+    return not _photo_credit(after) and not _RE_FRESH_START.match(line.text)
+
+
+def _photo_credit(line: _Line | None) -> bool:
+    """``line`` is a photo credit (金晖 摄, 本报通讯员 沈岳 摄影): the paragraph before it is a caption."""
+    return line is not None and line.kind == "credit" and _RE_PHOTO_WORD.search(line.text) is not None
 
 
 def repair(lines: list[_Line]) -> list[_Line]:
@@ -321,8 +326,7 @@ def split_articles(text: str, source: str = "") -> list[Article]:
         else:
             caption = _RE_INLINE_CREDIT.search(line.text) is not None
             nxt = lines[i + 1] if i + 1 < len(lines) else None
-            photo = nxt is not None and nxt.kind == "credit" and re.search(_CREDIT_WORD + "$", nxt.text)
-            if (caption or photo) and cur is not None and cur.paragraphs and line.gap >= 3:
+            if (caption or _photo_credit(nxt)) and cur is not None and cur.paragraphs and line.gap >= 3:
                 cur.ended = True  # a captioned photo after a page break is its own item
             add(line, "caption" if caption else "body")
             if caption or _RE_SOURCE_END.search(line.text):
@@ -413,7 +417,7 @@ def _heads_body(line: _Line, nxt: _Line | None) -> bool:
     """A reporters' byline (本报记者 王鑫 本报通讯员 钟晓敏, no 摄) directly above a body line that
     opens a report (日前…, 20余名网约车驾驶员…): a feature prints its byline above its body, so the
     byline opens that body rather than closing the report before it."""
-    return (_RE_REPORTERS.search(line.text) is not None and not re.search(_CREDIT_WORD + "$", line.text)
+    return (_RE_REPORTERS.search(line.text) is not None and not _RE_PHOTO_WORD.search(line.text)
             and nxt is not None and nxt.kind == "body" and not _opens_no_report(nxt.text))
 
 
