@@ -51,7 +51,8 @@ DETAIL_SLOTS = frozenset({"figure", "rate", "money", "price", "phone", "clock", 
 
 
 # which-questions asking for a division (哪个县) that the place an answer's report is about answers
-DIVISION_LEVELS = frozenset("省市县区镇乡")
+# (``places_of`` gives divisions of qa/data/places.txt, which stops at counties: no 镇 or 乡)
+DIVISION_LEVELS = frozenset("省市县区")
 
 
 @dataclass(frozen=True)
