@@ -23,9 +23,10 @@ from __future__ import annotations
 import functools
 import re
 
-from .wordlists import table
+from .wordlists import table, words
 
 _SETTINGS = table("scoring")
+_FUNCTION_CHARACTERS = frozenset(words("function_characters"))  # 不 我 是 几 在 …: no typo holds one
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN = re.compile(r"[A-Za-z]+")
 
@@ -146,7 +147,10 @@ class Vocabulary:
                 spans = spans if spans is not None else word_spans(run)
                 if real_word_at(spans, i, i + n, _SETTINGS["typo_common_word_freq"]):
                     continue
-                cands = [w for w in self._by_sound.get(tuple(sounds[i:i + n]), ()) if set(w) & set(piece)]
+                if _holds_grammar(spans, i, i + n):
+                    continue
+                cands = [w for w in self._by_sound.get(tuple(sounds[i:i + n]), ())
+                         if set(w) & set(piece) and not _changes_grammar(piece, w)]
                 if cands:
                     out.append(cands[0])
                     i += n
@@ -155,3 +159,23 @@ class Vocabulary:
                 out.append(run[i])
                 i += 1
         return "".join(out)
+
+
+def _holds_grammar(spans, start: int, end: int) -> bool:
+    """The stretch holds a word of grammar (``qa/data/function_characters.txt``), so it is no typo: one
+    cut alone inside it (在县图书馆 is 在 + 县, not 在线; 把我 is not 把握), or a word jieba's cut made up
+    (in no dictionary) that holds one (钱能退 is 钱 + 能, not 潜能)."""
+    from .tokens import dictionary_frequency
+
+    for a, b, w in spans:
+        if b <= start or a >= end:
+            continue
+        if (len(w) == 1 and w in _FUNCTION_CHARACTERS
+                or len(w) > 1 and dictionary_frequency(w) == 0 and _FUNCTION_CHARACTERS.intersection(w)):
+            return True
+    return False
+
+
+def _changes_grammar(piece: str, word: str) -> bool:
+    """Taking ``word`` for ``piece`` would change one of its words of grammar (不发 → 补发, 几本 → 基本)."""
+    return any(c != d and c in _FUNCTION_CHARACTERS for c, d in zip(piece, word))

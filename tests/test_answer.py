@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -1272,3 +1273,34 @@ def test_which_county_is_answered_by_the_county_the_report_is_about(index_of, ha
     untitled = text.replace("阜宁县总工会劳动和技能竞赛向新发力", "劳动和技能竞赛向新发力")
     other = Answerer(index_of({"g.txt": untitled}), hash_embedder, answerability=AnswerabilityModel.always())
     assert other.ask("哪个县在新能源产业开展劳动和技能竞赛").support["why"] == "detail_missing"
+
+
+class _WordsIndex:
+    """An index as ``Vocabulary`` reads it: its BM25 words and its text."""
+
+    def __init__(self, text: str, words: list[str]):
+        self._text = text
+        self.bm25 = SimpleNamespace(vocab=set(words), doc_freq=lambda w: 1)
+
+    def corpus_text(self) -> str:
+        return self._text
+
+
+_TYPO_BULLETIN = "工会督促补发加班工资,基本信息在线办理,把握机遇,潜能,实在,工作室,工会会员"
+
+
+@pytest.mark.parametrize("q", [
+    "老板说年终奖不发了,工会管不管",  # 不发 is not 补发: the guide's own example
+    "公司把我辞退了 赔偿咋算",  # 把我 is not 把握
+    "能借几本书",  # 几本 is not 基本
+    "借的书能在县图书馆还吗",  # 在县 is 在 + 县, not 在线
+    "钱能退给家里不",  # 钱能 is 钱 + 能, not 潜能
+    "比赛是在哪儿比的",  # 是在 is not 实在
+])
+def test_words_of_grammar_are_never_typos(q):
+    from qa.vocabulary import Vocabulary
+
+    words = ["工会", "补发", "加班", "工资", "基本", "信息", "在线", "办理", "把握", "机遇", "潜能", "实在", "工作室", "会员"]
+    vocabulary = Vocabulary(_WordsIndex(_TYPO_BULLETIN, words))
+    assert vocabulary.repair(q) == q
+    assert vocabulary.repair("公会帮忙讨工姿吗") == "工会帮忙讨工资吗"  # a typo is still one
