@@ -79,7 +79,7 @@ class Answerer:
         self.retriever = Retriever(index, embedder, fusion=fusion)
         self.related = RelatedWords(index, self.retriever.embedder)
         self.vocabulary = Vocabulary(index, self.related)
-        self.chooser = SentenceChooser(index)
+        self.chooser = SentenceChooser(index, places_of=lambda sid: self.replies.places_about(sid))
         self.case_finder = CaseFinder(index, self.retriever, self.chooser, self.analyse)
         self.replies = Replies(index, self.chooser, self.case_finder)
         self.evidence = EvidenceReader(index, self.vocabulary, self.chooser, places_of=self.replies.places_about)

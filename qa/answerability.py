@@ -50,11 +50,6 @@ DETAIL_SLOTS = frozenset({"figure", "rate", "money", "price", "phone", "clock", 
                           "address", "legal"})
 
 
-# which-questions asking for a division (哪个县) that the place an answer's report is about answers
-# (``places_of`` gives divisions of qa/data/places.txt, which stops at counties: no 镇 or 乡)
-DIVISION_LEVELS = frozenset("省市县区")
-
-
 @dataclass(frozen=True)
 class Evidence:
     z_passage: float  # best passage cosine, in background spreads
@@ -239,10 +234,10 @@ class EvidenceReader:
         answer_text = "".join(self.index.sentences[sid].text for sid in chosen)
         # a rate asked (每个/每人 … 多少, 几个点) is a detail: a total does not answer it
         slot = "rate" if (q.per_unit or q.unit == "%") and q.slot == "figure" else q.slot or ("list" if q.wants_list else "")
-        slot_found = bool(slot) and q.details_held(answer_text)
-        if not slot_found and slot == "which" and q.focus in DIVISION_LEVELS and self.places_of is not None:
-            # 哪个县: the county the answer's report is about (阜宁县), which the answer names before it
-            slot_found = any(p.endswith(q.focus) for p in self._places_about(chosen))
+        # 哪个县: the county the answer's report is about (阜宁县) answers it, and 哪个省 the province
+        # around it (浙江 for 义乌's report); the answer names it first
+        about = {p for sid in chosen for p in self.places_of(sid)} if q.asks_division and self.places_of is not None else ()
+        slot_found = bool(slot) and q.details_held(answer_text, about=about)
         if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen):
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
         return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing, z_topic)

@@ -47,6 +47,9 @@ OUTCOME_WORDS = tuple(_WORDS["outcome"])
 REMEDY_WORDS = tuple(_WORDS["remedy"])
 WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
 WHICH_PLACES = frozenset(_WORDS["which_places"])
+# which-questions asking for a division (哪个县) that the place an answer's report is about answers
+# (report places are divisions of qa/data/places.txt, which stops at counties: no 镇 or 乡)
+DIVISION_LEVELS = frozenset("省市县区")
 SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_units"].items()}
 _TOPIC_MIN_IDF = float(table("answerability")["case_topic_min_idf"])
 
@@ -186,12 +189,21 @@ class Question:
     def figures(self, text: str) -> list[str]:
         return figures(text)
 
-    def has_slot(self, text: str) -> bool:
+    @property
+    def asks_division(self) -> bool:
+        """A which-question asking for a division (哪个县, 哪个市): the place a report is about answers it."""
+        return self.slot == "which" and self.focus in DIVISION_LEVELS
+
+    def has_slot(self, text: str, about=()) -> bool:
+        """``text`` holds what is asked; ``about``: the divisions its report is about (阜宁县 answers
+        哪个县 for every sentence of 阜宁's report, though most say only 全县)."""
+        if self.asks_division and any(p.endswith(self.focus) for p in about):
+            return True
         return holds(self.slot, text, unit=self.unit, focus=self.focus, asked=self.text)
 
-    def slot_bonus(self, text: str) -> float:
+    def slot_bonus(self, text: str, about=()) -> float:
         """Score adjustment for a sentence: the asked thing present (more for a figure in the asked
-        unit), or absent when the question wants a figure."""
+        unit), or absent when the question wants a figure; ``about`` as for ``has_slot``."""
         extra = 0.0
         if self.wants_list and _RE_ENUMERATION.search(text):
             extra += 0.06
@@ -201,16 +213,16 @@ class Question:
             if self.has_slot(text):
                 return extra + (0.12 if self.unit else 0.06)
             return extra + (0.02 if self.figures(text) else -0.06)
-        return extra + (0.08 if self.slot and self.has_slot(text) else 0.0)
+        return extra + (0.08 if self.slot and self.has_slot(text, about) else 0.0)
 
     @property
     def asks_detail(self) -> bool:
         return bool(self.slot or self.per_unit or self.wants_list)
 
-    def details_held(self, text: str) -> bool:
+    def details_held(self, text: str, about=()) -> bool:
         """The sentence(s) give what is asked in the form asked: the slot, a rate for a rate, an
-        enumeration for a list."""
-        if self.slot and not self.has_slot(text):
+        enumeration for a list (``about`` as for ``has_slot``)."""
+        if self.slot and not self.has_slot(text, about):
             return False
         if self.per_unit and not any(f in text for f in _PER_UNIT_FORMS.get(self.per_unit, ())):
             return False

@@ -97,8 +97,11 @@ class Words(frozenset):
 
 
 class SentenceChooser:
-    def __init__(self, index):
+    def __init__(self, index, places_of=None):
+        """``places_of(sentence id)``: the divisions the sentence's article is about (a which-division
+        question, 哪个县, is answered by any sentence of a report on a county)."""
         self.index = index
+        self.places_of = places_of
         self._by_chunk = index.sentence_ids_by_chunk()
         self._subject: dict[tuple, set] = {}
 
@@ -109,6 +112,9 @@ class SentenceChooser:
         """Sentences ``i`` and ``j`` belong to the same article."""
         a, b = self.index.sentences[i], self.index.sentences[j]
         return a.source == b.source and a.article == b.article
+
+    def _about(self, q: Question, sid: int) -> tuple[str, ...]:
+        return tuple(self.places_of(sid)) if q.asks_division and self.places_of is not None else ()
 
     def scored(self, q: Question, hits, qvec, said: Said | None = None) -> list[tuple[float, int, object]]:
         """(score, sentence id, hit) for the sentences of ``hits``, best first.  ``said``: what the
@@ -130,7 +136,7 @@ class SentenceChooser:
                 score = (dense + W["own_coverage"] * q.coverage(own)
                          + W["new_coverage"] * q.coverage(own, beyond=subject)
                          + W["context_coverage"] * self.context_coverage(q, sid, h.chunk)
-                         + q.slot_bonus(text) + W["passage_rank"] * h.score / top
+                         + q.slot_bonus(text, self._about(q, sid)) + W["passage_rank"] * h.score / top
                          - (W["short_sentence"] if len(text) < 8 else 0.0)
                          - (W["bare_heading"] if (not ends_sentence(text) and len(text) < 30) or asks(text) else 0.0)
                          - (W["excluded"] if q.excluded and q.is_excluded(own) else 0.0))
@@ -326,9 +332,10 @@ class SentenceChooser:
 
     def holds_detail(self, q: Question, sid: int) -> bool:
         """Sentence ``sid`` gives the detail ``q`` asks — and does not ask it itself (the sub-heading
-        在何处建设“司机之家”? names a place to build, it tells none)."""
+        在何处建设“司机之家”? names a place to build, it tells none); for 哪个县, any sentence of a report
+        on a county does."""
         text = self.index.sentences[sid].text
-        return q.details_held(text) and not asks(text)
+        return q.details_held(text, self._about(q, sid)) and not asks(text)
 
     def _beside(self, sid: int, best: int) -> bool:
         """Sentence ``sid`` (the one just before or after ``best``) is in the same report, and the two

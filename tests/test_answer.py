@@ -1275,6 +1275,24 @@ def test_which_county_is_answered_by_the_county_the_report_is_about(index_of, ha
     assert other.ask("哪个县在新能源产业开展劳动和技能竞赛").support["why"] == "detail_missing"
 
 
+def test_which_county_is_held_by_every_sentence_of_a_report_on_a_county(index_of, words_only):
+    """Every sentence of 阜宁县's report answers 哪个县, so the one on the new-energy contests (全县) is
+    chosen for what it says, not passed over for one that happens to print the county's name."""
+    from qa.sentences import SentenceChooser
+
+    text = "\n\n阜宁县总工会劳动和技能竞赛向新发力\n\n本刊讯 围绕全县产业特点,在风电、光伏等新能源产业举办劳动和技能竞赛。\n"
+    index = index_of({"f.txt": text})
+    sid = next(i for i, s in enumerate(index.sentences) if "风电" in s.text)
+    q = analyse("哪个县在新能源产业开展劳动和技能竞赛,具体哪些产业", words_only)
+    assert q.asks_division
+    assert SentenceChooser(index, places_of=lambda i: ("阜宁县",)).holds_detail(q, sid)
+    assert not SentenceChooser(index, places_of=lambda i: ("盐城市",)).holds_detail(q, sid)
+    assert not SentenceChooser(index).holds_detail(q, sid)
+    assert q.slot_bonus(index.sentences[sid].text, ("阜宁县",)) > q.slot_bonus(index.sentences[sid].text)
+    province = analyse("哪个省在新能源产业开展劳动和技能竞赛", words_only)  # the province around the county
+    assert SentenceChooser(index, places_of=lambda i: ("江苏省", "阜宁县")).holds_detail(province, sid)
+
+
 class _WordsIndex:
     """An index as ``Vocabulary`` reads it: its BM25 words and its text."""
 
