@@ -63,7 +63,9 @@ CASE_PATTERN = re.compile(
     # 别的地方是怎么解决的 (not 我在别的地方上班), 给我找几个, 都谁在搞
     r"(别的|其他|其它|外地)(地方|地区|单位|工会|县|市)[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME + r"|谁在[做搞办弄干]")
 # intent words removed before searching, so "典型案例" in a passage does not outrank the topic
-CASE_WORDS = re.compile(_ASK_FOR_SOME + r"|有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]")
+CASE_WORDS = re.compile(_ASK_FOR_SOME + r"|有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]"
+                        # …的典型 / 几个典型 asking for cases (not 选树先进典型的做法, whose 典型 is the subject)
+                        r"|的典型(?=$|[,，。;；!！\s])|(?<=几个)典型")
 
 CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍回"  # measure words after a count
 _RE_UNIT = re.compile(rf"(?:多少|(?<![好哪那这])几)\s*(人次|[{CLASSIFIERS}])")

@@ -382,6 +382,18 @@ def test_a_question_asking_across_places_wants_cases(q, cases, words_only):
     assert analyse(q, words_only).wants_cases is cases
 
 
+@pytest.mark.parametrize("q, searched, kept", [
+    ("深化产改的典型", "深化产改", "典型"),  # 典型 asks for cases: 无锡's 先进典型 outranked every 产改 report
+    ("推动女职工弹性上班、错峰上下班的典型", "错峰上下班", "典型"),
+    ("工会帮职工把拖欠的工资追回来的典型，要有金额的", "追回来", "典型"),
+    ("选树先进典型的做法", "先进典型", ""),  # here 典型 is the subject
+])
+def test_a_case_request_is_searched_without_its_request_words(q, searched, kept, words_only):
+    question = analyse(q, words_only)
+    assert question.wants_cases and searched in question.search_text
+    assert not kept or kept not in question.search_text
+
+
 def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     a = analyse("女职工有什么关爱措施?", words_only)
     assert a.tokens["措施"] < a.tokens["女职工"] / 2 and not a.outcome
