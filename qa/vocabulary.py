@@ -5,8 +5,9 @@ that should make a question look off-topic.  ``Vocabulary`` knows the index's wo
 vocabulary and source texts) and offers:
 
 - ``repair(text)``: homophone typos (a 2–4 character stretch that occurs in no bulletin, cuts no
-  word in two — 兴化失业 is not 兴化市业 — and sounds exactly like a bulletin word sharing a character
-  with it: 公会→工会, 工姿→工资) and pinyin words
+  word in two — 兴化失业 is not 兴化市业 —, holds no word of grammar and changes none —
+  ``qa/data/function_characters.txt``: 不发了 is not 补发了, 把我 not 把握 — and sounds exactly like a
+  bulletin word sharing a character with it: 公会→工会, 工姿→工资) and pinyin words
   (``gonghui`` → 工会) replaced by the bulletin word; English words by ``qa/data/english_words.json``;
 - ``words_of(text)``: the repaired text's content words (``qa.tokens.tokenize``);
 - ``alternatives(word)``: bulletin words that contain the word's characters in order and are at most
