@@ -5,9 +5,10 @@ that should make a question look off-topic.  ``Vocabulary`` knows the index's wo
 vocabulary and source texts) and offers:
 
 - ``repair(text)``: homophone typos (a 2–4 character stretch that occurs in no bulletin, cuts no
-  word in two — 兴化失业 is not 兴化市业 —, holds no word of grammar and changes none —
-  ``qa/data/function_characters.txt``: 不发了 is not 补发了, 把我 not 把握 — and sounds exactly like a
-  bulletin word sharing a character with it: 公会→工会, 工姿→工资) and pinyin words
+  word in two — 兴化失业 is not 兴化市业 —, holds no word of grammar and changes none — the
+  one-character stopwords and ``qa/data/function_characters.txt``'s negations: 不发了 is not 补发了,
+  把我 not 把握 — and sounds exactly like a bulletin word sharing a character with it: 公会→工会,
+  工姿→工资) and pinyin words
   (``gonghui`` → 工会) replaced by the bulletin word; English words by ``qa/data/english_words.json``;
 - ``words_of(text)``: the repaired text's content words (``qa.tokens.tokenize``);
 - ``alternatives(word)``: bulletin words that contain the word's characters in order and are at most
@@ -27,7 +28,16 @@ import re
 from .wordlists import table, words
 
 _SETTINGS = table("scoring")
-_FUNCTION_CHARACTERS = frozenset(words("function_characters"))  # 不 我 是 几 在 …: no typo holds one
+
+def _function_characters() -> frozenset:
+    """One-character words of grammar (不 我 是 几 在 …), which no typo holds: the one-character
+    stopwords and the negations of ``qa/data/function_characters.txt``."""
+    from .tokens import STOPWORDS
+
+    return frozenset(w for w in STOPWORDS if len(w) == 1) | frozenset(words("function_characters"))
+
+
+_FUNCTION_CHARACTERS = _function_characters()
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN = re.compile(r"[A-Za-z]+")
 
@@ -163,7 +173,7 @@ class Vocabulary:
 
 
 def _holds_grammar(spans, start: int, end: int) -> bool:
-    """The stretch holds a word of grammar (``qa/data/function_characters.txt``), so it is no typo: one
+    """The stretch holds a word of grammar (``_function_characters``), so it is no typo: one
     cut alone inside it (在县图书馆 is 在 + 县, not 在线; 把我 is not 把握), or a word jieba's cut made up
     (in no dictionary) that holds one (钱能退 is 钱 + 能, not 潜能)."""
     from .tokens import dictionary_frequency
