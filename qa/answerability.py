@@ -236,8 +236,7 @@ class EvidenceReader:
         slot = "rate" if (q.per_unit or q.unit == "%") and q.slot == "figure" else q.slot or ("list" if q.wants_list else "")
         # 哪个县: the county the answer's report is about (阜宁县) answers it, and 哪个省 the province
         # around it (浙江 for 义乌's report); the answer names it first
-        about = {p for sid in chosen for p in self.places_of(sid)} if q.asks_division and self.places_of is not None else ()
-        slot_found = bool(slot) and q.details_held(answer_text, about=about)
+        slot_found = bool(slot) and q.details_held(answer_text, about=self.chooser.divisions_about(q, *chosen))
         if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen):
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
         return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing, z_topic)

@@ -113,8 +113,12 @@ class SentenceChooser:
         a, b = self.index.sentences[i], self.index.sentences[j]
         return a.source == b.source and a.article == b.article
 
-    def _about(self, q: Question, sid: int) -> tuple[str, ...]:
-        return tuple(self.places_of(sid)) if q.asks_division and self.places_of is not None else ()
+    def divisions_about(self, q: Question, *sids: int) -> tuple[str, ...]:
+        """For a which-division question (哪个县), the divisions the articles of sentences ``sids`` are
+        about, each of which may answer it (阜宁县, or 江苏省 around it); () for any other question."""
+        if not q.asks_division or self.places_of is None:
+            return ()
+        return tuple(dict.fromkeys(p for sid in sids for p in self.places_of(sid)))
 
     def scored(self, q: Question, hits, qvec, said: Said | None = None) -> list[tuple[float, int, object]]:
         """(score, sentence id, hit) for the sentences of ``hits``, best first.  ``said``: what the
@@ -136,7 +140,7 @@ class SentenceChooser:
                 score = (dense + W["own_coverage"] * q.coverage(own)
                          + W["new_coverage"] * q.coverage(own, beyond=subject)
                          + W["context_coverage"] * self.context_coverage(q, sid, h.chunk)
-                         + q.slot_bonus(text, self._about(q, sid)) + W["passage_rank"] * h.score / top
+                         + q.slot_bonus(text, self.divisions_about(q, sid)) + W["passage_rank"] * h.score / top
                          - (W["short_sentence"] if len(text) < 8 else 0.0)
                          - (W["bare_heading"] if (not ends_sentence(text) and len(text) < 30) or asks(text) else 0.0)
                          - (W["excluded"] if q.excluded and q.is_excluded(own) else 0.0))
@@ -335,7 +339,7 @@ class SentenceChooser:
         在何处建设“司机之家”? names a place to build, it tells none); for 哪个县, any sentence of a report
         on a county does."""
         text = self.index.sentences[sid].text
-        return q.details_held(text, self._about(q, sid)) and not asks(text)
+        return q.details_held(text, self.divisions_about(q, sid)) and not asks(text)
 
     def _beside(self, sid: int, best: int) -> bool:
         """Sentence ``sid`` (the one just before or after ``best``) is in the same report, and the two
