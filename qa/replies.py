@@ -19,12 +19,14 @@ from typing import Sequence
 from .articles import is_untitled
 from .cases import divisions_in, place_names
 from .citations import cite
-from .question import RE_DIGIT_FIGURE, Question
+from .question import RE_DIGIT_FIGURE, Question, holds
 from .records import TOPICS_LEAD, Answer, Case, Citation
+from .sentences import asks
 from .wordlists import table
 
 REFUSAL_TEXT = "抱歉，公报里没有找到能回答这个问题的内容。"
 MISSING_DETAIL = table("refusal_details")  # slot → what the bulletins were found to lack
+NEAREST_FORM = table("nearest_forms")  # slot → the weaker form a refusal cites instead, and its lead
 _CHARS = table("scoring")  # the longest span cut from one sentence (answer_chars_*)
 
 
@@ -154,16 +156,35 @@ class Replies:
             head = f"抱歉，公报里没有找到{MISSING_DETAIL[detail]}。"
         else:
             head = REFUSAL_TEXT
-        parts, cits = self.cite_all([scored[0][1]], q, _CHARS["answer_chars_refusal"]) if scored else ([], [])
+        nearest, lead = self.nearest(scored, detail)
+        parts, cits = self.cite_all(nearest, q, _CHARS["answer_chars_refusal"])
         # where the nearest sentence is from, when neither it nor the question says (宝鸡's sign-up
         # app is not taken for 兴化's)
         place = self.place_unsaid(cits, standalone + "".join(parts)) if parts else ""
-        text = head + (f"\n公报里最接近的内容{f'（{place}）' if place else ''}：{parts[0]}" if parts else "")
+        text = head + (f"\n{lead}{f'（{place}）' if place else ''}：{''.join(parts)}" if parts else "")
         topics = tuple(self.nearby_topics(hits))
         if topics:
             text += TOPICS_LEAD + "；".join(topics)
         return Answer(question, text, tuple(cits), tuple(hits), refused=True, kind="refusal",
                       standalone_question=standalone, topics=topics)
+
+    def nearest(self, scored, detail: str = "", n: int = 3) -> tuple[list[int], str]:
+        """The sentences a refusal cites and the words that lead them: the best-scored sentence, or,
+        when the missing detail has a weaker form (no street address, but where the place was built:
+        在国道、省道线上建设; 建设了徐州云集港口、大吴物流园等…“司机之家”), the first ``n`` sentences
+        of that sentence's article giving it (not asking it: 在何处建设“司机之家”?)."""
+        if not scored:
+            return [], ""
+        best = scored[0][1]
+        form = NEAREST_FORM.get(detail)
+        if form:
+            first = self.index.sentences[best]
+            article = self.index.sentence_ids_by_article().get((first.source, first.article), [])
+            weaker = [sid for sid in article
+                      if holds(form["slot"], self.index.sentences[sid].text) and not asks(self.index.sentences[sid].text)][:n]
+            if weaker:
+                return weaker, form["lead"]
+        return [best], "公报里最接近的内容"
 
     def nearby_topics(self, hits, n: int = 3) -> list[str]:
         """Titles of the articles of the best hits (one per article), to suggest as next questions;

@@ -1126,6 +1126,35 @@ def test_a_count_the_answer_does_not_give_is_refused(index_of, hash_embedder):
     assert not got.refused and "275人" in got.text, got.text
 
 
+def test_an_address_refusal_cites_where_the_place_was_built(index_of, hash_embedder):
+    """具体在哪啊 我导航过去 after the drivers' home was refused as 没有找到具体地址 and cited its beds:
+    no street address is printed, but the report says where the homes were built (港口, 物流园), which
+    is what a driver can navigate to; the sub-heading asking where names no place."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": "建好司机之家\n\n本报讯 在何处建设“司机之家”?区总工会在国道沿线建设“司机之家”。"
+                               "夜宿休息室内床铺、空调一应俱全。区总工会与企业联建,建设了徐州云集港口、大吴物流园等集散地“司机之家”。"
+                               "各“司机之家”配有淋浴间、洗衣机。\n",
+                      "b.txt": "江都工匠辈出\n\n本报讯 全区涌现出扬州大工匠5人和龙川工匠275人。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    ans = answerer.ask("司机之家的夜宿休息室具体地址在哪")
+    assert ans.refused and ans.support["why"] == "detail_missing", ans.text
+    head, nearest = ans.text.splitlines()[:2]
+    assert head == "抱歉，公报里没有找到具体地址。", ans.text
+    assert "国道沿线" in nearest and "云集港口" in nearest and "床铺" not in nearest and "何处" not in nearest, ans.text
+    assert verify_answer(ans, lambda source: index.texts[source]) == []
+
+
+@pytest.mark.parametrize("text,held", [("建设了徐州云集港口、大吴物流园等集散地“司机之家”", True),
+                                       ("在国道、省道线上建设货车“司机之家”", True),
+                                       ("帮助建立工会户外劳动者服务站点", False),  # what was built, not where
+                                       ("全力打造户外劳动者离不开的驿站品牌", False)])
+def test_where_a_place_was_built_is_a_location(text, held):
+    from qa.question import holds
+
+    assert holds("location", text) is held
+
+
 def test_every_detail_slot_has_a_refusal_saying_what_is_missing():
     """A detail refusal names what the bulletins lack (没有找到具体数字 / 电话号码 …): a slot added to
     DETAIL_SLOTS without its wording in qa/data/refusal_details.json would fall back to 没有找到能回答…"""

@@ -108,6 +108,15 @@ def test_an_asked_detail_the_bulletins_lack_is_refused_and_named(real_answerer, 
     assert lacking in ans.text.splitlines()[0] and ans.citations, ans.text
 
 
+def test_where_to_navigate_to_cites_the_places_the_homes_were_built(real_answerer):
+    """A helper on the page: 具体在哪啊 我导航过去 after the drivers' home answer got 没有找到具体地址 and the
+    beds of its night room; the report names 徐州云集港口、大吴物流园 where homes were built."""
+    history = [{"role": "user", "content": "跑大车的 路上哪能洗澡睡觉"},
+               {"role": "assistant", "content": "各“司机之家”……还配有淋浴间、洗漱台、洗衣机等设施[1]"}]
+    ans = real_answerer.ask("具体在哪啊 我导航过去", history)
+    assert "具体地址" in ans.text.splitlines()[0] and "云集港口" in ans.text, (ans.standalone_question, ans.text)
+
+
 @pytest.mark.parametrize("q,needle", [
     ("有没有工会帮职工讨薪的案例?", ("义乌", "12351")),
     ("有没有劳模工匠帮助企业的例子?", ("建湖", "盐城", "兴化", "江都", "亭湖")),
