@@ -108,13 +108,22 @@ def divisions_in(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+# a union a title or byline opens with (盐南高新区总工会“幸福驿站”持续升级, 琼港农场工会发挥…)
+_RE_UNION_FIRST = re.compile(r"^([\u4e00-\u9fff]{2,10}?工会)")
+
+
 def article_place(info: dict, fields: tuple[str, ...] = ("title", "byline", "text")) -> str:
     """``place_of`` read field by field (title, byline, first passage), keeping the first place that
-    names a division: a title's 服务港湾 gives way to its byline's 徐州市贾汪区总工会."""
+    names a division: a title's 服务港湾 gives way to its byline's 徐州市贾汪区总工会.  When none
+    does, the union the title or byline opens with: a development zone's (盐南高新区总工会) or a farm's
+    (琼港农场工会) is in no list of divisions, but a worker still needs to read whose report it is."""
     for key in fields:
         raw = place_of({key: info.get(key, "") or ""})
         if divisions_in(raw):
             return raw
+    for key in ("title", "byline"):
+        if key in fields and (m := _RE_UNION_FIRST.match((info.get(key, "") or "").strip())):
+            return m.group(1)
     return ""
 
 
@@ -129,10 +138,20 @@ def place_label(raw: str) -> str:
     (港湾, 琼港: words tagged as places that are none)."""
     found = divisions_in(raw or "")
     if not found:
-        return ""
+        return raw if raw.endswith("工会") else ""  # a union outside any division (盐南高新区总工会)
     if len(found) == 1 and not raw.endswith("工会"):
         return found[0][2]
     return raw[found[0][0]:]
+
+
+def says_place(text: str, place: str) -> bool:
+    """``text`` names ``place`` (a place label, ``place_label``): one of its divisions, or for a union
+    outside any division, its name before 工会 (盐南高新区)."""
+    named = {n for _, _, n in divisions_in(place)}
+    if named:
+        return bool(named & {n for _, _, n in divisions_in(text)})
+    stem = re.sub(r"总?工会$", "", place)
+    return bool(stem) and stem in text
 
 
 @dataclass(frozen=True)

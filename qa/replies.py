@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .articles import is_untitled
-from .cases import divisions_in, place_names
+from .cases import place_names, says_place
 from .citations import cite
 from .question import RE_DIGIT_FIGURE, Question, holds
 from .records import TOPICS_LEAD, Answer, Case, Citation
@@ -81,8 +81,7 @@ class Replies:
         if len(places) != 1:
             return ""
         place = places.pop()
-        named = {n for _, _, n in divisions_in(place)}
-        return place if named and not named & {n for _, _, n in divisions_in(said)} else ""
+        return place if place and not says_place(said, place) else ""
 
     def with_places(self, parts: Sequence[str], citations: Sequence[Citation], said: str) -> list[str]:
         """An answer's cited ``parts`` from reports on several places, each led by the place its report
@@ -92,8 +91,7 @@ class Replies:
         out, before = [], None
         for part, c in zip(parts, citations):
             place = self.case_finder.origin(c.source, c.start).place
-            named = {n for _, _, n in divisions_in(place)}
-            if place != before and named and not named & {n for _, _, n in divisions_in(said + part)}:
+            if place != before and place and not says_place(said + part, place):
                 part = f"{place}：{part}"
             out.append(part)
             before = place

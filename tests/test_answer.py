@@ -1155,6 +1155,21 @@ def test_where_a_place_was_built_is_a_location(text, held):
     assert holds("location", text) is held
 
 
+def test_an_answer_names_a_union_that_is_in_no_division(index_of, hash_embedder):
+    """户外干活的 热了累了有地方歇脚吗 was answered with a rest stop's 空调、微波炉 and nothing saying whose:
+    盐南高新区 (a development zone) is in no list of divisions, so its report had no place at all."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": "盐南高新区总工会“幸福驿站”持续升级\n\n本刊讯 驿站持续配备空调、微波炉、饮水机、桌椅,"
+                               "解决户外劳动者休息难问题。\n",
+                      "b.txt": "江都工匠辈出\n\n本报讯 全区涌现出扬州大工匠5人和龙川工匠275人。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    ans = answerer.ask("户外干活的 驿站有空调微波炉吗")
+    assert not ans.refused and ans.text.startswith("盐南高新区总工会：") and "微波炉" in ans.text, ans.text
+    said = answerer.ask("盐南高新区的驿站有空调微波炉吗")  # named by the question: not said again
+    assert not said.refused and not said.text.startswith("盐南高新区总工会："), said.text
+
+
 def test_every_detail_slot_has_a_refusal_saying_what_is_missing():
     """A detail refusal names what the bulletins lack (没有找到具体数字 / 电话号码 …): a slot added to
     DETAIL_SLOTS without its wording in qa/data/refusal_details.json would fall back to 没有找到能回答…"""

@@ -49,7 +49,20 @@ def test_a_place_is_labelled_from_its_first_division(raw, label):
 def test_a_title_word_that_is_no_division_gives_way_to_the_byline():
     info = {"title": "建好“货车司机之家” 打造暖“新”服务港湾", "byline": "徐州市贾汪区总工会副主席 孙德振", "text": ""}
     assert article_place(info) == "徐州市贾汪区总工会"
-    assert article_place({"title": "琼港农场工会发挥组织优势", "byline": "", "text": "农场工会组织职工。"}) == ""
+
+
+@pytest.mark.parametrize("info, place", [
+    # a union in no division is still whose report it is: a development zone's, a farm's
+    ({"title": "盐南高新区总工会“幸福驿站”持续升级", "byline": "郭敏", "text": "本刊讯 为将关爱服务户外劳动者工作落在实处"}, "盐南高新区总工会"),
+    ({"title": "琼港农场工会发挥组织优势", "byline": "", "text": "农场工会组织职工。"}, "琼港农场工会"),
+    ({"title": "发挥组织优势", "byline": "琼港农场工会 张三", "text": ""}, "琼港农场工会"),
+    # a union named only inside the first passage, or a title that names none, gives no place
+    ({"title": "幸福驿站持续升级", "byline": "", "text": "要求各级工会做好服务"}, ""),
+    ({"title": "建好服务港湾", "byline": "", "text": ""}, ""),
+])
+def test_a_union_in_no_division_labels_its_report(info, place):
+    assert place_label(article_place(info)) == place
+    assert place_names(article_place(info)) == ()  # no filter value: the place filter lists divisions only
 
 
 def test_the_place_filter_lists_each_division_once_and_no_junk(places_index):
@@ -94,14 +107,15 @@ def test_article_at_follows_article_boundaries(tiny_index):
 
 def test_case_results_name_the_place_as_the_source_lines_do(places_index, hash_embedder):
     """A case line (chat, 案例查找, exports) shows the same place as the chat's source line: a division in
-    full or the union that names it, never a word tagged as a place that is none (港湾)."""
+    full or the union that names it (or a union in no division: 琼港农场工会), never a word tagged as a
+    place that is none (港湾)."""
     a = Answerer(places_index, hash_embedder, answerability=AnswerabilityModel.always())
     finder = CaseFinder(places_index, None, None, None)
     found = a.find_cases("总工会 职工", k=10, margin=10)
     assert len(found) >= 3
     for c in found:
         assert c.place == finder.origin(c.source, c.start).place
-        assert c.place != "港湾" and (not c.place or divisions_in(c.place))
+        assert c.place != "港湾" and (not c.place or divisions_in(c.place) or c.place.endswith("工会"))
 
 
 def test_a_jsonl_file_is_one_file_filter_value(index_of, hash_embedder):
