@@ -112,15 +112,29 @@ def divisions_in(text: str) -> list[tuple[int, int, str]]:
 _RE_UNION_FIRST = re.compile(r"^([\u4e00-\u9fff]{2,10}?工会)")
 
 
+# a company whose name holds the place (无锡华光环保能源集团股份有限公司, 中铁上海工程局集团市政环保公司)
+_COMPANY_END = r"(?:集团|公司)"
+
+
+def company_of(place: str, text: str) -> str:
+    """The company ``text`` names with ``place`` inside its name, up to its first 集团 or 公司
+    (无锡华光环保能源集团, 中铁上海工程局集团): a report on it is the company's, not the city's; else ""."""
+    if place.endswith("工会"):
+        return ""
+    m = re.search(rf"[\u4e00-\u9fff]{{0,6}}?{re.escape(place)}(?:(?!工会)[\u4e00-\u9fff]){{1,14}}?{_COMPANY_END}", text)
+    return m.group(0) if m else ""
+
+
 def article_place(info: dict, fields: tuple[str, ...] = ("title", "byline", "text")) -> str:
     """``place_of`` read field by field (title, byline, first passage), keeping the first place that
-    names a division: a title's 服务港湾 gives way to its byline's 徐州市贾汪区总工会.  When none
+    names a division: a title's 服务港湾 gives way to its byline's 徐州市贾汪区总工会; a division
+    inside a company's name gives the company (无锡华光环保能源集团: its 母婴室 is not 无锡市's).  When none
     does, the union the title or byline opens with: a development zone's (盐南高新区总工会) or a farm's
     (琼港农场工会) is in no list of divisions, but a worker still needs to read whose report it is."""
     for key in fields:
         raw = place_of({key: info.get(key, "") or ""})
         if divisions_in(raw):
-            return raw
+            return company_of(raw, info.get(key, "") or "") or raw
     for key in ("title", "byline"):
         if key in fields and (m := _RE_UNION_FIRST.match((info.get(key, "") or "").strip())):
             return m.group(1)
@@ -134,11 +148,14 @@ def place_names(raw: str) -> tuple[str, ...]:
 
 def place_label(raw: str) -> str:
     """A place found by ``place_of``, as a reader is shown it: from its first division on
-    (由阜宁县总工会 → 阜宁县总工会), one division in full (江都 → 江都区), "" when it names no division
-    (港湾, 琼港: words tagged as places that are none)."""
+    (由阜宁县总工会 → 阜宁县总工会), one division in full (江都 → 江都区), a company or a union in no
+    division as named (中铁上海工程局集团, 盐南高新区总工会), "" otherwise (港湾, 琼港: words tagged as
+    places that are none)."""
     found = divisions_in(raw or "")
     if not found:
         return raw if raw.endswith("工会") else ""  # a union outside any division (盐南高新区总工会)
+    if raw.endswith(("集团", "公司")):  # a company, named in full (中铁上海工程局集团, not 上海工程局集团)
+        return raw
     if len(found) == 1 and not raw.endswith("工会"):
         return found[0][2]
     return raw[found[0][0]:]

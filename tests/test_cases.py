@@ -56,13 +56,19 @@ def test_a_title_word_that_is_no_division_gives_way_to_the_byline():
     ({"title": "盐南高新区总工会“幸福驿站”持续升级", "byline": "郭敏", "text": "本刊讯 为将关爱服务户外劳动者工作落在实处"}, "盐南高新区总工会"),
     ({"title": "琼港农场工会发挥组织优势", "byline": "", "text": "农场工会组织职工。"}, "琼港农场工会"),
     ({"title": "发挥组织优势", "byline": "琼港农场工会 张三", "text": ""}, "琼港农场工会"),
+    # a division inside a company's name: the company's report, not the city's
+    ({"title": "产改赋能,让产业工人成才成匠", "byline": "",
+      "text": "无锡华光环保能源集团股份有限公司装备事业部(以下简称“华光装备”),坚持党建引领"}, "无锡华光环保能源集团"),
+    ({"title": "中铁上海工程局集团市政环保公司建设幸福企业", "byline": "", "text": ""}, "中铁上海工程局集团"),
+    ({"title": "徐州举办公路施工养护职业技能竞赛", "byline": "", "text": "参赛的有徐州市12家公司"}, "徐州市"),
+    ({"title": "劳模助企", "byline": "", "text": "亭湖区总工会组织劳模走进江苏圣泰阀门有限公司"}, "亭湖区总工会"),
     # a union named only inside the first passage, or a title that names none, gives no place
     ({"title": "幸福驿站持续升级", "byline": "", "text": "要求各级工会做好服务"}, ""),
     ({"title": "建好服务港湾", "byline": "", "text": ""}, ""),
 ])
-def test_a_union_in_no_division_labels_its_report(info, place):
+def test_a_union_in_no_division_or_a_company_labels_its_report(info, place):
     assert place_label(article_place(info)) == place
-    assert place_names(article_place(info)) == ()  # no filter value: the place filter lists divisions only
+    assert place_names(article_place(info)) == tuple(n for _, _, n in divisions_in(place))  # the filter lists divisions only
 
 
 def test_the_place_filter_lists_each_division_once_and_no_junk(places_index):
