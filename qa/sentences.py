@@ -274,7 +274,7 @@ class SentenceChooser:
         elif len(scored) > 1:
             sc2, sid2, hit2 = scored[1]
             if (sc2 >= best_score - W["second_sentence_margin"] and len(sents[sid2].text) + len(sents[best].text) <= 150
-                    and self.may_join(q, sid2, hit2, best, best_hit)):
+                    and self.may_join(q, sid2, hit2, best, best_hit) and not self._strays(q, best, sid2)):
                 chosen.append(sid2)
         if q.asks_detail and len(chosen) < 3 and not any(self.holds_detail(q, sid) for sid in chosen):
             # the sentence before joined for the subject, and neither holds the asked detail: the nearby
@@ -292,6 +292,12 @@ class SentenceChooser:
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         head = [best - 1, best] if best - 1 in chosen else [best]
         return head + [sid for sid in chosen if sid not in head]
+
+    def _strays(self, q: Question, best: int, sid: int) -> bool:
+        """Runner-up ``sid`` would take an answer that gives the asked detail off to another report that
+        lacks it (被欠薪了打哪个电话: 12351, then 义乌's 于当日发放了拖欠何某军的工资)."""
+        return (q.asks_detail and not self.same_report(sid, best) and self.holds_detail(q, best)
+                and not self.holds_detail(q, sid))
 
     def case_told(self, best: int) -> list[int]:
         """For a 咋办 question answered by ``best``, one sentence of a case (someone the bulletin does not

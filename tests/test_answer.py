@@ -1170,6 +1170,24 @@ def test_an_answer_names_a_union_that_is_in_no_division(index_of, hash_embedder)
     assert not said.refused and not said.text.startswith("盐南高新区总工会："), said.text
 
 
+@pytest.mark.parametrize("runner_up, joins", [("义乌", False), ("律师", True)])
+def test_an_answer_giving_the_asked_number_is_not_taken_off_to_a_report_without_one(index_of, hash_embedder, words_only,
+                                                                                     runner_up, joins):
+    """被欠薪了打哪个电话 was answered with 12351 and then 义乌's case (于当日发放了拖欠的工资): a runner-up from
+    another report that gives no number does not join; one from the same report still does."""
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"a.txt": "安徽热线\n\n本报讯 被欠薪了打电话给12351。热线还有律师帮职工维权。\n",
+                      "b.txt": "义乌讨薪\n\n本报讯 被欠薪了打电话给义乌工会,工会帮他讨薪。\n"})
+    question = "被欠薪了打哪个电话"
+    hits = {h.chunk.source.rsplit("/", 1)[-1]: h for h in Retriever(index, hash_embedder).search(question, k=2)}
+    sid = {w: next(i for i, s in enumerate(index.sentences) if w in s.text) for w in ("12351", runner_up)}
+    hit = {w: hits["a.txt" if w != "义乌" else "b.txt"] for w in sid}
+    q = analyse(question, words_only)
+    chosen = SentenceChooser(index).choose(q, [(1.0, sid["12351"], hit["12351"]), (0.99, sid[runner_up], hit[runner_up])])
+    assert chosen == ([sid["12351"], sid[runner_up]] if joins else [sid["12351"]])
+
+
 def test_every_detail_slot_has_a_refusal_saying_what_is_missing():
     """A detail refusal names what the bulletins lack (没有找到具体数字 / 电话号码 …): a slot added to
     DETAIL_SLOTS without its wording in qa/data/refusal_details.json would fall back to 没有找到能回答…"""
