@@ -113,6 +113,7 @@ _RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4
 _RE_FREQUENCY = re.compile(r"每(?:半|[两三四五六\d]个?)?[天日周月季年]|[一每][天日周月季年][一两三四\d]?次|按[天日周月季年]|\d+[天日周月年]一次|一[季月年]一")
 _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}|服务点")
 _RE_MONEY = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:元|块)|免费|不收费|零收费")
+_RE_FREE = re.compile(r"免费|不收费|零收费|不要钱")
 _RE_PRICE = re.compile(r"\d[\d.,]*\s*(?:元|块)|免费|不收费|零收费|不要钱")
 # a number of five digits or more, but not a count (货运从业人员14600多人)
 _RE_PHONE = re.compile(rf"\d{{5,}}(?![\d.,]|{_FIGURE_TAIL})|\d{{3,4}}-\d{{7,8}}")
@@ -133,10 +134,14 @@ _RE_DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号]|当天|同日")
 _RE_ROLE = re.compile(r"(副?(?:主席|书记|负责人|局长|队长|经理|院长|站长|校长|组长|馆长|董事长|总经理))[^,，。?？]{0,3}(?:是谁|叫啥|叫什么|是哪位)")
 _RE_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}点|全天|24小时")
 # "每个月/一个人/每名 … 多少": a rate, answered only by a rate (每月, 人均, 月均 …)
-_RE_PER_UNIT = re.compile(r"(?:每|一)(?:个)?(人|月|年|天|名|家|场|期|届)|每(个)")
+# a price by the meal, night, time or lesson (吃一顿多少钱, 住一晚多少钱) too: a total spent (补发…3.6万元) is none;
+# 一次性 (a lump sum) is no rate
+_RE_PER_UNIT = re.compile(r"(?:每|一)(?:个)?(人|月|年|天|名|家|场|期|届|顿|餐|晚|夜|节|堂|次(?!性))|每(个)")
 _PER_UNIT_FORMS = {"人": ("每人", "人均", "每名", "一人"), "名": ("每名", "人均", "每人"), "月": ("每月", "月均", "按月", "一个月", "月薪"),
                    "年": ("每年", "年均", "年培训", "一年", "年度"), "天": ("每天", "日均", "一天"), "次": ("每次", "一次"),
                    "家": ("每家", "家均"), "场": ("每场",), "期": ("每期", "一期"), "届": ("每届",),
+                   "顿": ("每顿", "一顿", "每餐", "一餐"), "餐": ("每餐", "一餐", "每顿", "一顿"), "晚": ("每晚", "一晚", "每夜", "一夜"),
+                   "夜": ("每夜", "一夜", "每晚", "一晚"), "节": ("每节", "一节", "每课时", "每堂"), "堂": ("每堂", "一堂", "每节", "一节"),
                    "个": ("每个", "每项", "平均", "人均")}
 # "哪些/都查了啥/哪几项": a list, answered by an enumeration (A、B、C); 有哪些激励措施 had been answered by
 # the heading 落实激励措施,打通职工发展通道。 alone, 联动了哪些职能部门 by a sentence naming none
@@ -226,7 +231,8 @@ class Question:
         enumeration for a list (``about`` as for ``has_slot``)."""
         if self.slot and not self.has_slot(text, about):
             return False
-        if self.per_unit and not any(f in text for f in _PER_UNIT_FORMS.get(self.per_unit, ())):
+        if self.per_unit and not any(f in text for f in _PER_UNIT_FORMS.get(self.per_unit, ())) \
+                and not (self.slot in ("money", "price") and _RE_FREE.search(text)):  # 住一晚多少钱: 免费 answers it
             return False
         if self.wants_list and not _RE_ENUMERATION.search(text):
             return False

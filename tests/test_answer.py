@@ -304,9 +304,22 @@ def test_question_slots(q, slot, unit, focus, words_only):
     ("每个奖多少?", "个"),
     ("困难职工一个人给多少钱", "人"),
     ("江都的劳模每年能免费体检不?检了多少人次", ""),  # 每年 is in another clause: a total is asked
+    ("工会食堂吃一顿多少钱啊", "顿"),  # a price by the meal (a helper on the page got 补发…3.6万元)
+    ("司机之家住一晚多少钱", "晚"),
+    ("工伤一次性能赔多少钱", ""),  # a lump sum, not a price per time
 ])
 def test_rate_is_read_in_the_clause_that_asks_the_figure(q, per_unit, words_only):
     assert analyse(q, words_only).per_unit == per_unit
+
+
+@pytest.mark.parametrize("q,text,held", [
+    ("工会食堂吃一顿多少钱啊", "县某餐饮公司共补发职工加班费3.6万元。", False),  # a total spent is no price by the meal
+    ("工会食堂吃一顿多少钱啊", "职工食堂每餐收费5元。", True),
+    ("司机之家住一晚多少钱", "夜宿休息室免费向货车司机开放。", True),  # free answers a price by the night
+    ("司机之家住一晚多少钱", "目前已投入资金2800余万元,建设“司机之家”5家。", False),
+])
+def test_a_price_by_the_meal_or_night_is_held_only_by_a_rate_or_free(q, text, held, words_only):
+    assert analyse(q, words_only).details_held(text) is held
 
 
 @pytest.mark.parametrize("q,units", [
