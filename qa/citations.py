@@ -78,8 +78,8 @@ def trim(sentence: str, score_clause: Callable[[str], float], limit: int = 90,
             total += scores[j]
             if must and not (i <= must[0] <= j):
                 continue  # keep the clause that holds the asked figure / service point
-            if cl[j][1] - cl[i][0] < min(24, len(sentence)) and j + 1 < len(cl):
-                continue  # a scrap of a clause is no answer: grow the window
+            if cl[j][1] - cl[i][0] < min(24, len(sentence)):
+                continue  # a scrap of a clause is no answer (使职工合法权益得到维护, a sentence's last): grow the window
             if j + 1 < len(cl) and _RE_LEAD_IN.match(sentence[cl[j][0]:cl[j][1]]):
                 continue  # 针对工资拖欠…等热点问题, says nothing until the clause it leads into
             if total > best:

@@ -711,6 +711,17 @@ def test_trim_does_not_end_on_a_lead_in_clause(sentence, lead):
     assert sentence[a:b].startswith(lead) and b > a + len(sentence.split(",")[0]) + 1, sentence[a:b]
 
 
+def test_trim_never_gives_a_sentences_last_clause_alone_as_a_scrap():
+    """A refusal's nearest content read 使职工合法权益得到维护 (a helper on the page: it means nothing): the
+    sentence's short last clause matched 合法.  A window shorter than 24 characters grows, at the end too."""
+    from qa.citations import trim
+
+    sentence = ("工会劳动法律监督员张祥申请县总工会发出《建议书》,促进该公司重新修改改制方案,并经职代会通过,"
+                "最终仅裁员11人,给予人均1.8万元经济补偿,使职工合法权益得到维护。")
+    a, b = trim(sentence, lambda clause: (1.0 if "合法" in clause else 0.0) - 0.002 * len(clause), limit=80)
+    assert "合法" in sentence[a:b] and b - a >= 24 and b - a <= 80, sentence[a:b]
+
+
 def test_trim_with_an_unclosed_quote_still_cuts_at_commas():
     from qa.citations import trim
 
