@@ -201,8 +201,10 @@ class Answerer:
                 if not found.support["supported"] or unheard or (
                         self._mentions(alone, new)
                         # refused alone (哪有母婴室 after a 述职 question): kept only over a follow-up reading
-                        # that says again what was said
-                        and (alone.support["supported"] or self._repeats(found, said))):
+                        # that says again what was said, or whose passages never name the new words
+                        # (学插花哪里有 after a question about 义乌's 金地瓜 platform got the platform again)
+                        and (alone.support["supported"] or self._repeats(found, said)
+                             or not self._mentions(found, new, passages=True))):
                     found, standalone = alone, question
         return found, standalone
 
@@ -260,7 +262,7 @@ class Answerer:
         t_ret = time.perf_counter()
         hits = retrieval.hits
         scored = self.chooser.scored(q, hits[:self.pool_size(k)], retrieval.query_vector, said)
-        chosen = self.chooser.choose(q, scored)
+        chosen = self.chooser.choose(q, scored, said)
         # a case list's subject alone (无偿献血): the union frame of the request comes close to every report
         topic_dense = self.retriever.top_cosines([q.topic])[0] if q.wants_cases and q.topic else None
         # a case list says what its lines say: the asked detail (吸纳了多少人) may be in any of them

@@ -229,14 +229,16 @@ class SentenceChooser:
 
         return score
 
-    def choose(self, q: Question, scored) -> list[int]:
+    def choose(self, q: Question, scored, said: Said | None = None) -> list[int]:
         """The sentences of a short answer: the best, plus the one that completes it (the sentence
         before when it names the subject, the sentence after when the best only names it, the outcome
         for 最后/最终, the sentence holding the asked slot, or a runner-up as much about the question).
         The best leads: the others follow in text order, and only the sentence just before it is read
         first (so [1] and the first passage shown are the ones that answer, not an article's lead that
         a runner-up brought in) — or, when the best lacks the asked detail and another report's sentence
-        holds it, that sentence (12351 for 打啥电话, before 义乌's case of unpaid wages)."""
+        holds it, that sentence (12351 for 打啥电话, before 义乌's case of unpaid wages).  ``said``: what
+        the conversation's earlier answers cited, which does not join again as the sentence before or
+        after (晚上能在那睡觉不 repeated the facilities sentence of the answer it followed)."""
         if not scored:
             return []
         sents = self.index.sentences
@@ -249,7 +251,7 @@ class SentenceChooser:
         outcome = self.outcome_sentence(q, best) if q.outcome else None
         if outcome is not None:
             chosen.append(outcome)
-        elif (self._beside(prev, best)
+        elif (self._beside(prev, best) and not self._was_said(said, prev)
               and (self._adds(q, best, prev) or (_RE_EXAMPLE.match(sents[best].text) and RE_FIGURE.search(sents[prev].text)))):
             # the sentence before carries the subject the best one leaves out, or the total an example
             # (县某餐饮公司…3.6万元) is one case of (补发…加班工资143万多元)
@@ -267,7 +269,7 @@ class SentenceChooser:
                 # from another report: the sentence that holds the asked thing answers, so it leads
                 lead = max(other)[1]
                 return [lead, best]
-        elif self._beside(best + 1, best) and self._adds(q, best, best + 1):
+        elif self._beside(best + 1, best) and not self._was_said(said, best + 1) and self._adds(q, best, best + 1):
             # the sentence after gives what the best one, naming only the subject, leaves out (an asked detail
             # is looked for first, above)
             chosen.append(best + 1)
@@ -292,6 +294,14 @@ class SentenceChooser:
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         head = [best - 1, best] if best - 1 in chosen else [best]
         return head + [sid for sid in chosen if sid not in head]
+
+    def _was_said(self, said: Said | None, sid: int) -> bool:
+        """An earlier answer cited sentence ``sid`` and it holds nothing the follow-up asks: none of its
+        own words, nor the detail it asks (总共补了多少 may have the total said before)."""
+        if said is None or not said.said(text := self.index.sentences[sid].text):
+            return False
+        f = said.follow_up
+        return not any(t in self.tokens(sid) for t in f.tokens) and not (f.asks_detail and f.details_held(text))
 
     def _strays(self, q: Question, best: int, sid: int) -> bool:
         """Runner-up ``sid`` would take an answer that gives the asked detail off to another report that

@@ -983,6 +983,27 @@ def test_an_answer_leads_with_its_best_sentence_when_another_joins_it(index_of, 
     assert [index.sentences[i].text for i in chosen] == [text[w] for w in order]
 
 
+@pytest.mark.parametrize("follow_up, prev_joins", [
+    ("晚上能睡觉不", False),  # the facilities sentence the last answer cited says nothing of sleeping
+    ("有几家", True),  # it holds the count asked: said before, it still answers
+])
+def test_a_follow_up_is_not_given_the_sentence_just_said_as_its_lead_in(index_of, words_only, follow_up, prev_joins):
+    """晚上能在那睡觉不 after 有没有地方洗个澡 repeated the facilities sentence of the answer it followed,
+    joined as the sentence before (it names 司机之家, the subject the night room's sentence leaves out)."""
+    from qa.sentences import Said, SentenceChooser, said_spans
+
+    index = index_of({"w.txt": "\n\n建好司机之家\n\n本报讯 区总工会建设司机之家5家,都配有淋浴间、洗衣机等设施。"
+                               "还建设了夜宿休息室供晚上睡觉。\n"})
+    sid = {w: next(i for i, s in enumerate(index.sentences) if w in s.text) for w in ("淋浴间", "夜宿")}
+    earlier = f"{index.sentences[sid['淋浴间']].text}[1]"
+    q = analyse(f"司机之家 {follow_up}", words_only)
+    said = Said(said_spans(earlier), analyse(follow_up, words_only))
+    best = sid["夜宿"]
+    chooser = SentenceChooser(index)
+    assert chooser.choose(q, [(1.0, best, None)]) == [sid["淋浴间"], best]  # without the conversation: it joins
+    assert chooser.choose(q, [(1.0, best, None)], said) == ([sid["淋浴间"], best] if prev_joins else [best])
+
+
 def test_the_sentence_before_the_best_keeps_reading_order(index_of, words_only):
     """The sentence before the best one, joined because it names the subject, is read first (the prev rule)."""
     from qa.sentences import SentenceChooser
