@@ -179,6 +179,9 @@ class Question:
     # 咋办/怎么办: what to do about a situation; a case told in the bulletins answers it to its end
     # (the problem, what the union did, how it ended), not with its first sentence
     remedy: bool = False
+    # a detail another clause asks besides ``slot`` (学跳舞要钱不 咋报名啊: a price, then how to sign up):
+    # the answer adds a sentence giving it; only ``slot`` decides whether the question is answered
+    also: tuple[str, ...] = ()
 
     def covers(self, token: str, toks: set) -> bool:
         """The question's ``token`` (or one of its synonyms) is among ``toks``."""
@@ -258,6 +261,11 @@ _DURATION_UNITS = {"天": "天|日|当场", "年": "年"}
 _HELD_BY = {"money": _RE_MONEY, "price": _RE_PRICE, "phone": _RE_PHONE, "clock": _RE_CLOCK, "address": _RE_ADDRESS, "legal": _RE_LEGAL,
             "duration": _RE_DURATION, "procedure": _RE_PROCEDURE, "frequency": _RE_FREQUENCY, "service": _RE_SERVICE,
             "location": _RE_LOCATION}
+
+
+# the details a second clause may ask that a sentence shows by its form alone (a figure asked twice is
+# ``parts``; which, name and person need the noun asked)
+ALSO_SLOTS = frozenset({"money", "price", "phone", "clock", "date", "duration", "procedure", "frequency"})
 
 
 def figures(text: str) -> list[str]:
@@ -408,13 +416,15 @@ def analyse(question: str, vocabulary) -> Question:
     asked = [c for c in re.split(r"[?？,，。!！;；\s]+", search) if re.search(r"多少|几|百分之", c)]
     per_unit = next((m for m in map(_RE_PER_UNIT.search, asked) if m), None)
     parts = _figure_parts(asked, weights)
+    also = tuple(dict.fromkeys(x for x in (slot_of(c)[0] for c in re.split(r"[?？,，。!！;；\s]+", search) if c)
+                               if x in ALSO_SLOTS and x != slot and not (slot == "money" and x == "price")))
     return Question(question, weights, syn, unit, slot,
                     "" if generic else focus_word,
                     next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
                     (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money", "price") else "",
                     bool(_RE_LIST.search(search)) and not wants_cases, parts,
                     case_topic(search, vocabulary) if wants_cases else "",
-                    any(w in search for w in REMEDY_WORDS) and not wants_cases)
+                    any(w in search for w in REMEDY_WORDS) and not wants_cases, also)
 
 
 def case_topic(search: str, vocabulary) -> str:

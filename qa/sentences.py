@@ -291,6 +291,18 @@ class SentenceChooser:
                          and (self.same_report(sid, best) or self.may_join(q, sid, h, best, best_hit))]
                 if extra:
                     chosen.append(extra[0])
+        for slot in q.also:  # 要钱不 咋报名啊: the sentence that tells how to sign up as well as the price
+            if len(chosen) < 3 and not any(holds(slot, sents[sid].text) for sid in chosen):
+                extra = [sid for _, sid, h in scored[1:12] if sid not in chosen and holds(slot, sents[sid].text)
+                         and not asks(sents[sid].text)
+                         and (self.same_report(sid, best) or self.may_join(q, sid, h, best, best_hit)
+                              and self.names_kept(q, sid, h, best, best_hit))]
+                said = self.tokens(chosen[0]).union(*(self.tokens(c) for c in chosen[1:]))
+                # the same report's first, then one holding a word of the question the answer lacks (报名)
+                extra.sort(key=lambda sid: (not self.same_report(sid, best),
+                                            not any(q.covers(t, self.tokens(sid)) and not q.covers(t, said) for t in q.tokens)))
+                if extra:
+                    chosen.append(extra[0])
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         head = [best - 1, best] if best - 1 in chosen else [best]
         return head + [sid for sid in chosen if sid not in head]

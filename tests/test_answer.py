@@ -1004,6 +1004,24 @@ def test_a_follow_up_is_not_given_the_sentence_just_said_as_its_lead_in(index_of
     assert chooser.choose(q, [(1.0, best, None)], said) == ([sid["淋浴间"], best] if prev_joins else [best])
 
 
+def test_a_second_clause_asking_another_detail_gets_a_sentence_giving_it(index_of, words_only):
+    """宝鸡工人文化宫学跳舞要钱不 咋报名啊 was answered with the free courses only (a helper on the page): the
+    second clause asks how to sign up, and the report's 开通线上报名小程序 sentence gives it — not its
+    other 公众号 sentence, which says nothing of signing up."""
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"w.txt": "\n\n文化宫公益培训\n\n本报讯 文化宫开设舞蹈课,全部面向职工免费开放。文化宫新建了多功能教室。"
+                               "依托微信公众号开展网络宣传。在微信公众号开通线上报名小程序。\n"})
+    sid = {w: next(i for i, s in enumerate(index.sentences) if w in s.text) for w in ("舞蹈", "教室", "宣传", "小程序")}
+    q = analyse("文化宫学跳舞要钱不 咋报名啊", words_only)
+    assert (q.slot, q.also) == ("price", ("procedure",))
+    scored = [(1.0, sid["舞蹈"], None), (0.9, sid["教室"], None), (0.8, sid["宣传"], None), (0.7, sid["小程序"], None)]
+    chosen = SentenceChooser(index).choose(q, scored)
+    assert sid["小程序"] in chosen and sid["宣传"] not in chosen and chosen[0] == sid["舞蹈"], chosen
+    alone = analyse("文化宫学跳舞要钱不", words_only)  # one detail asked: nothing added for a clause not there
+    assert alone.also == () and sid["小程序"] not in SentenceChooser(index).choose(alone, scored)
+
+
 def test_the_sentence_before_the_best_keeps_reading_order(index_of, words_only):
     """The sentence before the best one, joined because it names the subject, is read first (the prev rule)."""
     from qa.sentences import SentenceChooser
