@@ -114,7 +114,7 @@ _RE_FREQUENCY = re.compile(r"每(?:半|[两三四五六\d]个?)?[天日周月季
 _RE_SERVICE = re.compile(r"热线|服务中心|服务站|驿站|之家|窗口|法律援助|律师|服务平台|\d{5}|服务点")
 _RE_MONEY = re.compile(rf"\d[\d.,]*\s*{_MAGNITUDE}\s*(?:元|块)|免费|不收费|零收费")
 _RE_FREE = re.compile(r"免费|不收费|零收费|不要钱")
-_RE_PRICE = re.compile(r"\d[\d.,]*\s*(?:元|块)|免费|不收费|零收费|不要钱")
+_RE_PRICE = re.compile(r"\d[\d.,]*\s*(?:元|块)|" + _RE_FREE.pattern)
 # a number of five digits or more, but not a count (货运从业人员14600多人)
 _RE_PHONE = re.compile(rf"\d{{5,}}(?![\d.,]|{_FIGURE_TAIL})|\d{{3,4}}-\d{{7,8}}")
 _RE_DURATION = re.compile(r"[\d一二两三四五六七八九十半]+\s*(?:个)?(?:工作日|天|日|周|星期|个月|月|年|小时|分钟|课时|学时)|当天|当场|半年")

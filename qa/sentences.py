@@ -297,10 +297,10 @@ class SentenceChooser:
                          and not asks(sents[sid].text)
                          and (self.same_report(sid, best) or self.may_join(q, sid, h, best, best_hit)
                               and self.names_kept(q, sid, h, best, best_hit))]
-                said = self.tokens(chosen[0]).union(*(self.tokens(c) for c in chosen[1:]))
+                given = self.tokens(chosen[0]).union(*(self.tokens(c) for c in chosen[1:]))
                 # the same report's first, then one holding a word of the question the answer lacks (报名)
                 extra.sort(key=lambda sid: (not self.same_report(sid, best),
-                                            not any(q.covers(t, self.tokens(sid)) and not q.covers(t, said) for t in q.tokens)))
+                                            not any(q.covers(t, self.tokens(sid)) and not q.covers(t, given) for t in q.tokens)))
                 if extra:
                     chosen.append(extra[0])
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
