@@ -234,9 +234,8 @@ class Question:
         enumeration for a list (``about`` as for ``has_slot``)."""
         if self.slot and not self.has_slot(text, about):
             return False
-        if self.per_unit and not any(f in text for f in _PER_UNIT_FORMS.get(self.per_unit, ())) \
-                and not (self.slot == "price" and _RE_FREE.search(text)):  # 住一晚多少钱: 免费 answers it
-            # (not an amount to be had: 三金每人每年能领多少钱 is no price, and 免费体检 says nothing of it)
+        if self.per_unit and not any(f in text for f in _PER_UNIT_FORMS.get(self.per_unit, ())):
+            # 免费 elsewhere in a sentence is no answer either: 工会会费每月交多少 is not told by 免费为568名职工体检
             return False
         if self.wants_list and not _RE_ENUMERATION.search(text):
             return False
