@@ -268,6 +268,11 @@ _HELD_BY = {"money": _RE_MONEY, "price": _RE_PRICE, "phone": _RE_PHONE, "clock":
 ALSO_SLOTS = frozenset({"money", "price", "phone", "clock", "date", "duration", "procedure", "frequency"})
 
 
+def phone_numbers(text: str) -> list[str]:
+    """The phone numbers in ``text`` (five digits or more that count nothing: 12351, 0515-88888888), in order, once each."""
+    return list(dict.fromkeys(_RE_PHONE.findall(text)))
+
+
 def figures(text: str) -> list[str]:
     """Numbers with a unit in ``text`` (digits first; dates are not figures)."""
     plain = RE_DATE.sub(" ", text)

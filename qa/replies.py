@@ -19,12 +19,13 @@ from typing import Sequence
 from .articles import is_untitled
 from .cases import place_names, says_place
 from .citations import cite
-from .question import RE_DIGIT_FIGURE, Question, holds
+from .question import RE_DIGIT_FIGURE, Question, holds, phone_numbers
 from .records import TOPICS_LEAD, Answer, Case, Citation
 from .sentences import asks
 from .wordlists import table
 
 REFUSAL_TEXT = "抱歉，公报里没有找到能回答这个问题的内容。"
+PHONE_LEAD = "电话："  # an answer to 打啥电话 opens with the number its cited sentences give
 MISSING_DETAIL = table("refusal_details")  # slot → what the bulletins were found to lack
 NEAREST_FORM = table("nearest_forms")  # slot → the weaker form a refusal cites instead, and its lead
 _CHARS = table("scoring")  # the longest span cut from one sentence (answer_chars_*)
@@ -66,6 +67,9 @@ class Replies:
             text = f"{place}：{text}"
         elif len({self.case_finder.origin(c.source, c.start).place for c in cits}) > 1:
             text = "".join(self.with_places(parts, cits, standalone))
+        numbers = phone_numbers("".join(parts)) if "phone" in (q.slot, *q.also) else []
+        if numbers:  # 老板欠工资打啥电话: the number first, not inside a sentence about the line's launch
+            text = f"{PHONE_LEAD}{'、'.join(numbers)}\n{text}"
         return Answer(question, text, tuple(cits), tuple(hits), standalone_question=standalone)
 
     def places_about(self, sid: int) -> tuple[str, ...]:

@@ -1076,7 +1076,9 @@ def test_the_sentence_holding_the_asked_detail_leads_when_the_best_lacks_it(inde
                       "b.txt": "热线上线\n\n本报讯 职工被老板拖欠3个月工资,可拨打热线电话12351求助。\n"})
     answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
     ans = answerer.ask("老板欠我3个月工资了 打啥电话")
-    assert not ans.refused and ans.text.startswith("职工被老板拖欠3个月工资,可拨打热线电话12351"), ans.text
+    lead, _, rest = ans.text.partition("\n")
+    assert lead == "电话：12351", ans.text  # the number first, as the worker asked (see the test below)
+    assert not ans.refused and rest.startswith("职工被老板拖欠3个月工资,可拨打热线电话12351"), ans.text
     assert ans.citations[0].source.endswith("b.txt")
 
 
@@ -1253,6 +1255,23 @@ def test_an_answer_giving_the_asked_number_is_not_taken_off_to_a_report_without_
     q = analyse(question, words_only)
     chosen = SentenceChooser(index).choose(q, [(1.0, sid["12351"], hit["12351"]), (0.99, sid[runner_up], hit[runner_up])])
     assert chosen == ([sid["12351"], sid[runner_up]] if joins else [sid["12351"]])
+
+
+@pytest.mark.parametrize("question, lead", [
+    ("被欠薪了打哪个电话", "电话：12351"),
+    ("热线是干啥的", ""),  # no number asked: the answer opens with its sentence
+])
+def test_an_answer_to_a_phone_question_opens_with_the_number(index_of, hash_embedder, question, lead):
+    """A helper on the page: 被欠薪了打哪个电话 was answered with the sentence on the hotline platform's launch,
+    the number inside it; a worker on a phone wants the number first.  It is copied from the cited text."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": "安徽热线\n\n本报讯 去年12月,省总工会整合各市“12351”热线,建立的维权服务平台正式上线运行,受理欠薪求助。\n"})
+    ans = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always()).ask(question)
+    first, _, rest = ans.text.partition("\n")
+    assert not ans.refused and (first == lead if lead else "电话" not in first and "[1]" in first), ans.text
+    if lead:
+        assert lead.split("：")[1] in ans.citations[0].text and "[1]" in rest
 
 
 def test_every_detail_slot_has_a_refusal_saying_what_is_missing():
