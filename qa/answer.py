@@ -196,15 +196,15 @@ class Answerer:
             # words, or the bulletins never do and its answer holds none of the question's words
             # (公积金咋取出来 after a wage question; 能洗衣服不 after the drivers' home has its 洗衣机)
             unheard = not any(self.vocabulary.known(w) for w in new) and not self._answers_own_words(question, found)
-            if not found.support["supported"] or not self._mentions(found, new, passages=True) or unheard:
+            unnamed = not self._mentions(found, new, passages=True)
+            if not found.support["supported"] or unnamed or unheard:
                 alone = self._find(question, question, k)
                 if not found.support["supported"] or unheard or (
                         self._mentions(alone, new)
                         # refused alone (哪有母婴室 after a 述职 question): kept only over a follow-up reading
                         # that says again what was said, or whose passages never name the new words
                         # (学插花哪里有 after a question about 义乌's 金地瓜 platform got the platform again)
-                        and (alone.support["supported"] or self._repeats(found, said)
-                             or not self._mentions(found, new, passages=True))):
+                        and (alone.support["supported"] or self._repeats(found, said) or unnamed)):
                     found, standalone = alone, question
         return found, standalone
 

@@ -418,10 +418,11 @@ def analyse(question: str, vocabulary) -> Question:
     if generic:
         weights = {t: w * GENERIC_WEIGHT if t in GENERIC_FOCUS else w for t, w in weights.items()}
     # the rate's 每X must be in the clause that asks the figure (每年能体检不?检了多少人次: a total)
-    asked = [c for c in re.split(r"[?？,，。!！;；\s]+", search) if re.search(r"多少|几|百分之", c)]
+    clauses = [c for c in re.split(r"[?？,，。!！;；\s]+", search) if c]
+    asked = [c for c in clauses if re.search(r"多少|几|百分之", c)]
     per_unit = next((m for m in map(_RE_PER_UNIT.search, asked) if m), None)
     parts = _figure_parts(asked, weights)
-    also = tuple(dict.fromkeys(x for x in (slot_of(c)[0] for c in re.split(r"[?？,，。!！;；\s]+", search) if c)
+    also = tuple(dict.fromkeys(x for x in (slot_of(c)[0] for c in clauses)
                                if x in ALSO_SLOTS and x != slot and not (slot == "money" and x == "price")))
     return Question(question, weights, syn, unit, slot,
                     "" if generic else focus_word,

@@ -19,9 +19,8 @@ from typing import Sequence
 from .articles import is_untitled
 from .cases import place_names, says_place
 from .citations import cite
-from .question import RE_DIGIT_FIGURE, Question, holds, phone_numbers
+from .question import RE_DIGIT_FIGURE, Question, phone_numbers
 from .records import TOPICS_LEAD, Answer, Case, Citation
-from .sentences import asks
 from .wordlists import table
 
 REFUSAL_TEXT = "抱歉，公报里没有找到能回答这个问题的内容。"
@@ -182,8 +181,7 @@ class Replies:
         if form:
             first = self.index.sentences[best]
             article = self.index.sentence_ids_by_article().get((first.source, first.article), [])
-            weaker = [sid for sid in article
-                      if holds(form["slot"], self.index.sentences[sid].text) and not asks(self.index.sentences[sid].text)][:n]
+            weaker = [sid for sid in article if self.chooser.gives(form["slot"], sid)][:n]
             if weaker:
                 return weaker, form["lead"]
         return [best], "公报里最接近的内容"

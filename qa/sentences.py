@@ -54,6 +54,12 @@ class Said:
     def said(self, text: str) -> bool:
         return any(p in text for p in self.spans)
 
+    def says_nothing_new(self, text: str, words: set) -> bool:
+        """A sentence (its text and words) was cited before and holds nothing the follow-up asks: none
+        of its own words, nor the detail it asks."""
+        f = self.follow_up
+        return self.said(text) and not any(t in words for t in f.tokens) and not (f.asks_detail and f.details_held(text))
+
     def stale(self, sentences: list[tuple[str, set]]) -> list[bool]:
         """For (text, words) of each candidate sentence: said before and lacking what is asked."""
         f = self.follow_up
@@ -61,7 +67,7 @@ class Said:
         if not any(said):  # (one that holds a word of the follow-up itself is what it asks about again)
             return said
         if f.asks_detail:
-            return [s and not f.details_held(text) for s, (text, _) in zip(said, sentences)]
+            return [self.says_nothing_new(text, words) for text, words in sentences]
         if not f.tokens:  # 好抢不: no word of its own, so what was said says nothing more
             return said
         cover = [f.coverage(words) for _, words in sentences]
@@ -293,8 +299,7 @@ class SentenceChooser:
                     chosen.append(extra[0])
         for slot in q.also:  # 要钱不 咋报名啊: the sentence that tells how to sign up as well as the price
             if len(chosen) < 3 and not any(holds(slot, sents[sid].text) for sid in chosen):
-                extra = [sid for _, sid, h in scored[1:12] if sid not in chosen and holds(slot, sents[sid].text)
-                         and not asks(sents[sid].text)
+                extra = [sid for _, sid, h in scored[1:12] if sid not in chosen and self.gives(slot, sid)
                          and (self.same_report(sid, best) or self.may_join(q, sid, h, best, best_hit)
                               and self.names_kept(q, sid, h, best, best_hit))]
                 given = self.tokens(chosen[0]).union(*(self.tokens(c) for c in chosen[1:]))
@@ -308,12 +313,15 @@ class SentenceChooser:
         return head + [sid for sid in chosen if sid not in head]
 
     def _was_said(self, said: Said | None, sid: int) -> bool:
-        """An earlier answer cited sentence ``sid`` and it holds nothing the follow-up asks: none of its
-        own words, nor the detail it asks (总共补了多少 may have the total said before)."""
-        if said is None or not said.said(text := self.index.sentences[sid].text):
-            return False
-        f = said.follow_up
-        return not any(t in self.tokens(sid) for t in f.tokens) and not (f.asks_detail and f.details_held(text))
+        """An earlier answer cited sentence ``sid`` and it holds nothing the follow-up asks
+        (``Said.says_nothing_new``: 总共补了多少 may have the total said before)."""
+        return said is not None and said.says_nothing_new(self.index.sentences[sid].text, self.tokens(sid))
+
+    def gives(self, slot: str, sid: int) -> bool:
+        """Sentence ``sid`` holds a detail of the form ``slot`` asks for and does not ask it itself (the
+        sub-heading 在何处建设“司机之家”? names no place)."""
+        text = self.index.sentences[sid].text
+        return holds(slot, text) and not asks(text)
 
     def _strays(self, q: Question, best: int, sid: int) -> bool:
         """Runner-up ``sid`` would take an answer that gives the asked detail off to another report that

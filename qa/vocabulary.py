@@ -29,6 +29,7 @@ from .wordlists import table, words
 
 _SETTINGS = table("scoring")
 
+
 def _function_characters() -> frozenset:
     """One-character words of grammar (不 我 是 几 在 …), which no typo holds: the one-character
     stopwords and the negations of ``qa/data/function_characters.txt``."""
