@@ -63,6 +63,9 @@ class Evidence:
     slot_found: bool  # the answer's sentences hold it (in the form asked: a rate, a list)
     missing: tuple[str, ...] = ()  # real names in the question that no bulletin mentions
     z_topic: float | None = None  # a case question's subject alone (``Question.topic``): best passage cosine, in background spreads
+    # the weight (idf) of the question's rarest word when one of the answer's sentences holds all its
+    # words as written (``Question.rarest_held``), else 0
+    held: float = 0.0
 
     @property
     def detail_missing(self) -> bool:
@@ -78,13 +81,13 @@ class Evidence:
                 "coverage": round(self.coverage, 3), "answer_coverage": round(self.answer_coverage, 3),
                 "gap": round(self.gap, 3), "known": round(self.known, 3), "slot": self.slot,
                 "slot_found": self.slot_found, "missing": list(self.missing),
-                "z_topic": None if self.z_topic is None else round(self.z_topic, 3)}
+                "z_topic": None if self.z_topic is None else round(self.z_topic, 3), "held": round(self.held, 3)}
 
     @classmethod
     def from_json(cls, d: dict) -> "Evidence":
         """The evidence an answer's ``support`` carries (``to_json``, with the decision's keys beside it)."""
         return cls(d["z_passage"], d["z_sentence"], d["hub"], d["coverage"], d["answer_coverage"], d["gap"], d["known"],
-                   d["slot"], d["slot_found"], tuple(d["missing"]), d.get("z_topic"))
+                   d["slot"], d["slot_found"], tuple(d["missing"]), d.get("z_topic"), d.get("held", 0.0))
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ class AnswerabilityModel:
     features: tuple[str, ...] = ("z_passage", "hub")
     # a case list is refused when its subject alone stands less than this above the background (None: never)
     case_topic_min_z: float | None = None
+    # weak subject evidence is enough when the answer holds the question word for word and its rarest
+    # word weighs at least this (``Evidence.held``; None: never)
+    held_min_idf: float | None = None
 
     def __post_init__(self):
         unknown = [f for f in self.features if f not in FEATURES]
@@ -107,9 +113,9 @@ class AnswerabilityModel:
 
     @classmethod
     def from_json(cls, d: dict) -> "AnswerabilityModel":
-        topic = d.get("case_topic_min_z")
+        topic, held = d.get("case_topic_min_z"), d.get("held_min_idf")
         return cls(tuple(float(w) for w in d["weights"].values()), float(d["bias"]), float(d["threshold"]),
-                   tuple(d["weights"]), None if topic is None else float(topic))
+                   tuple(d["weights"]), None if topic is None else float(topic), None if held is None else float(held))
 
     @classmethod
     def default(cls) -> "AnswerabilityModel":
@@ -140,12 +146,20 @@ class AnswerabilityModel:
             return "topic_missing"
         return ""
 
+    def held_word_for_word(self, ev: Evidence) -> bool:
+        """A sentence of the answer holds every word of the question as written, one of them not common
+        in the bulletins:
+        evidence about the thing asked that a short question's vector lacks (有义诊不 sits at z 3 against
+        7–8 for long questions, but the one sentence on 义诊 answers it)."""
+        return self.held_min_idf is not None and ev.held > 0 and ev.held >= self.held_min_idf
+
     def decide(self, ev: Evidence) -> dict:
         """Answer when nothing vetoes it (step 2: no named thing missing, the asked detail in the
-        answer, a case list's subject in the bulletins) and the subject evidence is strong enough (step 1)."""
+        answer, a case list's subject in the bulletins) and the subject evidence is strong enough
+        (step 1), or the answer holds the question word for word."""
         p = self.probability(ev)
         veto = self.veto(ev)
-        why = veto or ("weak_evidence" if p < self.threshold else "")
+        why = veto or ("weak_evidence" if p < self.threshold and not self.held_word_for_word(ev) else "")
         return {"supported": not why, "p": round(p, 4), "why": why, **ev.to_json()}
 
 
@@ -239,7 +253,8 @@ class EvidenceReader:
         slot_found = bool(slot) and q.details_held(answer_text, about=self.chooser.divisions_about(q, *chosen))
         if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen):
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
-        return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing, z_topic)
+        return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing, z_topic,
+                        max((q.rarest_held(self.index.sentences[sid].text) for sid in chosen), default=0.0))
 
     def _places_about(self, chosen) -> set[str]:
         """The divisions the articles of the ``chosen`` sentences are about, the innermost of each

@@ -182,6 +182,9 @@ class Question:
     # a detail another clause asks besides ``slot`` (学跳舞要钱不 咋报名啊: a price, then how to sign up):
     # the answer adds a sentence giving it; only ``slot`` decides whether the question is answered
     also: tuple[str, ...] = ()
+    # its one-character content words (私 of 工伤能私了吗, 住 of 专家有公寓住吗): no token weighs them, but a
+    # sentence that answers the question word for word holds them too
+    characters: tuple[str, ...] = ()
 
     def covers(self, token: str, toks: set) -> bool:
         """The question's ``token`` (or one of its synonyms) is among ``toks``."""
@@ -195,6 +198,20 @@ class Question:
         if not total:
             return 0.0
         return sum(w for t, w in words.items() if self.covers(t, toks)) / total
+
+    def rarest_held(self, text: str) -> float:
+        """The weight of the question's rarest word when ``text`` holds every one of its words as
+        written — its content words (not a word jieba's cut made up around a word of grammar, 咋管)
+        and its one-character ones (私, 算) —, else 0.  有义诊不 holds only 义诊, which one bulletin
+        sentence holds; 加班费咋算 is not answered word for word by 补发加班费3.6万元 (no 算)."""
+        from .tokens import normalise
+        from .vocabulary import made_up
+
+        words = [t for t in self.tokens if not made_up(t)]
+        text = normalise(text)
+        if not words or not all(w in text for w in (*words, *self.characters)):
+            return 0.0
+        return max(self.tokens[w] for w in words)
 
     def figures(self, text: str) -> list[str]:
         return figures(text)
@@ -379,6 +396,8 @@ def analyse(question: str, vocabulary) -> Question:
     """Read a question; ``vocabulary`` gives ``idf(tokens) -> {token: weight}``,
     ``words_of(text) -> [token]`` (the question's words mapped onto the bulletins' vocabulary) and
     ``related(tokens) -> {token: (bulletin words…)}`` for the words the bulletins never use."""
+    from .vocabulary import content_characters
+
     wants_cases = bool(CASE_PATTERN.search(question))
     search = (CASE_WORDS.sub(" ", question).strip() or question) if wants_cases else question
     toks = [t for t in dict.fromkeys(vocabulary.words_of(search)) if len(t) >= 2 or t.isdigit()]
@@ -430,7 +449,8 @@ def analyse(question: str, vocabulary) -> Question:
                     (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money", "price") else "",
                     bool(_RE_LIST.search(search)) and not wants_cases, parts,
                     case_topic(search, vocabulary) if wants_cases else "",
-                    any(w in search for w in REMEDY_WORDS) and not wants_cases, also)
+                    any(w in search for w in REMEDY_WORDS) and not wants_cases, also,
+                    tuple(dict.fromkeys(content_characters(search))))
 
 
 def case_topic(search: str, vocabulary) -> str:

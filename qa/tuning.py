@@ -130,6 +130,8 @@ def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = 
         "threshold": threshold,
         "case_topic_min_z": topic,
         "case_topic_min_idf": stored["case_topic_min_idf"],
+        "held_min_idf": stored.get("held_min_idf"),
+        "_held_min_idf": stored.get("_held_min_idf", ""),
     }
     model["_source"] += _topic_source(items, topic, max_false_refusals)
     refused = (p_cv < threshold) | blocked

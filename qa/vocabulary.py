@@ -173,17 +173,32 @@ class Vocabulary:
         return "".join(out)
 
 
+def made_up(word: str) -> bool:
+    """A word jieba's cut made up (in no dictionary) around a word of grammar (``_function_characters``):
+    钱能 out of 钱能退, 咋管 out of 亚健康咋管 — no word a bulletin could hold."""
+    from .tokens import dictionary_frequency
+
+    return len(word) > 1 and dictionary_frequency(word) == 0 and bool(_FUNCTION_CHARACTERS.intersection(word))
+
+
+def content_characters(text: str) -> list[str]:
+    """The characters of ``text`` that jieba's cut leaves as one-character words, alone or in a word
+    it made up around a word of grammar, and that are no words of grammar: 住 of 专家有公寓住吗, 私 of
+    工伤能私了吗 (cut 能私), 算 of 加班费咋算 (咋算); not 能, 吗, 咋, 不."""
+    from .tokens import cut
+
+    return [c for w in cut(text) if len(w) == 1 or made_up(w)
+            for c in w if _HAN.fullmatch(c) and c not in _FUNCTION_CHARACTERS]
+
+
 def _holds_grammar(spans, start: int, end: int) -> bool:
     """The stretch holds a word of grammar (``_function_characters``), so it is no typo: one
     cut alone inside it (在县图书馆 is 在 + 县, not 在线; 把我 is not 把握), or a word jieba's cut made up
     (in no dictionary) that holds one (钱能退 is 钱 + 能, not 潜能)."""
-    from .tokens import dictionary_frequency
-
     for a, b, w in spans:
         if b <= start or a >= end:
             continue
-        if (len(w) == 1 and w in _FUNCTION_CHARACTERS
-                or len(w) > 1 and dictionary_frequency(w) == 0 and _FUNCTION_CHARACTERS.intersection(w)):
+        if len(w) == 1 and w in _FUNCTION_CHARACTERS or made_up(w):
             return True
     return False
 

@@ -1482,3 +1482,35 @@ def test_words_of_grammar_are_never_typos(q):
     vocabulary = Vocabulary(_WordsIndex(_TYPO_BULLETIN, words))
     assert vocabulary.repair(q) == q
     assert vocabulary.repair("公会帮忙讨工姿吗") == "工会帮忙讨工资吗"  # a typo is still one
+
+
+@pytest.mark.parametrize("q, text, held", [
+    ("有义诊不", "积极开展义务植树、帮扶救助、义诊等志愿服务活动200余场", 3.0),
+    ("不挂号能看专家不", "让我们不用挂号复诊就能直接找专家看病。", 3.0),  # 不 and 能 are words of grammar
+    ("专家有公寓住吗", "促进公司投入1000多万元建“专家公寓”,已有23名专家入住", 3.0),  # 住 inside 入住
+    ("專家有公寓住嗎", "促进公司投入1000多万元建“专家公寓”,已有23名专家入住", 3.0),  # traditional characters
+    ("工会有活动吗", "工会开展活动", 1.3),  # only words most passages share: the rarest weighs little
+    ("加班费咋算", "共补发职工法定节假日加班费3.6万元。", 0.0),  # 算 (of the made-up 咋算) is not held
+    ("工伤能私了吗", "应获得工伤待遇保险金10万元。", 0.0),  # nor 私 (of 能私)
+    ("专家有公寓住吗", "已有23名专家入住", 0.0),  # nor 公寓
+    ("吗", "工会开展活动", 0.0),  # no word at all
+])
+def test_a_sentence_holds_a_question_word_for_word(q, text, held):
+    assert analyse(q, _CommonWords()).rarest_held(text) == held
+
+
+@pytest.mark.parametrize("held, slot_found, why", [
+    (3.0, False, ""),  # weak subject evidence, but the answer holds the question word for word
+    (1.3, False, "weak_evidence"),  # word for word, but in words most passages share
+    (0.0, False, "weak_evidence"),
+    (3.0, None, "detail_missing"),  # a veto still refuses it
+])
+def test_an_answer_holding_the_question_word_for_word_needs_no_strong_subject_evidence(held, slot_found, why):
+    from qa.answerability import AnswerabilityModel, Evidence
+
+    model = AnswerabilityModel((1.0,), -10.0, 0.5, ("z_passage",), held_min_idf=1.5)
+    ev = Evidence(1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, "price" if slot_found is None else "", False, held=held)
+    decision = model.decide(ev)
+    assert decision["why"] == why and decision["supported"] is (why == "") and decision["held"] == held
+    assert Evidence.from_json(decision) == ev  # the evidence an answer carries reads back whole
+    assert dataclasses.replace(model, held_min_idf=None).decide(ev)["why"] != ""  # off: the subject evidence decides
