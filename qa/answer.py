@@ -32,7 +32,8 @@ from .records import Answer, Citation
 from .related import RelatedWords
 from .replies import Replies
 from .retrieve import Retriever, check_question
-from .sentences import Said, SentenceChooser, said_spans
+from .said import Said, said_spans
+from .sentences import SentenceChooser
 from .vocabulary import Vocabulary
 from .wordlists import table
 

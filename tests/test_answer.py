@@ -12,7 +12,8 @@ from qa.citations import verify_answer
 from qa.conversation import condense, earlier_answers, with_subject
 from qa.question import analyse
 from qa.retrieve import MAX_QUESTION_CHARS, QuestionError, Retriever
-from qa.sentences import Said, Words, said_spans
+from qa.said import Said, said_spans
+from qa.sentences import Words
 from qa.sources import source_text
 
 
@@ -994,7 +995,7 @@ def test_an_answer_leads_with_its_best_sentence_when_another_joins_it(index_of, 
 def test_a_follow_up_is_not_given_the_sentence_just_said_as_its_lead_in(index_of, words_only, follow_up, prev_joins):
     """晚上能在那睡觉不 after 有没有地方洗个澡 repeated the facilities sentence of the answer it followed,
     joined as the sentence before (it names 司机之家, the subject the night room's sentence leaves out)."""
-    from qa.sentences import Said, SentenceChooser, said_spans
+    from qa.sentences import SentenceChooser
 
     index = index_of({"w.txt": "\n\n建好司机之家\n\n本报讯 区总工会建设司机之家5家,都配有淋浴间、洗衣机等设施。"
                                "还建设了夜宿休息室供晚上睡觉。\n"})
