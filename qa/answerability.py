@@ -148,9 +148,8 @@ class AnswerabilityModel:
 
     def held_word_for_word(self, ev: Evidence) -> bool:
         """A sentence of the answer holds every word of the question as written, one of them not common
-        in the bulletins:
-        evidence about the thing asked that a short question's vector lacks (有义诊不 sits at z 3 against
-        7–8 for long questions, but the one sentence on 义诊 answers it)."""
+        in the bulletins: evidence about the thing asked that a short question's vector lacks (有义诊不
+        sits at z 3 against 7–8 for long questions, but the one sentence on 义诊 answers it)."""
         return self.held_min_idf is not None and ev.held > 0 and ev.held >= self.held_min_idf
 
     def decide(self, ev: Evidence) -> dict:
