@@ -29,16 +29,20 @@ class Said:
     def said(self, text: str) -> bool:
         return any(p in text for p in self.spans)
 
+    def _said_without_its_words(self, text: str, words: set) -> bool:
+        """A sentence (its text and words) was cited before and holds none of the follow-up's own words."""
+        return self.said(text) and not any(t in words for t in self.follow_up.tokens)
+
     def says_nothing_new(self, text: str, words: set) -> bool:
         """A sentence (its text and words) was cited before and holds nothing the follow-up asks: none
         of its own words, nor the detail it asks."""
         f = self.follow_up
-        return self.said(text) and not any(t in words for t in f.tokens) and not (f.asks_detail and f.details_held(text))
+        return self._said_without_its_words(text, words) and not (f.asks_detail and f.details_held(text))
 
     def stale(self, sentences: list[tuple[str, set]]) -> list[bool]:
         """For (text, words) of each candidate sentence: said before and lacking what is asked."""
         f = self.follow_up
-        said = [self.said(text) and not any(t in words for t in f.tokens) for text, words in sentences]
+        said = [self._said_without_its_words(text, words) for text, words in sentences]
         if not any(said):  # (one that holds a word of the follow-up itself is what it asks about again)
             return said
         if f.asks_detail:

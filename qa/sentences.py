@@ -16,6 +16,7 @@ Weights: ``qa/data/scoring.json``.
 from __future__ import annotations
 
 import re
+
 import numpy as np
 
 from .articles import ends_sentence, is_credit
