@@ -117,7 +117,9 @@ _RE_FREE = re.compile(r"免费|不收费|零收费|不要钱")
 _RE_PRICE = re.compile(r"\d[\d.,]*\s*(?:元|块)|" + _RE_FREE.pattern)
 # a number of five digits or more, but not a count (货运从业人员14600多人)
 _RE_PHONE = re.compile(rf"\d{{5,}}(?![\d.,]|{_FIGURE_TAIL})|\d{{3,4}}-\d{{7,8}}")
-_RE_DURATION = re.compile(r"[\d一二两三四五六七八九十半]+\s*(?:个)?(?:工作日|天|日|周|星期|个月|月|年|小时|分钟|课时|学时)|当天|当场|半年")
+# a length of time, not a date: 5月 of 5月27日 is May and 2023年 a year (1个月, 三个月 and 15日内 are lengths)
+_RE_DURATION = re.compile(r"(?:(?<![\d月])\d{1,3}(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*"
+                          r"(?:个月|个?(?:工作日|天|日|周(?!年)|星期|年|小时|分钟|课时|学时))|当天|当场|半年")
 _RE_PROCEDURE = re.compile(r"扫码|拨打|登录|关注|公众号|小程序|填写|提交|携带|凭[^,，。]{1,8}(?:即可|可)|"
                            r"到[^,，。]{1,12}(?:报名|申请|办理)|报名方式|申请条件|须|需提供")
 # an address, not any word ending in 路 (思路, 复兴路): a number, 位于, a crossing or "on/along the road"

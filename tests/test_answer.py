@@ -618,11 +618,16 @@ def test_a_price_is_asked_apart_from_an_amount(question, slot):
     ("clock", "每天8:30至17:30开放", True),
     ("clock", "3月22日上午,宣讲会在大丰职工之家举行", False),  # when an event was held is no opening hour
     ("duration", "3个工作日内办结", True),
+    ("duration", "不到1个月,该公司就成立工会", True),
+    ("duration", "该公司工会成立于去年5月27日", False),  # a date is no length of time (多久就把工会建起来了)
+    ("duration", "2023年,该市成立行业工会", False),
+    ("duration", "庆祝建会30周年", False),
 ])
 def test_what_holds_a_price_or_an_amount(slot, text, held):
     from qa.question import holds
 
     assert holds(slot, text) is held
+
 
 
 @pytest.mark.parametrize("unit, text, held", [
