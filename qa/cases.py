@@ -261,7 +261,10 @@ class CaseFinder:
                 best[key] = (sc, sid, h)
             elif sc >= best[key][0] - _MORE["case_more_margin"] and RE_DIGIT_FIGURE.search(s.text):
                 runners.setdefault(key, []).append(sid)
-        ranked = sorted(best.values(), key=lambda x: -x[0])
+        # 除了江都, 还有哪些地方…: the articles about what the question leaves out are no case of it
+        ranked = [r for r in sorted(best.values(), key=lambda x: -x[0]) if not (q.excluded and self._excluded(q, r[1]))]
+        if not ranked:
+            return []
         margin = float(_MORE["case_margin"]) if margin is None else margin
         top = ranked[0][0]
         out: list[CaseResult] = []
@@ -285,3 +288,11 @@ class CaseFinder:
                                   s.source, part, c.start, c.end, c.text, round(float(sc), 4), s.article,
                                   tuple(runners.get((s.source, s.article), ())[:3]), sid))
         return out
+
+    def _excluded(self, q, sid: int) -> bool:
+        """The article of sentence ``sid`` is about what the question leaves out (除了江都, 还有哪些地方…):
+        its title, its place or the sentence names it."""
+        s = self.index.sentences[sid]
+        info = self.index.article_info(s.source, s.article)
+        named = " ".join((self.index.article_title(s.source, s.article), article_place(info), s.text))
+        return any(t in named for t in q.excluded)

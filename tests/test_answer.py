@@ -629,7 +629,6 @@ def test_what_holds_a_price_or_an_amount(slot, text, held):
     assert holds(slot, text) is held
 
 
-
 @pytest.mark.parametrize("unit, text, held", [
     ("人", "表彰135名优秀志愿者", True),  # 名, 位, 人次 count people too
     ("回", "下基层讲课156场", True),

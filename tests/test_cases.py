@@ -92,6 +92,17 @@ def test_a_place_filter_matches_every_way_an_article_names_it(places_index, hash
         "建好“货车司机之家” 打造暖“新”服务港湾"]
 
 
+@pytest.mark.parametrize("question, left_out", [
+    ("除了江都，还有哪些地方的总工会组织职工", {"j1.txt", "j4.txt"}),  # j4 is 江都's too (its byline)
+    ("除了贾汪区以外，总工会 职工的做法有哪些", {"j2.txt"}),
+    ("除了琼港农场，总工会 职工的案例", {"j3.txt"}),  # no division, named in its title
+])
+def test_a_case_list_leaves_out_the_articles_on_what_the_question_excludes(places_index, hash_embedder, question, left_out):
+    a = Answerer(places_index, hash_embedder, answerability=AnswerabilityModel.always())
+    found = {c.source.rsplit("/", 1)[-1] for c in a.find_cases(question, k=10, margin=10)}
+    assert found and not found & left_out
+
+
 def test_where_a_passage_is_from(places_index):
     finder = CaseFinder(places_index, None, None, None)
     source = next(s for s in places_index.texts if s.endswith("j2.txt"))
