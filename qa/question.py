@@ -93,7 +93,8 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     # 半夜打有人接不 / 晚上能去吗: whether it is open at that hour
     ("clock", re.compile(r"几点|开放时间|营业时间|办公时间|开门|关门|几点钟|上班时间|"
                          r"(?:半夜|夜里|晚上|深夜|凌晨|周末|节假日)(?:也|还|都)?(?:打|去|来)?(?:能|有人|开|营业|行)(?!住|睡|过夜|休息|歇|洗)[^,，。?？]{0,3}(?:吗|不|没|么)")),
-    ("frequency", re.compile(r"几次|频率|每隔|多久[^?？,，]{0,8}一次|多长时间[^?？,，]{0,8}一次")),
+    # 多久比一回, 多长时间去一趟: how often, as 多久一次 asks
+    ("frequency", re.compile(r"几次|频率|每隔|(?:多久|多长时间)[^?？,，]{0,8}一[次回趟轮]")),
     # 好几个月 says how long something has lasted, 那几个月的工钱 points at the months: neither asks
     ("duration", re.compile(r"多久|多长时间|多少时间|多长|(?<![好那这])(?:几天|几个月|几年|几个?(?:工作日|小时|钟头|星期|礼拜|周))|"
                             r"多少个?(?:工作日|小时|钟头|星期|礼拜|周|天)")),

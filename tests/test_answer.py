@@ -429,6 +429,8 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("工会主席多久述一次职", "每半年召开1次工会主席述职会议。", True),  # 每半年 (a tune question's miss)
     ("多久一次?", "每两个月组织一次。", True),
     ("多久一次?", "每人发放慰问金。", False),
+    ("县里多久比一回", "县总工会按季开展竞赛,一季一次;", True),  # 一回 is 一次 (how often, not how long)
+    ("县里多久比一回", "2024年度劳动和技能竞赛先进单位", False),  # a year is neither
     ("企业年金交几个点?", "选树50家示范性乡镇工会。", False),
     ("企业年金交几个点?", "职工薪资每年涨幅约为10%。", True),
     ("具体地址在哪?", "坚持“工会随着司机建”的工作思路。", False),  # 思路 is no road
