@@ -294,5 +294,4 @@ class CaseFinder:
         its title, its place or the sentence names it."""
         s = self.index.sentences[sid]
         info = self.index.article_info(s.source, s.article)
-        named = " ".join((self.index.article_title(s.source, s.article), article_place(info), s.text))
-        return any(t in named for t in q.excluded)
+        return q.is_excluded(" ".join((self.index.article_title(s.source, s.article), article_place(info), s.text)))

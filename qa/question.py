@@ -261,7 +261,8 @@ class Question:
             return False
         return True
 
-    def is_excluded(self, toks: set) -> bool:
+    def is_excluded(self, toks) -> bool:
+        """``toks`` (a sentence's words, or a text, searched as written) names what 除了 X leaves out."""
         return any(t in toks for t in self.excluded)
 
     def asking_as(self, follow_up: "Question") -> "Question":
