@@ -265,10 +265,10 @@ class Answerer:
         scored = self.chooser.scored(q, hits[:self.pool_size(k)], retrieval.query_vector, said)
         chosen = self.chooser.choose(q, scored, said)
         # a case list's subject alone (无偿献血): the union frame of the request comes close to every report
-        topic_dense = self.retriever.top_cosines([q.topic])[0] if q.wants_cases and q.topic else None
+        topic = self.retriever.closeness([q.topic])[0] if q.wants_cases and q.topic else None
         # a case list says what its lines say: the asked detail (吸纳了多少人) may be in any of them
         cases = self.replies.find_cases(standalone, k, retrieval, q) if q.wants_cases else None
         said_by = Replies.case_sentences(cases) if cases else chosen
         support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, said_by,
-                                                               retrieval.query_vector, topic_dense))
+                                                               retrieval.query_vector, topic))
         return _Found(q, retrieval, scored, chosen, support, t_read, t_ret, cases)

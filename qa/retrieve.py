@@ -56,6 +56,15 @@ class Hit:
             object.__setattr__(self, "retrieved_rank", self.rank)
 
 
+@dataclass(frozen=True)
+class Closeness:
+    """How close the bulletins come to a text: its best passage cosine, and its best sentence
+    cosine (None when the index has no sentence vectors)."""
+
+    passage: float
+    sentence: float | None
+
+
 @dataclass
 class Retrieval:
     question: str
@@ -147,16 +156,34 @@ class Retriever:
                                  {"embed": round(t_embed, 2), "search": round(t_search, 2)}, top_dense))
         return out
 
-    def top_cosines(self, texts: list[str]) -> list[float | None]:
-        """The best passage cosine over the whole index for each text (None without dense search or
-        passages): how close the bulletins come to a text, without ranking them."""
+    def closeness(self, texts: list[str]) -> list[Closeness | None]:
+        """How close the bulletins come to each text, without ranking them: the best passage cosine
+        over the whole index, and the best sentence cosine among the sentences of the ``pool``
+        passages closest to it (None without dense search or passages)."""
         from .tokens import normalise
 
         if not texts or self.fusion == "bm25" or not len(self.index.chunks):
             return [None] * len(texts)
         qv = self.embedder.encode_queries([normalise(t) for t in texts])
-        sims, ids = self.index.store.search(qv, 1)
-        return [float(sims[i][0]) if ids[i][0] >= 0 else None for i in range(len(texts))]
+        sims, ids = self.index.store.search(qv, min(self.pool, len(self.index.chunks)))
+        vecs = self.index.sentence_vectors
+        out: list[Closeness | None] = []
+        for i in range(len(texts)):
+            found = ids[i][ids[i] >= 0]
+            if not len(found):
+                out.append(None)
+                continue
+            sids = np.concatenate([self._sentences_of(int(c)) for c in found])
+            best = float((vecs[sids].astype(np.float32) @ qv[i]).max()) if vecs is not None and len(sids) else None
+            out.append(Closeness(float(sims[i][0]), best))
+        return out
+
+    def _sentences_of(self, chunk_row: int) -> np.ndarray:
+        """The sentence ids of the passage in row ``chunk_row`` (the table is built on first use)."""
+        if self._chunk_sentences is None:
+            by_chunk = self.index.sentence_ids_by_chunk()
+            self._chunk_sentences = [np.asarray(by_chunk.get(c.id, ()), np.int64) for c in self.index.chunks]
+        return self._chunk_sentences[chunk_row]
 
     def _with_sentences(self, dense: np.ndarray, cand: np.ndarray, qv: np.ndarray) -> np.ndarray:
         """Dense evidence for passages ``cand``: their cosine blended with their best sentence's, the
@@ -164,12 +191,9 @@ class Retriever:
         vecs = self.index.sentence_vectors
         if vecs is None or not len(vecs):
             return dense
-        if self._chunk_sentences is None:
-            by_chunk = self.index.sentence_ids_by_chunk()
-            self._chunk_sentences = [np.asarray(by_chunk.get(c.id, ()), np.int64) for c in self.index.chunks]
         best = dense.astype(np.float64)
         for j, i in enumerate(cand):
-            sids = self._chunk_sentences[i]
+            sids = self._sentences_of(int(i))
             if len(sids):
                 best[j] = float((vecs[sids].astype(np.float32) @ qv).max())
         w = self.sentence_gain * max(0.0, float(best.max()) - float(dense.max()))

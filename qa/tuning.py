@@ -146,7 +146,7 @@ def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = 
 
 def _topic_source(items, topic, max_false_refusals: float) -> str:
     return (f" case_topic_min_z: chosen by `python -m qa tune` on {len(items)} questions (tune and the off-domain background) on {date.today().isoformat()}, "
-            f"the {max_false_refusals:.0%} quantile of a normal fitted to the answerable case questions' z_topic ({topic}). "
+            f"the {max_false_refusals:.0%} quantile of a normal fitted to the answerable case questions' z_topic (the subject's best sentence among its closest passages; {topic}). "
             f"case_topic_min_idf: a case subject leaves out words this common in the bulletins (idf below it: "
             f"工会 0.2, 职工 0.6, 开展 1.0, 活动 1.3; set by hand, not tuned).")
 

@@ -56,6 +56,24 @@ def test_adaptive_fusion_blends_each_passage_with_its_best_sentence(tiny_index, 
         assert h.score == pytest.approx((dense[h.chunk.id] + w * best[h.chunk.id]) / (1 + w), abs=1e-4)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
+@pytest.mark.parametrize("pool", [1, 2, 50])
+def test_closeness_is_the_best_passage_and_the_best_sentence_of_the_closest_passages(tiny_index, hash_embedder, pool):
+    import numpy as np
+
+    text = "每月举办2次读书分享会"
+    qv = hash_embedder.encode_queries([text])[0]
+    passages = {c.id: float(v.astype(np.float32) @ qv) for c, v in zip(tiny_index.chunks, tiny_index.vectors())}
+    by_chunk = tiny_index.sentence_ids_by_chunk()
+    closest = sorted(passages, key=passages.get, reverse=True)[:pool]
+    sentence = max(float(tiny_index.sentence_vectors[i].astype(np.float32) @ qv) for c in closest for i in by_chunk[c])
+    got = Retriever(tiny_index, hash_embedder, pool=pool).closeness([text, "货车司机之家"])
+    assert got[0].passage == pytest.approx(max(passages.values()), abs=1e-5)
+    assert got[0].sentence == pytest.approx(sentence, abs=1e-5)
+    assert got[0].sentence > got[0].passage  # one sentence says it more exactly than its passage
+    assert got[1].passage != got[0].passage
+    assert Retriever(tiny_index, hash_embedder, fusion="bm25").closeness([text]) == [None]
+
+
 
 def test_traditional_characters_retrieve_like_simplified(tiny_index, hash_embedder):
     r = Retriever(tiny_index, hash_embedder)

@@ -129,6 +129,22 @@ def test_case_questions_list_several_articles(real_answerer, q, needle):
     assert sum(any(n in c.title + c.place + c.sentence for n in needle) for c in ans.cases) >= 2, ans.text
 
 
+@pytest.mark.parametrize("q,reported", [
+    # tune questions: activities no bulletin reports, whose subject alone still comes close to some
+    # passage (z 1.7–2.4) but to no sentence — answered with six unrelated reports before
+    ("工会开展反电信诈骗宣传进企业的做法有哪些", False),
+    ("职工健康体重管理、减重打卡这类活动，有啥经验可以借鉴", False),
+    # reported, though in other words (篮球赛, 联合县委组织部): the lowest sentence evidence among tune's
+    ("工会组织的球类比赛，谁家办过", True),
+    ("工会单打独斗不行，拉上政府部门一起干的案例有哪些", True),
+])
+def test_a_case_list_needs_a_sentence_about_its_subject(real_answerer, q, reported):
+    ans = real_answerer.ask(q)
+    assert ans.support["z_topic"] is not None
+    assert (ans.support["why"] == "topic_missing") is (not reported), (ans.support, ans.text)
+    assert ans.refused is (not reported), ans.text
+
+
 @pytest.mark.parametrize("q,expect", [
     ("工资被拖欠了找谁?", ("拖欠", "欠薪", "工资")),
     ("开货车的哪里能洗澡歇脚?", ("司机之家", "淋浴", "休息")),
