@@ -101,6 +101,14 @@ def embed_items(items: Items, old_vecs: dict, embedder, index_dir: Path, progres
     return vecs, len(todo)
 
 
+def reusable_tokens(previous: dict | None, chunking: dict, old_tokens: dict[str, str]) -> dict[str, str]:
+    """The BM25 words of a previous build (by embed key) a new build may keep: all of them when both
+    were cut by the same tokenizer (``chunking["tokenizer"]``, ``qa.tokens.fingerprint``), else none
+    (a term added to ``domain_words.txt`` changes how every text containing it is cut)."""
+    same = (previous or {}).get("tokenizer") == chunking.get("tokenizer")
+    return old_tokens if same else {}
+
+
 def item_tokens(items: Items, old_tokens: dict[str, str]) -> list[str]:
     from .tokens import tokenize
 

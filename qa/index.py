@@ -46,7 +46,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import segments
-from .build_items import Checkpoint, prepare_items
+from .build_items import Checkpoint, prepare_items, reusable_tokens
 from .calibration import background_questions, domain_questions, embed_domain
 from .calibration import calibration as _calibration
 from .chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
@@ -58,10 +58,22 @@ from .segments import check_writable, corpus_fingerprint, file_hashes
 from .sources import Document, SourceWarning, discover, display_path, load_documents
 
 __all__ = ["BadIndexError", "BuildReport", "corpus_fingerprint", "file_hashes", "DEFAULT_INDEX", "FORMAT_VERSION", "Index",
+           "chunking_settings",
            "background_questions", "build_index", "check_writable", "index_command", "load_index", "own_sources", "rebuild_hint",
            "recorded_source_paths", "source_files", "stale_sources"]
 
 PARSER_VERSION = 7  # bump when articles/chunks change in a way that alters chunk text
+
+
+def chunking_settings(chunk_size: int, chunk_overlap: int, with_sentences: bool) -> dict:
+    """What an index's chunks and their BM25 words depend on besides the model, as its manifest records
+    it: chunk size and overlap, the parser's version, sentence vectors, and the tokenizer
+    (``qa.tokens.fingerprint``).  A build with other settings rewrites the index (vectors of unchanged
+    text reused; words cut again when the tokenizer changed)."""
+    from .tokens import fingerprint
+
+    return {"size": chunk_size, "overlap": chunk_overlap, "parser": PARSER_VERSION, "sentences": with_sentences,
+            "tokenizer": fingerprint()}
 MAX_DELTAS = 8  # appends before the next build rewrites one base segment
 
 
@@ -122,7 +134,7 @@ def _previous(index_dir: Path, embedder, chunking: dict, log) -> tuple[dict[str,
             by_key[key], old_tokens[key] = vec, tokens
     if m.get("chunking") != chunking:
         log("chunking settings changed; unchanged chunk texts still reuse their vectors")
-    return by_key, m.get("sources", {}), old_tokens
+    return by_key, m.get("sources", {}), reusable_tokens(m.get("chunking"), chunking, old_tokens)
 
 
 def build_index(sources: Sequence[str | os.PathLike] = ("seeds",), index_dir: str | os.PathLike = DEFAULT_INDEX,
@@ -137,7 +149,7 @@ def build_index(sources: Sequence[str | os.PathLike] = ("seeds",), index_dir: st
 
     index_dir = Path(index_dir)
     embedder = embedder or get_embedder()
-    chunking = {"size": chunk_size, "overlap": chunk_overlap, "parser": PARSER_VERSION, "sentences": with_sentences}
+    chunking = chunking_settings(chunk_size, chunk_overlap, with_sentences)
     check_writable(index_dir)  # before any embedding: a read-only place fails now, with a clear message
     source_paths = [str(Path(s).resolve()) for s in sources]
     with segments.build_lock(index_dir, log):

@@ -279,6 +279,20 @@ def read_manifest(p: Path) -> dict:
     return manifest
 
 
+def check_tokenizer(manifest: dict, where: str, hint: str) -> None:
+    """The index's BM25 words were cut by this tokenizer (``qa.tokens.fingerprint``, recorded in its
+    chunking settings); else BadIndexError: questions cut by another one would miss words (a term
+    added to ``domain_words.txt`` is one word in the question, two in the index).  ``where`` names
+    the index, ``hint`` says how to rebuild it."""
+    from .tokens import fingerprint
+
+    recorded = (manifest.get("chunking") or {}).get("tokenizer")
+    if recorded != fingerprint():
+        said = f"tokenizer {recorded}" if recorded else "a tokenizer it does not record"
+        raise BadIndexError(f"{where}: its words were cut by {said}, this version cuts by {fingerprint()} "
+                            f"(qa/data/domain_words.txt or stopwords.txt changed); {hint} (vectors already computed are reused)")
+
+
 def verify_files(p: Path, manifest: dict, rels: Iterable[str] | None = None, *, sizes_only: bool = False) -> None:
     """Every file the manifest lists (or ``rels`` of them) exists with its recorded checksum (or size)."""
     files, sizes = manifest.get("files", {}), manifest.get("sizes", {})
@@ -321,6 +335,7 @@ def load_index(path: str | os.PathLike = DEFAULT_INDEX, *, verify: bool = True) 
     if manifest.get("format") != FORMAT_VERSION:
         raise BadIndexError(f"index {p} has format {manifest.get('format')!r}, this version reads {FORMAT_VERSION}; "
                             f"{rebuild_hint(p)} (vectors already computed are reused)")
+    check_tokenizer(manifest, f"index {p}", rebuild_hint(p))
     if verify:
         verify_files(p, manifest)
     segs = manifest.get("segments", [""])

@@ -42,6 +42,20 @@ def _tokenizer():
     return tok
 
 
+def fingerprint() -> str:
+    """What the words of a text depend on, as a short hash: jieba's version, the bulletin terms it
+    keeps whole (``domain_words.txt``), the stopwords dropped and whether traditional characters are
+    converted.  An index records it (``qa.index.chunking_settings``): BM25 words cut by another
+    tokenizer would not match the question's words."""
+    import hashlib
+
+    import jieba
+
+    parts = [getattr(jieba, "__version__", "?"), "opencc" if _converter() is not None else "no-opencc",
+             "\n".join(sorted(DOMAIN_WORDS)), "\n".join(sorted(STOPWORDS))]
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
 def normalise(text: str) -> str:
     t = unicodedata.normalize("NFKC", text)
     conv = _converter()

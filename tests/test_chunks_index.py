@@ -370,3 +370,50 @@ def test_domain_questions_are_embedded_once(tiny_dir, tmp_path, counting_embedde
     build_index([tiny_dir], out, counting_embedder, **_quiet())
     assert counting_embedder.queries == n_bg + (0 if damage == "none" else n_domain)
     assert np.array_equal(load_index(out).domain_vectors(), first)
+
+
+@pytest.mark.parametrize("recorded", ["0123456789abcdef", None])
+def test_an_index_cut_by_another_tokenizer_is_refused_and_rebuilt_without_re_embedding(tiny_dir, tmp_path,
+                                                                                      counting_embedder, recorded):
+    """A term added to domain_words.txt is one word in a question and two in an index built before it:
+    the index records its tokenizer, is refused when it differs (or is not recorded, as before this
+    record), and the next build cuts every text again while reusing every vector."""
+    import hashlib
+
+    from qa.tokens import fingerprint
+
+    out = tmp_path / "idx"
+    build_index([tiny_dir], out, counting_embedder, **_quiet())
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert m["chunking"]["tokenizer"] == fingerprint()
+    # what an older tokenizer left: other words for every chunk, with the files' records to match
+    rows = [json.loads(line) for line in (out / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    for r in rows:
+        r["tokens"] = "陈旧"
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    (out / "chunks.jsonl").write_bytes(data)
+    m["files"]["chunks.jsonl"], m["sizes"]["chunks.jsonl"] = hashlib.sha256(data).hexdigest(), len(data)
+    if recorded is None:
+        del m["chunking"]["tokenizer"]
+    else:
+        m["chunking"]["tokenizer"] = recorded
+    (out / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    said = f"tokenizer {recorded}" if recorded else "a tokenizer it does not record"
+    with pytest.raises(BadIndexError, match=f"cut by {said}.*python -m qa index.*vectors already computed are reused"):
+        load_index(out)
+    before = counting_embedder.documents
+    rep = build_index([tiny_dir], out, counting_embedder, **_quiet())
+    assert rep.mode == "full" and rep.embedded == 0 and counting_embedder.documents == before
+    idx = load_index(out)
+    assert idx.manifest["chunking"]["tokenizer"] == fingerprint()
+    words = set().union(*(idx.tokens_of(c) for c in idx.chunks))
+    assert "陈旧" not in words and {"欠薪", "司机之家", "职工书屋"} <= words
+
+
+@pytest.mark.parametrize("previous, kept", [({"tokenizer": "a"}, True), ({"tokenizer": "b"}, False),
+                                            ({}, False), (None, False)])
+def test_old_words_are_kept_only_when_cut_by_the_same_tokenizer(previous, kept):
+    from qa.build_items import reusable_tokens
+
+    old = {"key": "工会 职工"}
+    assert reusable_tokens(previous, {"tokenizer": "a"}, old) == (old if kept else {})

@@ -49,9 +49,9 @@ from ..bm25 import Bm25, TermCounts
 from ..calibration import background_questions, calibration, domain_questions, embed_domain
 from ..chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence
 from ..errors import BadIndexError, SourceError
-from ..build_items import embed_key, prepare_items, sentence_key
-from ..index import PARSER_VERSION, BuildReport, corpus_fingerprint, file_hashes
-from ..loaded import FORMAT_VERSION, Index, article_info, sha256
+from ..build_items import embed_key, prepare_items, reusable_tokens, sentence_key
+from ..index import BuildReport, chunking_settings, corpus_fingerprint, file_hashes
+from ..loaded import FORMAT_VERSION, Index, article_info, check_tokenizer, sha256
 from ..sources import discover, display_path, load_documents
 from .base import VectorStore
 
@@ -265,6 +265,7 @@ def load_index(address: str, name: str = DEFAULT_COLLECTION) -> Index:
     if manifest.get("format") != FORMAT_VERSION:
         raise BadIndexError(f"index {name!r} at {address} has format {manifest.get('format')!r}, this version reads "
                             f"{FORMAT_VERSION}; rebuild it with: {cmd}")
+    check_tokenizer(manifest, f"index {name!r} at {address}", f"rebuild it with: {cmd}")
     where = {kind: _live(manifest, kind) for kind in ("chunks", "sentences")}
     crow = _all(mc, f"{base}_chunks", ["row", "record"], where=where["chunks"])
     srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"], where=where["sentences"])
@@ -561,7 +562,7 @@ def build_index(sources: Sequence[str | os.PathLike], address: str, embedder=Non
     from ..embed import get_embedder
 
     embedder = embedder or get_embedder()
-    chunking = {"size": chunk_size, "overlap": chunk_overlap, "parser": PARSER_VERSION, "sentences": with_sentences}
+    chunking = chunking_settings(chunk_size, chunk_overlap, with_sentences)
     source_paths = [str(Path(s).resolve()) for s in sources]
     mc = client(address)
     t = {}
@@ -624,6 +625,7 @@ def _refuse_unreadable(files, docs, recorded: dict, address: str, name: str) -> 
 def _new_generation(mc, address: str, name: str, gen: int | None, docs, files, embedder, chunking, source_paths,
                     progress, log, t: dict) -> BuildReport:
     old_vecs, old_tokens, old_sources, old_manifest, old_arrays = _previous(mc, name, gen, embedder, log)
+    old_tokens = reusable_tokens(old_manifest.get("chunking"), chunking, old_tokens)
     place = _checkpoint_place(address, name)
     items, vecs, embedded, tokens = prepare_items(docs, chunking, old_vecs, old_tokens, embedder, place,
                                                   progress, log, t)
