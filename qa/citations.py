@@ -23,6 +23,9 @@ _OPEN, _CLOSE = "“‘《（(「『【", "”’》）)」』】"
 # a clause that only sets the scene for the next one (针对…, 为了…, 在…指导下,): a window does not end on it
 _RE_LEAD_IN = re.compile(r"^\s*(?:针对|为了|为|随着|根据|按照|依照|通过|围绕|对于|面对|聚焦|基于|依托|借助|"
                          r"在[^,，;；]{1,30}(?:下|中|上|后|时|里|期间|之际))[^,，;；]*[,，;；]?$")
+# a clause ending on a verb whose object is the next clause (…走访时发现, 他表示, 据了解到), or on 后/时 (何某军离职后,):
+# what it leads into is the next clause, so a window does not end on it
+_RE_LEADS_INTO = re.compile(r"(?:发现|表示|指出|认为|介绍|了解到|得知|获悉|强调|称|说|[^最今此随然落前背]后|(?<![小及同按准随当平临暂])时)\s*[,，:：]?$")
 _RE_ECHO = re.compile(r"哪里|哪儿|什么|谁")  # 行驶到哪里,党的工作就覆盖到哪里: one thought in two clauses
 
 
@@ -63,6 +66,7 @@ def trim(sentence: str, score_clause: Callable[[str], float], limit: int = 90,
          must_have: Callable[[str], bool] | None = None) -> tuple[int, int]:
     """The best window of whole clauses within ``limit`` characters (offsets into ``sentence``);
     when ``must_have`` accepts some clauses, the window keeps the best-scoring of them."""
+    sentence = sentence[:_whole_end(sentence)]
     if len(sentence) <= limit:
         return 0, len(sentence)
     cl = _clauses(sentence)
@@ -80,14 +84,31 @@ def trim(sentence: str, score_clause: Callable[[str], float], limit: int = 90,
                 continue  # keep the clause that holds the asked figure / service point
             if cl[j][1] - cl[i][0] < min(24, len(sentence)):
                 continue  # a scrap of a clause is no answer (使职工合法权益得到维护, a sentence's last): grow the window
-            if j + 1 < len(cl) and _RE_LEAD_IN.match(sentence[cl[j][0]:cl[j][1]]):
-                continue  # 针对工资拖欠…等热点问题, says nothing until the clause it leads into
+            if j + 1 < len(cl) and (_RE_LEAD_IN.match(sentence[cl[j][0]:cl[j][1]])
+                                    or _RE_LEADS_INTO.search(sentence[cl[j][0]:cl[j][1]])):
+                continue  # 针对工资拖欠…等热点问题 or …走访时发现 says nothing until the clause it leads into
             if total > best:
                 best, best_span = total, (cl[i][0], cl[j][1])
     a, b = best_span
     while b > a and sentence[b - 1] in ",，;；:：":  # do not end on a comma
         b -= 1
     return a, b
+
+
+def _whole_end(sentence: str) -> int:
+    """Where ``sentence`` ends once a last clause the layout cut off is left out: a sentence with no end
+    mark whose last clause opens a quote or bracket it never closes (射阳's …为职工提供更加方便、快捷的“线,
+    whose rest is not in the bulletin) ends before that clause, when at least 24 characters come before it."""
+    from .articles import ends_sentence
+
+    if ends_sentence(sentence):
+        return len(sentence)
+    cl = _clauses(sentence, quotes=False)
+    a, b = cl[-1]
+    last = sentence[a:b]
+    if a < 24 or not any(last.count(o) > last.count(c) for o, c in zip(_OPEN, _CLOSE)):
+        return len(sentence)
+    return len(sentence[:a].rstrip(",，;；:："))
 
 
 def drop_unopened_closer(text: str, a: int, b: int) -> int:

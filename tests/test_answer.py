@@ -740,6 +740,37 @@ def test_trim_does_not_end_on_a_lead_in_clause(sentence, lead):
     assert sentence[a:b].startswith(lead) and b > a + len(sentence.split(",")[0]) + 1, sentence[a:b]
 
 
+@pytest.mark.parametrize("sentence, limit", [
+    # a worker got …走访时发现[1]公司负责人听取了…: the clause ending on 发现 without what was found
+    ("近日,浙江金华义乌市总工会职工服务中心工作人员在开展“劳动用工法律体检”走访时发现,该市某装饰材料公司职工何某军离职后,"
+     "公司一直没有给他发放在岗时的工资。", 70),
+    ("市总工会负责人表示,下一步将在全市推广这一做法,让更多职工享受到实实在在的服务,切实增强职工的获得感和幸福感。", 40),
+])
+def test_trim_does_not_end_on_a_clause_that_leads_into_the_next(sentence, limit):
+    from qa.citations import trim
+
+    a, b = trim(sentence, lambda clause: 1.0 if "工会" in clause else 0.0, limit=limit)
+    kept = sentence[a:b]
+    assert kept and b - a <= limit and not kept.endswith(("发现", "离职后", "表示")), kept
+
+
+@pytest.mark.parametrize("sentence, end", [
+    # the rest of 射阳's report is not in the bulletin: its last words open a quote that never closes
+    ("实现阅读“云借阅”,鼓励广大职工借助电子阅读设备,手机扫码自助借阅电子图书,一次借阅,90天内可随时掌上阅读,"
+     "利用“碎片化时间”解锁读书新“姿势”,为职工提供更加方便、快捷的“线", "解锁读书新“姿势”"),
+    # a sentence with its end mark keeps its last clause; so does one whose cut clause opens nothing
+    ("为职工提供更加方便、快捷的“线上+线下”服务,职工纷纷点赞。", "职工纷纷点赞。"),
+    ("鼓励广大职工借助电子阅读设备,手机扫码自助借阅电子图书,一次借阅,90天内可随时掌上阅读", "90天内可随时掌上阅读"),
+    # too little before the cut clause to stand alone: kept as it is
+    ("职工书屋,快捷的“线", "快捷的“线"),
+])
+def test_a_sentence_the_layout_cut_off_is_cited_without_its_broken_last_clause(sentence, end):
+    from qa.citations import trim
+
+    a, b = trim(sentence, lambda clause: 0.0, limit=200)
+    assert a == 0 and sentence[a:b].endswith(end), sentence[a:b]
+
+
 def test_trim_never_gives_a_sentences_last_clause_alone_as_a_scrap():
     """A refusal's nearest content read 使职工合法权益得到维护 (a helper on the page: it means nothing): the
     sentence's short last clause matched 合法.  A window shorter than 24 characters grows, at the end too."""
