@@ -63,6 +63,7 @@ __all__ = ["BadIndexError", "BuildReport", "corpus_fingerprint", "file_hashes", 
            "recorded_source_paths", "source_files", "stale_sources"]
 
 PARSER_VERSION = 7  # bump when articles/chunks change in a way that alters chunk text
+MAX_DELTAS = 8  # appends before the next build rewrites one base segment
 
 
 def chunking_settings(chunk_size: int, chunk_overlap: int, with_sentences: bool) -> dict:
@@ -74,7 +75,6 @@ def chunking_settings(chunk_size: int, chunk_overlap: int, with_sentences: bool)
 
     return {"size": chunk_size, "overlap": chunk_overlap, "parser": PARSER_VERSION, "sentences": with_sentences,
             "tokenizer": fingerprint()}
-MAX_DELTAS = 8  # appends before the next build rewrites one base segment
 
 
 @dataclass(frozen=True)
