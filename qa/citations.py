@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterator
 
+from .articles import ends_sentence
 from .records import MARK, Answer, Citation
 
 _RE_LEAD_MARK = re.compile(r"^(本报讯|本刊讯)\s*([(（][^)）]{0,30}[)）])?\s*")
@@ -99,8 +100,6 @@ def _whole_end(sentence: str) -> int:
     """Where ``sentence`` ends once a last clause the layout cut off is left out: a sentence with no end
     mark whose last clause opens a quote or bracket it never closes (射阳's …为职工提供更加方便、快捷的“线,
     whose rest is not in the bulletin) ends before that clause, when at least 24 characters come before it."""
-    from .articles import ends_sentence
-
     if ends_sentence(sentence):
         return len(sentence)
     cl = _clauses(sentence, quotes=False)
