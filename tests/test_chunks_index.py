@@ -307,6 +307,17 @@ def test_damaged_delta_is_detected_and_the_next_build_repairs_it(tiny_dir, tmp_p
     assert rep.mode == "full" and len(load_index(out).chunks) == rep.chunks
 
 
+def _refused_then_rebuilt_without_embedding(tiny_dir, out, counting_embedder, refusal: str):
+    """The index at ``out`` is refused at load with a message matching ``refusal``; the next build
+    rewrites it whole without embedding anything; the rebuilt index, loaded."""
+    with pytest.raises(BadIndexError, match=refusal):
+        load_index(out)
+    before = counting_embedder.documents
+    rep = build_index([tiny_dir], out, counting_embedder, **_quiet())
+    assert rep.mode == "full" and rep.embedded == 0 and counting_embedder.documents == before
+    return load_index(out)
+
+
 @pytest.mark.parametrize("old", [1, 2])
 def test_previous_format_is_rebuilt_without_re_embedding(tiny_dir, tmp_path, counting_embedder, old):
     out = tmp_path / "idx"
@@ -319,12 +330,8 @@ def test_previous_format_is_rebuilt_without_re_embedding(tiny_dir, tmp_path, cou
     if old == 1:
         del m["segments"]
     (out / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
-    with pytest.raises(BadIndexError, match=f"format {old}.*vectors already computed are reused"):
-        load_index(out)
-    before = counting_embedder.documents
-    rep = build_index([tiny_dir], out, counting_embedder, **_quiet())
-    assert rep.mode == "full" and rep.embedded == 0 and counting_embedder.documents == before
-    idx = load_index(out)
+    idx = _refused_then_rebuilt_without_embedding(tiny_dir, out, counting_embedder,
+                                                  f"format {old}.*vectors already computed are reused")
     assert idx.manifest["format"] == 3 and len(idx.domain_vectors()) > 500
 
 
@@ -399,12 +406,8 @@ def test_an_index_cut_by_another_tokenizer_is_refused_and_rebuilt_without_re_emb
         m["chunking"]["tokenizer"] = recorded
     (out / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
     said = f"tokenizer {recorded}" if recorded else "a tokenizer it does not record"
-    with pytest.raises(BadIndexError, match=f"cut by {said}.*python -m qa index.*vectors already computed are reused"):
-        load_index(out)
-    before = counting_embedder.documents
-    rep = build_index([tiny_dir], out, counting_embedder, **_quiet())
-    assert rep.mode == "full" and rep.embedded == 0 and counting_embedder.documents == before
-    idx = load_index(out)
+    idx = _refused_then_rebuilt_without_embedding(
+        tiny_dir, out, counting_embedder, f"cut by {said}.*python -m qa index.*vectors already computed are reused")
     assert idx.manifest["chunking"]["tokenizer"] == fingerprint()
     words = set().union(*(idx.tokens_of(c) for c in idx.chunks))
     assert "陈旧" not in words and {"欠薪", "司机之家", "职工书屋"} <= words
