@@ -53,8 +53,8 @@ DIVISION_LEVELS = frozenset("省市县区")
 SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_units"].items()}
 _TOPIC_MIN_IDF = float(table("answerability")["case_topic_min_idf"])
 
-# 给我找几个 / 举几个: a request for some cases, part of both patterns below
-_ASK_FOR_SOME = r"(给我|帮我|帮忙)[找举列]几个|[举列]几个"
+# 给我找几个 / 举几个 / 给我几个典型: a request for some cases (not a count), part of both patterns below
+_ASK_FOR_SOME = r"(给我|帮我|帮忙)[找举列]几个|[举列]几个|(给我|帮我)几个(?=典型|例子|案例|事例|$|[,，。;；!！?？\s])"
 # case lists: examples, practices, experience, which places/units did it, joint work
 CASE_PATTERN = re.compile(
     r"案例|例子|事例|典型|经验|好做法|做法|举措有哪些|(哪些|什么|有何)(举措|办法)|"

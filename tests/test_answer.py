@@ -430,6 +430,17 @@ def test_a_case_request_is_searched_without_its_request_words(q, searched, kept,
     assert not kept or kept not in question.search_text
 
 
+@pytest.mark.parametrize("q, slot", [
+    ("工会春节包车送农民工返乡的做法，给我几个典型", ""),  # some cases asked for, not how many
+    ("给我几个例子，工会帮人讨薪的", ""),
+    ("有没有工会帮人讨薪的案例，帮我找几个", ""),
+    ("能给我几个名额吗", "figure"),  # a count asked
+    ("各地建了几个驿站，给我几个典型", "figure"),
+])
+def test_asking_for_a_few_cases_is_no_count(q, slot, words_only):
+    assert analyse(q, words_only).slot == slot
+
+
 def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     a = analyse("女职工有什么关爱措施?", words_only)
     assert a.tokens["措施"] < a.tokens["女职工"] / 2 and not a.outcome
@@ -1570,3 +1581,4 @@ def test_an_answer_holding_the_question_word_for_word_needs_no_strong_subject_ev
     assert decision["why"] == why and decision["supported"] is (why == "") and decision["held"] == held
     assert Evidence.from_json(decision) == ev  # the evidence an answer carries reads back whole
     assert dataclasses.replace(model, held_min_idf=None).decide(ev)["why"] != ""  # off: the subject evidence decides
+
