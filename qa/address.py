@@ -1,6 +1,6 @@
 """Index addresses: the factory that picks the store an ``--index`` / ``QA_INDEX`` value names.
 
-A folder (the default, ``indexes/default``) is a FAISS index folder (``qa.index``, ``qa.loaded``);
+A folder (the default, ``indexes/default``) is a FAISS index folder (``qa.index``, read by ``qa.index_folder``);
 ``milvus:PATH.db`` (Milvus Lite) or ``milvus:http://HOST:19530`` (standalone or cluster) is an index
 in Milvus under a collection name (``--collection``, default ``bulletins``; ``qa.stores.milvus_store``).
 Everything above this module (answers, the CLI, the app) gets the same ``Index`` record either way.
@@ -14,7 +14,8 @@ from typing import Sequence
 
 from . import index as folder
 from .errors import BadIndexError
-from .loaded import Index, stale_sources
+from .index_folder import stale_sources
+from .loaded import Index
 
 DEFAULT_COLLECTION = "bulletins"
 

@@ -1,8 +1,8 @@
 """Index building: bring an index folder up to date with its sources — nothing to do, a delta segment
 appended, or the whole index rewritten with every unchanged text's vector reused.  What a build embeds
 (items, embed keys, checkpointed embedding, tokens) is in ``qa.build_items``; writing a segment's
-files, the manifest, the lock and the swap in ``qa.segments``; the loaded record and reading a folder
-in ``qa.loaded`` (re-exported here); refusal calibration data in ``qa.calibration``.
+files, the manifest, the lock and the swap in ``qa.segments``; the loaded record in ``qa.loaded`` and
+reading a folder in ``qa.index_folder`` (both re-exported here); refusal calibration data in ``qa.calibration``.
 
 The folder layout:
 
@@ -51,9 +51,10 @@ from .calibration import background_questions, domain_questions, embed_domain
 from .calibration import calibration as _calibration
 from .chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from .errors import BadIndexError
-from .loaded import (DEFAULT_INDEX, FORMAT_VERSION, Index, index_command, load_index, own_sources,
-                     read_manifest as _read_manifest, rebuild_hint, recorded_source_paths, recover as _recover,
-                     sha256 as _sha256, source_files, stale_sources, verify_files as _verify)
+from .index_folder import (DEFAULT_INDEX, FORMAT_VERSION, index_command, load_index, own_sources,
+                           read_manifest as _read_manifest, rebuild_hint, recorded_source_paths, recover as _recover,
+                           sha256 as _sha256, source_files, stale_sources, verify_files as _verify)
+from .loaded import Index
 from .segments import check_writable, corpus_fingerprint, file_hashes
 from .sources import Document, SourceWarning, discover, display_path, load_documents
 

@@ -3,7 +3,7 @@ segment (FAISS vectors, chunks, sentences and their vectors, BM25 counts, source
 the manifest (written atomically: the commit point), reading back a previous build's vectors for
 reuse, and the folder's housekeeping (the build lock, the atomic swap of a rebuilt folder, what a
 killed build left, the write check before any embedding).  What goes into a segment is decided in
-``qa.index``; reading a folder for answering is ``qa.loaded``."""
+``qa.index``; reading a folder for answering is ``qa.index_folder``."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from .bm25 import TermCounts
 from .build_items import Items, embed_key, sentence_key
 from .chunks import Chunk, Sentence
 from .errors import BadIndexError, IndexWriteError
-from .loaded import article_info, read_jsonl, read_manifest, seg_dir, seg_rel, sha256, verify_files
+from .index_folder import read_jsonl, read_manifest, seg_dir, seg_rel, sha256, verify_files
+from .loaded import article_info
 from .sources import Document, display_path
 from .stores.faiss_store import FaissStore
 
@@ -60,7 +61,7 @@ def build_lock(index_dir: Path, log=print):
 
 
 def swap_in(tmp: Path, index_dir: Path) -> None:
-    """Put the finished folder ``tmp`` in place of ``index_dir`` by renames (``qa.loaded.recover``
+    """Put the finished folder ``tmp`` in place of ``index_dir`` by renames (``qa.index_folder.recover``
     finishes a swap a crash interrupted)."""
     old = None
     if index_dir.exists():
@@ -72,7 +73,7 @@ def swap_in(tmp: Path, index_dir: Path) -> None:
 
 
 def clean_stale(index_dir: Path) -> None:
-    """Remove what a killed build left (called under the build lock, after ``qa.loaded.recover``, so no live
+    """Remove what a killed build left (called under the build lock, after ``qa.index_folder.recover``, so no live
     build owns any of it): sibling temp and old folders, manifest temp files, and delta folders the
     manifest doesn't list."""
     for pattern in (f".{index_dir.name}.tmp-*", f".{index_dir.name}.old-*"):

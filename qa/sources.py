@@ -157,7 +157,8 @@ def read_text(path: Path) -> str:
     return decode(data, str(path))  # no newline rewriting: offsets index the decoded file as is
 
 
-def _documents_in(path: Path) -> list[Document]:
+def documents_in(path: Path) -> list[Document]:
+    """The documents of one file (a JSONL file holds several), as they are indexed."""
     return _read(path)[0]
 
 
@@ -233,10 +234,10 @@ def source_text(source: str) -> str:
     path, _, rid = source.partition("#")
     p = Path(path)
     if p.suffix.lower() in READ_BY_READERS:
-        return _documents_in(p)[0].text  # the reader's text: the same on every read
+        return documents_in(p)[0].text  # the reader's text: the same on every read
     if not rid:
         return read_text(p)
-    for d in _documents_in(p):
+    for d in documents_in(p):
         if d.source.partition("#")[2] == rid:
             return d.text
     raise SourceError(f"no record {rid!r} in {path}")

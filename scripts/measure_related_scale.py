@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.loaded import load_index  # noqa: E402
+from qa.index_folder import load_index  # noqa: E402
 from qa.related import RelatedWords  # noqa: E402
 
 CAPS = (5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000)

@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.chunks import Chunk, Sentence  # noqa: E402
 from qa.embed import backend_of  # noqa: E402
-from qa.loaded import read_jsonl, sha256  # noqa: E402
+from qa.index_folder import read_jsonl, sha256  # noqa: E402
 from qa.stores.faiss_store import FaissStore  # noqa: E402
 
 VARIANTS = ("span", "frame")

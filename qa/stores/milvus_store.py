@@ -51,7 +51,8 @@ from ..chunks import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk, Sentence
 from ..errors import BadIndexError, SourceError
 from ..build_items import embed_key, prepare_items, reusable_tokens, sentence_key
 from ..index import BuildReport, chunking_settings, corpus_fingerprint, file_hashes
-from ..loaded import FORMAT_VERSION, Index, article_info, check_tokenizer, sha256
+from ..index_folder import FORMAT_VERSION, check_tokenizer, sha256
+from ..loaded import Index, article_info
 from ..sources import discover, display_path, load_documents
 from .base import VectorStore
 
