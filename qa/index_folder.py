@@ -33,11 +33,16 @@ def recorded_source_paths(index_dir: str | os.PathLike, *, existing: bool = Fals
     this record.  Reads the manifest itself rather than through ``read_manifest``, whose error
     message is built from this function and which must never raise here."""
     try:
-        paths = json.loads((Path(index_dir) / "manifest.json").read_text(encoding="utf-8")).get("source_paths")
-    except (OSError, ValueError, AttributeError):
+        paths = _source_paths(json.loads((Path(index_dir) / "manifest.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
         return []
-    paths = [str(x) for x in paths] if isinstance(paths, list) else []
     return [x for x in paths if Path(x).exists()] if existing else paths
+
+
+def _source_paths(manifest) -> list[str]:
+    """The source paths a manifest records ([] when it records none, or is no JSON object)."""
+    paths = manifest.get("source_paths") if isinstance(manifest, dict) else None
+    return [str(x) for x in paths] if isinstance(paths, list) else []
 
 
 def own_sources(index_dir: str | os.PathLike) -> list[str]:
@@ -46,10 +51,10 @@ def own_sources(index_dir: str | os.PathLike) -> list[str]:
     return recorded_source_paths(index_dir, existing=True) or [f for f in source_files(index_dir) if Path(f).exists()]
 
 
-def index_command(path: str | os.PathLike) -> str:
+def index_command(path: str | os.PathLike, manifest: dict | None = None) -> str:
     """The command that rebuilds or updates ``path`` from the sources it was built from (never
-    silently from seeds/ instead)."""
-    recorded = recorded_source_paths(path)
+    silently from seeds/ instead), as its ``manifest`` records them (read from the folder when not given)."""
+    recorded = recorded_source_paths(path) if manifest is None else _source_paths(manifest)
     if recorded:
         return f"python -m qa index --index {path}" + "".join(f" --source {p}" for p in recorded)
     return f"python -m qa index --index {path} --source <the folders it was built from>"
@@ -196,7 +201,7 @@ def load_index(path: str | os.PathLike = DEFAULT_INDEX, *, verify: bool = True) 
     if len(svecs) != len(sentences):
         raise BadIndexError(f"index {p}: {len(svecs)} sentence vectors for {len(sentences)} sentences; {rebuild_hint(p)}")
     return Index(p, manifest, chunks, token_text, fx, bm, texts, sentences, svecs if svecs.size else None, stoken_text,
-                 pages, rebuild_command=index_command(p))
+                 pages, rebuild_command=index_command(p, manifest))  # the manifest read above, not read again
 
 
 def source_files(index_dir: str | os.PathLike) -> list[str]:
