@@ -224,7 +224,9 @@ class CaseFinder:
     def find(self, query: str, *, k: int = 8, sources=None, columns=None, places=None, pool: int = 60,
              margin: float | None = None, retrieval=None, analysed=None) -> list[CaseResult]:
         """One result per article, best first; at most ``k``; articles scoring more than ``margin``
-        (default ``case_margin``, ``qa/data/scoring.json``) below the best dropped.
+        (default ``case_margin``, ``qa/data/scoring.json``) below the best dropped — but a request for
+        several places (``Question.several``: 各地, 哪些地方, 谁家) reaches the ``case_several_min``-th best
+        article when it scores within ``case_several_margin`` of the best.
 
         ``retrieval`` (of the query without its case words, ``k=pool``) and ``analysed`` (its
         ``Question``) are reused when given."""
@@ -267,6 +269,12 @@ class CaseFinder:
             return []
         margin = float(_MORE["case_margin"]) if margin is None else margin
         top = ranked[0][0]
+        if q.several and len(ranked) > 1:
+            # 各地…/哪些地方…: one report far ahead of the rest does not make it the only case; the
+            # list reaches the case_several_min-th best article when it scores within case_several_margin
+            nth = ranked[min(int(_MORE["case_several_min"]), len(ranked)) - 1][0]
+            if nth >= top - float(_MORE["case_several_margin"]):
+                margin = max(margin, top - nth)
         out: list[CaseResult] = []
         # the only case found is quoted as fully as a short answer's one sentence (产生效益45万元 comes
         # after the activities it follows from); a line in a longer list is shorter

@@ -62,6 +62,11 @@ CASE_PATTERN = re.compile(
     r"哪几家|哪家(?=[做搞办弄干])|"  # 谁家搞过, 哪家做过, 哪几家办得好: which places did it, not a person or one name
     # 别的地方是怎么解决的 (not 我在别的地方上班), 给我找几个, 都谁在搞
     r"(别的|其他|其它|外地)(地方|地区|单位|工会|县|市)[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME + r"|谁在[做搞办弄干]")
+# a case request that asks for several places or units (各地, 哪些地方, 哪几家, 谁家, 都谁在搞, 给我找几个):
+# a list of one does not answer it
+SEVERAL_PATTERN = re.compile(
+    r"各地|(哪些|哪几个?)(地方|地区|单位|企业|工会|县|市|区)|哪几家|哪家(?=[做搞办弄干])|谁家|都谁|谁在[做搞办弄干]|"
+    r"(别的|其他|其它|外地)(地方|地区|单位|工会|县|市)|" + _ASK_FOR_SOME)
 # intent words removed before searching, so "典型案例" in a passage does not outrank the topic
 CASE_WORDS = re.compile(_ASK_FOR_SOME + r"|有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]"
                         # …的典型 / 几个典型 asking for cases (not 选树先进典型的做法, whose 典型 is the subject)
@@ -188,6 +193,9 @@ class Question:
     # its one-character content words (私 of 工伤能私了吗, 住 of 专家有公寓住吗): no token weighs them, but a
     # sentence that answers the question word for word holds them too
     characters: tuple[str, ...] = ()
+    # a case request asking for several places or units (各地…的做法, 哪些地方…, 谁家搞过): its list
+    # names more than the one best report when others come close enough (qa.cases)
+    several: bool = False
 
     def covers(self, token: str, toks: set) -> bool:
         """The question's ``token`` (or one of its synonyms) is among ``toks``."""
@@ -454,7 +462,8 @@ def analyse(question: str, vocabulary) -> Question:
                     bool(_RE_LIST.search(search)) and not wants_cases, parts,
                     case_topic(search, vocabulary) if wants_cases else "",
                     any(w in search for w in REMEDY_WORDS) and not wants_cases, also,
-                    tuple(dict.fromkeys(content_characters(search))))
+                    tuple(dict.fromkeys(content_characters(search))),
+                    wants_cases and bool(SEVERAL_PATTERN.search(question)))
 
 
 def case_topic(search: str, vocabulary) -> str:

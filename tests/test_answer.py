@@ -418,6 +418,24 @@ def test_a_question_asking_across_places_wants_cases(q, cases, words_only):
     assert analyse(q, words_only).wants_cases is cases
 
 
+@pytest.mark.parametrize("q, several", [
+    ("困难职工帮扶这块各地是怎么干的", True),
+    ("职工心理健康这方面，哪些地方有做法", True),
+    ("工会组织的球类比赛，谁家办过", True),
+    ("免费培训班，哪几家办得比较好", True),
+    ("这种双向宣讲都谁在搞，规模多大", True),
+    ("给我找几个工会的线上服务平台、小程序", True),
+    ("基层工会缺人又缺钱，别的地方是怎么解决的", True),
+    ("有没有工会帮人讨薪的案例", False),  # one case will do
+    ("深化产改的典型", False),
+    ("依托国家级职工书屋开展职工学习的做法", False),
+    ("我在别的地方上班，能在这儿入会吗", False),  # no case list asked
+    ("各地", True),
+])
+def test_a_case_request_for_several_places_is_read_as_such(q, several, words_only):
+    assert analyse(q, words_only).several is several
+
+
 @pytest.mark.parametrize("q, searched, kept", [
     ("深化产改的典型", "深化产改", "典型"),  # 典型 asks for cases: 无锡's 先进典型 outranked every 产改 report
     ("推动女职工弹性上班、错峰上下班的典型", "错峰上下班", "典型"),

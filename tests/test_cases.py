@@ -215,3 +215,31 @@ def test_a_case_list_answers_the_asked_figure_from_any_of_its_lines(index_of, ha
     refused = Answerer(none, hash_embedder, answerability=AnswerabilityModel.always()).ask(
         "网约车司机、快递员这些新业态群体加入工会，哪几个地方有成效，吸纳了多少人")
     assert refused.refused and refused.support["why"] == "detail_missing"
+
+
+TALKS = {
+    "a.txt": "\n\n东湖县总工会开展劳模进校园宣讲\n\n本报讯 东湖县总工会组织劳模工匠进校园、思政教师进企业宣讲活动,"
+             "全年开展宣讲120场次,覆盖师生3万人。\n",
+    "b.txt": "\n\n西山区总工会双进宣讲\n\n本报讯 西山区总工会开展劳模工匠进校园宣讲,今年计划宣讲15场次。\n",
+    "c.txt": "\n\n南湖市总工会举办职工读书节\n\n本报讯 南湖市总工会举办职工读书节,全市职工踊跃参加。\n",
+}
+
+
+def test_a_request_for_several_places_lists_the_runner_up_too(index_of, hash_embedder):
+    """各地搞了多少场 asks what several places did: a report far ahead of the next does not make a list of
+    one when the next scores within case_several_margin of it (西山's 15场次 had been left off, 大丰's
+    宣讲 behind 江都's on the seeds); asked for 案例 alone, the list keeps to case_margin."""
+    from qa.wordlists import table
+
+    scoring = table("scoring")
+    a = Answerer(index_of(TALKS), hash_embedder, answerability=AnswerabilityModel.always())
+    several = "劳模工匠进校园、思政教师进企业的宣讲，各地搞了多少场"
+    assert a.analyse(several).several and not a.analyse("劳模工匠进校园、思政教师进企业宣讲的案例").several
+    first, second, *_ = a.find_cases(several, margin=1.0)
+    # the case this test is about: the runner-up beyond case_margin, within case_several_margin
+    assert scoring["case_margin"] < first.score - second.score <= scoring["case_several_margin"]
+    listed = a.find_cases(several)
+    assert [c.place for c in listed] == [first.place, second.place] and "15场次" in listed[1].sentence
+    assert "读书节" not in "".join(c.sentence for c in listed)
+    one = a.find_cases("劳模工匠进校园、思政教师进企业宣讲的案例")
+    assert len(one) == 1 and one[0].place == first.place
