@@ -112,6 +112,11 @@ CSS = """
   /* a refusal's related topics: one row that scrolls sideways, each title on one line, and the chat gives
      them room, so the input box stays on the screen (three wrapped titles had pushed it 170 px below) */
   #topics .gallery { flex-wrap: nowrap !important; overflow-x: auto; }
+  /* the row's right edge fades, so a title cut by the screen's edge reads as "more this way", and the
+     end pads past the fade, so the last title shows whole once scrolled to */
+  #topics > .gallery, #topics .gallery:has(> .gallery-item) { padding-right: 40px;
+    -webkit-mask-image: linear-gradient(to right, #000 calc(100% - 40px), transparent);
+    mask-image: linear-gradient(to right, #000 calc(100% - 40px), transparent); }
   #topics .gallery-item { flex: 0 0 auto; max-width: 80vw; }
   #topics .gallery-item .gallery { white-space: nowrap !important; overflow: hidden; text-overflow: ellipsis; }
   .column:has(#topics) #chat:has(.message-row) { height: calc(100vh - 180px) !important;

@@ -323,6 +323,17 @@ def test_a_new_answer_comes_into_view_on_a_phone(browser, app_url):
         pg.close()
 
 
+_TOPICS_ROW_JS = """(() => {
+  const row = [...document.querySelectorAll('#topics .gallery')].find((e) => e.querySelector('button'));
+  const overflows = row.scrollWidth > row.clientWidth;
+  const mask = getComputedStyle(row).maskImage || getComputedStyle(row).webkitMaskImage;
+  row.scrollLeft = row.scrollWidth;
+  const buttons = row.querySelectorAll('button');
+  return {overflows, mask, row_right: row.getBoundingClientRect().right,
+          last_right_at_end: buttons[buttons.length - 1].getBoundingClientRect().right};
+})()"""
+
+
 def test_a_refusals_topics_leave_the_input_box_on_a_phones_screen(browser, app_url):
     """A helper trying the page on a 390×844 phone: after a refusal, its three related topics wrapped into
     a 170 px block above the input box and pushed the box below the screen.  They are one row that scrolls
@@ -336,6 +347,13 @@ def test_a_refusals_topics_leave_the_input_box_on_a_phones_screen(browser, app_u
         assert box["y"] + box["height"] - chat["y"] <= 844, (chat, box)  # the chat brought to the top: the box shows
         assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # the row scrolls inside, not the page
         pg.screenshot(path=str(ARTIFACTS / "16-phone-refusal-topics.png"))
+        # on a narrower phone the titles run past the screen's edge: that is no dead end — the row's right
+        # edge fades (more this way), and scrolled to its end, the last title shows whole, left of the fade
+        pg.set_viewport_size({"width": 320, "height": 640})
+        row = pg.evaluate(_TOPICS_ROW_JS)
+        assert row["overflows"] and row["mask"] != "none", row
+        assert row["last_right_at_end"] <= row["row_right"] - 30, row
+        pg.screenshot(path=str(ARTIFACTS / "16b-phone-320-topics-scrolled.png"))
     finally:
         pg.close()
 
