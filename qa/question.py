@@ -55,18 +55,19 @@ _TOPIC_MIN_IDF = float(table("answerability")["case_topic_min_idf"])
 
 # 给我找几个 / 举几个 / 给我几个典型: a request for some cases (not a count), part of both patterns below
 _ASK_FOR_SOME = r"(给我|帮我|帮忙)[找举列]几个|[举列]几个|(给我|帮我)几个(?=典型|例子|案例|事例|$|[,，。;；!！?？\s])"
-# case lists: examples, practices, experience, which places/units did it, joint work
+# which places or units did it (谁家搞过, 哪家做过, 哪几家办得好: not a person or one name; 都谁在搞), and
+# other places (别的地方…: not 我在别的地方上班 unless asked how they did it): parts of both patterns below
+_MANY_PLACES = (r"各地|谁家|(哪些|哪几个?)(地方|地区|工会|单位|企业|县|市|区)|哪几家|哪家(?=[做搞办弄干])|"
+                r"谁在[做搞办弄干]")
+_OTHER_PLACES = r"(别的|其他|其它|外地)(地方|地区|单位|工会|县|市)"
+# case lists: examples, practices, experience, which places/units did it, how other places did it, joint work
 CASE_PATTERN = re.compile(
     r"案例|例子|事例|典型|经验|好做法|做法|举措有哪些|(哪些|什么|有何)(举措|办法)|"
-    r"(哪些|哪几个?)(地方|地区|工会|单位|企业|县|市|区)|(联手|联合|携手)[^?？]{0,12}(的|做了)|各地|谁家|"
-    r"哪几家|哪家(?=[做搞办弄干])|"  # 谁家搞过, 哪家做过, 哪几家办得好: which places did it, not a person or one name
-    # 别的地方是怎么解决的 (not 我在别的地方上班), 给我找几个, 都谁在搞
-    r"(别的|其他|其它|外地)(地方|地区|单位|工会|县|市)[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME + r"|谁在[做搞办弄干]")
+    r"(联手|联合|携手)[^?？]{0,12}(的|做了)|" + _MANY_PLACES + "|"
+    + _OTHER_PLACES + r"[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME)
 # a case request that asks for several places or units (各地, 哪些地方, 哪几家, 谁家, 都谁在搞, 给我找几个):
 # a list of one does not answer it
-SEVERAL_PATTERN = re.compile(
-    r"各地|(哪些|哪几个?)(地方|地区|单位|企业|工会|县|市|区)|哪几家|哪家(?=[做搞办弄干])|谁家|都谁|谁在[做搞办弄干]|"
-    r"(别的|其他|其它|外地)(地方|地区|单位|工会|县|市)|" + _ASK_FOR_SOME)
+SEVERAL_PATTERN = re.compile(_MANY_PLACES + r"|都谁|" + _OTHER_PLACES + "|" + _ASK_FOR_SOME)
 # intent words removed before searching, so "典型案例" in a passage does not outrank the topic
 CASE_WORDS = re.compile(_ASK_FOR_SOME + r"|有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]"
                         # …的典型 / 几个典型 asking for cases (not 选树先进典型的做法, whose 典型 is the subject)
