@@ -20,7 +20,7 @@ import numpy as np
 from .bm25 import Bm25, TermCounts
 from .chunks import Chunk, Sentence
 from .errors import BadIndexError
-from .loaded import Index
+from .loaded import Index, source_options
 from .stores.faiss_store import FaissStore
 
 FORMAT_VERSION = 3  # 3: domain.npy
@@ -55,9 +55,7 @@ def index_command(path: str | os.PathLike, manifest: dict | None = None) -> str:
     """The command that rebuilds or updates ``path`` from the sources it was built from (never
     silently from seeds/ instead), as its ``manifest`` records them (read from the folder when not given)."""
     recorded = recorded_source_paths(path) if manifest is None else _source_paths(manifest)
-    if recorded:
-        return f"python -m qa index --index {path}" + "".join(f" --source {p}" for p in recorded)
-    return f"python -m qa index --index {path} --source <the folders it was built from>"
+    return f"python -m qa index --index {path}{source_options(recorded)}"
 
 
 def rebuild_hint(path: Path) -> str:

@@ -173,8 +173,15 @@ class Index:
                 f"not {embedder.model_id} ({embedder.fingerprint}); {self.rebuild_hint()} --model {embedder.model_id}")
 
     def rebuild_hint(self) -> str:
-        command = self.rebuild_command or f"python -m qa index --index {self.path} --source <the folders it was built from>"
+        command = self.rebuild_command or f"python -m qa index --index {self.path}{source_options(())}"
         return f"rebuild it with: {command}"
+
+
+def source_options(paths) -> str:
+    """The ``--source`` options of a rebuild command: the recorded source ``paths``, or a placeholder
+    the user fills in (never silently seeds/ instead)."""
+    paths = list(paths)
+    return "".join(f" --source {p}" for p in paths) if paths else " --source <the folders it was built from>"
 
 
 def article_info(chunk_rows: Iterable[dict]) -> dict[tuple, dict]:

@@ -52,7 +52,7 @@ from ..errors import BadIndexError, SourceError
 from ..build_items import embed_key, prepare_items, reusable_tokens, sentence_key
 from ..index import BuildReport, chunking_settings, corpus_fingerprint, file_hashes
 from ..index_folder import FORMAT_VERSION, check_tokenizer, sha256
-from ..loaded import Index, article_info
+from ..loaded import Index, article_info, source_options
 from ..sources import discover, display_path, load_documents
 from .base import VectorStore
 
@@ -79,8 +79,7 @@ def uri_of(address: str) -> str:
 
 
 def index_command(address: str, collection: str, manifest: dict | None = None) -> str:
-    paths = (manifest or {}).get("source_paths") or []
-    src = "".join(f" --source {p}" for p in paths) if paths else " --source <the folders it was built from>"
+    src = source_options((manifest or {}).get("source_paths") or [])
     coll = f" --collection {collection}" if collection != DEFAULT_COLLECTION else ""
     return f"python -m qa index --index {address}{coll}{src}"
 
