@@ -13,7 +13,11 @@ labour-law and social-insurance, 10 staff-style asking for cases no bulletin rep
 questions (ids m-…, fourteenth session, written by a helper who read only the bulletins): 40 staff
 case questions phrased without 案例/例子 (31 with gold strings from two or more articles), 20 worker
 questions, 40 unanswerable (25 asking for cases of activities no bulletin reports, 15 topic present /
-detail absent).
+detail absent), then 120 questions (ids p-…, twenty-seventh session, written by a helper who read only
+the bulletins): 35 staff (25 about an activity two or more articles report, one gold string per
+article), 40 worker (15 under 12 characters), 45 unanswerable (20 staff-style requests for cases of
+activities no bulletin reports, phrased variously; 15 topic present / detail absent; 10 labour-law and
+social-insurance).
 """
 
 import json
@@ -21,7 +25,7 @@ import random
 from pathlib import Path
 
 SEED = 20261121
-LATER = ((("s",), 20261123), (("k",), 20261124), (("m",), 20261125))  # the later batches, in order: their id prefixes, their seeds
+LATER = ((("s",), 20261123), (("k",), 20261124), (("m",), 20261125), (("p",), 20261126))  # the later batches, in order: their id prefixes, their seeds
 root = Path(__file__).resolve().parent.parent / "eval"
 items = [json.loads(line) for line in (root / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 tune, held = [], []
