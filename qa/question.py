@@ -54,17 +54,26 @@ SAME_UNITS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["same_u
 _TOPIC_MIN_IDF = float(table("answerability")["case_topic_min_idf"])
 
 # 给我找几个 / 举几个 / 给我几个典型: a request for some cases (not a count), part of both patterns below
-_ASK_FOR_SOME = r"(给我|帮我|帮忙)[找举列]几个|[举列]几个|(给我|帮我)几个(?=典型|例子|案例|事例|$|[,，。;；!！?？\s])"
+_ASK_FOR_SOME = r"(给我|帮我|帮忙)[找举列]几[个家]|[举列]几个|(给我|帮我)几个(?=典型|例子|案例|事例|$|[,，。;；!！?？\s])"
 # which places or units did it (谁家搞过, 哪家做过, 哪几家办得好: not a person or one name; 都谁在搞), and
 # other places (别的地方…: not 我在别的地方上班 unless asked how they did it): parts of both patterns below
 _MANY_PLACES = (r"各地|谁家|(哪些|哪几个?)(地方|地区|工会|单位|企业|县|市|区)|哪几家|哪家(?=[做搞办弄干])|"
                 r"谁在[做搞办弄干]")
 _OTHER_PLACES = r"(别的|其他|其它|外地)(地方|地区|单位|工会|县|市)"
+# who did it well (办得火的有哪些, 搞得好的单位, 做得规范的基层工会) and whether anyone did it (有没有地方在做,
+# 有没有工会…办过, 哪里办过): asking for the places or units that did, not for one fact
+_DONE_WELL = r"[做搞办干弄]得[^,，。?？\s]{0,3}的(?:基层工会|单位|地方|工会|企业|县|市|有哪些)"
+_ANYONE_DID = (r"有没有(?:地方|工会|单位|企业|县|市)(?=[^,，。?？]{0,12}(?:[做搞办干]过|在[做搞办干]))|"
+               # 谁搞过, 哪里在搞, 哪个工会办过, 有人办过吗, 谁这么干过, 哪里做得好: who did it, not whom to turn to
+               r"(?:谁|有谁|有人|哪里|哪儿|哪有|哪个(?:工会|单位|地方|县|市|区|企业)|哪家)"
+               r"(?=(?:这么|这样|也|都|已经)?(?:在(?:[做搞办弄干]|组织)|(?:[做搞办弄干]|组织|建)(?:过|得)))")
+# asking for something to learn from (有先例吗, 有能参考的没, 有啥可学的, 说几个): a case request
+_TO_LEARN = r"先例|[可能]参考|可学|[可能]借鉴|[说找给]几个(?![月小人工星礼钟天年])|有啥招"
 # case lists: examples, practices, experience, which places/units did it, how other places did it, joint work
 CASE_PATTERN = re.compile(
     r"案例|例子|事例|典型|经验|好做法|做法|举措有哪些|(哪些|什么|有何)(举措|办法)|"
-    r"(联手|联合|携手)[^?？]{0,12}(的|做了)|" + _MANY_PLACES + "|"
-    + _OTHER_PLACES + r"[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME)
+    r"(联手|联合|携手)[^?？]{0,12}(的|做了)|" + _MANY_PLACES + "|" + _DONE_WELL + "|" + _ANYONE_DID + "|" + _TO_LEARN + "|"
+    + _OTHER_PLACES + r"[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME + r"|举个(?=[^,，。?？]{0,6}的)")
 # a case request that asks for several places or units (各地, 哪些地方, 哪几家, 谁家, 都谁在搞, 给我找几个):
 # a list of one does not answer it
 SEVERAL_PATTERN = re.compile(_MANY_PLACES + r"|都谁|" + _OTHER_PLACES + "|" + _ASK_FOR_SOME)

@@ -408,7 +408,28 @@ def test_which_ones_asks_for_a_list(q, wants_list, words_only):
     ("基层工会缺人又缺钱，别的地方是怎么解决的", True),  # how other places did it
     ("给我找几个工会的线上服务平台、小程序", True),
     ("这种双向宣讲都谁在搞，规模多大", True),  # which places do it, not a person
+    ("工会给职工开免费兴趣班，办得火的有哪些", True),  # who did it well
+    ("组织职工无偿献血搞得好的单位", True),
+    ("帮职工提升学历的 有没有地方在做", True),  # whether anyone does it
+    ("有没有工会给单身青年职工办过相亲交友的", True),
+    ("工会牵头办职工篮球赛的 哪里办过", True),
+    ("职工书屋建得有特色的帮我找几家", True),
+    ("企业里推产改让一线工人成才，举个带数字的", True),
+    ("技能人才节谁办过", True),  # who did it, asked in a few words
+    ("网约车司机搞技能比武,有人办过吗", True),
+    ("劳模工匠进校园,哪里在搞", True),
+    ("工会经审跟审计局联手监督,有先例吗", True),  # something to learn from
+    ("师带徒怎么搞,有能参考的没", True),
+    ("消防安全讲座哪个工会办过", True),
     ("我在别的地方上班，能在这儿入会吗", False),  # 别的地方 as where the worker is
+    ("有没有地方洗澡", False),  # a place for the worker, not a place that did something
+    ("厂里有没有工会", False),
+    ("活干得好的有奖金不", False),
+    ("哪里能办职工书屋借书证", False),
+    ("被拖欠工资了谁管", False),  # whom to turn to, not who did it
+    ("开大货的哪有地方歇脚", False),
+    ("干了三年经济补偿一年给几个月工资", False),  # a count of months
+    ("有人管没", False),
     ("我想找几个人一起学插花", False),
     ("兴化哪家厂签了技术创新的集体合同", False),  # one name asked
     ("欠薪了找谁", False),
