@@ -67,13 +67,13 @@ _ANYONE_DID = (r"有没有(?:地方|工会|单位|企业|县|市)(?=[^,，。?�
                # 谁搞过, 哪里在搞, 哪个工会办过, 有人办过吗, 谁这么干过, 哪里做得好: who did it, not whom to turn to
                r"(?:谁|有谁|有人|哪里|哪儿|哪有|哪个(?:工会|单位|地方|县|市|区|企业)|哪家)"
                r"(?=(?:这么|这样|也|都|已经)?(?:在(?:[做搞办弄干]|组织)|(?:[做搞办弄干]|组织|建)(?:过|得)))")
-# asking for something to learn from (有先例吗, 有能参考的没, 有啥可学的, 说几个): a case request
-_TO_LEARN = r"先例|[可能]参考|可学|[可能]借鉴|[说找给]几个(?![月小人工星礼钟天年])|有啥招"
+# asking for something to learn from (有先例吗, 有能参考的没, 有啥可学的, 说几个, 举个带数字的): a case request
+_TO_LEARN = r"先例|[可能]参考|可学|[可能]借鉴|[说找给]几个(?![月小人工星礼钟天年])|有啥招|举个(?=[^,，。?？]{0,6}的)"
 # case lists: examples, practices, experience, which places/units did it, how other places did it, joint work
 CASE_PATTERN = re.compile(
     r"案例|例子|事例|典型|经验|好做法|做法|举措有哪些|(哪些|什么|有何)(举措|办法)|"
     r"(联手|联合|携手)[^?？]{0,12}(的|做了)|" + _MANY_PLACES + "|" + _DONE_WELL + "|" + _ANYONE_DID + "|" + _TO_LEARN + "|"
-    + _OTHER_PLACES + r"[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME + r"|举个(?=[^,，。?？]{0,6}的)")
+    + _OTHER_PLACES + r"[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME)
 # a case request that asks for several places or units (各地, 哪些地方, 哪几家, 谁家, 都谁在搞, 给我找几个):
 # a list of one does not answer it
 SEVERAL_PATTERN = re.compile(_MANY_PLACES + r"|都谁|" + _OTHER_PLACES + "|" + _ASK_FOR_SOME)
