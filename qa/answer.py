@@ -143,7 +143,8 @@ class Answerer:
         hits = retrieval.hits
         pool = hits[:self.pool_size(k)]  # the passages sentences were chosen from; k of them are shown
         if not support["supported"]:
-            ans = self.replies.refusal(question, standalone, pool, scored, q, support.get("missing", ()),
+            ans = self.replies.refusal(question, standalone, pool, scored, q,
+                                       support.get("missing") or support.get("absent") or (),
                                        detail=support["slot"] if support.get("why") == "detail_missing" else
                                        "cases" if support.get("why") == "topic_missing" else "")
         elif q.wants_cases:

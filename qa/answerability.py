@@ -23,6 +23,10 @@ asked, in two steps, never from vocabulary alone:
    one sentence, and on tune this tells reported from unreported subjects a little better than the
    best passage does, AUC 0.795 against 0.789): the request's union frame comes close to every
    report, so the whole question's evidence cannot tell a reported activity from an unreported one.
+   And whether a word of that subject is one the bulletins never use, with a character they never
+   use, that no word of theirs comes near in meaning (``Evidence.far``, the embedding model's cosine to the nearest of their words:
+   尘肺病 0.70, 两癌 0.73, 错峰 0.73, where a staff member's own wording of a reported activity stays
+   close — 带徒弟 → 带徒 0.88, 讨薪 → 欠薪 0.88): the list is refused as "公报里没有提到“尘肺病”".
 
 The evidence goes into a logistic model whose few numbers are fitted on the tune questions only
 (``python -m qa tune eval/tune.jsonl``) and stored in ``qa/data/answerability.json`` with the
@@ -70,6 +74,10 @@ class Evidence:
     # the weight (idf) of the question's rarest word when one of the answer's sentences holds all its
     # words as written (``Question.rarest_held``), else 0
     held: float = 0.0
+    # a case question's subject words the bulletins never use, holding a character they never use,
+    # each with the cosine of the bulletin word nearest to it in meaning (尘肺病 0.70: nothing they
+    # say comes near it; ``Vocabulary.unheard_of``)
+    far: tuple[tuple[str, float], ...] = ()
 
     @property
     def detail_missing(self) -> bool:
@@ -85,13 +93,15 @@ class Evidence:
                 "coverage": round(self.coverage, 3), "answer_coverage": round(self.answer_coverage, 3),
                 "gap": round(self.gap, 3), "known": round(self.known, 3), "slot": self.slot,
                 "slot_found": self.slot_found, "missing": list(self.missing),
-                "z_topic": None if self.z_topic is None else round(self.z_topic, 3), "held": round(self.held, 3)}
+                "z_topic": None if self.z_topic is None else round(self.z_topic, 3), "held": round(self.held, 3),
+                "far": [[w, round(c, 4)] for w, c in self.far]}
 
     @classmethod
     def from_json(cls, d: dict) -> "Evidence":
         """The evidence an answer's ``support`` carries (``to_json``, with the decision's keys beside it)."""
         return cls(d["z_passage"], d["z_sentence"], d["hub"], d["coverage"], d["answer_coverage"], d["gap"], d["known"],
-                   d["slot"], d["slot_found"], tuple(d["missing"]), d.get("z_topic"), d.get("held", 0.0))
+                   d["slot"], d["slot_found"], tuple(d["missing"]), d.get("z_topic"), d.get("held", 0.0),
+                   tuple((w, float(c)) for w, c in d.get("far", ())))
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,9 @@ class AnswerabilityModel:
     # weak subject evidence is enough when the answer holds the question word for word and its rarest
     # word weighs at least this (``Evidence.held``; None: never)
     held_min_idf: float | None = None
+    # a case list is refused when a word of its subject is one the bulletins never use and the bulletin
+    # word nearest to it in meaning is less close than this (``Evidence.far``; None: never)
+    case_word_min_cosine: float | None = None
 
     def __post_init__(self):
         unknown = [f for f in self.features if f not in FEATURES]
@@ -117,9 +130,10 @@ class AnswerabilityModel:
 
     @classmethod
     def from_json(cls, d: dict) -> "AnswerabilityModel":
-        topic, held = d.get("case_topic_min_z"), d.get("held_min_idf")
+        topic, held, word = d.get("case_topic_min_z"), d.get("held_min_idf"), d.get("case_word_min_cosine")
         return cls(tuple(float(w) for w in d["weights"].values()), float(d["bias"]), float(d["threshold"]),
-                   tuple(d["weights"]), None if topic is None else float(topic), None if held is None else float(held))
+                   tuple(d["weights"]), None if topic is None else float(topic), None if held is None else float(held),
+                   None if word is None else float(word))
 
     @classmethod
     def default(cls) -> "AnswerabilityModel":
@@ -140,15 +154,25 @@ class AnswerabilityModel:
     def veto(self, ev: Evidence) -> str:
         """Why the question is refused whatever the subject evidence says ("" when nothing vetoes it):
         a name no bulletin mentions, the asked detail absent from the answer, or a case list whose
-        subject alone is not in the bulletins (无偿献血: the union frame of 各地工会组织职工…的做法 comes
-        close to every report; the activity itself to none)."""
+        subject names something nothing in the bulletins comes near (``absent``: 尘肺病) or whose subject
+        alone is not close enough to any sentence (无偿献血: the union frame of 各地工会组织职工…的做法
+        comes close to every report; the activity itself to none)."""
         if ev.missing:
             return "missing_name"
         if ev.detail_missing:
             return "detail_missing"
+        if self.absent(ev):
+            return "subject_absent"
         if ev.z_topic is not None and self.case_topic_min_z is not None and ev.z_topic < self.case_topic_min_z:
             return "topic_missing"
         return ""
+
+    def absent(self, ev: Evidence) -> tuple[str, ...]:
+        """The words of a case question's subject that nothing in the bulletins comes near (尘肺病, 两癌,
+        防汛: no report of the activity asked for, however close its union frame comes to some)."""
+        if self.case_word_min_cosine is None:
+            return ()
+        return tuple(w for w, c in ev.far if c < self.case_word_min_cosine)
 
     def held_word_for_word(self, ev: Evidence) -> bool:
         """A sentence of the answer holds every word of the question as written, one of them not common
@@ -163,7 +187,8 @@ class AnswerabilityModel:
         p = self.probability(ev)
         veto = self.veto(ev)
         why = veto or ("weak_evidence" if p < self.threshold and not self.held_word_for_word(ev) else "")
-        return {"supported": not why, "p": round(p, 4), "why": why, **ev.to_json()}
+        return {"supported": not why, "p": round(p, 4), "why": why, **ev.to_json(),
+                "absent": list(self.absent(ev)) if why == "subject_absent" else []}
 
 
 class EvidenceReader:
@@ -232,8 +257,9 @@ class EvidenceReader:
             z_topic = (topic.sentence - sm) / ss
         elif topic is not None:
             z_topic = (topic.passage - m) / s
+        far = tuple(self.vocabulary.unheard_of(q.topic_words).items()) if q.wants_cases else ()
         if not hits:
-            return Evidence(0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, q.slot, False, missing, z_topic)
+            return Evidence(0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, q.slot, False, missing, z_topic, 0.0, far)
         z_passage = (top_dense - m) / s
         vecs = self.index.sentence_vectors
         best_sentence, hub = float(hits[0].dense), -1.0
@@ -263,7 +289,7 @@ class EvidenceReader:
         if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen):
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
         return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing, z_topic,
-                        max((q.rarest_held(self.index.sentences[sid].text) for sid in chosen), default=0.0))
+                        max((q.rarest_held(self.index.sentences[sid].text) for sid in chosen), default=0.0), far)
 
     def _places_about(self, chosen) -> set[str]:
         """The divisions the articles of the ``chosen`` sentences are about, the innermost of each

@@ -206,6 +206,8 @@ class Question:
     # a case request asking for several places or units (各地…的做法, 哪些地方…, 谁家搞过): its list
     # names more than the one best report when others come close enough (qa.cases)
     several: bool = False
+    # ``topic`` as the words it is made of (无偿献血 → 无偿献血; 职业病防治尘肺病帮扶 → 职业病, 防治, 尘肺病, 帮扶)
+    topic_words: tuple[str, ...] = ()
 
     def covers(self, token: str, toks: set) -> bool:
         """The question's ``token`` (or one of its synonyms) is among ``toks``."""
@@ -456,6 +458,7 @@ def analyse(question: str, vocabulary) -> Question:
         excluded = tuple(t for t in vocabulary.words_of(m.group(1)) if len(t) >= 2)
         toks = [t for t in toks if t not in excluded]
     weights = vocabulary.idf(toks) if toks else {}
+    topic_words = case_topic_words(search, vocabulary) if wants_cases else ()
     if generic:
         weights = {t: w * GENERIC_WEIGHT if t in GENERIC_FOCUS else w for t, w in weights.items()}
     # the rate's 每X must be in the clause that asks the figure (每年能体检不?检了多少人次: a total)
@@ -470,13 +473,18 @@ def analyse(question: str, vocabulary) -> Question:
                     next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
                     (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money", "price") else "",
                     bool(_RE_LIST.search(search)) and not wants_cases, parts,
-                    case_topic(search, vocabulary) if wants_cases else "",
+                    "".join(topic_words),
                     any(w in search for w in REMEDY_WORDS) and not wants_cases, also,
                     tuple(dict.fromkeys(content_characters(search))),
-                    wants_cases and bool(SEVERAL_PATTERN.search(question)))
+                    wants_cases and bool(SEVERAL_PATTERN.search(question)), topic_words)
 
 
 def case_topic(search: str, vocabulary) -> str:
+    """What a case question is about (``case_topic_words``, joined)."""
+    return "".join(case_topic_words(search, vocabulary))
+
+
+def case_topic_words(search: str, vocabulary) -> tuple[str, ...]:
     """What a case question is about, in its own words and order: the words of ``search`` (the
     question without 案例/做法/有哪些) that are not a case request (各地, 谁家, 哪些地方), a function
     word, a category noun (措施, 活动) or a word in more of the bulletins' passages than
@@ -488,7 +496,7 @@ def case_topic(search: str, vocabulary) -> str:
     words = [w for w in cut(text) if len(w) >= 2 or w.isdigit()]
     words = [w for w in words if w not in STOPWORDS and w not in GENERIC_FOCUS and w not in WHICH_PLACES]
     idf = vocabulary.idf(words) if words else {}
-    return "".join(w for w in words if idf.get(w, 0.0) >= _TOPIC_MIN_IDF)
+    return tuple(w for w in words if idf.get(w, 0.0) >= _TOPIC_MIN_IDF)
 
 
 def _figure_parts(clauses: list[str], tokens) -> tuple[tuple[tuple[str, ...], str], ...]:

@@ -65,7 +65,8 @@ class RelatedWords:
         self._start_lock = threading.Lock()
         self._vectors: tuple[list[str], np.ndarray] | None = None  # (words, matrix), set once, whole
         self._in_background = False  # start() was called: questions do not wait for the vectors
-        self._asked: dict[str, tuple[str, ...]] = {}
+        # question word → (its related words, the cosine of the nearest vocabulary word)
+        self._asked: dict[str, tuple[tuple[str, ...], float]] = {}
 
     def vocabulary(self) -> list[str]:
         """The index's Chinese words of 2–4 characters (its BM25 terms), in a fixed order (by word).
@@ -133,6 +134,16 @@ class RelatedWords:
         """word → the vocabulary words related to it, best first (empty when none is close enough).
         After ``start()``, until the vectors are ready: empty for every word, at once (not kept); without
         ``start()``: the vectors are loaded first (``load()``), so answers never depend on timing."""
+        return {w: got[0] for w, got in self._nearest(words).items()}
+
+    def nearest_cosine(self, words: Sequence[str]) -> dict[str, float]:
+        """word → the cosine of the vocabulary word nearest to it in meaning (however far), for each of
+        ``words``; empty while the vectors are made in the background (nothing is known yet)."""
+        return {w: got[1] for w, got in self._nearest(words).items() if got[1] is not None}
+
+    def _nearest(self, words: Sequence[str]) -> dict[str, tuple[tuple[str, ...], float | None]]:
+        """word → (related words, nearest cosine); ((), None) for each while the vectors are being made
+        in the background."""
         words = list(dict.fromkeys(words))
         asked = self._asked  # one dict throughout, though another thread may start a new one
         out = {w: asked[w] for w in words if w in asked}
@@ -141,7 +152,7 @@ class RelatedWords:
             vectors = self._vectors
             if vectors is None:
                 if self._in_background:  # made in the background: not waiting minutes for them
-                    return {w: out.get(w, ()) for w in words}
+                    return {w: out.get(w, ((), None)) for w in words}
                 self.load()
                 vectors = self._vectors
             vocab, matrix = vectors
@@ -149,7 +160,8 @@ class RelatedWords:
             sims = vecs @ matrix.T if len(matrix) else np.zeros((len(new), 0), np.float32)
             for w, row in zip(new, sims):
                 order = np.argsort(-row, kind="stable")[: self.top + 1]
-                out[w] = tuple(vocab[j] for j in order if row[j] >= self.min_cosine and vocab[j] != w)[: self.top]
+                alts = tuple(vocab[j] for j in order if row[j] >= self.min_cosine and vocab[j] != w)[: self.top]
+                out[w] = (alts, float(row[order[0]]) if len(order) else 0.0)
             if len(self._asked) > _REMEMBERED:  # another thread may be reading: it keeps what it took
                 self._asked = {}
             self._asked.update((w, out[w]) for w in new)

@@ -132,6 +132,8 @@ def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = 
         "case_topic_min_idf": stored["case_topic_min_idf"],
         "held_min_idf": stored.get("held_min_idf"),
         "_held_min_idf": stored.get("_held_min_idf", ""),
+        "case_word_min_cosine": stored.get("case_word_min_cosine"),
+        "_case_word_min_cosine": stored.get("_case_word_min_cosine", ""),
     }
     model["_source"] += _topic_source(items, topic, max_false_refusals)
     refused = (p_cv < threshold) | blocked

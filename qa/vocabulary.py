@@ -40,6 +40,7 @@ def _function_characters() -> frozenset:
 
 _FUNCTION_CHARACTERS = _function_characters()
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
+_HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]+")
 
 
@@ -106,6 +107,24 @@ class Vocabulary:
             return {}
         unknown = [w for w in words if not w.isdigit() and not self.known(w)]
         return {w: alts for w, alts in self._related.related_many(unknown).items() if alts} if unknown else {}
+
+    @functools.cached_property
+    def characters(self) -> frozenset:
+        """The Chinese characters the bulletins use."""
+        return frozenset(_HAN_CHAR.findall(self.corpus_text))
+
+    def unheard_of(self, words) -> dict[str, float]:
+        """word → the cosine of the bulletin word nearest to it in meaning, for those of ``words`` the
+        bulletins never use that hold a character they never use either (not numbers): how far a case
+        subject's 尘肺病 (0.70) or 两癌 (0.73) is from anything they say, against 带徒弟 (带徒 0.88).  A
+        word made only of their characters is left out: jieba's cut of a question may glue their own
+        wording into a word they lack (少裁 of 有没有谁家最后少裁了的: 裁 of 裁员).  Empty without a
+        ``RelatedWords`` or while its vectors are made in the background."""
+        if self._related is None:
+            return {}
+        new = [w for w in words if not w.isdigit() and not self.known(w)
+               and any(c not in self.characters for c in _HAN_CHAR.findall(w))]
+        return self._related.nearest_cosine(new) if new else {}
 
     def idf(self, tokens) -> dict[str, float]:
         """The index's BM25 idf; a word the bulletins never use (which BM25 gives the largest idf)

@@ -1246,6 +1246,33 @@ def test_a_case_list_whose_subject_the_bulletins_lack_is_refused_with_the_neares
     assert lenient.ask("各地工会组织职工无偿献血的做法").support["why"] != "topic_missing"
 
 
+def test_a_case_list_whose_subject_nothing_in_the_bulletins_comes_near_is_refused_naming_it(tiny_index, hash_embedder,
+                                                                                              hash_answerability):
+    """献血 is a word the bulletins never use, with characters they never use, and none of their words
+    comes near it: no list of unrelated reports but a refusal naming it, citing the nearest sentence.
+    (The hash embedder puts no two different words near each other.)"""
+    strict = Answerer(tiny_index, hash_embedder,
+                      answerability=dataclasses.replace(hash_answerability, case_word_min_cosine=0.9))
+    ans = strict.ask("各地工会组织职工献血的做法")
+    assert ans.refused and ans.support["why"] == "subject_absent" and ans.support["absent"] == ["献血"]
+    assert "没有提到“献血”" in ans.text and ans.citations and verify_answer(ans, source_text) == []
+    assert strict.ask("各地工会帮农民工讨回欠薪的做法").support["why"] != "subject_absent"  # their words
+    assert strict.ask("献血能请几天假").support["far"] == []  # not a case list: a worker's words are not judged
+    off = Answerer(tiny_index, hash_embedder, answerability=hash_answerability)  # the veto unset: never
+    assert off.ask("各地工会组织职工献血的做法").support["why"] != "subject_absent"
+
+
+def test_the_subject_word_veto_reads_the_stored_evidence():
+    from qa.answerability import AnswerabilityModel, Evidence
+
+    ev = Evidence(5.0, 5.0, 3.0, 1.0, 1.0, 0.0, 1.0, "", False, (), 4.0, 0.0, (("尘肺病", 0.70), ("帮扶", 0.9)))
+    model = AnswerabilityModel((0.0,), 10.0, 0.5, ("z_passage",), case_word_min_cosine=0.78)
+    assert model.absent(ev) == ("尘肺病",) and model.veto(ev) == "subject_absent"
+    assert Evidence.from_json(ev.to_json()) == ev  # what an answer's support carries reads back whole
+    assert AnswerabilityModel.default().case_word_min_cosine is not None  # the stored point is read
+    assert dataclasses.replace(model, case_word_min_cosine=None).veto(ev) == ""
+
+
 def test_the_case_veto_point_is_a_low_quantile_of_the_answerable_case_subjects():
     from types import SimpleNamespace
 

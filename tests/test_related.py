@@ -99,6 +99,22 @@ def test_only_words_the_bulletins_do_not_know_are_related(tiny_index, related):
     assert Vocabulary(tiny_index).related(["阅读"]) == {}  # without RelatedWords: nothing
 
 
+def test_the_nearest_cosine_is_given_however_far_the_nearest_word_is(related):
+    got = related.nearest_cosine(["洗澡", "辞职"])
+    assert got["洗澡"] >= 0.8 > got["辞职"]  # 淋浴间 is near; nothing the bulletins say is near 辞职
+    assert related.related_many(["洗澡", "辞职"]) == {"洗澡": ("淋浴间",), "辞职": ()}  # asked again: the same
+
+
+def test_unheard_of_words_are_new_to_the_bulletins_down_to_a_character(tiny_index, related):
+    """Only words the bulletins never use that hold a character they never use: 辞职 (辞) and 阅读 (阅),
+    not 读书 (theirs), not 屋焊 (glued from their 书屋 and 焊工: a cut of their own wording), not 2024."""
+    voc = Vocabulary(tiny_index, related)
+    got = voc.unheard_of(["辞职", "阅读", "读书", "屋焊", "2024"])
+    assert sorted(got) == ["辞职", "阅读"]
+    assert got["辞职"] < 0.8 <= got["阅读"]
+    assert Vocabulary(tiny_index).unheard_of(["辞职"]) == {}  # without RelatedWords: nothing can be judged
+
+
 def test_a_related_word_counts_as_the_question_word_in_a_sentence(tiny_index, related):
     q = analyse("下班后想阅读去哪", Vocabulary(tiny_index, related))
     assert set(q.synonyms["阅读"]) == {"读书", "书屋"}
@@ -180,13 +196,16 @@ def test_a_question_while_the_vocabulary_is_embedded_is_answered_without_related
         assert r.related_many(["阅读", "洗澡"]) == {"阅读": (), "洗澡": ()}
         assert not r.ready and not emb.gate.is_set()
         assert Vocabulary(tiny_index, r).related(["阅读"]) == {}
+        assert r.nearest_cosine(["辞职"]) == {}  # no cosine known yet: nothing is judged far
+        assert Vocabulary(tiny_index, r).unheard_of(["辞职"]) == {}
     finally:
         guard.cancel()
     emb.gate.set()
     r.load()  # a caller that asks to wait, waits
     assert r.ready
     assert set(r.related("阅读")) == {"读书", "书屋"}  # the empty answer given meanwhile was not kept
-    assert emb.documents == len(r.vocabulary()) + 1  # the vocabulary once: load() did not embed it again
+    assert r.nearest_cosine(["辞职"])["辞职"] < 0.8
+    assert emb.documents == len(r.vocabulary()) + 2  # the vocabulary once: load() did not embed it again
 
 
 def test_without_start_a_question_waits_for_the_vocabulary(tiny_index, tmp_path):
