@@ -190,10 +190,11 @@ class Question:
     # two figures asked in two clauses (有多少名党员,成立了几支先锋队): each clause's own words (those
     # the other clauses lack) and the unit it asks in; () when one figure is asked
     parts: tuple[tuple[tuple[str, ...], str], ...] = ()
-    # a case list's subject (各地工会组织职工无偿献血的做法 → 无偿献血): its words without the request
-    # (各地, 做法, 哪些地方), function words, category nouns and words most passages share (工会, 职工,
-    # 开展, 活动); "" when no case list is asked or nothing is left
-    topic: str = ""
+    # a case list's subject, as its words (各地工会组织职工无偿献血的做法 → 无偿献血; 职业病防治、尘肺病职工
+    # 帮扶 → 职业病, 防治, 尘肺病, 帮扶): the question's words without the request (各地, 做法, 哪些地方),
+    # function words, category nouns and words most passages share (工会, 职工, 开展, 活动); () when no
+    # case list is asked or nothing is left
+    topic_words: tuple[str, ...] = ()
     # 咋办/怎么办: what to do about a situation; a case told in the bulletins answers it to its end
     # (the problem, what the union did, how it ended), not with its first sentence
     remedy: bool = False
@@ -206,8 +207,11 @@ class Question:
     # a case request asking for several places or units (各地…的做法, 哪些地方…, 谁家搞过): its list
     # names more than the one best report when others come close enough (qa.cases)
     several: bool = False
-    # ``topic`` as the words it is made of (无偿献血 → 无偿献血; 职业病防治尘肺病帮扶 → 职业病, 防治, 尘肺病, 帮扶)
-    topic_words: tuple[str, ...] = ()
+
+    @property
+    def topic(self) -> str:
+        """The case list's subject as one text (``topic_words`` joined; "" when there is none)."""
+        return "".join(self.topic_words)
 
     def covers(self, token: str, toks: set) -> bool:
         """The question's ``token`` (or one of its synonyms) is among ``toks``."""
@@ -473,15 +477,10 @@ def analyse(question: str, vocabulary) -> Question:
                     next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
                     (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money", "price") else "",
                     bool(_RE_LIST.search(search)) and not wants_cases, parts,
-                    "".join(topic_words),
+                    topic_words,
                     any(w in search for w in REMEDY_WORDS) and not wants_cases, also,
                     tuple(dict.fromkeys(content_characters(search))),
-                    wants_cases and bool(SEVERAL_PATTERN.search(question)), topic_words)
-
-
-def case_topic(search: str, vocabulary) -> str:
-    """What a case question is about (``case_topic_words``, joined)."""
-    return "".join(case_topic_words(search, vocabulary))
+                    wants_cases and bool(SEVERAL_PATTERN.search(question)))
 
 
 def case_topic_words(search: str, vocabulary) -> tuple[str, ...]:

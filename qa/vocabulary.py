@@ -105,8 +105,12 @@ class Vocabulary:
         (not numbers); empty without a ``RelatedWords``."""
         if self._related is None:
             return {}
-        unknown = [w for w in words if not w.isdigit() and not self.known(w)]
+        unknown = self._unused(words)
         return {w: alts for w, alts in self._related.related_many(unknown).items() if alts} if unknown else {}
+
+    def _unused(self, words) -> list[str]:
+        """Those of ``words`` the bulletins never use (not numbers)."""
+        return [w for w in words if not w.isdigit() and not self.known(w)]
 
     @functools.cached_property
     def characters(self) -> frozenset:
@@ -122,8 +126,7 @@ class Vocabulary:
         ``RelatedWords`` or while its vectors are made in the background."""
         if self._related is None:
             return {}
-        new = [w for w in words if not w.isdigit() and not self.known(w)
-               and any(c not in self.characters for c in _HAN_CHAR.findall(w))]
+        new = [w for w in self._unused(words) if any(c not in self.characters for c in _HAN_CHAR.findall(w))]
         return self._related.nearest_cosine(new) if new else {}
 
     def idf(self, tokens) -> dict[str, float]:
