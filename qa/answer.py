@@ -68,6 +68,7 @@ class _Found:
     read_ms: float
     t_ret: float
     cases: list | None = None  # a case question's articles (``Replies.find_cases``)
+    signed: object = None  # a who-is question answered by a byline (``Replies.signed``), when no sentence names the person
 
 
 class Answerer:
@@ -147,6 +148,8 @@ class Answerer:
                                        support.get("missing") or support.get("absent") or (),
                                        detail=support["slot"] if support.get("why") == "detail_missing" else
                                        "cases" if support.get("why") == "topic_missing" else "")
+        elif found.signed is not None:
+            ans = found.signed
         elif q.wants_cases:
             ans = self.replies.cases(question, standalone, k, retrieval, q, pool, scored, found.cases)
         else:
@@ -261,6 +264,8 @@ class Answerer:
         t_read = (time.perf_counter() - t_read) * 1000  # reading it: its words, related words embedded
         search = self.vocabulary.repair(q.search_text) or q.search_text
         retrieval = self.retriever.retrieve_many([search], k=max(k, 60) if q.wants_cases else max(k, 8))[0]
+        if q.who:  # 韩文豪是谁: the passages naming him, wherever the search ranked them
+            retrieval = self.retriever.holding(retrieval, q.who, self.pool_size(k))
         t_ret = time.perf_counter()
         hits = retrieval.hits
         scored = self.chooser.scored(q, hits[:self.pool_size(k)], retrieval.query_vector, said)
@@ -270,6 +275,11 @@ class Answerer:
         # a case list says what its lines say: the asked detail (吸纳了多少人) may be in any of them
         cases = self.replies.find_cases(standalone, k, retrieval, q) if q.wants_cases else None
         said_by = Replies.case_sentences(cases) if cases else chosen
-        support = self.answerability.decide(self.evidence.read(q, hits, retrieval.top_dense, scored, said_by,
-                                                               retrieval.query_vector, topic))
-        return _Found(q, retrieval, scored, chosen, support, t_read, t_ret, cases)
+        evidence = self.evidence.read(q, hits, retrieval.top_dense, scored, said_by, retrieval.query_vector, topic)
+        # 万月是干啥的 / 江都区总工会主席是谁: a person no sentence names as asked is answered by a byline
+        signed = (self.replies.signed(question, standalone, hits[:self.pool_size(k)], q)
+                  if evidence.detail_missing and (q.who or q.slot == "person") else None)
+        if signed is not None:
+            evidence = dataclasses.replace(evidence, slot_found=True)
+        support = self.answerability.decide(evidence)
+        return _Found(q, retrieval, scored, chosen, support, t_read, t_ret, cases, signed)

@@ -53,7 +53,7 @@ FEATURES = ("z_passage", "z_sentence", "hub")
 HUB_K = 10  # a sentence's reach: mean cosine of its 10 closest in-domain background questions (5/10/30 tied on tune)
 # slots whose absence from the answer means the bulletins do not give what is asked
 DETAIL_SLOTS = frozenset({"figure", "rate", "money", "price", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
-                          "address", "legal"})
+                          "address", "legal", "identity"})
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,12 @@ class Evidence:
     # each with the cosine of the bulletin word nearest to it in meaning (尘肺病 0.70: nothing they
     # say comes near it; ``Vocabulary.unheard_of``)
     far: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def looked_up(self) -> bool:
+        """A who-is question about a person the bulletins name, answered by a sentence naming them
+        (韩文豪是谁): the sentence is the evidence, however little the question's vector says."""
+        return self.slot == "identity" and self.slot_found
 
     @property
     def detail_missing(self) -> bool:
@@ -186,7 +192,7 @@ class AnswerabilityModel:
         (step 1), or the answer holds the question word for word."""
         p = self.probability(ev)
         veto = self.veto(ev)
-        why = veto or ("weak_evidence" if p < self.threshold and not self.held_word_for_word(ev) else "")
+        why = veto or ("weak_evidence" if p < self.threshold and not self.held_word_for_word(ev) and not ev.looked_up else "")
         return {"supported": not why, "p": round(p, 4), "why": why, **ev.to_json(),
                 "absent": list(self.absent(ev)) if why == "subject_absent" else []}
 

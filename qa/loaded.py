@@ -140,6 +140,27 @@ class Index:
         """title, byline, column and first passage text of an article ({} when unknown)."""
         return self._articles().get((source, article), {})
 
+    def bylines(self) -> list[tuple[str, int, int, int]]:
+        """The articles' bylines (滨海县总工会副主席 万月; 本报记者 王鑫…) as (source, article, start, end),
+        offsets into the source text: the line printing the byline nearest the article's passages (a
+        column's byline stands above its body, a report's below it).  Bylines that page layout broke
+        over two lines are not printed as one and are left out.  Computed once."""
+        if "bylines" not in self._cache:
+            spans: dict[tuple, tuple[int, int]] = {}
+            for c in self.chunks:
+                lo, hi = spans.get((c.source, c.article), (c.start, c.end))
+                spans[(c.source, c.article)] = (min(lo, c.start), max(hi, c.end))
+            out = []
+            for (source, article), info in self._articles().items():
+                byline, text = info.get("byline") or "", self.texts.get(source, "")
+                at = [m.start() for m in re.finditer(re.escape(byline), text)] if byline else []
+                if at:
+                    lo, hi = spans[(source, article)]
+                    start = min(at, key=lambda x: lo - x if x < lo else max(0, x - hi))
+                    out.append((source, article, start, start + len(byline)))
+            self._cache["bylines"] = out
+        return self._cache["bylines"]
+
     def article_at(self, source: str, offset: int) -> int | None:
         """The article of ``source`` that the text at ``offset`` belongs to (the article of the last
         passage starting at or before it); None for a source the index does not hold."""

@@ -8,6 +8,10 @@ place, 师傅 and 诗朗诵 people and 普通员工 an organisation, so a tag al
 - a **person** is a word jieba tags as a person, 2–3 characters, starting with a common surname
   (``qa/data/surnames.txt``), not an everyday word of jieba's dictionary, and standing next to a
   role (劳模许振超, 王德胜师傅, 张三是谁);
+- a **who-is question** (韩文豪是谁, 万月是干啥的, 王兆地咋回事) asks about the 2–3 characters before its
+  asking words when they begin with a surname, are no everyday word and a bulletin holds them
+  (``who_asked``); a role printed right before a name says who the person is (文艺骨干于瑜:
+  ``introduces``), and a byline ending in a role and a name is signed in that role (``signs_as``);
 - an **organisation** is a word jieba tags as an organisation ending in 公司/集团/工厂, or a brand
   (a word jieba tags as a name of any kind that its dictionary hardly knows) followed by a word of
   work (工会, 员工, 快递, 骑手 …): 富士康有工会吗, 顺丰快递员, 美团骑手.
@@ -18,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .wordlists import rows, words
+from .wordlists import rows, table, words
 
 _SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|地区|省|市|县|区|盟|旗|州)$")
 _AUTONOMOUS = re.compile(r"自治[区州县旗]$")
@@ -28,6 +32,11 @@ _BRAND_FREQ = 10  # a brand jieba hardly knows (富士康 4, 顺丰 0, 美团 0)
 _WORK_AFTER = re.compile(r"^[^,，。?？!！]{0,2}(工会|员工|职工|工人|快递|骑手|外卖|司机|公司|集团|工厂|厂|上班|打工)")
 _ROLE_AFTER = re.compile(r"^(师傅|主席|书记|老师|经理|主任|同志|劳模|工匠|是谁|是哪)")
 _ROLE_BEFORE = re.compile(r"(劳模|工匠|主席|书记|师傅|职工|工人|农民工|同志|老师|经理|主任)$")
+_WHO = table("question_words")
+PERSON_ROLES = tuple(_WHO["person_roles"])  # roles the bulletins print before a name (文艺骨干于瑜, 司机张业建)
+# 韩文豪是谁 / 那个于瑜是干啥的 / 王兆地咋回事: who or what a named person is
+_RE_IDENTITY = re.compile(r"(?:这个人|这人|此人|同志|师傅|老师)?(?:到底|究竟)?(?:" + "|".join(map(re.escape, _WHO["identity_asks"])) + ")")
+_RE_ROLE_PRINTED = re.compile("(?:" + "|".join(map(re.escape, PERSON_ROLES)) + r")[、\s]?$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -149,3 +158,32 @@ def missing_names(question: str, corpus_text: str) -> list[str]:
         if not any(len(f) >= 2 and f in corpus_text for f in forms):
             out.append(w)
     return out
+
+
+def introduces(name: str, text: str) -> bool:
+    """``text`` prints a role right before ``name`` (文艺骨干于瑜, 党组书记、副主席张友良, 农民工王兆地)."""
+    flat = re.sub(r"\s+", "", text)
+    return any(_RE_ROLE_PRINTED.search(flat[:m.start()]) for m in re.finditer(re.escape(name), flat)) if name else False
+
+
+def signs_as(role: str, byline: str) -> bool:
+    """A byline signed by a person in ``role`` (滨海县总工会副主席 万月 for 副主席, …党组书记、主席 邱永泉 for
+    主席): the role, then the name, ending the line; a 副主席 is no 主席."""
+    if not role:
+        return False
+    asked = re.escape(role) if role.startswith("副") else rf"(?<!副){re.escape(role)}"
+    return bool(re.search(rf"{asked}\s*[\u4e00-\u9fff]{{2,3}}$", byline.strip()))
+
+
+def who_asked(question: str, corpus_text: str) -> str:
+    """The person a who-is question asks about (韩文豪是谁, 那个于瑜是干啥的, 王兆地咋回事): two or
+    three characters before the asking words, beginning with a surname, no everyday word (主席, 师傅)
+    and held by ``corpus_text``; "" when the question asks no such thing."""
+    text = re.sub(r"\s+", "", question)
+    for m in _RE_IDENTITY.finditer(text):
+        for size in (3, 2):
+            name = text[max(0, m.start() - size):m.start()]
+            if (len(name) == size and name[0] in _surnames() and _freq(name) < _EVERYDAY_FREQ
+                    and not name.endswith(PERSON_ROLES) and name in corpus_text):
+                return name
+    return ""

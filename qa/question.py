@@ -19,6 +19,7 @@ Slots and what counts as holding one (``Question.has_slot``):
 | which | 哪个县, 哪家公司, 哪些行业 | that noun after a name (泗洪县), not after 某 or 该 (县某餐饮公司 withholds the name) |
 | name | 叫啥, 叫什么名字, 题目 | a quoted name (“…”, 《…》) or a person's name; asked of a kind (那个公司叫啥) a name of that kind (“金地瓜”维权服务平台), not 县某服装公司 |
 | person | 谁, 哪位, 主席是谁, 主席叫啥 | a person's name (next to the role asked) |
+| identity | 韩文豪是谁, 万月是干啥的, 王兆地咋回事 (a person the bulletins name) | that name (more when a role stands before it: 文艺骨干于瑜) |
 | address | 地址, 位置, 具体在哪 | a street address (…路…号, 位于) |
 | legal | 合法吗, 违法吗, 有必要吗 | what the law or a rule says |
 | frequency | 几次, 频率, 多久一次 | 每月, 一季一次 … |
@@ -37,6 +38,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
+from .names import introduces, who_asked
 from .wordlists import table
 
 _WORDS = table("question_words")
@@ -45,6 +47,7 @@ GENERIC_FOCUS = frozenset(_WORDS["generic_focus"])
 GENERIC_WEIGHT = float(_WORDS["generic_weight"])
 OUTCOME_WORDS = tuple(_WORDS["outcome"])
 REMEDY_WORDS = tuple(_WORDS["remedy"])
+_IDENTITY_ROLE = float(table("scoring")["identity_role"])  # a who-is answer: more for the sentence printing a role before the name
 WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
 WHICH_PLACES = frozenset(_WORDS["which_places"])
 # which-questions asking for a division (哪个县) that the place an answer's report is about answers
@@ -207,6 +210,9 @@ class Question:
     # a case request asking for several places or units (各地…的做法, 哪些地方…, 谁家搞过): its list
     # names more than the one best report when others come close enough (qa.cases)
     several: bool = False
+    # the person a who-is question asks about (韩文豪是谁 → 韩文豪): a name the bulletins hold, which
+    # the answer is looked up by (``qa.retrieve.Retriever.holding``) rather than searched for; "" otherwise
+    who: str = ""
 
     @property
     def topic(self) -> str:
@@ -263,6 +269,9 @@ class Question:
             extra += 0.06
         if self.per_unit and any(f in text for f in _PER_UNIT_FORMS.get(self.per_unit, ())):
             extra += 0.06
+        if self.slot == "identity" and self.has_slot(text):
+            # 文艺骨干于瑜 says who she is; 对韩文豪等16名… only names him among others
+            return extra + 0.08 + (_IDENTITY_ROLE if introduces(self.who, text) else 0.0)
         if self.slot == "figure":
             if self.has_slot(text):
                 return extra + (0.12 if self.unit else 0.06)
@@ -352,6 +361,8 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
             return any(re.search(rf"{role}[^。,，;；]{{0,6}}?{re.escape(n)}|{re.escape(n)}[^。,，]{{0,12}}{role}", text)
                        for n in names)
         return bool(names)
+    if slot == "identity":
+        return bool(focus) and focus in re.sub(r"\s+", "", text)
     if slot == "name":
         noun = _RE_NAME_OF.search(asked)
         if noun:  # 那个服装公司叫啥名: a named 公司 (“金地瓜”维权服务平台), not 县某服装公司 (withheld), a person or a document
@@ -422,8 +433,9 @@ def _which_noun(two: str) -> str:
 
 def analyse(question: str, vocabulary) -> Question:
     """Read a question; ``vocabulary`` gives ``idf(tokens) -> {token: weight}``,
-    ``words_of(text) -> [token]`` (the question's words mapped onto the bulletins' vocabulary) and
-    ``related(tokens) -> {token: (bulletin words…)}`` for the words the bulletins never use."""
+    ``words_of(text) -> [token]`` (the question's words mapped onto the bulletins' vocabulary),
+    ``related(tokens) -> {token: (bulletin words…)}`` for the words the bulletins never use and
+    ``corpus_text`` (the bulletins' text, for the names a who-is question may ask about)."""
     from .vocabulary import content_characters
 
     wants_cases = bool(CASE_PATTERN.search(question))
@@ -449,6 +461,9 @@ def analyse(question: str, vocabulary) -> Question:
         slot = "person"
     if slot == "person":
         focus_word = role.group(1) if role else ""
+    who = who_asked(search, vocabulary.corpus_text)
+    if who:
+        slot, focus_word, generic = "identity", who, False
     if slot == "date" and _RE_DAY_ASKED.search(search):
         focus_word = "日"
     if slot == "which":
@@ -480,7 +495,7 @@ def analyse(question: str, vocabulary) -> Question:
                     topic_words,
                     any(w in search for w in REMEDY_WORDS) and not wants_cases, also,
                     tuple(dict.fromkeys(content_characters(search))),
-                    wants_cases and bool(SEVERAL_PATTERN.search(question)))
+                    wants_cases and bool(SEVERAL_PATTERN.search(question)), who)
 
 
 def case_topic_words(search: str, vocabulary) -> tuple[str, ...]:

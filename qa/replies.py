@@ -19,7 +19,8 @@ from typing import Sequence
 from .articles import is_untitled
 from .cases import place_names, says_place
 from .citations import cite
-from .question import RE_DIGIT_FIGURE, Question, phone_numbers
+from .names import places_in, signs_as
+from .question import RE_DIGIT_FIGURE, Question, holds, phone_numbers
 from .records import TOPICS_LEAD, Answer, Case, Citation
 from .wordlists import table
 
@@ -45,12 +46,24 @@ class Replies:
         parts, cits = [], []
         for sid in sids:
             got = cite(self.index, sid, len(cits) + 1, self.chooser.clause_scorer(q), limit=limit,
-                       must_have=q.has_slot if q.slot else None)
+                       must_have=self._kept(q, self.index.sentences[sid].text, "".join(parts)))
             if got is not None:
                 part, c = got
                 parts.append(f"{part}[{c.n}]")
                 cits.append(c)
         return parts, cits
+
+    @staticmethod
+    def _kept(q: Question, text: str, given: str):
+        """What a cut of sentence ``text`` must keep: the asked detail, unless the sentences before it
+        (``given``) gave it and this one gives what another clause asks (找工会打啥电话？半夜打有人接不:
+        the second sentence is there for its 7×24小时, not for the 12351 it repeats)."""
+        if q.slot and not (given and q.has_slot(given)) and q.has_slot(text):
+            return q.has_slot
+        for slot in q.also:
+            if holds(slot, text) and not holds(slot, given):
+                return lambda t, slot=slot: holds(slot, t)
+        return q.has_slot if q.slot else None
 
     def short(self, question: str, standalone: str, hits, scored, chosen, q: Question) -> Answer:
         """A short cited answer from the ``chosen`` sentences (a refusal when none can be cited)."""
@@ -70,6 +83,32 @@ class Replies:
         if numbers:  # 老板欠工资打啥电话: the number first, not inside a sentence about the line's launch
             text = f"{PHONE_LEAD}{'、'.join(numbers)}\n{text}"
         return Answer(question, text, tuple(cits), tuple(hits), standalone_question=standalone)
+
+    def signed(self, question: str, standalone: str, hits, q: Question) -> Answer | None:
+        """A question about a person that only a byline answers, cited where it is printed with the
+        article it signs: who someone is (``Question.who``: 万月是干啥的 → 滨海县总工会副主席 万月), or
+        who holds a role in a place the question names (江都区总工会主席是谁 → …党组书记、主席 邱永泉;
+        a 副主席 is no 主席).  None when no byline answers it."""
+        if not (q.who or (q.slot == "person" and q.focus)):
+            return None
+        places = places_in(standalone)
+        lines, cits = [], []
+        for source, article, start, end in self.index.bylines():
+            text = self.index.texts[source][start:end]
+            if q.who:
+                signs = q.who in text
+            else:  # the role in the union the question names: each of its words in the byline (琼港农场工会主席 is not 江都's)
+                signs = (signs_as(q.focus, text) or q.has_slot(text)) and all(says_place(text, p) for p in places) \
+                    and all(t in text for t in q.tokens if len(t) >= 2)
+            if not signs or len(cits) == 3:
+                continue
+            n = len(cits) + 1
+            title = self.index.article_title(source, article)
+            cits.append(Citation(n, source, title, start, end, text, page=self.index.page_of(source, start)))
+            lines.append(f"《{title}》一文署名：{text}[{n}]")
+        if not cits:
+            return None
+        return Answer(question, "\n".join(lines), tuple(cits), tuple(hits), standalone_question=standalone)
 
     def places_about(self, sid: int) -> tuple[str, ...]:
         """The divisions the article of sentence ``sid`` is about (安徽省; 徐州市, 贾汪区)."""

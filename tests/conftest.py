@@ -147,7 +147,10 @@ def real_index_path(tmp_path_factory):
 
 
 class WordsOnly:
-    """A vocabulary for question analysis without an index: jieba words, every word weighing 1."""
+    """A vocabulary for question analysis without an index: jieba words, every word weighing 1, no
+    bulletin text (so no who-is question names a person it holds)."""
+
+    corpus_text = ""
 
     def words_of(self, text):
         from qa.tokens import tokenize

@@ -1203,6 +1203,7 @@ class _CommonWords:
     """A vocabulary whose union words are in most passages (low idf), every other word rare."""
 
     COMMON = {"工会": 0.2, "职工": 0.6, "开展": 1.0, "活动": 1.3, "组织": 1.4}
+    corpus_text = ""
 
     def words_of(self, text):
         from qa.tokens import tokenize
@@ -1648,3 +1649,88 @@ def test_an_answer_holding_the_question_word_for_word_needs_no_strong_subject_ev
     assert Evidence.from_json(decision) == ev  # the evidence an answer carries reads back whole
     assert dataclasses.replace(model, held_min_idf=None).decide(ev)["why"] != ""  # off: the subject evidence decides
 
+
+
+# -- who-is questions: a person the bulletins name is looked up, in a sentence or a byline
+_NAMES = "对韩文豪等16名高技能人才实行年薪制。成立由文艺骨干于瑜领衔的职工文化工作室。农民工王兆地在下班途中发生交通事故。区总工会主席汤云庆出席。"
+
+
+@pytest.mark.parametrize("q, who", [
+    ("韩文豪是谁", "韩文豪"), ("那个于瑜是干啥的", "于瑜"), ("王兆地咋回事", "王兆地"), ("我想问汤云庆是谁", "汤云庆"),
+    ("于瑜这个人到底是做什么的", "于瑜"),
+    ("主席是谁", ""), ("工会是干啥的", ""), ("司机之家是干啥的", ""), ("李雷是谁", ""), ("汤云庆出席了啥", "")])
+def test_a_who_is_question_names_a_person_the_bulletins_hold(q, who):
+    from qa.names import who_asked
+
+    assert who_asked(q, _NAMES) == who
+
+
+@pytest.mark.parametrize("role, byline, signed", [
+    ("副主席", "滨海县总工会副主席 万月", True), ("主席", "滨海县总工会副主席 万月", False),
+    ("主席", "扬州市江都区总工会党组书记、主席 邱永泉", True), ("主席", "区总工会主席汤云庆出席启动仪式", False), ("", "万月", False)])
+def test_a_byline_signs_as_the_role_printed_before_the_name(role, byline, signed):
+    from qa.names import signs_as
+
+    assert signs_as(role, byline) is signed
+
+
+@pytest.mark.parametrize("text, introduced", [
+    ("成立由文艺骨干于瑜领衔的职工文化工作室", True), ("党组书记、副主席于瑜介绍", True), ("对于瑜等16名高技能人才", False), ("于瑜说。", False)])
+def test_a_role_before_the_name_introduces_the_person(text, introduced):
+    from qa.names import introduces
+
+    assert introduces("于瑜", text) is introduced
+
+
+_WHO = {
+    "e_culture.txt": "\n\n文化工作室丰富职工生活\n\n本刊讯 南湖区总工会针对职工文化生活单调的问题,成立由文艺骨干孙小红领衔的职工文化工作室,"
+                     "创作职工身边的文艺作品20余件。\n\n工作室每周开放3次,职工可免费参加排练。\n",
+}
+
+
+@pytest.fixture
+def who_answerer(index_of, hash_embedder, hash_answerability):
+    from tests.conftest import TINY
+
+    return Answerer(index_of({**TINY, **_WHO}), hash_embedder, answerability=hash_answerability)
+
+
+def test_a_who_is_question_is_answered_by_the_sentence_naming_the_person(who_answerer):
+    ans = who_answerer.ask("孙小红是干啥的")
+    assert not ans.refused and "文艺骨干孙小红" in ans.text
+    assert ans.support["slot"] == "identity" and ans.support["slot_found"]
+    assert verify_answer(ans, source_text) == []
+
+
+def test_the_passages_naming_a_person_lead_the_retrieval(who_answerer):
+    r = who_answerer.retriever.retrieve_many(["孙小红是干啥的"], k=3)[0]
+    held = who_answerer.retriever.holding(r, "孙小红", 2)
+    assert "孙小红" in held.hits[0].chunk.text and [h.rank for h in held.hits] == list(range(1, len(held.hits) + 1))
+    assert who_answerer.retriever.holding(r, "钱多多", 2) is r  # nobody holds the name: unchanged
+
+
+@pytest.mark.parametrize("q, byline", [("张三是干啥的", "江宁区总工会副主席 张三"), ("江宁区总工会副主席是谁", "江宁区总工会副主席 张三")])
+def test_a_person_only_a_byline_names_is_answered_by_the_byline(who_answerer, q, byline):
+    ans = who_answerer.ask(q)
+    assert not ans.refused and byline in ans.text and "一文署名" in ans.text
+    assert [c.text for c in ans.citations] == [byline]
+    assert verify_answer(ans, source_text) == []  # the byline is cited where the bulletin prints it
+
+
+@pytest.mark.parametrize("q", ["江宁区总工会主席是谁", "青山县总工会副主席是谁"])
+def test_a_role_no_byline_signs_is_still_refused(who_answerer, q):
+    ans = who_answerer.ask(q)  # 江宁's byline is a 副主席's; no byline names 青山县's
+    assert ans.refused and "张三" not in ans.text.split("公报里最接近的内容")[0]
+
+
+def test_a_second_sentence_keeps_the_detail_another_clause_asks(index_of, hash_embedder):
+    from qa.answerability import AnswerabilityModel
+
+    line = {"f_hotline.txt": "\n\n东湖热线帮职工维权\n\n本刊讯 东湖市总工会开通“12351”职工服务热线,职工遇到欠薪可以拨打。"
+                             "“12351”工会服务职工热线,采用了数字化、智能化手段,面向全市职工提供法律咨询、心理疏导、困难帮扶和"
+                             "劳动争议调解等多项服务,提供“7×24小时”服务。\n"}
+    ans = Answerer(index_of(line), hash_embedder, answerability=AnswerabilityModel.always()).ask("东湖被欠薪了打啥电话？半夜打有人接不")
+    assert not ans.refused and "12351" in ans.text
+    # the second sentence is cut around what the second clause asks, not around the number it repeats
+    assert "7×24小时" in ans.text
+    assert verify_answer(ans, source_text) == []
