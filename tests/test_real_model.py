@@ -89,6 +89,21 @@ def test_unseen_questions_hold_their_measured_level(real_answerer, name, levels)
     assert rep.fact_recall >= fact_recall, rep.table()
 
 
+@pytest.mark.parametrize("q, must", [
+    ("韩文豪是谁", "年薪制"), ("于瑜是谁啊", "文艺骨干于瑜"), ("王兆地咋回事", "10万元"), ("杨正群是干啥的 老师吗", "办公室主任杨正群"),
+    ("姚正新是哪个厂的", "海嘉诺药业有限公司"),
+    ("万月是干啥的", "滨海县总工会副主席 万月"), ("江都区总工会主席是谁", "主席 邱永泉")])
+def test_a_who_is_question_is_answered_by_what_the_bulletins_say_of_the_person(real_answerer, q, must):
+    ans = real_answerer.ask(q)  # a byline (万月, 邱永泉) is cited where it is printed, like a sentence
+    assert not ans.refused and must in ans.text
+    assert verify_answer(ans, source_text) == []
+
+
+@pytest.mark.parametrize("q", ["滨海县总工会的主席叫啥", "琼港农场工会主席是谁"])
+def test_a_chair_no_sentence_or_byline_names_is_still_refused(real_answerer, q):
+    assert real_answerer.ask(q).refused  # 滨海's byline is its 副主席's
+
+
 def test_refusal_cites_the_nearest_sentence(real_answerer):
     ans = real_answerer.ask("司机之家洗澡要钱吗")  # the topic is in the bulletins, a price is not
     assert ans.refused and ans.support["why"] == "detail_missing", ans.text
