@@ -23,6 +23,8 @@ asked, in two steps, never from vocabulary alone:
    one sentence, and on tune this tells reported from unreported subjects a little better than the
    best passage does, AUC 0.795 against 0.789): the request's union frame comes close to every
    report, so the whole question's evidence cannot tell a reported activity from an unreported one.
+   A subject whose every word the bulletins use is reported (``Evidence.topic_heard``): 健康, all
+   that is left of 企业工会做职工健康服务 案例, says too little to the model on its own to judge it by.
    And whether a word of that subject is one the bulletins never use, with a character they never
    use, that no word of theirs comes near in meaning (``Evidence.far``, the embedding model's cosine to the nearest of their words:
    尘肺病 0.70, 两癌 0.73, 错峰 0.73, where a staff member's own wording of a reported activity stays
@@ -78,6 +80,9 @@ class Evidence:
     # each with the cosine of the bulletin word nearest to it in meaning (尘肺病 0.70: nothing they
     # say comes near it; ``Vocabulary.unheard_of``)
     far: tuple[tuple[str, float], ...] = ()
+    # every word of a case question's subject is one the bulletins use (健康 of 企业工会做职工健康服务 案例):
+    # reported words, however little a word or two says to the embedding model on its own
+    topic_heard: bool = False
 
     @property
     def looked_up(self) -> bool:
@@ -100,14 +105,14 @@ class Evidence:
                 "gap": round(self.gap, 3), "known": round(self.known, 3), "slot": self.slot,
                 "slot_found": self.slot_found, "missing": list(self.missing),
                 "z_topic": None if self.z_topic is None else round(self.z_topic, 3), "held": round(self.held, 3),
-                "far": [[w, round(c, 4)] for w, c in self.far]}
+                "far": [[w, round(c, 4)] for w, c in self.far], "topic_heard": self.topic_heard}
 
     @classmethod
     def from_json(cls, d: dict) -> "Evidence":
         """The evidence an answer's ``support`` carries (``to_json``, with the decision's keys beside it)."""
         return cls(d["z_passage"], d["z_sentence"], d["hub"], d["coverage"], d["answer_coverage"], d["gap"], d["known"],
                    d["slot"], d["slot_found"], tuple(d["missing"]), d.get("z_topic"), d.get("held", 0.0),
-                   tuple((w, float(c)) for w, c in d.get("far", ())))
+                   tuple((w, float(c)) for w, c in d.get("far", ())), bool(d.get("topic_heard", False)))
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,8 @@ class AnswerabilityModel:
             return "detail_missing"
         if self.absent(ev):
             return "subject_absent"
-        if ev.z_topic is not None and self.case_topic_min_z is not None and ev.z_topic < self.case_topic_min_z:
+        if (ev.z_topic is not None and self.case_topic_min_z is not None and ev.z_topic < self.case_topic_min_z
+                and not ev.topic_heard):
             return "topic_missing"
         return ""
 
@@ -295,7 +301,8 @@ class EvidenceReader:
         if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen):
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
         return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing, z_topic,
-                        max((q.rarest_held(self.index.sentences[sid].text) for sid in chosen), default=0.0), far)
+                        max((q.rarest_held(self.index.sentences[sid].text) for sid in chosen), default=0.0), far,
+                        bool(q.topic_words) and all(self.vocabulary.known(w) for w in q.topic_words))
 
     def _places_about(self, chosen) -> set[str]:
         """The divisions the articles of the ``chosen`` sentences are about, the innermost of each

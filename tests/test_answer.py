@@ -1247,6 +1247,15 @@ def test_a_case_list_whose_subject_the_bulletins_lack_is_refused_with_the_neares
     assert lenient.ask("各地工会组织职工无偿献血的做法").support["why"] != "topic_missing"
 
 
+def test_a_case_subject_whose_every_word_the_bulletins_use_is_not_vetoed(tiny_index, hash_embedder, hash_answerability):
+    """货车司机 is reported in those words: a subject of words the bulletins use is no unreported
+    activity, however little a word or two says to the model on its own (健康 of 企业工会做职工健康服务 案例)."""
+    strict = _with_case_veto(tiny_index, hash_embedder, hash_answerability, 1e9)  # every subject below the bar
+    ans = strict.ask("各地工会给货车司机配洗衣机、淋浴间的做法")
+    assert ans.support["topic_heard"] and ans.support["why"] != "topic_missing"
+    assert not strict.ask("各地工会组织职工无偿献血的做法").support["topic_heard"]  # 献血: no bulletin word
+
+
 def test_a_case_list_whose_subject_nothing_in_the_bulletins_comes_near_is_refused_naming_it(tiny_index, hash_embedder,
                                                                                               hash_answerability):
     """献血 is a word the bulletins never use, with characters they never use, and none of their words
