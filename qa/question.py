@@ -436,8 +436,10 @@ def analyse(question: str, vocabulary) -> Question:
     ``words_of(text) -> [token]`` (the question's words mapped onto the bulletins' vocabulary),
     ``related(tokens) -> {token: (bulletin words…)}`` for the words the bulletins never use and
     ``corpus_text`` (the bulletins' text, for the names a who-is question may ask about)."""
+    from .tokens import simplified
     from .vocabulary import content_characters
 
+    question = simplified(question)  # 寶雞文化宮的課要錢不 asks a price as 要钱不 does
     wants_cases = bool(CASE_PATTERN.search(question))
     search = (CASE_WORDS.sub(" ", question).strip() or question) if wants_cases else question
     toks = [t for t in dict.fromkeys(vocabulary.words_of(search)) if len(t) >= 2 or t.isdigit()]

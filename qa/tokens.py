@@ -56,6 +56,12 @@ def fingerprint() -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
+def simplified(text: str) -> str:
+    """``text`` in simplified characters (寶雞文化宮的課要錢不 → 宝鸡文化宫的课要钱不), as written otherwise."""
+    conv = _converter()
+    return conv.convert(text) if conv is not None else text
+
+
 def normalise(text: str) -> str:
     t = unicodedata.normalize("NFKC", text)
     conv = _converter()

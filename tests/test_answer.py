@@ -1743,3 +1743,8 @@ def test_a_second_sentence_keeps_the_detail_another_clause_asks(index_of, hash_e
     # the second sentence is cut around what the second clause asks, not around the number it repeats
     assert "7×24小时" in ans.text
     assert verify_answer(ans, source_text) == []
+
+
+@pytest.mark.parametrize("q, slot", [("寶雞文化宮的課要錢不", "price"), ("司機之家幾點開門", "clock"), ("欠薪打啥電話", "phone")])
+def test_a_question_in_traditional_characters_is_read_as_in_simplified(q, slot, words_only):
+    assert analyse(q, words_only).slot == slot
