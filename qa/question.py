@@ -215,6 +215,12 @@ class Question:
     who: str = ""
 
     @property
+    def follows_case(self) -> bool:
+        """The question wants a case told to its end: what to do (咋办), or how it ended (后来…要回来没,
+        最后咋样了) — not a case list."""
+        return (self.remedy or bool(self.outcome)) and not self.wants_cases
+
+    @property
     def topic(self) -> str:
         """The case list's subject as one text (``topic_words`` joined; "" when there is none)."""
         return "".join(self.topic_words)

@@ -69,7 +69,7 @@ class Replies:
         """A short cited answer from the ``chosen`` sentences (a refusal when none can be cited)."""
         # a 咋办 answer keeps each sentence as whole as one answering alone: in a case told to its end,
         # what the union did is often the clause a shorter cut drops (张祥申请县总工会发出《建议书》)
-        limit = _CHARS["answer_chars_one"] if len(chosen) == 1 or q.remedy else _CHARS["answer_chars_each"]
+        limit = _CHARS["answer_chars_one"] if len(chosen) == 1 or q.follows_case else _CHARS["answer_chars_each"]
         parts, cits = self.cite_all(chosen, q, limit)
         if not cits:
             return self.refusal(question, standalone, hits, scored, q)

@@ -176,7 +176,7 @@ class SentenceChooser:
         from .tokens import tokenize
 
         # a case line keeps the case's figures, and so does a 咋办 answer (a case told to its end: 最终仅裁员11人)
-        figure = W["clause_figure"] if q.wants_cases or q.remedy else 0.0
+        figure = W["clause_figure"] if q.wants_cases or q.follows_case else 0.0
 
         def score(clause: str) -> float:
             return (q.coverage(set(tokenize(clause))) + 3 * q.slot_bonus(clause) - 0.002 * len(clause)
@@ -199,7 +199,7 @@ class SentenceChooser:
         sents = self.index.sentences
         best_score, best, best_hit = scored[0]
         chosen = [best]
-        told = self.case_told(best) if q.remedy and not q.asks_detail else []
+        told = self.case_told(best) if q.follows_case and not q.asks_detail else []
         if told:  # 辞职了不给工资咋办: the case, in the order it is told
             return sorted(chosen + told)
         prev = best - 1

@@ -1748,3 +1748,15 @@ def test_a_second_sentence_keeps_the_detail_another_clause_asks(index_of, hash_e
 @pytest.mark.parametrize("q, slot", [("寶雞文化宮的課要錢不", "price"), ("司機之家幾點開門", "clock"), ("欠薪打啥電話", "phone")])
 def test_a_question_in_traditional_characters_is_read_as_in_simplified(q, slot, words_only):
     assert analyse(q, words_only).slot == slot
+
+
+def test_how_a_case_ended_is_told_to_its_end(index_of, hash_embedder):
+    from qa.answerability import AnswerabilityModel
+
+    case = {"g_case.txt": "\n\n宁安县总工会维权见实效\n\n本刊讯 宁安县总工会职工服务中心在走访时发现,该县某服装公司职工李某离职后,"
+                          "公司一直没有发放他在岗时的工资。工作人员立即为公司负责人讲解了有关法律规定。"
+                          "公司负责人听取了意见,于当日补发了拖欠李某的工资。\n\n小编说:维权要抓前端。\n"}
+    ans = Answerer(index_of(case), hash_embedder, answerability=AnswerabilityModel.always()).ask(
+        "宁安那个服装公司不给离职的人发工资,后来要回来没")
+    assert "于当日补发" in ans.text  # how it ended, though no 最后/最终 says so
+    assert verify_answer(ans, source_text) == []
