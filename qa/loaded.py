@@ -163,7 +163,17 @@ class Index:
 
     def article_at(self, source: str, offset: int) -> int | None:
         """The article of ``source`` that the text at ``offset`` belongs to (the article of the last
-        passage starting at or before it); None for a source the index does not hold."""
+        passage starting at or before it, or of the byline printed there: a column's byline stands above
+        its body, after the passages of the article before); None for a source the index does not hold."""
+        if "signed_at" not in self._cache:
+            signed: dict[str, list[tuple[int, int, int]]] = {}
+            for src, art, a, b in self.bylines():
+                signed.setdefault(src, []).append((a, b, art))
+            self._cache["signed_at"] = {src: sorted(v) for src, v in signed.items()}
+        lines = self._cache["signed_at"].get(source, [])
+        j = bisect.bisect_right(lines, (offset, float("inf"), 0)) - 1
+        if j >= 0 and lines[j][0] <= offset < lines[j][1]:
+            return lines[j][2]
         if "starts" not in self._cache:
             by_source: dict[str, list[tuple[int, int]]] = {}
             for c in self.chunks:

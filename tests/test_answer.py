@@ -1760,3 +1760,15 @@ def test_how_a_case_ended_is_told_to_its_end(index_of, hash_embedder):
         "宁安那个服装公司不给离职的人发工资,后来要回来没")
     assert "于当日补发" in ans.text  # how it ended, though no 最后/最终 says so
     assert verify_answer(ans, source_text) == []
+
+
+def test_a_byline_printed_above_its_body_is_its_own_articles(index_of, hash_embedder, hash_answerability):
+    """A column's byline stands after the article before it: its citation's source line names its own article."""
+    doc = {"h_column.txt": "\n\n货车司机之家开门迎客\n\n本刊讯 日前,青山县总工会在国道旁建成货车司机之家,配有淋浴间和洗衣机。\n\n李四\n\n"
+                           "【主席之声】\n\n发挥劳模示范作用\n\n东湖区总工会主席 孙大海\n\n劳动模范是工人阶级的优秀代表。东湖区有劳模120人,"
+                           "每年组织劳模疗休养。\n"}
+    answerer = Answerer(index_of(doc), hash_embedder, answerability=hash_answerability)
+    ans = answerer.ask("孙大海是干啥的")
+    assert [c.text for c in ans.citations] == ["东湖区总工会主席 孙大海"]
+    c = ans.citations[0]
+    assert answerer.case_finder.origin(c.source, c.start).title == "发挥劳模示范作用"  # the page's source line for [1]
