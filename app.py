@@ -60,7 +60,7 @@ STAFF_EXAMPLES = ["有没有工会帮职工讨薪的案例?", "有没有劳模�
 CSS = """
 #sources .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin-bottom: 8px;
   scroll-margin-top: 44px; }
-#sources .src:target { outline: 2px solid var(--color-accent); }
+#sources .src:target, #sources .src:has(.src-anchor:target) { outline: 2px solid var(--color-accent); }
 #sources .src-head { font-weight: 600; margin-bottom: 4px; }
 #sources .src-meta { color: var(--body-text-color-subdued); font-size: 12px; }
 #sources .src-file { color: var(--body-text-color); }

@@ -135,7 +135,8 @@ def render_answer(ans: Answer, turn: int, origins: dict[int, Origin] | None = No
 
 def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[int, Origin] | None = None) -> str:
     """The cards of the session's answer number ``turn``: each cited passage (named as in the answer's
-    source line) in its paragraph with the cited sentence marked; place, bulletin, page and a failed
+    source line) in its paragraph with the cited sentence marked (one card for the citations of one
+    paragraph, each [n] landing on it); place, bulletin, page and a failed
     check below; the file, column and the sentence's character offsets folded under 原文位置, for
     staff.  A refusal says so first (its nearest sentence, if cited, is a card like any other)."""
     origins = origins or {}
@@ -146,31 +147,50 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[
             return head + (f"<p>{TOPICS_HINT}</p>" if ans.topics else "")
     if not ans.citations:
         return "<p>没有引用。</p>"
-    cards = []
+    # citations of one paragraph share its card (找工会打啥电话: [1] and [2] are two sentences of one
+    # paragraph, shown twice before), each sentence marked, each [n] landing on it
+    paragraphs: dict[tuple, list] = {}
     for c in ans.citations:
-        o = origins.get(c.n)
         src = texts.get(c.source, "")
         ls = src.rfind("\n", 0, c.start) + 1
         le = src.find("\n", c.end)
-        le = len(src) if le < 0 else le
-        before, cited, after = src[ls:c.start], src[c.start:c.end], src[c.end:le]
-        if len(before) > 160:
-            before = "…" + before[-160:]
+        paragraphs.setdefault((c.source, ls, len(src) if le < 0 else le), []).append(c)
+    cards = []
+    for (source, ls, le), cits in paragraphs.items():
+        cits.sort(key=lambda c: c.start)
+        first = min(cits, key=lambda c: c.n)
+        o = origins.get(first.n)
+        src = texts.get(source, "")
+        body, at = [], ls
+        for c in cits:
+            if c.start < at:  # overlapping spans (never made by one answer): the later one is not marked again
+                continue
+            before = src[at:c.start]
+            if at == ls and len(before) > 160:
+                before = "…" + before[-160:]
+            body.append(f"{html.escape(before)}<mark>{html.escape(src[c.start:c.end])}</mark>")
+            at = c.end
+        after = src[at:le]
         if len(after) > 160:
             after = after[:160] + "…"
-        column = next((x.column for x in ans.cases if x.citation == c.n), "") or (o.column if o else "")
-        check = ' <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>' if not c.verified else ""
-        where = " · ".join(x for x in (html.escape(o.place) if o else "", html.escape(bulletin_name(c.source)),
-                                       f"第 {c.page} 页" if c.page else "") if x)
-        # for staff checking a citation: the file, the column and the cited sentence's offsets, folded away
-        loc = " · ".join(x for x in (f'<span class="src-file">{html.escape(_file_name(c.source))}</span>',
+        body.append(html.escape(after))
+        column = next((x.column for x in ans.cases if x.citation == first.n), "") or (o.column if o else "")
+        check = (' <span class="src-warn" title="引文未能与原文逐字核对">⚠ 未通过核对</span>'
+                 if not all(c.verified for c in cits) else "")
+        where = " · ".join(x for x in (html.escape(o.place) if o else "", html.escape(bulletin_name(source)),
+                                       f"第 {first.page} 页" if first.page else "") if x)
+        # for staff checking a citation: the file, the column and the cited sentences' offsets, folded away
+        spans = "、".join(f"字符 {c.start}–{c.end}" for c in cits)
+        loc = " · ".join(x for x in (f'<span class="src-file">{html.escape(_file_name(source))}</span>',
                                      html.escape(column),
-                                     f'<span class="src-pos" title="被引句子在原文件中的字符位置">字符 {c.start}–{c.end}</span>')
+                                     f'<span class="src-pos" title="被引句子在原文件中的字符位置">{spans}</span>')
                          if x)
-        name = html.escape(article_name(c.title, passage=c.text))
+        name = html.escape(article_name(first.title, passage=first.text))
+        anchors = "".join(f'<span class="src-anchor" id="{cite_id(turn, c.n)}"></span>' for c in cits if c is not first)
+        numbers = "".join(f"[{c.n}]" for c in sorted(cits, key=lambda c: c.n))
         cards.append(
-            f'<div class="src" id="{cite_id(turn, c.n)}"><div class="src-head">[{c.n}] {name}</div>'
-            f"<p>{html.escape(before)}<mark>{html.escape(cited)}</mark>{html.escape(after)}</p>"
+            f'<div class="src" id="{cite_id(turn, first.n)}">{anchors}<div class="src-head">{numbers} {name}</div>'
+            f"<p>{''.join(body)}</p>"
             f'<div class="src-meta">{where}{" ·" if where and check else ""}{check}</div>'
             f'<details class="src-loc"><summary>原文位置</summary>{loc}</details></div>')
     return head + "".join(cards)

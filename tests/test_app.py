@@ -414,3 +414,19 @@ def test_the_file_filter_shows_file_names():
     assert page.file_choices(["seeds/000_a.txt", "up/b.pdf"]) == [("000_a.txt", "seeds/000_a.txt"), ("b.pdf", "up/b.pdf")]
     # two folders with the same file name: the full names tell them apart
     assert page.file_choices(["a/x.txt", "b/x.txt"]) == [("a/x.txt", "a/x.txt"), ("b/x.txt", "b/x.txt")]
+
+
+def test_citations_of_one_paragraph_share_one_card():
+    from qa.records import Citation
+
+    text = "热线开通\n“12351”热线开通。热线提供“7×24小时”服务。\n另一段:欢迎来电。\n"
+    s1, s2, s3 = text.index("“12351”"), text.index("热线提供"), text.index("欢迎来电")
+    cits = (Citation(1, "a.txt", "热线开通", s1, s1 + 11, text[s1:s1 + 11]),
+            Citation(2, "a.txt", "热线开通", s2, s2 + 15, text[s2:s2 + 15]),
+            Citation(3, "a.txt", "热线开通", s3, s3 + 4, text[s3:s3 + 4]))
+    side = page.render_sources(_answer("甲[1]乙[2]丙[3]", *cits), {"a.txt": text}, 4)
+    assert side.count('<div class="src"') == 2  # [1] and [2] are one paragraph: one card, not the same text twice
+    assert 'id="src-4-1"' in side and 'id="src-4-2"' in side and 'id="src-4-3"' in side  # every [n] lands
+    first = side[:side.index('<div class="src" id="src-4-3"')]
+    assert "[1][2] " in first and first.count("<mark>") == 2 and "字符 %d–%d、字符 %d–%d" % (s1, s1 + 11, s2, s2 + 15) in first
+    assert first.count("热线提供") == 1

@@ -250,8 +250,8 @@ def test_an_older_answers_citation_opens_its_own_source_on_a_phone(browser, app_
         first.click()
         pg.wait_for_function("location.hash === '#src-1-1'", timeout=10_000)
         target = pg.locator(":target")
-        assert target.get_attribute("id") == "src-1-1" and "折叠床" in target.locator("mark").inner_text()
-        assert "折叠床" not in pg.locator("#src-2-1 mark").inner_text()  # the second answer's own card differs
+        assert target.get_attribute("id") == "src-1-1" and "折叠床" in "".join(target.locator("mark").all_inner_texts())
+        assert "折叠床" not in "".join(pg.locator("#src-2-1 mark").all_inner_texts())  # the second answer's own card differs
         top, bottom = pg.evaluate("(() => { const r = document.querySelector(':target').getBoundingClientRect();"
                                   " return [r.top, r.bottom]; })()")
         assert top < 844 and bottom > 0  # scrolled to
@@ -392,7 +392,7 @@ def test_the_sources_panel_stays_about_one_answer_tall_on_a_phone(browser, app_u
         pg.evaluate("document.getElementById('ans-1').open = false")
         first.click()
         pg.wait_for_function("location.hash === '#src-1-1'", timeout=10_000)
-        mark = pg.locator("#src-1-1 mark")
+        mark = pg.locator("#src-1-1 mark").first
         assert mark.is_visible() and "折叠床" in mark.inner_text()
         top, bottom = pg.evaluate("(() => { const r = document.querySelector('#src-1-1 mark').getBoundingClientRect();"
                                   " return [r.top, r.bottom]; })()")
