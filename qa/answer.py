@@ -262,7 +262,7 @@ class Answerer:
         if standalone != question:
             q = q.asking_as(self.analyse(question))
         t_read = (time.perf_counter() - t_read) * 1000  # reading it: its words, related words embedded
-        search = self.vocabulary.repair(q.search_text) or q.search_text
+        search = self.vocabulary.written(self.vocabulary.repair(q.search_text) or q.search_text)
         retrieval = self.retriever.retrieve_many([search], k=max(k, 60) if q.wants_cases else max(k, 8))[0]
         if q.who:  # 韩文豪是谁: the passages naming him, wherever the search ranked them
             retrieval = self.retriever.holding(retrieval, q.who, self.pool_size(k))

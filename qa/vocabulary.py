@@ -28,6 +28,7 @@ import re
 from .wordlists import table, words
 
 _SETTINGS = table("scoring")
+_COLLOQUIAL = [(re.compile(p), r) for p, r in table("colloquial")["rewrites"]]
 
 
 def _function_characters() -> frozenset:
@@ -150,6 +151,13 @@ class Vocabulary:
 
         text = _LATIN.sub(self._latin, normalise(text))
         return _HAN.sub(lambda m: self._homophones(m.group()), text)
+
+    def written(self, text: str) -> str:
+        """``text`` with spoken words in the written form the embedding model reads better (骑手有地方歇不
+        → 骑手有地方休息吗; ``qa/data/colloquial.json``): what a question is searched with."""
+        for pattern, replacement in _COLLOQUIAL:
+            text = pattern.sub(replacement, text)
+        return text
 
     def words_of(self, text: str) -> list[str]:
         from .tokens import tokenize

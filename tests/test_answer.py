@@ -1772,3 +1772,12 @@ def test_a_byline_printed_above_its_body_is_its_own_articles(index_of, hash_embe
     assert [c.text for c in ans.citations] == ["东湖区总工会主席 孙大海"]
     c = ans.citations[0]
     assert answerer.case_finder.origin(c.source, c.start).title == "发挥劳模示范作用"  # the page's source line for [1]
+
+
+@pytest.mark.parametrize("spoken, written", [
+    ("骑手有地方歇不", "骑手有地方休息不"), ("开大货的哪能歇脚", "开大货的哪能歇脚"),  # 歇脚 is a word of its own
+    ("亚健康咋管", "亚健康怎么管"), ("俺们厂有啥福利", "我们厂有什么福利"), ("娃没人看", "孩子没人看")])
+def test_a_question_is_searched_in_written_words(spoken, written, tiny_index):
+    from qa.vocabulary import Vocabulary
+
+    assert Vocabulary(tiny_index).written(spoken) == written
