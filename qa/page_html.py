@@ -154,9 +154,10 @@ def render_sources(ans: Answer, texts: dict[str, str], turn: int, origins: dict[
         src = texts.get(c.source, "")
         ls = src.rfind("\n", 0, c.start) + 1
         le = src.find("\n", c.end)
-        paragraphs.setdefault((c.source, ls, len(src) if le < 0 else le), []).append(c)
+        # a source whose text the page lacks has no paragraphs to share: a card per citation, as before
+        paragraphs.setdefault((c.source, ls, len(src) if le < 0 else le, None if src else c.n), []).append(c)
     cards = []
-    for (source, ls, le), cits in paragraphs.items():
+    for (source, ls, le, _), cits in paragraphs.items():
         cits.sort(key=lambda c: c.start)
         first = min(cits, key=lambda c: c.n)
         o = origins.get(first.n)

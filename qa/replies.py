@@ -91,7 +91,7 @@ class Replies:
         a 副主席 is no 主席).  None when no byline answers it."""
         if not (q.who or (q.slot == "person" and q.focus)):
             return None
-        places = places_in(standalone)
+        places = () if q.who else places_in(standalone)
         lines, cits = [], []
         for source, article, start, end in self.index.bylines():
             text = self.index.texts[source][start:end]
@@ -100,12 +100,14 @@ class Replies:
             else:  # the role in the union the question names: each of its words in the byline (琼港农场工会主席 is not 江都's)
                 signs = (signs_as(q.focus, text) or q.has_slot(text)) and all(says_place(text, p) for p in places) \
                     and all(t in text for t in q.tokens if len(t) >= 2)
-            if not signs or len(cits) == 3:
+            if not signs:
                 continue
             n = len(cits) + 1
             title = self.index.article_title(source, article)
             cits.append(Citation(n, source, title, start, end, text, page=self.index.page_of(source, start)))
             lines.append(f"《{title}》一文署名：{text}[{n}]")
+            if len(cits) == 3:
+                break
         if not cits:
             return None
         return Answer(question, "\n".join(lines), tuple(cits), tuple(hits), standalone_question=standalone)

@@ -17,6 +17,7 @@ Fusion methods (``fusion=``):
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -162,22 +163,22 @@ class Retriever:
         which jieba cuts as 韩 / 文豪, so neither side of the search need find it) ahead of the rest:
         those it ranked, in its order, then the others, closest to the question first; at most ``k``
         of them, then the rest of its hits.  Unchanged when no passage holds ``text``."""
-        import re
-
         flat = re.sub(r"\s+", "", text)
-        rows = [i for i, c in enumerate(self.index.chunks) if flat and flat in re.sub(r"\s+", "", c.text)]
+        if not flat:
+            return retrieval
+        # a passage's text is flattened (a name the layout broke: 韩文\n豪) only when it holds the name's first character
+        rows = [i for i, c in enumerate(self.index.chunks) if flat[0] in c.text and flat in re.sub(r"\s+", "", c.text)]
         if not rows:
             return retrieval
         ranked = {h.chunk.id: h for h in retrieval.hits}
         known = [ranked[self.index.chunks[i].id] for i in rows if self.index.chunks[i].id in ranked]
         others = [i for i in rows if self.index.chunks[i].id not in ranked]
+        dense: dict[int, float] = {}
         if others and retrieval.query_vector is not None:
             sims = self.index.store.reconstruct(np.asarray(others)) @ retrieval.query_vector
+            dense = {i: float(s) for i, s in zip(others, sims)}
             others = [others[j] for j in np.argsort(-sims, kind="stable")]
-            dense = dict(zip(others, np.sort(sims)[::-1].tolist()))
-        else:
-            dense = {}
-        found = sorted(known, key=lambda h: h.rank) + [Hit(self.index.chunks[i], float(dense.get(i, 0.0)), float(dense.get(i, 0.0))) for i in others]
+        found = sorted(known, key=lambda h: h.rank) + [Hit(self.index.chunks[i], dense.get(i, 0.0), dense.get(i, 0.0)) for i in others]
         found = found[:k]
         ids = {h.chunk.id for h in found}
         hits = [dataclasses.replace(h, rank=r) for r, h in enumerate(found + [h for h in retrieval.hits if h.chunk.id not in ids], 1)]

@@ -63,11 +63,7 @@ def simplified(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    t = unicodedata.normalize("NFKC", text)
-    conv = _converter()
-    if conv is not None:
-        t = conv.convert(t)
-    return t.lower()
+    return simplified(unicodedata.normalize("NFKC", text)).lower()
 
 
 def tokenize(text: str) -> list[str]:

@@ -154,7 +154,7 @@ class Vocabulary:
 
     def written(self, text: str) -> str:
         """``text`` with spoken words in the written form the embedding model reads better (骑手有地方歇不
-        → 骑手有地方休息吗; ``qa/data/colloquial.json``): what a question is searched with."""
+        → 骑手有地方休息不, 亚健康咋管 → 亚健康怎么管; ``qa/data/colloquial.json``): what a question is searched with."""
         for pattern, replacement in _COLLOQUIAL:
             text = pattern.sub(replacement, text)
         return text
