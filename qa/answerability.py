@@ -55,7 +55,7 @@ FEATURES = ("z_passage", "z_sentence", "hub")
 HUB_K = 10  # a sentence's reach: mean cosine of its 10 closest in-domain background questions (5/10/30 tied on tune)
 # slots whose absence from the answer means the bulletins do not give what is asked
 DETAIL_SLOTS = frozenset({"figure", "rate", "money", "price", "phone", "clock", "date", "person", "duration", "procedure", "which", "name",
-                          "address", "legal", "identity"})
+                          "address", "legal", "identity", "members"})
 
 
 @dataclass(frozen=True)

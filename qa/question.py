@@ -97,6 +97,7 @@ _FIGURE_TAIL = rf"\s*{_MAGNITUDE}\s*(?:人次|万元|亿元|小时|分钟|公里
 RE_FIGURE = re.compile(
     rf"[\d一二三四五六七八九十两百千万]+[\d.,]*{_FIGURE_TAIL}")
 RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*{_FIGURE_TAIL}")
+_RE_NUMBER = re.compile(r"[\d一二三四五六七八九十两百千万][\d.,一二三四五六七八九十两百千万]*")
 RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|中旬)?|\d{1,2}日")
 
 _SLOT_ASKED = (  # order matters: the first that matches decides
@@ -168,6 +169,35 @@ _PER_UNIT_FORMS = {"人": ("每人", "人均", "每名", "一人"), "名": ("每
 # the heading 落实激励措施,打通职工发展通道。 alone, 联动了哪些职能部门 by a sentence naming none
 _RE_LIST = re.compile(r"哪些|都[\u4e00-\u9fff]{0,3}(?:啥|什么)|有哪几|哪几[个项样种类]")
 _RE_ENUMERATION = re.compile(r"、|[;；]|和[^,，。]{1,10}等")
+# the members of a group the question itself counts (江都那12个全国劳模分别是哪些人, 那30家金牌单位都是哪些企业,
+# “十大工种”具体是哪十个): the bulletin's count is known to the asker; only their names answer
+_RE_MEMBERS = re.compile(rf"(?:(?:(\d+)|那([二两三四五六七八九十百]+))[{CLASSIFIERS}种]|([二三四五六七八九十]大))"
+                         r"[^,，。?？!！]{0,16}?(?:哪些|哪几|分别是|具体是[哪啥什])")
+# an item of a list of names: short and without a figure (王德胜, 焊工, 书香江都), or a body's full name
+_RE_NAME_ITEM = re.compile(r"[^\d]{2,9}|[^\d]{2,20}(?:公司|集团|厂|店|医院|学校|工会|中心)")
+
+
+def asks_members(question: str) -> bool:
+    """The question asks for the members of a group it counts itself (``_RE_MEMBERS``), not for what
+    they did (那3家企业有哪些做法: a category noun, ``GENERIC_FOCUS``, follows the 哪些)."""
+    m = _RE_MEMBERS.search(question)
+    if not m:
+        return False
+    after = re.sub(rf"^[个些{CLASSIFIERS}]", "", question[m.end():])
+    return not any(after.startswith(w) for w in GENERIC_FOCUS)
+
+
+def names_listed(text: str) -> bool:
+    """``text`` lists two names or more, one after the other (张三、李四; 江苏恒升物业公司、巨港汽车零部件公司),
+    not figures (全国劳模12人、省劳模165人) or actions (改善一线职工生产环境、加强高技能人才薪酬激励)."""
+    for clause in re.split(r"[,，。;；:：!！?？]", text):
+        items = [i.strip("“”\"《》「」 等") for i in clause.split("、")]
+        # the first item runs from the clause's start (开展了电工、焊工: its name is its end), the last to its end
+        items[0] = items[0][-9:] if len(items) > 1 else items[0]
+        items[-1] = re.split(r"等|和|及", items[-1])[0] if len(items) > 1 else items[-1]
+        if any(_RE_NAME_ITEM.fullmatch(a) and _RE_NAME_ITEM.fullmatch(b) for a, b in zip(items, items[1:])):
+            return True
+    return False
 # a name asked of a kind of thing (那个服装公司叫啥名, 这个平台叫什么): the kind
 _RE_NAME_OF = re.compile(r"(公司|厂|企业|单位|工地|饭店|酒店|餐馆|医院|学校|平台|活动|项目|比赛)[的]?(?:叫啥|叫什么|名字|名称|是哪)")
 _NOT_A_NAME = re.compile(r"[某该此这那本其各每]")
@@ -213,6 +243,9 @@ class Question:
     # the person a who-is question asks about (韩文豪是谁 → 韩文豪): a name the bulletins hold, which
     # the answer is looked up by (``qa.retrieve.Retriever.holding``) rather than searched for; "" otherwise
     who: str = ""
+    # the members of a group the question counts itself are asked (``_RE_MEMBERS``): answered only by
+    # their names, listed; no case list
+    members: bool = False
 
     @property
     def follows_case(self) -> bool:
@@ -351,7 +384,9 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
         ends = WHICH_NOUNS.get(focus, (focus[-1],)) if focus else ()
         return any(_named(e, text, asked=e == focus) for e in ends)
     if slot == "figure":
-        figs = figures(text)
+        # a figure the question quotes answers nothing (那280件工单里欠薪的占多少件, 江都那12个全国劳模)
+        quoted = set(_RE_NUMBER.findall(asked))
+        figs = [f for f in figures(text) if _RE_NUMBER.match(f).group() not in quoted]
         if not unit or unit == "个":  # 几个 is answered by 5家, 8支 …
             return bool(figs)
         units = (unit, *SAME_UNITS.get(unit, ()))
@@ -369,6 +404,9 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
         return bool(names)
     if slot == "identity":
         return bool(focus) and focus in re.sub(r"\s+", "", text)
+    if slot == "members":  # the names, listed where the group the question counts is (那30家…: a sentence with 30家)
+        counts = [next(g for g in m.groups() if g) for m in _RE_MEMBERS.finditer(asked)]
+        return any(names_listed(s) and any(c in s for c in counts) for s in re.split(r"(?<=[。!！?？;；])", text))
     if slot == "name":
         noun = _RE_NAME_OF.search(asked)
         if noun:  # 那个服装公司叫啥名: a named 公司 (“金地瓜”维权服务平台), not 县某服装公司 (withheld), a person or a document
@@ -446,7 +484,8 @@ def analyse(question: str, vocabulary) -> Question:
     from .vocabulary import content_characters
 
     question = simplified(question)  # 寶雞文化宮的課要錢不 asks a price as 要钱不 does
-    wants_cases = bool(CASE_PATTERN.search(question))
+    members = asks_members(question)
+    wants_cases = bool(CASE_PATTERN.search(question)) and not members
     search = (CASE_WORDS.sub(" ", question).strip() or question) if wants_cases else question
     toks = [t for t in dict.fromkeys(vocabulary.words_of(search)) if len(t) >= 2 or t.isdigit()]
     syn = {t: SYNONYMS[t] for t in toks if t in SYNONYMS}
@@ -472,6 +511,8 @@ def analyse(question: str, vocabulary) -> Question:
     who = who_asked(search, vocabulary.corpus_text)
     if who:
         slot, focus_word, generic = "identity", who, False
+    if members:
+        slot, focus_word, generic = "members", "", False
     if slot == "date" and _RE_DAY_ASKED.search(search):
         focus_word = "日"
     if slot == "which":
@@ -499,11 +540,11 @@ def analyse(question: str, vocabulary) -> Question:
                     "" if generic else focus_word,
                     next((w for w in OUTCOME_WORDS if w in question), ""), wants_cases, search, excluded,
                     (per_unit.group(1) or per_unit.group(2)) if per_unit and slot in ("figure", "money", "price") else "",
-                    bool(_RE_LIST.search(search)) and not wants_cases, parts,
+                    (members or bool(_RE_LIST.search(search))) and not wants_cases, parts,
                     topic_words,
                     any(w in search for w in REMEDY_WORDS) and not wants_cases, also,
                     tuple(dict.fromkeys(content_characters(search))),
-                    wants_cases and bool(SEVERAL_PATTERN.search(question)), who)
+                    wants_cases and bool(SEVERAL_PATTERN.search(question)), who, members)
 
 
 def case_topic_words(search: str, vocabulary) -> tuple[str, ...]:

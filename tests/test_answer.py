@@ -538,6 +538,41 @@ def test_slot_matching(q, text, expect, words_only):
     assert analyse(q, words_only).has_slot(text) is expect
 
 
+@pytest.mark.parametrize("q, text, expect", [
+    # a figure the question quotes is no answer to it (a held-out question was answered with its own 280件)
+    ("安徽12351派发的280件工单里，欠薪的占多少件", "截至目前,热线共接听职工来电1.5万余,派发工单280件。", False),
+    ("安徽12351派发的280件工单里，欠薪的占多少件", "其中欠薪工单96件。", True),
+    ("服装厂改制老板一下要裁26个人,最后裁了几个", "县某服装公司改制,拟裁员26人。", False),
+    ("服装厂改制老板一下要裁26个人,最后裁了几个", "最终仅裁员11人,给予人均1.8万元经济补偿。", True),
+])
+def test_a_figure_the_question_quotes_does_not_answer_it(q, text, expect, words_only):
+    assert analyse(q, words_only).has_slot(text) is expect
+
+
+@pytest.mark.parametrize("q, members", [
+    ("江都那12个全国劳模分别是哪些人", True),
+    ("滨海县那30家集体协商金牌单位都是哪些企业", True),  # no case list: the names of one report's group
+    ("兴化“十大工种”职工技能竞赛具体是哪十个工种", True),
+    ("那3家企业有哪些做法", False),  # what they did, not who they are
+    ("我一个人在外地打工有哪些地方能帮忙", False),  # 一个人 counts no group
+    ("江都打造了哪些职工书屋", False),
+])
+def test_the_members_of_a_group_the_question_counts(q, members, words_only):
+    a = analyse(q, words_only)
+    assert (a.slot == "members", a.members) == (members, members)
+    assert not (members and a.wants_cases)
+
+
+@pytest.mark.parametrize("text, held", [
+    ("目前,江都区有全国劳模12人、省劳模165人、市劳模192人、区劳模701人,共1070人。", False),  # figures, no names
+    ("江都区12名全国劳模中,王德胜、李红旗、张友良等常年下企业。", True),
+    ("江都区有全国劳模12人。王德胜、李红旗参加了活动。", False),  # the names are not where the 12 are
+    ("12名全国劳模在改善一线职工生产环境、加强高技能人才薪酬激励等方面出力。", False),  # actions, not names
+])
+def test_members_are_answered_by_their_names_where_the_group_is(text, held, words_only):
+    assert analyse("江都那12个全国劳模分别是哪些人", words_only).has_slot(text) is held
+
+
 @pytest.mark.parametrize("q, starts", [
     ("下班后职工们来书屋干啥", "河西市总工会：职工们说"),  # the sentence says nothing of where: its article's union first
     ("工会律师平均多少天办结", "江宁区总工会：工会律师全程代理"),
