@@ -148,10 +148,11 @@ class Replies:
     @staticmethod
     def _room(found, r) -> int:
         """How many of its figure sentences a case line adds: a short list gives each case's figures
-        too (a staff member asking for a case wants what it achieved: 补发加班工资143万多元); a longer
-        list's line whose sentence gives no figure still gets one (建了76个, 追回53万元)."""
+        too (a staff member asking for a case wants what it achieved: 补发加班工资143万多元); each line of
+        a longer list gets one (建了76个, 追回53万元), even when its sentence gives a figure of its own (a
+        staff member asking for 培训班 with figures got 兴化's course list and no 1360人次)."""
         more = _CHARS["case_more_sentences"] // len(found)
-        return more or (_CHARS["case_line_figure"] if not RE_DIGIT_FIGURE.search(r.sentence) else 0)
+        return more or _CHARS["case_line_figure"]
 
     @classmethod
     def case_sentences(cls, found) -> list[int]:
@@ -177,7 +178,8 @@ class Replies:
                     break
                 got = cite(self.index, sid, len(cits) + len(extra_cits) + 1, self.chooser.clause_scorer(q),
                            limit=_CHARS["answer_chars_each"], must_have=RE_DIGIT_FIGURE.search)  # its figure kept
-                if got is not None and not any(c.start < got[1].end and got[1].start < c.end for c in cits + extra_cits):
+                if got is not None and not any(c.source == got[1].source and c.start < got[1].end and got[1].start < c.end
+                                               for c in cits + extra_cits):  # a span already cited
                     extra.append(f"{got[0]}[{got[1].n}]")
                     extra_cits.append(got[1])
             cits.extend(extra_cits)

@@ -172,7 +172,8 @@ CASE_WITH_FIGURE = ("\n\n东湖县总工会督促企业整改\n\n本刊讯 东�
 def test_the_only_case_found_gives_its_figures_too(index_of, hash_embedder):
     """A staff member asking for a case wants what it achieved: when one article matches, its line adds
     the article's next sentence holding a figure (cited after the first, verified); in a list of three,
-    a line whose sentence gives no figure adds at most one (西山's 20万元), a line that gives one none."""
+    a line adds at most one more (西山's 20万元), even a line whose sentence gives a figure of its own
+    (南湖's 发出监督提示函3份 adds 添置设备30台)."""
     from qa.citations import verify_answer
     from qa.sources import source_text
 
@@ -189,13 +190,18 @@ def test_the_only_case_found_gives_its_figures_too(index_of, hash_embedder):
     two = index_of({"k1.txt": CASE_WITH_FIGURE,
                     "k3.txt": "\n\n西山市总工会督促企业整改\n\n本刊讯 西山市总工会向欠薪企业发出监督提示函,督促企业整改欠薪问题。"
                               "企业整改后补发职工工资20万元。\n",
-                    "k4.txt": "\n\n南湖区总工会督促企业整改\n\n本刊讯 南湖区总工会向企业发出监督提示函,督促企业整改安全问题。"
-                              "企业整改后添置设备30台。\n"})
+                    "k4.txt": "\n\n南湖区总工会督促企业整改\n\n本刊讯 南湖区总工会向企业发出监督提示函3份,督促企业整改安全问题。"
+                              "工会督促企业整改后,企业添置设备30台。\n"})
     listed = Answerer(two, hash_embedder, answerability=AnswerabilityModel.always()).ask(
         "有没有工会发监督提示函督促企业整改的案例")
     assert len(listed.cases) == 3 and 3 < len(listed.citations) <= 6 and verify_answer(listed, source_text) == []
     line = next(x for x in listed.text.splitlines() if "西山市" in x)
     assert "20万元" in line and line.count("[") == 2
+    line = next(x for x in listed.text.splitlines() if "南湖区" in x)
+    assert "3份" in line and "30台" in line and line.count("[") == 2
+    # 东湖's 143万元 sits at the offsets of 西山's 20万元 in another file: a span of its own, not one cited already
+    line = next(x for x in listed.text.splitlines() if "东湖县" in x)
+    assert "143万元" in line and line.count("[") == 2
 
 
 def test_a_case_list_answers_the_asked_figure_from_any_of_its_lines(index_of, hash_embedder):
