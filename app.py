@@ -118,6 +118,8 @@ CSS = """
     -webkit-mask-image: linear-gradient(to right, #000 calc(100% - 40px), transparent);
     mask-image: linear-gradient(to right, #000 calc(100% - 40px), transparent); }
   #topics .gallery-item { flex: 0 0 auto; max-width: 80vw; }
+  /* a phone zooms the page into a text box whose type is under 16 px when it is tapped (iOS Safari) */
+  textarea, input[type="text"] { font-size: 16px !important; }
   #topics .gallery-item .gallery { white-space: nowrap !important; overflow: hidden; text-overflow: ellipsis; }
   .column:has(#topics) #chat:has(.message-row) { height: calc(100vh - 180px) !important;
     height: calc(100dvh - 180px) !important; }

@@ -143,7 +143,11 @@ class Answerer:
         t_read, t_ret = found.read_ms, found.t_ret
         hits = retrieval.hits
         pool = hits[:self.pool_size(k)]  # the passages sentences were chosen from; k of them are shown
-        if not support["supported"]:
+        article = self.replies.titled(question)
+        if article is not None:  # a related topic tapped: what that article reports first
+            ans = self.replies.about_article(question, pool, q, article)
+            support = {**support, "supported": not ans.refused, "why": "article_title"}
+        elif not support["supported"]:
             ans = self.replies.refusal(question, standalone, pool, scored, q,
                                        support.get("missing") or support.get("absent") or (),
                                        detail=support["slot"] if support.get("why") == "detail_missing" else

@@ -14,9 +14,10 @@ Every citation is made by ``qa.citations.cite``, which verifies it against the s
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
-from .articles import is_untitled
+from .articles import ends_sentence, is_credit, is_untitled
 from .cases import place_names, says_place
 from .citations import cite
 from .names import places_in, signs_as
@@ -39,6 +40,7 @@ class Replies:
         self.index = index
         self.chooser = chooser
         self.case_finder = case_finder
+        self._titled: dict = {}  # "titles": printed title → (source, article), made on the first question
 
     def cite_all(self, sids: Sequence[int], q: Question, limit: int) -> tuple[list[str], list[Citation]]:
         """The sentences ``sids`` trimmed to at most ``limit`` characters of whole clauses (keeping
@@ -65,11 +67,13 @@ class Replies:
                 return lambda t, slot=slot: holds(slot, t)
         return q.has_slot if q.slot else None
 
-    def short(self, question: str, standalone: str, hits, scored, chosen, q: Question) -> Answer:
-        """A short cited answer from the ``chosen`` sentences (a refusal when none can be cited)."""
+    def short(self, question: str, standalone: str, hits, scored, chosen, q: Question, *, whole: bool = False) -> Answer:
+        """A short cited answer from the ``chosen`` sentences (a refusal when none can be cited);
+        ``whole``: each sentence as long as one answering alone."""
         # a 咋办 answer keeps each sentence as whole as one answering alone: in a case told to its end,
         # what the union did is often the clause a shorter cut drops (张祥申请县总工会发出《建议书》)
-        limit = _CHARS["answer_chars_one"] if len(chosen) == 1 or q.follows_case else _CHARS["answer_chars_each"]
+        alone = whole or len(chosen) == 1 or q.follows_case
+        limit = _CHARS["answer_chars_one"] if alone else _CHARS["answer_chars_each"]
         parts, cits = self.cite_all(chosen, q, limit)
         if not cits:
             return self.refusal(question, standalone, hits, scored, q)
@@ -83,6 +87,28 @@ class Replies:
         if numbers:  # 老板欠工资打啥电话: the number first, not inside a sentence about the line's launch
             text = f"{PHONE_LEAD}{'、'.join(numbers)}\n{text}"
         return Answer(question, text, tuple(cits), tuple(hits), standalone_question=standalone)
+
+    def titled(self, question: str) -> tuple[str, int] | None:
+        """(source, article) of the article whose title the question is, as printed (a related topic
+        tapped on the page sends its title); None for any other question."""
+        if "titles" not in self._titled:
+            titles: dict[str, tuple[str, int]] = {}
+            for key, info in self.index.articles().items():
+                title = re.sub(r"\s+", "", info.get("title", "") or "")
+                if len(title) >= 6 and not is_untitled(title):
+                    titles.setdefault(title, key)
+            self._titled["titles"] = titles
+        return self._titled["titles"].get(re.sub(r"\s+", "", question))
+
+    def about_article(self, question: str, hits, q: Question, key: tuple[str, int]) -> Answer:
+        """An article asked for by its title: what it reports first (its first two sentences that are
+        sentences, not a heading or a photo credit), cited, with the place it is about — not the one
+        sentence that happens to share most of the title's words (产改赋能,让产业工人成才成匠 had been
+        answered with 436人岗位资格认定)."""
+        ids = [sid for sid in self.index.lead_sentence_ids(*key, n=6)
+               if ends_sentence(self.index.sentences[sid].text) and len(self.index.sentences[sid].text) >= 15
+               and not is_credit(self.index.sentences[sid].text)][:2]
+        return self.short(question, question, hits, [], ids, q, whole=True)
 
     def signed(self, question: str, standalone: str, hits, q: Question) -> Answer | None:
         """A question about a person that only a byline answers, cited where it is printed with the

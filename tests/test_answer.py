@@ -115,6 +115,21 @@ def test_off_topic_is_refused_with_nearby_topics(answerer, q):
     assert verify_answer(ans, source_text) == []  # the nearest sentence it cites verifies like any citation
 
 
+def test_a_topic_tapped_after_a_refusal_gets_what_its_article_reports_first(answerer):
+    """A refusal offers nearby topics as article titles; tapping one sends the title: the answer is
+    the article's opening report (its first sentences, cited), not a refusal or a stray sentence."""
+    refused = answerer.ask("量子计算机的原理是什么?")
+    assert refused.refused and refused.topics
+    for title in refused.topics:
+        ans = answerer.ask(title)
+        assert not ans.refused and ans.support["why"] == "article_title" and 1 <= len(ans.citations) <= 2
+        assert {c.title for c in ans.citations} == {title}
+        assert verify_answer(ans, source_text) == []
+    ans = answerer.ask("货车司机之家开门迎客")
+    assert "青山县总工会在国道旁建成货车司机之家" in ans.text and "李四" not in ans.text
+    assert answerer.ask("货车司机之家开门迎客吗?").support["why"] != "article_title"  # a question, not the title
+
+
 def test_case_question_lists_articles(answerer):
     ans = answerer.ask("有没有工会帮职工讨薪的案例?")
     assert ans.kind == "cases" and not ans.refused

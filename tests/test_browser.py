@@ -143,6 +143,8 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert pg.evaluate(count) > before
     assert pg.evaluate("[...document.querySelectorAll('#sources .src-group')].map(g => g.id)") == [
         "ans-3", "ans-2", "ans-1"]
+    # the topic is an article's title: the answer is what that article reports first, cited from it
+    assert topic_text in pg.locator("#sources .src-group#ans-3").inner_text()
     pg.screenshot(path=str(ARTIFACTS / "04b-topic-clicked.png"), full_page=True)
 
     script = "<script>alert('x')</script><img src=x onerror=alert(2)>工资被拖欠了找谁?"
@@ -346,6 +348,8 @@ def test_a_refusals_topics_leave_the_input_box_on_a_phones_screen(browser, app_u
         assert chat["y"] < topics["y"] < box["y"] and topics["height"] < 80, (chat, topics, box)
         assert box["y"] + box["height"] - chat["y"] <= 844, (chat, box)  # the chat brought to the top: the box shows
         assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # the row scrolls inside, not the page
+        # a phone zooms into a text box typed under 16 px when it is tapped (a helper trying the page saw 14 px)
+        assert pg.evaluate("parseFloat(getComputedStyle(document.querySelector('#question textarea')).fontSize)") >= 16
         pg.screenshot(path=str(ARTIFACTS / "16-phone-refusal-topics.png"))
         # on a narrower phone the titles run past the screen's edge: that is no dead end — the row's right
         # edge fades (more this way), and scrolled to its end, the last title shows whole, left of the fade
