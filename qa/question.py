@@ -175,29 +175,6 @@ _RE_MEMBERS = re.compile(rf"(?:(?:(\d+)|那([二两三四五六七八九十百]+
                          r"[^,，。?？!！]{0,16}?(?:哪些|哪几|分别是|具体是[哪啥什])")
 # an item of a list of names: short and without a figure (王德胜, 焊工, 书香江都), or a body's full name
 _RE_NAME_ITEM = re.compile(r"[^\d]{2,9}|[^\d]{2,20}(?:公司|集团|厂|店|医院|学校|工会|中心)")
-
-
-def asks_members(question: str) -> bool:
-    """The question asks for the members of a group it counts itself (``_RE_MEMBERS``), not for what
-    they did (那3家企业有哪些做法: a category noun, ``GENERIC_FOCUS``, follows the 哪些)."""
-    m = _RE_MEMBERS.search(question)
-    if not m:
-        return False
-    after = re.sub(rf"^[个些{CLASSIFIERS}]", "", question[m.end():])
-    return not any(after.startswith(w) for w in GENERIC_FOCUS)
-
-
-def names_listed(text: str) -> bool:
-    """``text`` lists two names or more, one after the other (张三、李四; 江苏恒升物业公司、巨港汽车零部件公司),
-    not figures (全国劳模12人、省劳模165人) or actions (改善一线职工生产环境、加强高技能人才薪酬激励)."""
-    for clause in re.split(r"[,，。;；:：!！?？]", text):
-        items = [i.strip("“”\"《》「」 等") for i in clause.split("、")]
-        # the first item runs from the clause's start (开展了电工、焊工: its name is its end), the last to its end
-        items[0] = items[0][-9:] if len(items) > 1 else items[0]
-        items[-1] = re.split(r"等|和|及", items[-1])[0] if len(items) > 1 else items[-1]
-        if any(_RE_NAME_ITEM.fullmatch(a) and _RE_NAME_ITEM.fullmatch(b) for a, b in zip(items, items[1:])):
-            return True
-    return False
 # a name asked of a kind of thing (那个服装公司叫啥名, 这个平台叫什么): the kind
 _RE_NAME_OF = re.compile(r"(公司|厂|企业|单位|工地|饭店|酒店|餐馆|医院|学校|平台|活动|项目|比赛)[的]?(?:叫啥|叫什么|名字|名称|是哪)")
 _NOT_A_NAME = re.compile(r"[某该此这那本其各每]")
@@ -370,6 +347,29 @@ def figures(text: str) -> list[str]:
     """Numbers with a unit in ``text`` (digits first; dates are not figures)."""
     plain = RE_DATE.sub(" ", text)
     return RE_DIGIT_FIGURE.findall(plain) or RE_FIGURE.findall(plain)
+
+
+def asks_members(question: str) -> bool:
+    """The question asks for the members of a group it counts itself (``_RE_MEMBERS``), not for what
+    they did (那3家企业有哪些做法: a category noun, ``GENERIC_FOCUS``, follows the 哪些)."""
+    m = _RE_MEMBERS.search(question)
+    if not m:
+        return False
+    after = re.sub(rf"^[个些{CLASSIFIERS}]", "", question[m.end():])
+    return not any(after.startswith(w) for w in GENERIC_FOCUS)
+
+
+def names_listed(text: str) -> bool:
+    """``text`` lists two names or more, one after the other (张三、李四; 江苏恒升物业公司、巨港汽车零部件公司),
+    not figures (全国劳模12人、省劳模165人) or actions (改善一线职工生产环境、加强高技能人才薪酬激励)."""
+    for clause in re.split(r"[,，。;；:：!！?？]", text):
+        items = [i.strip("“”\"《》「」 等") for i in clause.split("、")]
+        # the first item runs from the clause's start (开展了电工、焊工: its name is its end), the last to its end
+        items[0] = items[0][-9:] if len(items) > 1 else items[0]
+        items[-1] = re.split(r"等|和|及", items[-1])[0] if len(items) > 1 else items[-1]
+        if any(_RE_NAME_ITEM.fullmatch(a) and _RE_NAME_ITEM.fullmatch(b) for a, b in zip(items, items[1:])):
+            return True
+    return False
 
 
 def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str = "") -> bool:

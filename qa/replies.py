@@ -14,6 +14,7 @@ Every citation is made by ``qa.citations.cite``, which verifies it against the s
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Sequence
 
@@ -40,7 +41,6 @@ class Replies:
         self.index = index
         self.chooser = chooser
         self.case_finder = case_finder
-        self._titled: dict = {}  # "titles": printed title → (source, article), made on the first question
 
     def cite_all(self, sids: Sequence[int], q: Question, limit: int) -> tuple[list[str], list[Citation]]:
         """The sentences ``sids`` trimmed to at most ``limit`` characters of whole clauses (keeping
@@ -88,26 +88,29 @@ class Replies:
             text = f"{PHONE_LEAD}{'、'.join(numbers)}\n{text}"
         return Answer(question, text, tuple(cits), tuple(hits), standalone_question=standalone)
 
+    @functools.cached_property
+    def _titles(self) -> dict[str, tuple[str, int]]:
+        """Printed title (spaces dropped) → (source, article), for the titles ``nearby_topics`` offers."""
+        out: dict[str, tuple[str, int]] = {}
+        for key in self.index.articles():
+            title = self.index.article_title(*key)
+            flat = re.sub(r"\s+", "", title)
+            if len(flat) >= 6 and not is_untitled(title):
+                out.setdefault(flat, key)
+        return out
+
     def titled(self, question: str) -> tuple[str, int] | None:
         """(source, article) of the article whose title the question is, as printed (a related topic
         tapped on the page sends its title); None for any other question."""
-        if "titles" not in self._titled:
-            titles: dict[str, tuple[str, int]] = {}
-            for key, info in self.index.articles().items():
-                title = re.sub(r"\s+", "", info.get("title", "") or "")
-                if len(title) >= 6 and not is_untitled(title):
-                    titles.setdefault(title, key)
-            self._titled["titles"] = titles
-        return self._titled["titles"].get(re.sub(r"\s+", "", question))
+        return self._titles.get(re.sub(r"\s+", "", question))
 
     def about_article(self, question: str, hits, q: Question, key: tuple[str, int]) -> Answer:
         """An article asked for by its title: what it reports first (its first two sentences that are
         sentences, not a heading or a photo credit), cited, with the place it is about — not the one
         sentence that happens to share most of the title's words (产改赋能,让产业工人成才成匠 had been
         answered with 436人岗位资格认定)."""
-        ids = [sid for sid in self.index.lead_sentence_ids(*key, n=6)
-               if ends_sentence(self.index.sentences[sid].text) and len(self.index.sentences[sid].text) >= 15
-               and not is_credit(self.index.sentences[sid].text)][:2]
+        texts = {sid: self.index.sentences[sid].text for sid in self.index.lead_sentence_ids(*key, n=6)}
+        ids = [sid for sid, text in texts.items() if ends_sentence(text) and len(text) >= 15 and not is_credit(text)][:2]
         return self.short(question, question, hits, [], ids, q, whole=True)
 
     def signed(self, question: str, standalone: str, hits, q: Question) -> Answer | None:
