@@ -15,6 +15,7 @@ Slots and what counts as holding one (``Question.has_slot``):
 | phone | 电话, 号码, 热线是多少 | a 5+ digit number |
 | clock | 几点, 开放时间, 营业时间 | a clock time, 全天, 24小时 |
 | date | 什么时候, 哪年 | a date |
+| date (next time) | 下回啥时候再来, 下次什么时候办 | a date still to come (计划, 将于 …) or how often it is held (每月一次), not the day it was |
 | date (a day) | 哪天, 几号, 几月几号 | a day of the month (3月22日), not a year alone |
 | which | 哪个县, 哪家公司, 哪些行业 | that noun after a name (泗洪县), not after 某 or 该 (县某餐饮公司 withholds the name) |
 | name | 叫啥, 叫什么名字, 题目 | a quoted name (“…”, 《…》) or a person's name; asked of a kind (那个公司叫啥) a name of that kind (“金地瓜”维权服务平台), not 县某服装公司 |
@@ -23,8 +24,8 @@ Slots and what counts as holding one (``Question.has_slot``):
 | address | 地址, 位置, 具体在哪 | a street address (…路…号, 位于) |
 | legal | 合法吗, 违法吗, 有必要吗 | what the law or a rule says |
 | frequency | 几次, 频率, 多久一次 | 每月, 一季一次 … |
-| duration | 多久, 多长时间, 几天 | a number of days, months, hours … |
-| procedure | 怎么申请/报名/办理, 什么条件, 手续 | how to: 扫码, 拨打, 到…报名 … |
+| duration | 多久, 多长时间, 几天 (not 十几个钟头, 三十几年: a rough number told) | a number of days, months, hours …; asked in months or weeks (几个月) one in days, weeks, months or years, asked in hours one in hours or minutes |
+| procedure | 怎么申请/报名/办理, 从哪报, 上哪报名, 什么条件, 手续 | how to: 扫码, 拨打, 到…报名 … |
 | service | 找谁, 去哪, 投诉 (not 咋办/怎么办: "what happens / what is done" — a court enforcing a ruling, a treatment arranged — answers those as well as a hotline) | a hotline, centre, station, legal aid … |
 | location | 在哪, 哪里 after the place's own name (司机之家在哪, 驿站在哪儿) | where it was built or set up (在国道、省道线上建设, 建设了…港口、…物流园等…“司机之家”), 位于 |
 | focus | 什么/哪些 + noun | that noun (or its bulletin synonym) |
@@ -86,7 +87,7 @@ CASE_WORDS = re.compile(_ASK_FOR_SOME + r"|有没有|有哪些|哪些|的?(典�
                         r"|的典型(?=$|[,，。;；!！\s])|(?<=几个)典型")
 
 CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍回"  # measure words after a count
-_RE_UNIT = re.compile(rf"(?:多少|(?<![好哪那这])几)\s*(人次|[{CLASSIFIERS}])")
+_RE_UNIT = re.compile(rf"(?:多少|(?<![好哪那这十])几)\s*(人次|[{CLASSIFIERS}])")
 # 交几个点 / 多少个百分点: a percentage (几点 asks the time; 有几个点 / 建了几个点位 count places)
 _RE_POINTS = re.compile(r"(?<![有建设开办])(?:多少|几)个(?:百分)?点(?!位)|(?:多少|几)个?百分点|(?<![有建设开办])多少点|百分之(?:多少|几)")
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N");
@@ -115,18 +116,19 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     # 多久比一回, 多长时间去一趟: how often, as 多久一次 asks
     ("frequency", re.compile(r"几次|频率|每隔|(?:多久|多长时间)[^?？,，]{0,8}一[次回趟轮]")),
     # 好几个月 says how long something has lasted, 那几个月的工钱 points at the months: neither asks
-    ("duration", re.compile(r"多久|多长时间|多少时间|多长|(?<![好那这])(?:几天|几个月|几年|几个?(?:工作日|小时|钟头|星期|礼拜|周))|"
+    ("duration", re.compile(r"多久|多长时间|多少时间|多长|(?<![好那这十])(?:几天|几个月|几年|几个?(?:工作日|小时|钟头|星期|礼拜|周))|"
                             r"多少个?(?:工作日|小时|钟头|星期|礼拜|周|天)")),
     ("address", re.compile(r"地址|位置|具体在哪|在哪条路|哪几条路|哪条路|哪些路|什么路|哪条街|哪些街|怎么过去|怎么走|门牌")),
     ("legal", re.compile(r"(?<!联)合法|违法|犯法|正常吗|有必要|符合规定|规定吗")),  # not 联合法院 (jointly with a court)
-    ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册)|"
-                             r"(申请|报名|办理|登记)(找谁|找哪|去哪|在哪|到哪)|"  # 报名找谁: how to sign up, not whom to complain to
+    # 从哪报 / 上哪报名: where to sign up, said with a bare 报 as often as with 报名 (not 报销, 报警, 报道)
+    ("procedure", re.compile(r"(怎么|如何|怎样|咋|去哪|在哪|哪里|到哪|从哪|上哪)(申请|报名|办理|加入|参加|领取|申报|登记|下载|注册|报(?![销警道告纸社]))|"
+                             r"(申请|报名|办理|登记)(找谁|找哪|去哪|在哪|到哪|从哪|上哪)|"  # 报名找谁: how to sign up, not whom to complain to
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
     ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?![做搞办弄干])(?P<which>[\u4e00-\u9fff]{1,2})")),
-    ("figure", re.compile(r"多少|(?<![好哪那这])几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
+    ("figure", re.compile(r"多少|(?<![好哪那这十])几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
     ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
     ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
-    ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|什么地方|啥地方|求助|投诉|反映|在哪")),
+    ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|从哪|上哪|什么地方|啥地方|求助|投诉|反映|在哪")),
     ("person", re.compile(r"谁(?!家)|哪位|什么人")),
 )
 _RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4}?)(?:了|呢|吗|啊|呀)?[?？。!！~]*$")
@@ -150,8 +152,11 @@ _RE_ADDRESS = re.compile(r"位于|坐落|地址[:：为是]|\d+号|[\u4e00-\u9ff
 _RE_LOCATION = re.compile(r"位于|坐落|(?:在|于)[^,，。;；]{2,16}?(?:建设|建成|设立|设置|打造|建立|开设|落户)|"
                           r"(?:建设|建成|设立|打造|建立)了?[^,，。;；]{2,20}?(?:港口|物流园|基地|集散地|园区|服务区|社区|广场|沿线|(?<!驿)(?<!服务)站)")
 _RE_LEGAL = re.compile(r"违法|合法|依法|法律|规定|违反")
-_RE_WHERE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|啥地方")
+_RE_WHERE = re.compile(r"在哪|哪里|哪儿|去哪|从哪|上哪|什么地方|啥地方")
 _RE_DAY_ASKED = re.compile(r"哪天|哪一天|几号|几月几[号日]|具体日期|哪一日")
+# when it is held next (下回啥时候再来, 下次什么时候办): answered by a date still to come or by how often it is held
+_RE_NEXT_TIME = re.compile(r"下回|下次|下一次|下一回|下一期|下一场|下一届|(?:啥|什么)时候再")
+_RE_FUTURE = re.compile(r"将于|将在|计划|拟于|下一步|明年|下半年|下个月|每年|定期")
 _RE_DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号]|当天|同日")
 _RE_ROLE = re.compile(r"(副?(?:主席|书记|负责人|局长|队长|经理|院长|站长|校长|组长|馆长|董事长|总经理))[^,，。?？]{0,3}(?:是谁|叫啥|叫什么|是哪位)")
 _RE_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}点|全天|24小时")
@@ -328,6 +333,10 @@ class Question:
 # slots held when one pattern matches
 # a duration asked in days or years (几天, 多少年) is held by one in that unit (当天 and 当场 are days)
 _DURATION_UNITS = {"天": "天|日|当场", "年": "年"}
+# a length asked in months or weeks (几个月, 多少周) is not held by one in hours or minutes (1小时内 says how
+# fast a course filled, not how long it runs; 当天 is the day something happened), nor one asked in hours (几个小时) by one in days or years
+_DURATION_SCALES = ((re.compile(r"(?:(?<![好那这十])几|多少)个?(?:月|周|星期|礼拜)"), re.compile(r"^(?!当).*(?:月|天|日|周|星期|年|工作日)")),
+                    (re.compile(r"(?:(?<![好那这十])几|多少)个?(?:小时|钟头)"), re.compile(r"小时|分钟|当场")))
 _HELD_BY = {"money": _RE_MONEY, "price": _RE_PRICE, "phone": _RE_PHONE, "clock": _RE_CLOCK, "address": _RE_ADDRESS, "legal": _RE_LEGAL,
             "duration": _RE_DURATION, "procedure": _RE_PROCEDURE, "frequency": _RE_FREQUENCY, "service": _RE_SERVICE,
             "location": _RE_LOCATION}
@@ -392,6 +401,8 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
         units = (unit, *SAME_UNITS.get(unit, ()))
         return any(u in f.replace("％", "%") for f in figs for u in units)
     if slot == "date":
+        if _RE_NEXT_TIME.search(asked):  # 下回啥时候再来: a date to come, or how often it is held; not the day it was
+            return bool(_RE_FREQUENCY.search(text) or (_RE_FUTURE.search(text) and RE_DATE.search(text)))
         if focus == "日":  # 哪天/几号: a day, not a year
             return bool(_RE_DAY.search(text))
         return bool(RE_DATE.search(text) or re.search(r"今年|去年|前年", text))
@@ -415,6 +426,8 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
         return bool(re.search(r"[“《「]", text) or _person_names(text))
     if slot == "duration" and unit in _DURATION_UNITS:  # 多少天 is not answered by 近三年
         return any(re.search(_DURATION_UNITS[unit], m.group()) for m in _RE_DURATION.finditer(text))
+    if slot == "duration" and (scale := next((held for ask, held in _DURATION_SCALES if ask.search(asked)), None)):
+        return any(scale.search(m.group()) for m in _RE_DURATION.finditer(text))
     if slot in _HELD_BY:
         return bool(_HELD_BY[slot].search(text))
     if slot == "focus":

@@ -553,6 +553,21 @@ def test_generic_category_words_weigh_little_and_outcome_is_noted(words_only):
     ("安徽12351派发的280件工单里，欠薪的占多少件", "其中欠薪工单96件。", True),
     ("服装厂改制老板一下要裁26个人,最后裁了几个", "县某服装公司改制,拟裁员26人。", False),
     ("服装厂改制老板一下要裁26个人,最后裁了几个", "最终仅裁员11人,给予人均1.8万元经济补偿。", True),
+    # a length asked in months is not one in hours, nor the day something happened (fresh16's 古筝班 question)
+    ("宝鸡文化宫的古筝班一期要学几个月", "首次推出培训课程当天,就有5万余名职工在线上抢课,所有课程1小时内“爆满”。", False),
+    ("宝鸡文化宫的古筝班一期要学几个月", "每期课程3个月。", True),
+    ("电子书借一次能看几个星期", "借阅期为90天。", True),
+    ("提了意见要等几个小时", "确保48小时内给予回复。", True),
+    ("提了意见要等几个小时", "近三年,共走访慰问60家。", False),
+    # when it is held next: a date still to come or how often, not the day it was (fresh16's 下回啥时候再来)
+    ("中铁市政环保公司请的专家下回啥时候再来", "12月12日,中铁上海工程局集团市政环保公司一名职工说。", False),
+    ("中铁市政环保公司请的专家下回啥时候再来", "公司计划于6月1日再次邀请专家来公司义诊。", True),
+    ("读书讲堂下次什么时候办", "讲堂每月举办一次。", True),
+    ("读书讲堂什么时候办的", "12月12日,讲堂举办首期活动。", True),
+    # 从哪报 / 上哪报名: how to sign up (a tune question had been read as asking nothing)
+    ("宝鸡文化宫的公益课一般从哪报", "在微信公众号开通线上报名小程序。", True),
+    ("宝鸡文化宫的公益课一般从哪报", "目前,市工人文化宫常年开设两大类50多项公益培训课程。", False),
+    ("去文化宫学跳舞上哪报名啊", "在微信公众号开通线上报名小程序。", True),
 ])
 def test_slot_matching(q, text, expect, words_only):
     assert analyse(q, words_only).has_slot(text) is expect
@@ -713,6 +728,12 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     ("流动党支部哪家做过", ""),
     ("兴化哪家厂签了集体合同", "which"),
     ("工会主席是谁", "person"),
+    # 十几个钟头, 三十几年 tell a rough number, they ask none (a tune question had been refused as 没有找到具体时长)
+    ("在益阳跑网约车一天开十几个钟头，累了想找个地方歇脚喝口水", ""),
+    ("在外地干了三十几年了还没户口 劳模能帮着落户吗", ""),
+    ("一下裁了二十几个人 工会管不管", ""),
+    ("宝鸡文化宫的公益课一般从哪报", "procedure"),
+    ("想反映问题从哪找人", "service"),
 ])
 def test_a_price_is_asked_apart_from_an_amount(question, slot):
     from qa.question import slot_of
