@@ -87,7 +87,11 @@ CASE_WORDS = re.compile(_ASK_FOR_SOME + r"|有没有|有哪些|哪些|的?(典�
                         r"|的典型(?=$|[,，。;；!！\s])|(?<=几个)典型")
 
 CLASSIFIERS = "个名家件次人条场支项位所天年届批期节元台辆套本户座处间份册篇张块栋层岁倍回"  # measure words after a count
-_RE_UNIT = re.compile(rf"(?:多少|(?<![好哪那这十])几)\s*(人次|[{CLASSIFIERS}])")
+# a 几 that asks: not 好几 / 那几 / 这几 (telling or pointing: 好几个月, 那几个月的工钱), nor 十几 (a rough number
+# told: 十几个钟头, 三十几年); a count's 几 is also not 哪几 (which ones)
+_JI = r"(?<![好那这十])几"
+_JI_COUNT = r"(?<![好哪那这十])几"
+_RE_UNIT = re.compile(rf"(?:多少|{_JI_COUNT})\s*(人次|[{CLASSIFIERS}])")
 # 交几个点 / 多少个百分点: a percentage (几点 asks the time; 有几个点 / 建了几个点位 count places)
 _RE_POINTS = re.compile(r"(?<![有建设开办])(?:多少|几)个(?:百分)?点(?!位)|(?:多少|几)个?百分点|(?<![有建设开办])多少点|百分之(?:多少|几)")
 # a figure is a number with a unit (not a date, a brand like "1958" or "1+N");
@@ -100,6 +104,9 @@ RE_FIGURE = re.compile(
 RE_DIGIT_FIGURE = re.compile(rf"\d[\d.,]*{_FIGURE_TAIL}")
 _RE_NUMBER = re.compile(r"[\d一二三四五六七八九十两百千万][\d.,一二三四五六七八九十两百千万]*")
 RE_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(?:份|初|底|中旬)?|\d{1,2}日")
+
+# where a question asks a place to go (在哪, 从哪报, 什么地方): a service is asked as much by these as by 找谁
+_RE_WHERE = re.compile(r"在哪|哪里|哪儿|去哪|从哪|上哪|什么地方|啥地方")
 
 _SLOT_ASKED = (  # order matters: the first that matches decides
     ("phone", re.compile(r"电话(号码?)?(是)?(多少|几号|是啥)|(打|拨)(啥|什么|哪个)(电话|热线)|号码|手机号|联系方式|"
@@ -115,8 +122,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
                          r"(?:半夜|夜里|晚上|深夜|凌晨|周末|节假日)(?:也|还|都)?(?:打|去|来)?(?:能|有人|开|营业|行)(?!住|睡|过夜|休息|歇|洗)[^,，。?？]{0,3}(?:吗|不|没|么)")),
     # 多久比一回, 多长时间去一趟: how often, as 多久一次 asks
     ("frequency", re.compile(r"几次|频率|每隔|(?:多久|多长时间)[^?？,，]{0,8}一[次回趟轮]")),
-    # 好几个月 says how long something has lasted, 那几个月的工钱 points at the months: neither asks
-    ("duration", re.compile(r"多久|多长时间|多少时间|多长|(?<![好那这十])(?:几天|几个月|几年|几个?(?:工作日|小时|钟头|星期|礼拜|周))|"
+    ("duration", re.compile(r"多久|多长时间|多少时间|多长|" + _JI + r"(?:天|个月|年|个?(?:工作日|小时|钟头|星期|礼拜|周))|"
                             r"多少个?(?:工作日|小时|钟头|星期|礼拜|周|天)")),
     ("address", re.compile(r"地址|位置|具体在哪|在哪条路|哪几条路|哪条路|哪些路|什么路|哪条街|哪些街|怎么过去|怎么走|门牌")),
     ("legal", re.compile(r"(?<!联)合法|违法|犯法|正常吗|有必要|符合规定|规定吗")),  # not 联合法院 (jointly with a court)
@@ -125,10 +131,10 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
                              r"(申请|报名|办理|登记)(找谁|找哪|去哪|在哪|到哪|从哪|上哪)|"  # 报名找谁: how to sign up, not whom to complain to
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
     ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?![做搞办弄干])(?P<which>[\u4e00-\u9fff]{1,2})")),
-    ("figure", re.compile(r"多少|(?<![好哪那这十])几[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
+    ("figure", re.compile(r"多少|" + _JI_COUNT + r"[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
     ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
     ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
-    ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|哪里|哪儿|去哪|从哪|上哪|什么地方|啥地方|求助|投诉|反映|在哪")),
+    ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|求助|投诉|反映|" + _RE_WHERE.pattern)),
     ("person", re.compile(r"谁(?!家)|哪位|什么人")),
 )
 _RE_FOCUS = re.compile(r"(?:什么|哪些|啥|哪种|哪类)([\u4e00-\u9fff]{2,4}?)(?:了|呢|吗|啊|呀)?[?？。!！~]*$")
@@ -152,7 +158,6 @@ _RE_ADDRESS = re.compile(r"位于|坐落|地址[:：为是]|\d+号|[\u4e00-\u9ff
 _RE_LOCATION = re.compile(r"位于|坐落|(?:在|于)[^,，。;；]{2,16}?(?:建设|建成|设立|设置|打造|建立|开设|落户)|"
                           r"(?:建设|建成|设立|打造|建立)了?[^,，。;；]{2,20}?(?:港口|物流园|基地|集散地|园区|服务区|社区|广场|沿线|(?<!驿)(?<!服务)站)")
 _RE_LEGAL = re.compile(r"违法|合法|依法|法律|规定|违反")
-_RE_WHERE = re.compile(r"在哪|哪里|哪儿|去哪|从哪|上哪|什么地方|啥地方")
 _RE_DAY_ASKED = re.compile(r"哪天|哪一天|几号|几月几[号日]|具体日期|哪一日")
 # when it is held next (下回啥时候再来, 下次什么时候办): answered by a date still to come or by how often it is held
 _RE_NEXT_TIME = re.compile(r"下回|下次|下一次|下一回|下一期|下一场|下一届|(?:啥|什么)时候再")
@@ -335,8 +340,8 @@ class Question:
 _DURATION_UNITS = {"天": "天|日|当场", "年": "年"}
 # a length asked in months or weeks (几个月, 多少周) is not held by one in hours or minutes (1小时内 says how
 # fast a course filled, not how long it runs; 当天 is the day something happened), nor one asked in hours (几个小时) by one in days or years
-_DURATION_SCALES = ((re.compile(r"(?:(?<![好那这十])几|多少)个?(?:月|周|星期|礼拜)"), re.compile(r"^(?!当).*(?:月|天|日|周|星期|年|工作日)")),
-                    (re.compile(r"(?:(?<![好那这十])几|多少)个?(?:小时|钟头)"), re.compile(r"小时|分钟|当场")))
+_DURATION_SCALES = ((re.compile(rf"(?:{_JI}|多少)个?(?:月|周|星期|礼拜)"), re.compile(r"^(?!当).*(?:月|天|日|周|星期|年|工作日)")),
+                    (re.compile(rf"(?:{_JI}|多少)个?(?:小时|钟头)"), re.compile(r"小时|分钟|当场")))
 _HELD_BY = {"money": _RE_MONEY, "price": _RE_PRICE, "phone": _RE_PHONE, "clock": _RE_CLOCK, "address": _RE_ADDRESS, "legal": _RE_LEGAL,
             "duration": _RE_DURATION, "procedure": _RE_PROCEDURE, "frequency": _RE_FREQUENCY, "service": _RE_SERVICE,
             "location": _RE_LOCATION}
