@@ -257,9 +257,25 @@ class SentenceChooser:
                                             not any(q.covers(t, self.tokens(sid)) and not q.covers(t, given) for t in q.tokens)))
                 if extra:
                     chosen.append(extra[0])
+        if not q.asks_detail and not q.wants_cases and len(chosen) < 2:
+            # 家里困难 公司工会能给救济不: the way of helping (一人一档, 爱心基金) and, from the same report,
+            # how many it has helped (先后有300名困难职工得到救助), as a case line adds its figure
+            figure = self.figure_sentence(scored, best, best_score, chosen)
+            if figure is not None:
+                chosen.append(figure)
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         head = [best - 1, best] if best - 1 in chosen else [best]
         return head + [sid for sid in chosen if sid not in head]
+
+    def figure_sentence(self, scored, best: int, best_score: float, chosen: list[int]) -> int | None:
+        """When no ``chosen`` sentence gives a figure in digits: the best-scored sentence of ``best``'s
+        report that does, within ``answer_figure_margin`` of the best score; None otherwise."""
+        sents = self.index.sentences
+        if any(RE_DIGIT_FIGURE.search(sents[sid].text) for sid in chosen):
+            return None
+        figures = [(sc, sid) for sc, sid, _ in scored[1:12] if sid not in chosen and self.same_report(sid, best)
+                   and sc >= best_score - W["answer_figure_margin"] and RE_DIGIT_FIGURE.search(sents[sid].text)]
+        return max(figures)[1] if figures else None
 
     def _was_said(self, said: Said | None, sid: int) -> bool:
         """An earlier answer cited sentence ``sid`` and it holds nothing the follow-up asks

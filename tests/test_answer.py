@@ -1223,6 +1223,32 @@ def test_the_sentence_after_completes_a_best_one_that_only_names_the_subject(ind
     assert SentenceChooser(index).choose(q, [(1.0, named, None), (0.7, checked, None)]) == [named]
 
 
+@pytest.mark.parametrize("figure_score, another_report, joins", [
+    (0.95, False, True),  # close behind, same report: how many it helped joins
+    (0.85, False, False),  # further behind than answer_figure_margin
+    (0.95, True, False),  # another report's figure says nothing of this one
+])
+def test_an_answer_without_a_figure_adds_its_reports_figure(index_of, words_only, figure_score, another_report, joins):
+    """家里困难 公司工会能给救济不 was answered with how the company helps (一人一档, 爱心基金) and not the
+    sentence after the next, 先后有300名困难职工得到救助: a plain answer with no figure in digits adds the
+    best sentence of its report that gives one, close enough behind (answer_figure_margin)."""
+    from qa.sentences import W, SentenceChooser
+
+    index = index_of({"w.txt": "\n\n东湖机械公司关爱职工\n\n本报讯 东湖机械公司建立困难职工档案,用好爱心基金帮扶困难职工。"
+                               "公司还组织职工开展文体活动。近三年,先后有300名困难职工得到救助。\n\n"
+                               "西山县总工会送温暖\n\n本刊讯 西山县总工会走访慰问困难职工120户。\n"})
+    help_, other, figure = (next(i for i, s in enumerate(index.sentences) if w in s.text) for w in ("爱心基金", "文体", "300名"))
+    if another_report:
+        figure = next(i for i, s in enumerate(index.sentences) if "120户" in s.text)
+    assert W["answer_figure_margin"] == pytest.approx(0.1)
+    q = analyse("家里困难 东湖机械公司工会能给救济不", words_only)
+    assert not q.asks_detail and not q.wants_cases
+    chosen = SentenceChooser(index).choose(q, [(1.0, help_, None), (figure_score, figure, None), (0.5, other, None)])
+    assert chosen == ([help_, figure] if joins else [help_])
+    q = analyse("东湖机械公司救助了多少困难职工", words_only)  # a figure asked: the asked-detail rules answer it
+    assert q.asks_detail
+
+
 def test_an_asked_detail_comes_before_the_sentence_after(index_of, words_only):
     """几点开门？晚上能去吗 about the truck drivers' rest stops: the sentence holding 24小时 completes the answer,
     not the next sentence that only adds more of the question's words (which left the clock time out and refused)."""
