@@ -78,9 +78,11 @@ CASE_PATTERN = re.compile(
     r"案例|例子|事例|典型|经验|好做法|做法|举措有哪些|(哪些|什么|有何)(举措|办法)|"
     r"(联手|联合|携手)[^?？]{0,12}(的|做了)|" + _MANY_PLACES + "|" + _DONE_WELL + "|" + _ANYONE_DID + "|" + _TO_LEARN + "|"
     + _OTHER_PLACES + r"[是都又还]{0,2}(怎么|咋|如何)|" + _ASK_FOR_SOME)
-# a case request that asks for several places or units (各地, 哪些地方, 哪几家, 谁家, 都谁在搞, 给我找几个):
+# a case request that asks for several places or units (各地, 哪些地方, 哪几家, 谁家, 都谁在搞, 给我找几个, 有哪些例子):
 # a list of one does not answer it
-SEVERAL_PATTERN = re.compile(_MANY_PLACES + r"|都谁|" + _OTHER_PLACES + "|" + _ASK_FOR_SOME)
+# examples asked in the plural (有哪些例子, 例子有哪些, 找几个案例) ask for several as much
+_SOME_EXAMPLES = r"哪些(?:例子|案例|事例|典型)|(?:例子|案例|事例)都?有哪些|几个(?:例子|案例|事例)"
+SEVERAL_PATTERN = re.compile(_MANY_PLACES + r"|都谁|" + _OTHER_PLACES + "|" + _ASK_FOR_SOME + "|" + _SOME_EXAMPLES)
 # intent words removed before searching, so "典型案例" in a passage does not outrank the topic
 CASE_WORDS = re.compile(_ASK_FOR_SOME + r"|有没有|有哪些|哪些|的?(典型)?(案例|例子|事例)|可以参考|可供参考|经验做法|好做法|的?经验|的?做法|[?？]"
                         # …的典型 / 几个典型 asking for cases (not 选树先进典型的做法, whose 典型 is the subject)

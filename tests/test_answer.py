@@ -462,6 +462,9 @@ def test_a_question_asking_across_places_wants_cases(q, cases, words_only):
     ("这种双向宣讲都谁在搞，规模多大", True),
     ("给我找几个工会的线上服务平台、小程序", True),
     ("基层工会缺人又缺钱，别的地方是怎么解决的", True),
+    ("女职工服务方面有哪些例子", True),  # examples asked in the plural
+    ("工会帮职工提升学历的例子有哪些", True),
+    ("针对女职工的活动或者服务，找几个案例", True),
     ("有没有工会帮人讨薪的案例", False),  # one case will do
     ("深化产改的典型", False),
     ("依托国家级职工书屋开展职工学习的做法", False),
