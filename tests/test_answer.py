@@ -772,6 +772,9 @@ def test_what_holds_a_price_or_an_amount(slot, text, held):
     ("回", "下基层讲课156场", True),
     ("人", "建成司机之家5家", False),
     ("家", "表彰135名优秀志愿者", False),
+    ("件", "帮助职工解决实际困难52项", True),  # 件, 项 and 个 count matters alike (解决了几件)
+    ("件", "解决产业工人急难愁盼问题173个", True),
+    ("件", "表彰135名优秀志愿者", False),
 ])
 def test_a_count_is_held_by_a_measure_word_that_counts_the_same(unit, text, held):
     from qa.question import holds
