@@ -26,13 +26,20 @@ from .wordlists import rows, table, words
 
 _SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|地区|省|市|县|区|盟|旗|州)$")
 _AUTONOMOUS = re.compile(r"自治[区州县旗]$")
-_ORG_END = ("公司", "集团", "工厂")
-_EVERYDAY_FREQ = 50  # jieba dictionary frequency above which a "name" is an everyday word (师傅 1976)
-_BRAND_FREQ = 10  # a brand jieba hardly knows (富士康 4, 顺丰 0, 美团 0)
-_WORK_AFTER = re.compile(r"^[^,，。?？!！]{0,2}(工会|员工|职工|工人|快递|骑手|外卖|司机|公司|集团|工厂|厂|上班|打工)")
-_ROLE_AFTER = re.compile(r"^(师傅|主席|书记|老师|经理|主任|同志|劳模|工匠|是谁|是哪)")
-_ROLE_BEFORE = re.compile(r"(劳模|工匠|主席|书记|师傅|职工|工人|农民工|同志|老师|经理|主任)$")
 _WHO = table("question_words")
+_CUES = _WHO["name_cues"]  # the words around a name that make it one (qa/data/question_words.json)
+
+
+def _alternatives(key: str) -> str:
+    return "|".join(map(re.escape, _CUES[key]))
+
+
+_ORG_END = tuple(_CUES["organisation_ends"])
+_EVERYDAY_FREQ = int(_CUES["everyday_frequency"])  # jieba dictionary frequency above which a "name" is an everyday word (师傅 1976)
+_BRAND_FREQ = int(_CUES["brand_frequency"])  # a brand jieba hardly knows (富士康 4, 顺丰 0, 美团 0)
+_WORK_AFTER = re.compile(r"^[^,，。?？!！]{0,2}(" + _alternatives("work_after") + ")")  # 富士康有工会吗, 美团骑手
+_ROLE_AFTER = re.compile("^(" + _alternatives("role_after") + ")")  # 王德胜师傅, 张三是谁
+_ROLE_BEFORE = re.compile("(" + _alternatives("role_before") + ")$")  # 劳模许振超
 PERSON_ROLES = tuple(_WHO["person_roles"])  # roles the bulletins print before a name (文艺骨干于瑜, 司机张业建)
 # 韩文豪是谁 / 那个于瑜是干啥的 / 王兆地咋回事: who or what a named person is
 _RE_IDENTITY = re.compile(r"(?:这个人|这人|此人|同志|师傅|老师)?(?:到底|究竟)?(?:" + "|".join(map(re.escape, _WHO["identity_asks"])) + ")")
