@@ -26,7 +26,7 @@ from typing import Iterator, Sequence
 from .answerability import AnswerabilityModel, EvidenceReader
 from .cases import CaseFinder
 from .citations import pieces
-from .conversation import condense, earlier_answers, names_no_subject, new_subject, with_subject
+from .conversation import condense, earlier_answers, last_question, names_no_subject, new_subject, with_subject
 from .question import Question, analyse
 from .records import Answer, Citation
 from .related import RelatedWords
@@ -144,8 +144,11 @@ class Answerer:
         hits = retrieval.hits
         pool = hits[:self.pool_size(k)]  # the passages sentences were chosen from; k of them are shown
         article = self.replies.titled(question)
-        if article is not None:  # a related topic tapped: what that article reports first
-            ans = self.replies.about_article(question, pool, q, article)
+        if article is not None:  # a related topic tapped: what that article says nearest the question before, or first
+            earlier = last_question(history) if history else None
+            near = self.retriever.query_vector(earlier) if earlier else None
+            said = Said(said_spans(earlier_answers(history)), q) if history else None
+            ans = self.replies.about_article(question, pool, q, article, near, said)
             support = {**support, "supported": not ans.refused, "why": "article_title"}
         elif not support["supported"]:
             ans = self.replies.refusal(question, standalone, pool, scored, q,

@@ -50,6 +50,12 @@ def _turn_questions(history: Sequence) -> list[str]:
     return qs
 
 
+def last_question(history: Sequence) -> str | None:
+    """The last question asked in ``history`` (the turn before the one being answered), or None."""
+    qs = _turn_questions(history)
+    return qs[-1] if qs else None
+
+
 def earlier_answers(history: Sequence) -> str:
     """The text of the last answers in ``history`` (as many as the questions a follow-up is read
     with: ``_CHAIN``), joined; {'role': 'assistant'} turns, (question, answer) pairs or {'q', 'a'}."""

@@ -104,13 +104,36 @@ class Replies:
         tapped on the page sends its title); None for any other question."""
         return self._titles.get(re.sub(r"\s+", "", question))
 
-    def about_article(self, question: str, hits, q: Question, key: tuple[str, int]) -> Answer:
+    def about_article(self, question: str, hits, q: Question, key: tuple[str, int], near=None, said=None) -> Answer:
         """An article asked for by its title: what it reports first (its first two sentences that are
         sentences, not a heading or a photo credit), cited, with the place it is about — not the one
         sentence that happens to share most of the title's words (产改赋能,让产业工人成才成匠 had been
-        answered with 436人岗位资格认定)."""
-        texts = {sid: self.index.sentences[sid].text for sid in self.index.lead_sentence_ids(*key, n=6)}
-        ids = [sid for sid, text in texts.items() if ends_sentence(text) and len(text) >= 15 and not is_credit(text)][:2]
+        answered with 436人岗位资格认定).  Tapped after a question (``near``: that question's vector), it
+        is what the article says nearest to that question instead, less what the conversation already
+        cited (``said``: a ``qa.said.Said``): a topic offered under the refusal of 下班路上被车撞了算工伤不
+        had answered with its article's opening praise, not the injury case it was offered for."""
+        def whole(sid: int) -> bool:
+            text = self.index.sentences[sid].text
+            return ends_sentence(text) and len(text) >= 15 and not is_credit(text)
+
+        def unsaid(sid: int) -> bool:
+            return said is None or not said.said(self.index.sentences[sid].text)
+
+        ids = []
+        vecs = self.index.sentence_vectors
+        every = [sid for sid in self.index.sentence_ids_by_article().get(key, []) if whole(sid)]
+        if near is not None and vecs is not None and every:
+            cos = vecs[every].astype("float32") @ near.astype("float32")
+            nearest = [every[i] for i in cos.argsort()[::-1]]
+            # the nearest sentence and the rest of its paragraph (the case it begins, told to its end), less
+            # what was said; else the nearest sentences not said yet
+            story = [nearest[0], *self.chooser.paragraph_around(nearest[0])[1]]
+            told = [sid for sid in story if ends_sentence(self.index.sentences[sid].text) and unsaid(sid)
+                    and not is_credit(self.index.sentences[sid].text)]
+            ids = told[:2] or [sid for sid in nearest if unsaid(sid)][:2]
+            ids.sort()
+        if not ids:
+            ids = [sid for sid in self.index.lead_sentence_ids(*key, n=6) if whole(sid)][:2]
         return self.short(question, question, hits, [], ids, q, whole=True)
 
     def signed(self, question: str, standalone: str, hits, q: Question) -> Answer | None:

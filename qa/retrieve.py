@@ -184,6 +184,14 @@ class Retriever:
         hits = [dataclasses.replace(h, rank=r) for r, h in enumerate(found + [h for h in retrieval.hits if h.chunk.id not in ids], 1)]
         return dataclasses.replace(retrieval, hits=hits)
 
+    def query_vector(self, text: str) -> np.ndarray | None:
+        """``text`` embedded as a question (None without dense search)."""
+        from .tokens import normalise
+
+        if self.fusion == "bm25":
+            return None
+        return self.embedder.encode_queries([normalise(text)])[0]
+
     def closeness(self, texts: list[str]) -> list[Closeness | None]:
         """How close the bulletins come to each text, without ranking them: the best passage cosine
         over the whole index, and the best sentence cosine among the sentences of the ``pool``

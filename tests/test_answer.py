@@ -130,6 +130,28 @@ def test_a_topic_tapped_after_a_refusal_gets_what_its_article_reports_first(answ
     assert answerer.ask("货车司机之家开门迎客吗?").support["why"] != "article_title"  # a question, not the title
 
 
+def test_a_topic_tapped_after_a_question_tells_what_its_article_says_nearest_to_it(index_of, hash_embedder):
+    """A topic offered under 下班路上被车撞了算工伤不 (refused, citing 王兆地's case as the nearest sentence) was
+    answered, when tapped, with its article's opening praise; after a question it is what the article says
+    nearest to that question, going on with the case the earlier answer cited, not saying it again."""
+    from qa.answerability import AnswerabilityModel
+
+    title = "东湖县总工会维权有力"
+    index = index_of({"w.txt": f"\n\n{title}\n\n本刊讯 今年以来,东湖县总工会认真贯彻落实上级部署,打造特色品牌取得了显著成绩。"
+                               "县总工会还开展了职工文艺汇演活动。\n"
+                               "农民工王五在下班途中发生交通事故,应获得工伤保险金10万元。老板赵某拒不执行。"
+                               "县法院将10万元强制执行到位。\n"})
+    a = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    alone = a.ask(title)
+    assert "显著成绩" in alone.text and "强制执行" not in alone.text  # no question before: what it reports first
+    earlier = "农民工王五在下班途中发生交通事故,应获得工伤保险金10万元。[1]"
+    tapped = a.ask(title, [["下班途中出了交通事故算工伤不", earlier]])
+    assert tapped.support["why"] == "article_title" and not tapped.refused
+    assert "拒不执行" in tapped.text and "强制执行到位" in tapped.text, tapped.text
+    assert "显著成绩" not in tapped.text and "王五在下班途中" not in tapped.text
+    assert verify_answer(tapped, source_text) == []
+
+
 def test_case_question_lists_articles(answerer):
     ans = answerer.ask("有没有工会帮职工讨薪的案例?")
     assert ans.kind == "cases" and not ans.refused

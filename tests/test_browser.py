@@ -143,7 +143,7 @@ def test_chat_answer_sources_refusal_cases_and_escaping(page):
     assert pg.evaluate(count) > before
     assert pg.evaluate("[...document.querySelectorAll('#sources .src-group')].map(g => g.id)") == [
         "ans-3", "ans-2", "ans-1"]
-    # the topic is an article's title: the answer is what that article reports first, cited from it
+    # the topic is an article's title: the answer is what that article says nearest to the refused question, cited from it
     assert topic_text in pg.locator("#sources .src-group#ans-3").inner_text()
     pg.screenshot(path=str(ARTIFACTS / "04b-topic-clicked.png"), full_page=True)
 
