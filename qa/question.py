@@ -49,6 +49,7 @@ GENERIC_WEIGHT = float(_WORDS["generic_weight"])
 OUTCOME_WORDS = tuple(_WORDS["outcome"])
 REMEDY_WORDS = tuple(_WORDS["remedy"])
 _IDENTITY_ROLE = float(table("scoring")["identity_role"])  # a who-is answer: more for the sentence printing a role before the name
+_SLOT_BONUS = {k: float(v) for k, v in table("scoring")["slot_bonus"].items()}  # Question.slot_bonus's terms
 WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
 WHICH_PLACES = frozenset(_WORDS["which_places"])
 # which-questions asking for a division (哪个县) that the place an answer's report is about answers
@@ -292,19 +293,20 @@ class Question:
     def slot_bonus(self, text: str, about=()) -> float:
         """Score adjustment for a sentence: the asked thing present (more for a figure in the asked
         unit), or absent when the question wants a figure; ``about`` as for ``has_slot``."""
+        b = _SLOT_BONUS
         extra = 0.0
         if self.wants_list and _RE_ENUMERATION.search(text):
-            extra += 0.06
+            extra += b["enumeration"]
         if self.per_unit and any(f in text for f in _PER_UNIT_FORMS.get(self.per_unit, ())):
-            extra += 0.06
+            extra += b["rate"]
         if self.slot == "identity" and self.has_slot(text):
             # 文艺骨干于瑜 says who she is; 对韩文豪等16名… only names him among others
-            return extra + 0.08 + (_IDENTITY_ROLE if introduces(self.who, text) else 0.0)
+            return extra + b["held"] + (_IDENTITY_ROLE if introduces(self.who, text) else 0.0)
         if self.slot == "figure":
             if self.has_slot(text):
-                return extra + (0.12 if self.unit else 0.06)
-            return extra + (0.02 if self.figures(text) else -0.06)
-        return extra + (0.08 if self.slot and self.has_slot(text, about) else 0.0)
+                return extra + (b["figure_in_unit"] if self.unit else b["figure"])
+            return extra + (b["other_figure"] if self.figures(text) else -b["no_figure"])
+        return extra + (b["held"] if self.slot and self.has_slot(text, about) else 0.0)
 
     @property
     def asks_detail(self) -> bool:
