@@ -24,7 +24,7 @@ Slots and what counts as holding one (``Question.has_slot``):
 | address | 地址, 位置, 具体在哪 | a street address (…路…号, 位于) |
 | legal | 合法吗, 违法吗, 有必要吗 | what the law or a rule says |
 | frequency | 几次, 频率, 多久一次 | 每月, 一季一次 … |
-| duration | 多久, 多长时间, 几天 (not 十几个钟头, 三十几年: a rough number told) | a number of days, months, hours …; asked in months or weeks (几个月) one in days, weeks, months or years, asked in hours one in hours or minutes |
+| duration | 多久, 多长时间, 几天 (not 十几个钟头, 三十几年: a rough number told; nor 断缴了几个月 before 咋办: told) | a number of days, months, hours …; asked in months or weeks (几个月) one in days, weeks, months or years, asked in hours one in hours or minutes |
 | procedure | 怎么申请/报名/办理, 从哪报, 上哪报名, 什么条件, 手续 | how to: 扫码, 拨打, 到…报名 … |
 | service | 找谁, 去哪, 投诉 (not 咋办/怎么办: "what happens / what is done" — a court enforcing a ruling, a treatment arranged — answers those as well as a hotline) | a hotline, centre, station, legal aid … |
 | location | 在哪, 哪里 after the place's own name (司机之家在哪, 驿站在哪儿) | where it was built or set up (在国道、省道线上建设, 建设了…港口、…物流园等…“司机之家”), 位于 |
@@ -48,6 +48,7 @@ GENERIC_FOCUS = frozenset(_WORDS["generic_focus"])
 GENERIC_WEIGHT = float(_WORDS["generic_weight"])
 OUTCOME_WORDS = tuple(_WORDS["outcome"])
 REMEDY_WORDS = tuple(_WORDS["remedy"])
+_RE_TOLD_COUNT = re.compile(r"了(?=几)")  # 断缴了几个月: a count or length told before 咋办
 _IDENTITY_ROLE = float(table("scoring")["identity_role"])  # a who-is answer: more for the sentence printing a role before the name
 _SLOT_BONUS = {k: float(v) for k, v in table("scoring")["slot_bonus"].items()}  # Question.slot_bonus's terms
 WHICH_NOUNS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _WORDS["which_nouns"].items()}
@@ -515,6 +516,9 @@ def analyse(question: str, vocabulary) -> Question:
         toks.append(t)
         syn[t] = SYNONYMS[t]
     syn.update(vocabulary.related([t for t in toks if t not in syn]))  # 喂奶 → 母婴 (qa.related)
+    if any(w in search for w in REMEDY_WORDS):
+        # 社保断缴了几个月 咋办: a question asking what to do tells how long with 了几, as 好几 does
+        search = _RE_TOLD_COUNT.sub("了好", search)
     unit = _RE_UNIT.search(search)
     unit = "%" if _RE_POINTS.search(search) else unit.group(1) if unit else ""
     focus = _RE_FOCUS.search(search.strip())

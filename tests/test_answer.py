@@ -333,6 +333,9 @@ def test_answer_json_schema(answerer):
     ("哪里可以歇脚洗个澡", "service", "", ""),
     ("司机之家在哪", "location", "", ""),  # the place is named: where it is (page check, tenth session)
     ("服务站有什么设施?", "focus", "", "设施"),
+    ("换工作社保断缴了几个月 咋办", "", "", ""),  # how long is told, what to do asked (a worker on the page)
+    ("被拖欠了几个月工资怎么办", "", "", ""),
+    ("王德胜在天津干了几年才落户的", "duration", "年", ""),  # no 咋办: 干了几年 asks
     ("工会会员有什么好处?", "", "", ""),  # a category (好处, 措施, 做法 …), not a word to find
     ("女职工有什么关爱措施?", "", "", ""),
     ("工会为职工做了哪些实事", "focus", "", "实事"),
