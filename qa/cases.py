@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from .citations import cite
-from .question import RE_DIGIT_FIGURE
+from .details import RE_DIGIT_FIGURE
 from .wordlists import table, words
 
 _MORE = table("scoring")  # case_more_margin: how far below an article's best sentence a figure sentence may score

@@ -249,7 +249,7 @@ def highlight(text: str, terms: list[str]) -> str:
 def render_cases(cases, query: str) -> str:
     if not cases:
         return "<p>没有找到匹配的报道。换个说法试试，或去掉筛选条件。</p>"
-    from .question import SYNONYMS
+    from .details import SYNONYMS
     from .tokens import tokenize
 
     terms = tokenize(query)

@@ -22,7 +22,8 @@ from .articles import ends_sentence, is_credit, is_untitled
 from .cases import place_names, says_place
 from .citations import cite
 from .names import places_in, signs_as
-from .question import RE_DIGIT_FIGURE, Question, holds, phone_numbers
+from .details import RE_DIGIT_FIGURE, holds, phone_numbers
+from .question import Question
 from .records import TOPICS_LEAD, Answer, Case, Citation
 from .wordlists import table
 

@@ -20,7 +20,8 @@ import re
 import numpy as np
 
 from .articles import ends_sentence, is_credit
-from .question import OUTCOME_WORDS, RE_DIGIT_FIGURE, RE_FIGURE, SYNONYMS, Question, holds
+from .details import RE_DIGIT_FIGURE, RE_FIGURE, SYNONYMS, holds
+from .question import OUTCOME_WORDS, Question
 from .said import Said
 from .wordlists import table
 

@@ -787,7 +787,7 @@ def test_a_price_is_asked_apart_from_an_amount(question, slot):
     ("duration", "庆祝建会30周年", False),
 ])
 def test_what_holds_a_price_or_an_amount(slot, text, held):
-    from qa.question import holds
+    from qa.details import holds
 
     assert holds(slot, text) is held
 
@@ -802,7 +802,7 @@ def test_what_holds_a_price_or_an_amount(slot, text, held):
     ("件", "表彰135名优秀志愿者", False),
 ])
 def test_a_count_is_held_by_a_measure_word_that_counts_the_same(unit, text, held):
-    from qa.question import holds
+    from qa.details import holds
 
     assert holds("figure", text, unit=unit) is held
 
@@ -1484,7 +1484,7 @@ def test_an_address_refusal_cites_where_the_place_was_built(index_of, hash_embed
                                        ("帮助建立工会户外劳动者服务站点", False),  # what was built, not where
                                        ("全力打造户外劳动者离不开的驿站品牌", False)])
 def test_where_a_place_was_built_is_a_location(text, held):
-    from qa.question import holds
+    from qa.details import holds
 
     assert holds("location", text) is held
 
@@ -1554,7 +1554,7 @@ def test_every_detail_slot_has_a_refusal_saying_what_is_missing():
 def test_a_count_of_five_digits_is_no_phone_number(text, held):
     """司机之家电话多少 was answered with 货运从业人员14600多人 (seen by a helper trying the page): five digits
     followed by a measure word count something; a phone number stands alone."""
-    from qa.question import holds
+    from qa.details import holds
 
     assert holds("phone", text) is held
 
