@@ -67,6 +67,10 @@ class AppProcess:
         if self._own_data:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    def elapsed(self) -> float:
+        """Seconds since the process was started."""
+        return time.perf_counter() - self._t0
+
     def wait_ready(self, timeout_s: float = 300) -> float:
         """Seconds from start until the page answers HTTP."""
         while time.perf_counter() - self._t0 < timeout_s:

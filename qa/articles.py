@@ -165,6 +165,12 @@ def _lines(text: str) -> list[_Line]:
     return out
 
 
+def paragraphs_of(text: str) -> tuple["Paragraph", ...]:
+    """The paragraphs of a text that is one article (a JSON Lines record): its lines, joined where the
+    layout broke a sentence (``repair``), with their spans in ``text``."""
+    return tuple(Paragraph(x.text, tuple(x.spans)) for x in repair(_lines(text)))
+
+
 _JOINABLE_HEAD = {"body", "lead", "editor"}
 
 

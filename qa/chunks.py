@@ -180,9 +180,9 @@ def articles_of(doc: Document) -> list[Article]:
     if doc.kind == "bulletin":
         return split_articles(doc.text, doc.source)
     # A record is one article; its paragraphs are its lines.
-    from .articles import Paragraph, repair, _lines
+    from .articles import paragraphs_of
 
-    paras = tuple(Paragraph(x.text, tuple(x.spans)) for x in repair(_lines(doc.text)))
+    paras = paragraphs_of(doc.text)
     return [Article(doc.source, 0, doc.title, "", "", "", paras)] if paras else []
 
 
