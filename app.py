@@ -196,7 +196,7 @@ def _text(content) -> str | None:
     return None
 
 
-def _turns(history: list[dict]) -> list[dict]:
+def prior_turns(history: list[dict]) -> list[dict]:
     """Prior conversation as plain user/assistant turns (user text as typed, assistant text without
     links or its source list): the last ``MAX_TURNS``, each cleaned and cut to 2,000 characters."""
     out = []
@@ -208,7 +208,7 @@ def _turns(history: list[dict]) -> list[dict]:
     return out
 
 
-def _remember(answers: list, record: dict) -> list:
+def remember(answers: list, record: dict) -> list:
     """``answers`` + ``record``, the older ones beyond ``KEPT_ANSWERS`` replaced by None so that a
     vote still finds its answer by position and a long session's state stays small."""
     out = list(answers or []) + [record]
@@ -269,7 +269,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         message = sanitise(message).strip()
         if len(message) > MAX_QUESTION_CHARS:
             raise gr.Error(f"问题太长了（{len(message)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。")
-        prior = _turns(history)
+        prior = prior_turns(history)
         history = list(history or []) + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": ""}]
         shown = ""
         turn = len(answers or []) + 1  # its number in the session: its cards' ids say which answer they are of
@@ -308,7 +308,7 @@ def create_app(answerer: Answerer, *, data_dir: str | os.PathLike = "data", expo
         record = {"question": message, "answer": ans.text, "refused": ans.refused,
                   "citations": [c.to_json() for c in ans.citations]}
         groups = add_group(groups, new_group(turn, message, render_sources(ans, current.index.texts, turn, origins)))
-        yield history, render_panel(groups), _remember(answers, record), "", topic_update(ans), groups
+        yield history, render_panel(groups), remember(answers, record), "", topic_update(ans), groups
 
     def require_question(message: str) -> None:
         """Runs before ``respond`` on the page: an empty question stops there and changes nothing

@@ -91,7 +91,7 @@ def test_feedback_log_appends_jsonl(tmp_path):
 
 def test_turns_strip_markup():
     hist = [{"role": "user", "content": "江宁区呢?"}, {"role": "assistant", "content": '答案<a class="cite" href="#src-1">[1]</a>'}]
-    assert app._turns(hist)[1]["content"] == "答案[1]"
+    assert app.prior_turns(hist)[1]["content"] == "答案[1]"
 
 
 @pytest.mark.parametrize("content, text", [
@@ -104,7 +104,7 @@ def test_turns_strip_markup():
 def test_turns_read_the_page_s_message_parts(content, text):
     """Gradio 6 sends the chat back with each message's content as a list of parts: a follow-up
     (那要钱不) must still see them (they were dropped, so follow-ups on the page lost their subject)."""
-    turns = app._turns([{"role": "user", "content": content}])
+    turns = app.prior_turns([{"role": "user", "content": content}])
     assert [t["content"] for t in turns] == ([text] if text is not None else [])
 
 
@@ -342,7 +342,7 @@ def test_a_refusal_keeps_its_head_and_nearest_sentence_in_its_group(script_index
 
 def test_follow_ups_read_an_answer_without_its_source_list():
     ans = _answer("货车司机之家有淋浴间。[1]", _cite(1))
-    turns = app._turns([{"role": "user", "content": "司机之家有什么?"},
+    turns = app.prior_turns([{"role": "user", "content": "司机之家有什么?"},
                         {"role": "assistant", "content": page.render_answer(ans, 1)}])
     assert turns[1]["content"] == "货车司机之家有淋浴间。[1]"
 
@@ -352,7 +352,7 @@ def test_follow_ups_read_the_earlier_turns_as_shown_not_as_escaped(text):
     """A follow-up is read with the earlier answers' words (what they cited is not given again): the
     page's escaping of HTML and Markdown is undone, so the cited spans are found in the sentences."""
     ans = _answer(text, _cite(1), _cite(2))
-    turns = app._turns([{"role": "user", "content": page.esc(text)}, {"role": "assistant", "content": page.render_answer(ans, 1)}])
+    turns = app.prior_turns([{"role": "user", "content": page.esc(text)}, {"role": "assistant", "content": page.render_answer(ans, 1)}])
     assert [t["content"] for t in turns] == [text, text]
 
 

@@ -92,3 +92,22 @@ def test_no_module_reads_another_objects_private_attributes():
                     and n.attr not in _THIRD_PARTY_PRIVATE and n.attr not in own
                     and not (isinstance(n.value, ast.Name) and n.value.id in ("self", "cls"))}
     assert not reached, sorted(reached)
+
+
+def test_tests_use_public_names_of_the_library():
+    """A test uses public seams or a fake implementing the interface, not a module's private names."""
+    found = set()
+    for p in sorted(Path(__file__).parent.glob("*.py")):
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        modules = set()  # the names a test file binds the library's modules (and app.py) to
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Import):
+                modules |= {a.asname or a.name.split(".")[0] for a in n.names if a.name.split(".")[0] in ("qa", "app")}
+            elif isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] in ("qa", "app"):
+                found |= {(p.name, n.lineno, a.name) for a in n.names if a.name.startswith("_")}
+                modules |= {a.asname or a.name for a in n.names if (QA / f"{a.name}.py").exists() or
+                            (QA / "stores" / f"{a.name}.py").exists()}
+        found |= {(p.name, n.lineno, n.attr) for n in ast.walk(tree)
+                  if isinstance(n, ast.Attribute) and n.attr.startswith("_") and not n.attr.startswith("__")
+                  and isinstance(n.value, ast.Name) and n.value.id in modules}
+    assert not found, sorted(found)

@@ -97,7 +97,7 @@ def _stored_rows(address: str, name: str = "bulletins") -> dict[str, dict[str, l
     base = f"{name}_g{ms.current_generation(mc, name)}"
     out: dict[str, dict[str, list[int]]] = {}
     for kind in ("chunks", "sentences"):
-        for r in ms._all(mc, f"{base}_{kind}", ["row", "source"]):
+        for r in ms.all_rows(mc, f"{base}_{kind}", ["row", "source"]):
             out.setdefault(kind, {}).setdefault(r["source"], []).append(r["row"])
     return out
 

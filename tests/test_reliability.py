@@ -121,14 +121,14 @@ def test_an_extractive_answer_is_sent_once_whole(small_answerer, tmp_path):
 
 def test_a_huge_history_is_cut_to_the_last_turns():
     history = [{"role": "user", "content": "问" * 5000}] * 10_000
-    turns = app._turns(history)
+    turns = app.prior_turns(history)
     assert len(turns) == app.MAX_TURNS and all(len(t["content"]) <= 2000 for t in turns)
 
 
 def test_a_long_session_keeps_a_bounded_state_and_votes_still_find_their_answer():
     answers = []
     for i in range(app.KEPT_ANSWERS + 10):
-        answers = app._remember(answers, {"question": f"问{i}"})
+        answers = app.remember(answers, {"question": f"问{i}"})
     kept = [a for a in answers if a is not None]
     assert len(kept) == app.KEPT_ANSWERS and answers[-1]["question"] == f"问{app.KEPT_ANSWERS + 9}"
     assert answers[10]["question"] == "问10" and answers[9] is None  # positions unchanged for votes

@@ -156,7 +156,7 @@ class MilvusVectors(VectorStore):
         return out
 
     def vectors(self) -> np.ndarray:
-        rows = _all(self._mc, self._coll, ["row", "vec"], where=self._where)
+        rows = all_rows(self._mc, self._coll, ["row", "vec"], where=self._where)
         return (np.asarray([r["vec"] for r in rows], np.float32) if rows
                 else np.zeros((0, self._dim), np.float32))
 
@@ -171,7 +171,7 @@ def _loaded(mc, coll: str) -> str:
     return coll
 
 
-def _all(mc, coll: str, fields: list[str], key: str = "row", where: str | None = None) -> list[dict]:
+def all_rows(mc, coll: str, fields: list[str], key: str = "row", where: str | None = None) -> list[dict]:
     """Every row of ``coll`` (``fields``), sorted by ``key``; with ``where``, the rows it selects only."""
     _loaded(mc, coll)
     expr = where or ("row >= 0" if key == "row" else f'{key} != ""')
@@ -217,7 +217,7 @@ def current_generation(mc, name: str) -> int | None:
 
 
 def _read_meta(mc, coll: str) -> tuple[dict, dict[str, np.ndarray]]:
-    rows = _all(mc, coll, ["key", "value"], key="key")
+    rows = all_rows(mc, coll, ["key", "value"], key="key")
     parts: dict[str, list[tuple[int, str]]] = {}
     for r in rows:
         name, _, i = r["key"].rpartition("/")
@@ -240,7 +240,7 @@ def _source_texts(mc, coll: str, sources: dict, fields=("key", "source", "part",
     """The text rows of ``sources`` (source → {"sha256": …}) as indexed, by (source, part): rows of a
     source's other versions (replaced, or written by an update that did not commit) are left out."""
     seen, out = set(), []
-    for r in sorted(_all(mc, coll, list(fields) + ["sha256"], key="key"), key=lambda r: (r["source"], r["part"])):
+    for r in sorted(all_rows(mc, coll, list(fields) + ["sha256"], key="key"), key=lambda r: (r["source"], r["part"])):
         rec = sources.get(r["source"])
         if rec and rec["sha256"] == r["sha256"] and (r["source"], r["part"]) not in seen:
             seen.add((r["source"], r["part"]))
@@ -267,8 +267,8 @@ def load_index(address: str, name: str = DEFAULT_COLLECTION) -> Index:
                             f"{FORMAT_VERSION}; rebuild it with: {cmd}")
     check_tokenizer(manifest, f"index {name!r} at {address}", f"rebuild it with: {cmd}")
     where = {kind: _live(manifest, kind) for kind in ("chunks", "sentences")}
-    crow = _all(mc, f"{base}_chunks", ["row", "record"], where=where["chunks"])
-    srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"], where=where["sentences"])
+    crow = all_rows(mc, f"{base}_chunks", ["row", "record"], where=where["chunks"])
+    srow = all_rows(mc, f"{base}_sentences", ["row", "record", "vec"], where=where["sentences"])
     trow = _source_texts(mc, f"{base}_sources", manifest["sources"])
     chunks = [Chunk.from_json(r["record"]) for r in crow]
     token_text = [r["record"].get("tokens", "") for r in crow]
@@ -381,8 +381,8 @@ def _previous(mc, name: str, gen: int | None, embedder, log) -> tuple[dict, dict
         if (manifest["model"]["id"] != embedder.model_id or manifest["model"]["fingerprint"] != embedder.fingerprint):
             log(f"previous index used model {manifest['model']['id']}; re-embedding everything")
             return {}, {}, manifest.get("sources", {}), {}, {}
-        crow = _all(mc, f"{base}_chunks", ["row", "record", "vec"], where=_live(manifest, "chunks"))
-        srow = _all(mc, f"{base}_sentences", ["row", "record", "vec"], where=_live(manifest, "sentences"))
+        crow = all_rows(mc, f"{base}_chunks", ["row", "record", "vec"], where=_live(manifest, "chunks"))
+        srow = all_rows(mc, f"{base}_sentences", ["row", "record", "vec"], where=_live(manifest, "sentences"))
     except Exception as e:  # noqa: BLE001 - a damaged previous generation costs only its reuse
         log(f"previous index not reusable ({e}); building from scratch")
         return {}, {}, {}, {}, {}
@@ -445,7 +445,7 @@ def _write_manifest(mc, coll: str, manifest: dict) -> None:
     _insert(mc, coll, _split_rows(f"manifest@{tag}", json.dumps(manifest, ensure_ascii=False)))
     mc.upsert(coll, [{"key": "current/0", "value": tag, "vec": [0.0, 0.0]}])
     mc.flush(coll)
-    keys = [r["key"] for r in _all(mc, coll, ["key"], key="key", where='key like "manifest@%"')]
+    keys = [r["key"] for r in all_rows(mc, coll, ["key"], key="key", where='key like "manifest@%"')]
     tags = sorted({k[len("manifest@"):].partition("/")[0] for k in keys}, key=int)
     old = [k for k in keys if k[len("manifest@"):].partition("/")[0] in tags[:-2]]
     if old:
@@ -467,7 +467,7 @@ def _collect(mc, base: str, manifest: dict) -> None:
         mc.delete(f"{base}_{kind}", filter=expr)
     if gone:
         live = manifest["sources"]
-        old = [r["key"] for r in _all(mc, f"{base}_sources", ["key", "source", "sha256"], key="key",
+        old = [r["key"] for r in all_rows(mc, f"{base}_sources", ["key", "source", "sha256"], key="key",
                                       where=f"source in {json.dumps(gone, ensure_ascii=False)}")
                if r["source"] not in live or live[r["source"]]["sha256"] != r["sha256"]]
         if old:
@@ -499,8 +499,8 @@ def _update(mc, address: str, name: str, gen: int, manifest: dict, arrays: dict,
     if changed:  # the text of an edited bulletin that did not change keeps its vector
         sel = f" and source in {json.dumps(changed, ensure_ascii=False)}"
         old_vecs, old_tokens = _keyed(
-            _all(mc, f"{base}_chunks", ["row", "record", "vec"], where=_live(manifest, "chunks") + sel),
-            _all(mc, f"{base}_sentences", ["row", "record", "vec"], where=_live(manifest, "sentences") + sel))
+            all_rows(mc, f"{base}_chunks", ["row", "record", "vec"], where=_live(manifest, "chunks") + sel),
+            all_rows(mc, f"{base}_sentences", ["row", "record", "vec"], where=_live(manifest, "sentences") + sel))
     t["prepare"] = time.perf_counter() - t0
     place = _checkpoint_place(address, name)
     items, vecs, embedded, tokens = prepare_items(docs, chunking, old_vecs, old_tokens, embedder, place,
@@ -521,7 +521,7 @@ def _update(mc, address: str, name: str, gen: int, manifest: dict, arrays: dict,
     old_chunks = sum(v["chunks"] for s, v in indexed.items() if s in retire)
     old_sentences = 0
     if retire:  # how many sentence rows retire: counted, the manifest lists chunks per source only
-        old_sentences = len(_all(mc, f"{base}_sentences", ["row"], where=_live(manifest, "sentences")
+        old_sentences = len(all_rows(mc, f"{base}_sentences", ["row"], where=_live(manifest, "sentences")
                                  + f" and source in {json.dumps(retire, ensure_ascii=False)}"))
     new = {**manifest, "sources": sources, "source_paths": source_paths, "source_files": source_files,
            "counts": {"sources": len(sources), "chunks": c["chunks"] - old_chunks + n,
