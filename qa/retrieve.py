@@ -67,8 +67,10 @@ class Closeness:
     sentence: float | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Retrieval:
+    """What one search found: its hits best first, the question's vector, timings and the best dense cosine."""
+
     question: str
     hits: list[Hit]
     query_vector: np.ndarray | None = None
