@@ -132,6 +132,12 @@ class AnswerabilityModel:
     # a case list is refused when a word of its subject is one the bulletins never use and the bulletin
     # word nearest to it in meaning is less close than this (``Evidence.far``; None: never)
     case_word_min_cosine: float | None = None
+    # weak subject evidence is also enough when the answer shows the asked detail in its own form (a price,
+    # a length of time, a clock time …: ``shown_slots``), holds at least ``shown_min_coverage`` of the
+    # question's words in context and p is at least ``shown_min_p`` (None: never)
+    shown_min_p: float | None = None
+    shown_min_coverage: float = 1.0
+    shown_slots: frozenset = frozenset()
 
     def __post_init__(self):
         unknown = [f for f in self.features if f not in FEATURES]
@@ -142,9 +148,12 @@ class AnswerabilityModel:
     @classmethod
     def from_json(cls, d: dict) -> "AnswerabilityModel":
         topic, held, word = d.get("case_topic_min_z"), d.get("held_min_idf"), d.get("case_word_min_cosine")
+        shown = d.get("shown_detail") or {}
         return cls(tuple(float(w) for w in d["weights"].values()), float(d["bias"]), float(d["threshold"]),
                    tuple(d["weights"]), None if topic is None else float(topic), None if held is None else float(held),
-                   None if word is None else float(word))
+                   None if word is None else float(word),
+                   None if shown.get("min_p") is None else float(shown["min_p"]), float(shown.get("min_coverage", 1.0)),
+                   frozenset(shown.get("slots", ())))
 
     @classmethod
     def default(cls) -> "AnswerabilityModel":
@@ -192,13 +201,21 @@ class AnswerabilityModel:
         sits at z 3 against 7–8 for long questions, but the one sentence on 义诊 answers it)."""
         return self.held_min_idf is not None and ev.held > 0 and ev.held >= self.held_min_idf
 
+    def shows_detail(self, ev: Evidence, p: float) -> bool:
+        """The answer gives the asked detail in its own form (学烘焙要钱不 → 为职工提供免费的…培训; 提意见多久能有回复
+        → 在48小时内闭环回复) and holds most of the question's words: evidence about the thing asked that a short
+        question's vector lacks, taken above a lower floor of p."""
+        return (self.shown_min_p is not None and ev.slot_found and ev.slot in self.shown_slots
+                and ev.answer_coverage >= self.shown_min_coverage and p >= self.shown_min_p)
+
     def decide(self, ev: Evidence) -> dict:
         """Answer when nothing vetoes it (step 2: no named thing missing, the asked detail in the
         answer, a case list's subject in the bulletins) and the subject evidence is strong enough
-        (step 1), or the answer holds the question word for word."""
+        (step 1), or the answer holds the question word for word, or shows the asked detail."""
         p = self.probability(ev)
         veto = self.veto(ev)
-        why = veto or ("weak_evidence" if p < self.threshold and not self.held_word_for_word(ev) and not ev.looked_up else "")
+        weak = p < self.threshold and not self.held_word_for_word(ev) and not ev.looked_up and not self.shows_detail(ev, p)
+        why = veto or ("weak_evidence" if weak else "")
         return {"supported": not why, "p": round(p, 4), "why": why, **ev.to_json(),
                 "absent": list(self.absent(ev)) if why == "subject_absent" else []}
 

@@ -134,6 +134,8 @@ def fit(items, answers, *, max_false_refusals: float = 0.02, out: Path | None = 
         "_held_min_idf": stored.get("_held_min_idf", ""),
         "case_word_min_cosine": stored.get("case_word_min_cosine"),
         "_case_word_min_cosine": stored.get("_case_word_min_cosine", ""),
+        "shown_detail": stored.get("shown_detail"),
+        "_shown_detail": stored.get("_shown_detail", ""),
     }
     model["_source"] += _topic_source(items, topic, max_false_refusals)
     refused = (p_cv < threshold) | blocked

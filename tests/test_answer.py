@@ -1782,6 +1782,24 @@ def test_an_answer_holding_the_question_word_for_word_needs_no_strong_subject_ev
 
 
 
+@pytest.mark.parametrize("slot, found, coverage, bias, why", [
+    ("price", True, 0.55, -2.5, ""),  # 学烘焙要钱不: 免费 in the answer, most of its words there, p above the floor
+    ("duration", True, 0.8, -2.5, ""),  # 提意见多久能有回复: 在48小时内闭环回复
+    ("price", True, 0.3, -2.5, "weak_evidence"),  # the detail, but too little of the question
+    ("price", True, 0.9, -5.0, "weak_evidence"),  # p below the floor (0.007)
+    ("figure", True, 0.9, -2.5, "weak_evidence"),  # a bare figure: many unrelated sentences hold one
+    ("price", False, 0.9, -2.5, "detail_missing"),  # no price: the veto refuses it
+])
+def test_an_answer_showing_the_asked_detail_needs_less_subject_evidence(slot, found, coverage, bias, why):
+    from qa.answerability import AnswerabilityModel, Evidence
+
+    model = AnswerabilityModel((0.0,), bias, 0.5, ("z_passage",), shown_min_p=0.05, shown_min_coverage=0.5,
+                               shown_slots=frozenset({"price", "duration"}))
+    ev = Evidence(1.0, 1.0, 0.0, coverage, coverage, 0.0, 1.0, slot, found)
+    assert model.decide(ev)["why"] == why
+    assert dataclasses.replace(model, shown_min_p=None).decide(ev)["why"] != ""  # off: refused as before
+    assert AnswerabilityModel.default().shown_min_p is not None  # the stored model uses it
+
 # -- who-is questions: a person the bulletins name is looked up, in a sentence or a byline
 _NAMES = "对韩文豪等16名高技能人才实行年薪制。成立由文艺骨干于瑜领衔的职工文化工作室。农民工王兆地在下班途中发生交通事故。区总工会主席汤云庆出席。"
 
