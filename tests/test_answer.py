@@ -334,6 +334,8 @@ def test_answer_json_schema(answerer):
     ("司机之家在哪", "location", "", ""),  # the place is named: where it is (page check, tenth session)
     ("服务站有什么设施?", "focus", "", "设施"),
     ("换工作社保断缴了几个月 咋办", "", "", ""),  # how long is told, what to do asked (a worker on the page)
+    ("12351打过去要收话费吗 是不是免费电话", "price", "", ""),  # 免费电话 asks whether it is free, not its number
+    ("滨海县总工会电话", "phone", "", ""),
     ("被拖欠了几个月工资怎么办", "", "", ""),
     ("王德胜在天津干了几年才落户的", "duration", "年", ""),  # no 咋办: 干了几年 asks
     ("工会会员有什么好处?", "", "", ""),  # a category (好处, 措施, 做法 …), not a word to find
