@@ -68,18 +68,18 @@ _RE_DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号]|当天|同日")
 _RE_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}|\d{1,2}点|全天|24小时")
 
 PER_UNIT_FORMS = {"人": ("每人", "人均", "每名", "一人"), "名": ("每名", "人均", "每人"), "月": ("每月", "月均", "按月", "一个月", "月薪"),
-                   "年": ("每年", "年均", "年培训", "一年", "年度"), "天": ("每天", "日均", "一天"), "次": ("每次", "一次"),
-                   "家": ("每家", "家均"), "场": ("每场",), "期": ("每期", "一期"), "届": ("每届",),
-                   "顿": ("每顿", "一顿", "每餐", "一餐"), "餐": ("每餐", "一餐", "每顿", "一顿"), "晚": ("每晚", "一晚", "每夜", "一夜"),
-                   "夜": ("每夜", "一夜", "每晚", "一晚"), "节": ("每节", "一节", "每课时", "每堂"), "堂": ("每堂", "一堂", "每节", "一节"),
-                   "个": ("每个", "每项", "平均", "人均")}
+                  "年": ("每年", "年均", "年培训", "一年", "年度"), "天": ("每天", "日均", "一天"), "次": ("每次", "一次"),
+                  "家": ("每家", "家均"), "场": ("每场",), "期": ("每期", "一期"), "届": ("每届",),
+                  "顿": ("每顿", "一顿", "每餐", "一餐"), "餐": ("每餐", "一餐", "每顿", "一顿"), "晚": ("每晚", "一晚", "每夜", "一夜"),
+                  "夜": ("每夜", "一夜", "每晚", "一晚"), "节": ("每节", "一节", "每课时", "每堂"), "堂": ("每堂", "一堂", "每节", "一节"),
+                  "个": ("每个", "每项", "平均", "人均")}
 
 RE_ENUMERATION = re.compile(r"、|[;；]|和[^,，。]{1,10}等")
 
 # the members of a group the question itself counts (江都那12个全国劳模分别是哪些人, 那30家金牌单位都是哪些企业,
 # “十大工种”具体是哪十个): the bulletin's count is known to the asker; only their names answer
 RE_MEMBERS = re.compile(rf"(?:(?:(\d+)|那([二两三四五六七八九十百]+))[{CLASSIFIERS}种]|([二三四五六七八九十]大))"
-                         r"[^,，。?？!！]{0,16}?(?:哪些|哪几|分别是|具体是[哪啥什])")
+                        r"[^,，。?？!！]{0,16}?(?:哪些|哪几|分别是|具体是[哪啥什])")
 # an item of a list of names: short and without a figure (王德胜, 焊工, 书香江都), or a body's full name
 _RE_NAME_ITEM = re.compile(r"[^\d]{2,9}|[^\d]{2,20}(?:公司|集团|厂|店|医院|学校|工会|中心)")
 # a name asked of a kind of thing (那个服装公司叫啥名, 这个平台叫什么): the kind
@@ -96,6 +96,7 @@ _DURATION_SCALES = ((re.compile(rf"(?:{JI}|多少)个?(?:月|周|星期|礼拜)"
 _HELD_BY = {"money": _RE_MONEY, "price": _RE_PRICE, "phone": _RE_PHONE, "clock": _RE_CLOCK, "address": _RE_ADDRESS, "legal": _RE_LEGAL,
             "duration": _RE_DURATION, "procedure": _RE_PROCEDURE, "frequency": _RE_FREQUENCY, "service": RE_SERVICE,
             "location": _RE_LOCATION}
+
 
 def phone_numbers(text: str) -> list[str]:
     """The phone numbers in ``text`` (five digits or more that count nothing: 12351, 0515-88888888), in order, once each."""

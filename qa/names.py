@@ -30,20 +30,21 @@ _WHO = table("question_words")
 _CUES = _WHO["name_cues"]  # the words around a name that make it one (qa/data/question_words.json)
 
 
-def _alternatives(key: str) -> str:
-    return "|".join(map(re.escape, _CUES[key]))
+def _alternatives(words) -> str:
+    """``words`` as one regex alternation, each escaped."""
+    return "|".join(map(re.escape, words))
 
 
 _ORG_END = tuple(_CUES["organisation_ends"])
 _EVERYDAY_FREQ = int(_CUES["everyday_frequency"])  # jieba dictionary frequency above which a "name" is an everyday word (师傅 1976)
 _BRAND_FREQ = int(_CUES["brand_frequency"])  # a brand jieba hardly knows (富士康 4, 顺丰 0, 美团 0)
-_WORK_AFTER = re.compile(r"^[^,，。?？!！]{0,2}(" + _alternatives("work_after") + ")")  # 富士康有工会吗, 美团骑手
-_ROLE_AFTER = re.compile("^(" + _alternatives("role_after") + ")")  # 王德胜师傅, 张三是谁
-_ROLE_BEFORE = re.compile("(" + _alternatives("role_before") + ")$")  # 劳模许振超
+_WORK_AFTER = re.compile(r"^[^,，。?？!！]{0,2}(" + _alternatives(_CUES["work_after"]) + ")")  # 富士康有工会吗, 美团骑手
+_ROLE_AFTER = re.compile("^(" + _alternatives(_CUES["role_after"]) + ")")  # 王德胜师傅, 张三是谁
+_ROLE_BEFORE = re.compile("(" + _alternatives(_CUES["role_before"]) + ")$")  # 劳模许振超
 PERSON_ROLES = tuple(_WHO["person_roles"])  # roles the bulletins print before a name (文艺骨干于瑜, 司机张业建)
 # 韩文豪是谁 / 那个于瑜是干啥的 / 王兆地咋回事: who or what a named person is
-_RE_IDENTITY = re.compile(r"(?:这个人|这人|此人|同志|师傅|老师)?(?:到底|究竟)?(?:" + "|".join(map(re.escape, _WHO["identity_asks"])) + ")")
-_RE_ROLE_PRINTED = re.compile("(?:" + "|".join(map(re.escape, PERSON_ROLES)) + r")[、\s]?$")
+_RE_IDENTITY = re.compile(r"(?:这个人|这人|此人|同志|师傅|老师)?(?:到底|究竟)?(?:" + _alternatives(_WHO["identity_asks"]) + ")")
+_RE_ROLE_PRINTED = re.compile("(?:" + _alternatives(PERSON_ROLES) + r")[、\s]?$")
 
 
 @functools.lru_cache(maxsize=1)

@@ -113,25 +113,23 @@ class Replies:
         is what the article says nearest to that question instead, less what the conversation already
         cited (``said``: a ``qa.said.Said``): a topic offered under the refusal of 下班路上被车撞了算工伤不
         had answered with its article's opening praise, not the injury case it was offered for."""
-        def whole(sid: int) -> bool:
+        def whole(sid: int, min_chars: int = 15) -> bool:  # a sentence, not a heading (15) or a photo credit
             text = self.index.sentences[sid].text
-            return ends_sentence(text) and len(text) >= 15 and not is_credit(text)
+            return ends_sentence(text) and len(text) >= min_chars and not is_credit(text)
 
         def unsaid(sid: int) -> bool:
             return said is None or not said.said(self.index.sentences[sid].text)
 
         ids = []
         vecs = self.index.sentence_vectors
-        every = [sid for sid in self.index.sentence_ids_by_article().get(key, []) if whole(sid)]
-        if near is not None and vecs is not None and every:
+        every = [sid for sid in self.index.sentence_ids_by_article().get(key, []) if whole(sid)] if near is not None else []
+        if every and vecs is not None:
             cos = vecs[every].astype("float32") @ near.astype("float32")
             nearest = [every[i] for i in cos.argsort()[::-1]]
-            # the nearest sentence and the rest of its paragraph (the case it begins, told to its end), less
-            # what was said; else the nearest sentences not said yet
+            # the nearest sentence and the rest of its paragraph (the case it begins, told to its end; a short
+            # sentence of it counts), less what was said; else the nearest sentences not said yet
             story = [nearest[0], *self.chooser.paragraph_around(nearest[0])[1]]
-            told = [sid for sid in story if ends_sentence(self.index.sentences[sid].text) and unsaid(sid)
-                    and not is_credit(self.index.sentences[sid].text)]
-            ids = told[:2] or [sid for sid in nearest if unsaid(sid)][:2]
+            ids = [sid for sid in story if whole(sid, 0) and unsaid(sid)][:2] or [sid for sid in nearest if unsaid(sid)][:2]
             ids.sort()
         if not ids:
             ids = [sid for sid in self.index.lead_sentence_ids(*key, n=6) if whole(sid)][:2]
