@@ -335,6 +335,7 @@ def test_answer_json_schema(answerer):
     ("服务站有什么设施?", "focus", "", "设施"),
     ("换工作社保断缴了几个月 咋办", "", "", ""),  # how long is told, what to do asked (a worker on the page)
     ("12351打过去要收话费吗 是不是免费电话", "price", "", ""),  # 免费电话 asks whether it is free, not its number
+    ("打12351要话费不", "price", "", ""),  # 要…费 asks a price as 收…费 does (a worker on the page)
     ("滨海县总工会电话", "phone", "", ""),
     ("被拖欠了几个月工资怎么办", "", "", ""),
     ("王德胜在天津干了几年才落户的", "duration", "年", ""),  # no 咋办: 干了几年 asks
