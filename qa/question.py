@@ -98,6 +98,8 @@ _RE_WHERE = re.compile(r"在哪|哪里|哪儿|去哪|从哪|上哪|什么地方|
 _SLOT_ASKED = (  # order matters: the first that matches decides
     ("phone", re.compile(r"电话(号码?)?(是)?(多少|几号|是啥)|(打|拨)(啥|什么|哪个)(电话|热线)|号码|手机号|联系方式|"
                          r"热线(电话)?(是)?(多少|是啥|是什么|几号)|(?:有没有|有啥|有什么|有无)[^,，。?？!！\s人]{0,4}(?:电话|热线)|"
+                         # 有联系电话吗, 有电话没: whether there is a number to call (not 有人接电话吗)
+                         r"有(?:联系|咨询|服务|报名)?电话(?:号码?)?(?:吗|没|不|么|嘛)|"
                          r"(?<![接打回拨通])(?<!免费)电话(?:号码?)?[?？!！。\s]*$")),  # 滨海县总工会电话, typed as a search (not 有人接电话, 是不是免费电话)
     # a price (what one use or one person pays) is not answered by a total spent (2800余万元); 要话费不 asks one as
     # 收话费吗 does (not 重要 / 主要)

@@ -337,6 +337,9 @@ def test_answer_json_schema(answerer):
     ("12351打过去要收话费吗 是不是免费电话", "price", "", ""),  # 免费电话 asks whether it is free, not its number
     ("打12351要话费不", "price", "", ""),  # 要…费 asks a price as 收…费 does (a worker on the page)
     ("滨海县总工会电话", "phone", "", ""),
+    ("大丰双进宣讲团有联系电话吗,我们企业想请他们来讲", "phone", "", ""),  # 有…电话吗 asks for a number (fresh19)
+    ("技术服务队怎么联系,有电话没", "phone", "", ""),
+    ("12351半夜有人接电话吗", "clock", "", ""),  # whether someone answers, not the number
     ("被拖欠了几个月工资怎么办", "", "", ""),
     ("王德胜在天津干了几年才落户的", "duration", "年", ""),  # no 咋办: 干了几年 asks
     ("工会会员有什么好处?", "", "", ""),  # a category (好处, 措施, 做法 …), not a word to find
