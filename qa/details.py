@@ -79,7 +79,7 @@ RE_ENUMERATION = re.compile(r"、|[;；]|和[^,，。]{1,10}等")
 # the members of a group the question itself counts (江都那12个全国劳模分别是哪些人, 那30家金牌单位都是哪些企业,
 # “十大工种”具体是哪十个): the bulletin's count is known to the asker; only their names answer
 RE_MEMBERS = re.compile(rf"(?:(?:(\d+)|那([二两三四五六七八九十百]+))[{CLASSIFIERS}种]|([二三四五六七八九十]大))"
-                        r"[^,，。?？!！]{0,16}?(?:哪些|哪几|分别是|具体是[哪啥什])")
+                        r"[^,，。?？!！]{0,16}?(?:哪些|哪几|分别是|具体是[哪啥什]|叫[啥什]|名字|名单)")
 # an item of a list of names: short and without a figure (王德胜, 焊工, 书香江都), or a body's full name
 _RE_NAME_ITEM = re.compile(r"[^\d]{2,9}|[^\d]{2,20}(?:公司|集团|厂|店|医院|学校|工会|中心)")
 # a name asked of a kind of thing (那个服装公司叫啥名, 这个平台叫什么): the kind

@@ -611,6 +611,9 @@ def test_slot_matching(q, text, expect, words_only):
     ("江都那12个全国劳模分别是哪些人", True),
     ("滨海县那30家集体协商金牌单位都是哪些企业", True),  # no case list: the names of one report's group
     ("兴化“十大工种”职工技能竞赛具体是哪十个工种", True),
+    ("亭湖去圣泰阀门帮忙的那四个劳模工匠都叫啥名字", True),  # 叫啥名字 of a counted group (fresh19)
+    ("西宁这次表彰的135名优秀志愿者有名单吗", True),
+    ("那个平台叫啥名字", False),  # one thing's name: 那个 counts no group
     ("那3家企业有哪些做法", False),  # what they did, not who they are
     ("我一个人在外地打工有哪些地方能帮忙", False),  # 一个人 counts no group
     ("江都打造了哪些职工书屋", False),
