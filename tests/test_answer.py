@@ -335,7 +335,9 @@ def test_answer_json_schema(answerer):
     ("服务站有什么设施?", "focus", "", "设施"),
     ("换工作社保断缴了几个月 咋办", "", "", ""),  # how long is told, what to do asked (a worker on the page)
     ("12351打过去要收话费吗 是不是免费电话", "price", "", ""),  # 免费电话 asks whether it is free, not its number
-    ("打12351要话费不", "price", "", ""),  # 要…费 asks a price as 收…费 does (a worker on the page)
+    ("打12351要话费不", "price", "", ""),
+    ("我在巨港汽车零部件厂上班,工会组织体检要自己掏钱吗", "price", "", ""),  # whether the worker pays (fresh19)
+    ("老板赖着不给钱咋办", "", "", ""),  # an employer not paying asks no price  # 要…费 asks a price as 收…费 does (a worker on the page)
     ("滨海县总工会电话", "phone", "", ""),
     ("大丰双进宣讲团有联系电话吗,我们企业想请他们来讲", "phone", "", ""),  # 有…电话吗 asks for a number (fresh19)
     ("技术服务队怎么联系,有电话没", "phone", "", ""),
