@@ -27,6 +27,8 @@ from .wordlists import table
 
 # a sentence telling one anonymous case (县某餐饮公司…, 该市某装饰材料公司…): an example of what the text says before it
 _RE_EXAMPLE = re.compile(r"^[^,，。]{0,6}某")
+# a sentence naming its subject only as 该平台 / 该公司 / 该农场 (this platform …), in its first clause
+_RE_THIS = re.compile(r"^(?:[^,，。]{0,12}[,，])?[^,，。]{0,4}?该([\u4e00-\u9fff]{2,4})")
 W = table("scoring")
 
 
@@ -264,9 +266,24 @@ class SentenceChooser:
             figure = self.figure_sentence(scored, best, best_score, chosen)
             if figure is not None:
                 chosen.append(figure)
+        for sid in list(chosen):  # 该平台依托“浙里办”APP…: the sentence before names the platform (“金地瓜”)
+            if len(chosen) < 3 and sid - 1 not in chosen and self.refers_back(sid):
+                chosen.append(sid - 1)
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         head = [best - 1, best] if best - 1 in chosen else [best]
         return head + [sid for sid in chosen if sid not in head]
+
+    def refers_back(self, sid: int) -> bool:
+        """Sentence ``sid`` names its subject only as 该X (该平台, 该公司) and the sentence before, in the same
+        paragraph, names that X (全力推进“金地瓜”维权服务平台建设。该平台依托…): quoted alone, a worker reads of
+        "this platform" without its name."""
+        m = _RE_THIS.match(self.index.sentences[sid].text)
+        before, _ = self.paragraph_around(sid) if m else ([], [])
+        if not before:
+            return False
+        prev = self.index.sentences[before[-1]].text
+        noun = m.group(1)
+        return any(noun[:n] in prev for n in range(len(noun), 1, -1))
 
     def figure_sentence(self, scored, best: int, best_score: float, chosen: list[int]) -> int | None:
         """When no ``chosen`` sentence gives a figure in digits: the best-scored sentence of ``best``'s

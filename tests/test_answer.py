@@ -1932,3 +1932,22 @@ def test_a_question_is_searched_in_written_words(spoken, written, tiny_index):
     from qa.vocabulary import Vocabulary
 
     assert Vocabulary(tiny_index).written(spoken) == written
+
+
+def test_a_sentence_naming_its_subject_as_this_one_brings_the_sentence_naming_it(index_of, hash_embedder):
+    """该平台依托“浙里办”APP… quoted alone tells a worker of "this platform" without its name: the sentence
+    before, naming the platform (“金地瓜”), comes with it; 该市某装饰公司 refers to nothing before."""
+    from qa.answerability import AnswerabilityModel
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"a.txt": "义乌维权上云端\n\n本报讯 近日,义乌市总工会走访企业120余家。\n\n"
+                               "义乌市总成立数字化改革突击队,全力推进“金地瓜”维权服务平台建设。"
+                               "该平台依托“浙里办”APP打造了职工服务端,是一个专门为职工提供法律服务的平台。\n\n"
+                               "该市某装饰公司职工何某离职后,公司一直没有发放他的工资。\n"})
+    sid = {s.text.strip()[:4]: i for i, s in enumerate(index.sentences)}
+    chooser = SentenceChooser(index)
+    assert chooser.refers_back(sid["该平台依"])
+    assert not chooser.refers_back(sid["该市某装"])  # a new paragraph: nothing before it to name
+    assert not chooser.refers_back(sid["义乌市总"])
+    ans = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always()).ask("有没有维权的app能在手机上用 浙里办")
+    assert "浙里办" in ans.text and "金地瓜" in ans.text, ans.text
