@@ -27,8 +27,9 @@ from .wordlists import table
 
 # a sentence telling one anonymous case (县某餐饮公司…, 该市某装饰材料公司…): an example of what the text says before it
 _RE_EXAMPLE = re.compile(r"^[^,，。]{0,6}某")
-# a sentence naming its subject only as 该平台 / 该公司 / 该农场 (this platform …), in its first clause
-_RE_THIS = re.compile(r"^(?:[^,，。]{0,12}[,，])?[^,，。]{0,4}?该([\u4e00-\u9fff]{2,4})")
+# a sentence whose subject is only 该平台 / 该公司 / 该农场 (this platform …), opening it or its clause after a
+# time (今年以来,该公司…; not 医生来到该公司, an object)
+_RE_THIS = re.compile(r"^(?:[^,，。]{0,12}[,，])?该([\u4e00-\u9fff]{2,4})")
 W = table("scoring")
 
 
