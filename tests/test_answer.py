@@ -181,6 +181,16 @@ def test_a_chain_of_follow_ups_keeps_the_first_subject():
     assert condense("在哪", history[:2]) == out  # the same subject as asked right after the first question
 
 
+@pytest.mark.parametrize("paid", ["要交钱不", "要自己掏钱吗", "学费多少", "要押金不"])
+def test_what_is_paid_is_asked_of_the_earlier_subject(paid):
+    """晚上几点上课啊 after 要交钱不 after a question about 兴化's classes: 交钱 had been read as a new subject,
+    so the chain lost the classes (a helper trying the page)."""
+    history = [{"role": "user", "content": "我在兴化 下了班想学门手艺 公会有啥班不"}, {"role": "assistant", "content": "…"},
+               {"role": "user", "content": paid}, {"role": "assistant", "content": "…"}]
+    out = condense("晚上几点上课啊", history)
+    assert "兴化" in out and "手艺" in out, out
+
+
 def test_a_follow_up_asks_what_it_asks_not_what_lent_it_a_subject(words_only):
     prev = [{"role": "user", "content": "安徽欠薪找谁"}]
     standalone = condense("半夜能打通不", prev)
