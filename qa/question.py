@@ -104,7 +104,7 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
     # a price (what one use or one person pays) is not answered by a total spent (2800余万元); 要话费不 asks one as
     # 收话费吗 does (not 重要 / 主要)
     # 要自己掏钱不 / 自费吗: whether the worker pays (not 老板不给钱: an employer not paying)
-    ("price", re.compile(r"要钱|收钱|掏钱|自费|(?:要|得|需要)自己(?:花|出|付)钱|收不收钱|收[^,，。?？]{0,3}费|(?<![重主])要[^,，。?？多少]{0,2}费(?!用)|(?:要|得|需要|还要|用)交(?:[^,，。?？多少]{0,3}费|钱)|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|[次晚天位个人][要得]?多少钱|"
+    ("price", re.compile(r"要钱|收钱|掏钱|自费|(?:要|得|需要)自己(?:花|出|付)钱|(?:要|交|收|需要)押金|押金(?:多少|吗|不|没)|押多少|收不收钱|收[^,，。?？]{0,3}费|(?<![重主])要[^,，。?？多少]{0,2}费(?!用)|(?:要|得|需要|还要|用)交(?:[^,，。?？多少]{0,3}费|钱)|收多少|价格|价钱|会费|租金|门票|免费吗|多少钱一|[次晚天位个人][要得]?多少钱|"
                          # 洗澡要多少钱: what one pays to use something, unless a sum spent, paid out or in total is asked
                          r"^(?!.*(?:建|投|花|砸|拨|发|补|奖|赔|扣|退|领|一共|总共|累计)).*(?:要|得|需要)多少钱")),
     ("money", re.compile(r"多少钱|几块钱|多少块|费用|花多少|交多少|多少元|奖金|补贴多少")),

@@ -347,7 +347,9 @@ def test_answer_json_schema(answerer):
     ("12351打过去要收话费吗 是不是免费电话", "price", "", ""),  # 免费电话 asks whether it is free, not its number
     ("打12351要话费不", "price", "", ""),
     ("我在巨港汽车零部件厂上班,工会组织体检要自己掏钱吗", "price", "", ""),  # whether the worker pays (fresh19)
-    ("老板赖着不给钱咋办", "", "", ""),  # an employer not paying asks no price  # 要…费 asks a price as 收…费 does (a worker on the page)
+    ("老板赖着不给钱咋办", "", "", ""),  # an employer not paying asks no price
+    ("射阳书屋借纸质书要办证交押金吗", "price", "", ""),  # a deposit is paid as a price is (a helper on the page)
+    ("进厂的时候交了500块押金 身份证也被扣了 正常吗", "legal", "", ""),  # a deposit told, whether it is lawful asked  # 要…费 asks a price as 收…费 does (a worker on the page)
     ("滨海县总工会电话", "phone", "", ""),
     ("大丰双进宣讲团有联系电话吗,我们企业想请他们来讲", "phone", "", ""),  # 有…电话吗 asks for a number (fresh19)
     ("技术服务队怎么联系,有电话没", "phone", "", ""),
