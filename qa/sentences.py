@@ -271,6 +271,10 @@ class SentenceChooser:
             if len(chosen) < 3 and sid - 1 not in chosen and self.refers_back(sid):
                 chosen.append(sid - 1)
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
+        before, after = self.paragraph_around(best)
+        if (len(chosen) > 1 and set(chosen) <= {*before, best, *after}
+                and any("某" in self.index.sentences[sid].text for sid in chosen)):
+            return chosen  # a case told in one paragraph (someone unnamed: 某装饰材料公司): what happened, then what was done
         head = [best - 1, best] if best - 1 in chosen else [best]
         return head + [sid for sid in chosen if sid not in head]
 

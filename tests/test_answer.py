@@ -1963,3 +1963,18 @@ def test_a_sentence_naming_its_subject_as_this_one_brings_the_sentence_naming_it
     assert not chooser.refers_back(sid["义乌市总"])
     ans = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always()).ask("有没有维权的app能在手机上用 浙里办")
     assert "浙里办" in ans.text and "金地瓜" in ans.text, ans.text
+
+
+def test_a_case_told_in_one_paragraph_is_read_in_order(index_of, words_only):
+    """老板拖了两个月工资没发 公会能管不 was answered with 义乌's outcome (于当日发放了拖欠…的工资) before the problem
+    it ends (a helper on the page): sentences of one paragraph telling a case about someone unnamed (某) are
+    read in order; elsewhere the best sentence still leads."""
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"a.txt": _CASE})
+    sid = {s.text.strip()[:6]: i for i, s in enumerate(index.sentences)}
+    problem, outcome = next(i for t, i in sid.items() if "近日" in t), sid["公司负责人于"]
+    chooser = SentenceChooser(index)
+    q = analyse("公司不发工资 工会能管不", words_only)
+    chosen = chooser.choose(q, [(1.0, outcome, None), (0.99, problem, None)])
+    assert chosen[0] == problem and outcome in chosen, [index.sentences[i].text for i in chosen]
