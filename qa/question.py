@@ -122,7 +122,9 @@ _SLOT_ASKED = (  # order matters: the first that matches decides
                              r"(申请|报名|办理|登记)(找谁|找哪|去哪|在哪|到哪|从哪|上哪)|"  # 报名找谁: how to sign up, not whom to complain to
                              r"(什么|啥|哪些)(条件|材料|手续|流程)|手续|流程")),
     ("which", re.compile(r"(?:哪个|哪家|哪一个|哪一家|哪所|哪座|哪条)(?![做搞办弄干])(?P<which>[\u4e00-\u9fff]{1,2})")),
-    ("figure", re.compile(r"多少|" + JI_COUNT + r"[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成")),
+    # 有什么成效数据 / 要具体数字 / 带数字的: figures asked (not 数字化, 大数据)
+    ("figure", re.compile(r"多少|" + JI_COUNT + r"[个名家件次人条场支项位所天年届批期节万岁倍回]|数量|规模|比例|金额|多大|多高|几成|"
+                          r"(?<!大)数据|数字(?!化)")),
     ("date", re.compile(r"什么时候|啥时候|哪天|几号|何时|哪一年|哪年|几月|什么时间|啥时间")),
     ("name", re.compile(r"叫啥|叫什么|名字|名称|题目")),
     ("service", re.compile(r"找谁|找哪|向谁|问谁|谁管|谁负责|谁来管|求助|投诉|反映|" + _RE_WHERE.pattern)),
