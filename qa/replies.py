@@ -29,6 +29,12 @@ from .wordlists import table
 
 REFUSAL_TEXT = "抱歉，公报里没有找到能回答这个问题的内容。"
 PHONE_LEAD = "电话："  # an answer to 打啥电话 opens with the number its cited sentences give
+# a sentence telling one particular case: a company or person the bulletin leaves unnamed (县某服装公司, 何某军,
+# not 某爱心驿站, one of fifty), or a company it refers back to inside a clause (促进该公司重新修改改制方案; not a
+# company's own report going on: 据介绍,该公司工会…)
+_RE_ONE_CASE = re.compile(r"某[\u4e00-\u9fff]{0,8}?(?:公司|企业|厂|工地|饭店|酒店|餐馆)|[赵钱孙李周吴郑王冯陈何张刘杨黄]某"
+                          r"|[^,，。;；:：]该(?:公司|企业)")
+CASE_LEAD = "的一个案例"  # 滨海县总工会的一个案例：… — one report's case, not a rule for everyone
 MISSING_DETAIL = table("refusal_details")  # slot → what the bulletins were found to lack
 NEAREST_FORM = table("nearest_forms")  # slot → the weaker form a refusal cites instead, and its lead
 _CHARS = table("scoring")  # the longest span cut from one sentence (answer_chars_*)
@@ -80,8 +86,11 @@ class Replies:
             return self.refusal(question, standalone, hits, scored, q)
         text = "".join(parts)
         place = self.place_unsaid(cits, standalone + text)
-        if place:
-            text = f"{place}：{text}"
+        # 被裁了能赔多少 → 最终仅裁员11人,给予人均1.8万元经济补偿: one company's case, said to be one (a helper read the
+        # figure as what every laid-off worker gets)
+        one_case = bool(_RE_ONE_CASE.search(parts[0])) and len({self.case_finder.origin(c.source, c.start).place for c in cits}) == 1
+        if place or one_case:
+            text = f"{place or '公报里'}{CASE_LEAD if one_case else ''}：{text}"
         elif len({self.case_finder.origin(c.source, c.start).place for c in cits}) > 1:
             text = "".join(self.with_places(parts, cits, standalone))
         numbers = phone_numbers("".join(parts)) if "phone" in (q.slot, *q.also) else []

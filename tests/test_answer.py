@@ -1981,3 +1981,17 @@ def test_a_case_told_in_one_paragraph_is_read_in_order(index_of, words_only):
     q = analyse("公司不发工资 工会能管不", words_only)
     chosen = chooser.choose(q, [(1.0, outcome, None), (0.99, problem, None)])
     assert chosen[0] == problem and outcome in chosen, [index.sentences[i].text for i in chosen]
+
+
+def test_an_answer_telling_one_case_says_it_is_one(index_of, hash_embedder):
+    """被裁了能赔多少 → 最终仅裁员11人,给予人均1.8万元经济补偿 read to a helper as what every laid-off worker gets:
+    an answer whose lead tells one company's or person's case (某装饰公司, 何某, 促进该公司…) says it is a case;
+    a report's own figures (北岸区…26支队伍) do not."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": _CASE, "b.txt": "北岸区焊工比武\n\n本刊讯 北岸区总工会举办焊工技能比武,共有26支队伍参赛,最终评出技术能手10名。\n"})
+    a = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    case = a.ask("公司一直没有发放他的工资 工会能管不")
+    assert "的一个案例：" in case.text and "某" in case.text, case.text
+    plain = a.ask("北岸区焊工比武有多少支队伍参赛")
+    assert "26支" in plain.text and "案例" not in plain.text, plain.text
