@@ -185,7 +185,10 @@ def _appendable(index_dir: Path, embedder, chunking: dict) -> dict | None:
         m = _read_manifest(index_dir)
         ok = (m.get("format") == FORMAT_VERSION and m["model"]["id"] == embedder.model_id
               and m["model"]["fingerprint"] == embedder.fingerprint and m.get("chunking") == chunking
-              and isinstance(m.get("source_files"), dict) and m.get("segments"))
+              and isinstance(m.get("source_files"), dict) and m.get("segments")
+              # in-domain background questions changed (qa/data/domain_questions.txt): each sentence's reach
+              # must be measured against the new ones, so the index is rewritten (its vectors reused)
+              and m.get("domain_questions") == domain_questions()[1])
     except (BadIndexError, KeyError, TypeError):
         return None
     return m if ok else None

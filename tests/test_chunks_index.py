@@ -420,3 +420,24 @@ def test_old_words_are_kept_only_when_cut_by_the_same_tokenizer(previous, kept):
 
     old = {"key": "工会 职工"}
     assert reusable_tokens(previous, {"tokenizer": "a"}, old) == (old if kept else {})
+
+
+def test_changed_in_domain_background_questions_rewrite_the_index(tiny_dir, tmp_path, counting_embedder):
+    """An index whose in-domain background questions are not today's (qa/data/domain_questions.txt was
+    edited since) is rewritten, reusing its chunk and sentence vectors: "nothing to do" had kept the old
+    questions' vectors, so every sentence's reach (the hub score) was measured against them."""
+    import json
+
+    from qa.calibration import domain_questions
+
+    out = tmp_path / "idx"
+    build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
+    manifest = out / "manifest.json"
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    m["domain_questions"] = "0" * 64  # as if built from other questions
+    manifest.write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
+    docs = counting_embedder.documents
+    r = build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None)
+    assert r.mode == "full" and r.embedded == 0 and counting_embedder.documents == docs  # vectors reused
+    assert json.loads(manifest.read_text(encoding="utf-8"))["domain_questions"] == domain_questions()[1]
+    assert build_index([tiny_dir], out, counting_embedder, progress=False, log=lambda *_: None).mode == "unchanged"
