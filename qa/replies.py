@@ -88,10 +88,11 @@ class Replies:
         place = self.place_unsaid(cits, standalone + text)
         # 被裁了能赔多少 → 最终仅裁员11人,给予人均1.8万元经济补偿: one company's case, said to be one (a helper read the
         # figure as what every laid-off worker gets)
-        one_case = bool(_RE_ONE_CASE.search(parts[0])) and len({self.case_finder.origin(c.source, c.start).place for c in cits}) == 1
+        places = {self.case_finder.origin(c.source, c.start).place for c in cits}
+        one_case = bool(_RE_ONE_CASE.search(parts[0])) and len(places) == 1
         if place or one_case:
             text = f"{place or '公报里'}{CASE_LEAD if one_case else ''}：{text}"
-        elif len({self.case_finder.origin(c.source, c.start).place for c in cits}) > 1:
+        elif len(places) > 1:
             text = "".join(self.with_places(parts, cits, standalone))
         numbers = phone_numbers("".join(parts)) if "phone" in (q.slot, *q.also) else []
         if numbers:  # 老板欠工资打啥电话: the number first, not inside a sentence about the line's launch

@@ -271,10 +271,10 @@ class SentenceChooser:
             if len(chosen) < 3 and sid - 1 not in chosen and self.refers_back(sid):
                 chosen.append(sid - 1)
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
-        before, after = self.paragraph_around(best)
-        if (len(chosen) > 1 and set(chosen) <= {*before, best, *after}
-                and any("某" in self.index.sentences[sid].text for sid in chosen)):
-            return chosen  # a case told in one paragraph (someone unnamed: 某装饰材料公司): what happened, then what was done
+        if len(chosen) > 1 and self._tells_a_case(chosen):
+            before, after = self.paragraph_around(best)
+            if set(chosen) <= {*before, best, *after}:
+                return chosen  # a case told in one paragraph (someone unnamed: 某装饰材料公司): what happened, then what was done
         head = [best - 1, best] if best - 1 in chosen else [best]
         return head + [sid for sid in chosen if sid not in head]
 
@@ -330,8 +330,12 @@ class SentenceChooser:
         told = after or [sid for sid in before[-1:] if len(sents[sid].text.strip()) >= W["remedy_min_chars"]]
         if len(told) > W["remedy_rest_sentences"] or sum(len(sents[sid].text) for sid in told) > W["remedy_rest_chars"]:
             return []
-        # a case, as the bulletins tell one: about someone they do not name (该市某装饰材料公司, 赵某)
-        return told if any("某" in sents[sid].text for sid in [best, *told]) else []
+        return told if self._tells_a_case([best, *told]) else []
+
+    def _tells_a_case(self, sids) -> bool:
+        """Sentences ``sids`` tell a case as the bulletins tell one: about someone they do not name
+        (该市某装饰材料公司, 赵某)."""
+        return any("某" in self.index.sentences[sid].text for sid in sids)
 
     def paragraph_around(self, sid: int) -> tuple[list[int], list[int]]:
         """The sentences before and after ``sid`` in its paragraph: the same article, no line break in

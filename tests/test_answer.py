@@ -345,14 +345,14 @@ def test_answer_json_schema(answerer):
     ("服务站有什么设施?", "focus", "", "设施"),
     ("换工作社保断缴了几个月 咋办", "", "", ""),  # how long is told, what to do asked (a worker on the page)
     ("12351打过去要收话费吗 是不是免费电话", "price", "", ""),  # 免费电话 asks whether it is free, not its number
-    ("打12351要话费不", "price", "", ""),
+    ("打12351要话费不", "price", "", ""),  # 要…费 asks a price as 收…费 does (a worker on the page)
     ("我在巨港汽车零部件厂上班,工会组织体检要自己掏钱吗", "price", "", ""),  # whether the worker pays (fresh19)
     ("老板赖着不给钱咋办", "", "", ""),  # an employer not paying asks no price
     ("工会开展劳动用工法律体检走访企业,义乌有什么成效数据", "figure", "", "成效数据"),  # figures asked (fresh19)
     ("基层工会缺人缺钱，有没有省里下大力气补的，要具体数字", "figure", "", ""),
     ("义乌的数字化维权平台是怎么建的", "", "", ""),  # 数字化 asks no figure
     ("射阳书屋借纸质书要办证交押金吗", "price", "", ""),  # a deposit is paid as a price is (a helper on the page)
-    ("进厂的时候交了500块押金 身份证也被扣了 正常吗", "legal", "", ""),  # a deposit told, whether it is lawful asked  # 要…费 asks a price as 收…费 does (a worker on the page)
+    ("进厂的时候交了500块押金 身份证也被扣了 正常吗", "legal", "", ""),  # a deposit told, whether it is lawful asked
     ("滨海县总工会电话", "phone", "", ""),
     ("大丰双进宣讲团有联系电话吗,我们企业想请他们来讲", "phone", "", ""),  # 有…电话吗 asks for a number (fresh19)
     ("技术服务队怎么联系,有电话没", "phone", "", ""),
