@@ -24,9 +24,11 @@ _OPEN, _CLOSE = "“‘《（(「『【", "”’》）)」』】"
 # a clause that only sets the scene for the next one (针对…, 为了…, 在…指导下,): a window does not end on it
 _RE_LEAD_IN = re.compile(r"^\s*(?:针对|为了|为|随着|根据|按照|依照|通过|围绕|对于|面对|聚焦|基于|依托|借助|"
                          r"在[^,，;；]{1,30}(?:下|中|上|后|时|里|期间|之际))[^,，;；]*[,，;；]?$")
-# a clause ending on a verb whose object is the next clause (…走访时发现, 他表示, 据了解到), or on 后/时 (何某军离职后,):
-# what it leads into is the next clause, so a window does not end on it
-_RE_LEADS_INTO = re.compile(r"(?:发现|表示|指出|认为|介绍|了解到|得知|获悉|强调|称|说|[^最今此随然落前背]后|(?<![小及同按准随当平临暂])时)\s*[,，:：]?$")
+# a clause ending on a verb whose object is the next clause (…走访时发现, 他表示, 据了解到), on 后/时 (何某军离职后,),
+# or on the short name it gives its subject (以下简称“华光装备”): what it leads into is the next clause, so a window
+# does not end on it
+_RE_LEADS_INTO = re.compile(r"(?:发现|表示|指出|认为|介绍|了解到|得知|获悉|强调|称|说|[^最今此随然落前背]后|(?<![小及同按准随当平临暂])时"
+                            r"|以下简称[^)）]{0,16}[)）])\s*[,，:：]?$")  # …装备事业部(以下简称“华光装备”), names the subject only
 _RE_ECHO = re.compile(r"哪里|哪儿|什么|谁")  # 行驶到哪里,党的工作就覆盖到哪里: one thought in two clauses
 
 

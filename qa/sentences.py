@@ -30,6 +30,8 @@ _RE_EXAMPLE = re.compile(r"^[^,，。]{0,6}某")
 # a sentence whose subject is only 该平台 / 该公司 / 该农场 (this platform …), opening it or its clause after a
 # time (今年以来,该公司…; not 医生来到该公司, an object)
 _RE_THIS = re.compile(r"^(?:[^,，。]{0,12}[,，])?该([\u4e00-\u9fff]{2,4})")
+# a sentence that only says who spoke the quote before it (…一名职工说。 李新伟说。 …负责人周蔚华在宣讲会后这样说。)
+_RE_SPEAKER = re.compile(r"^[^“”。]{0,40}(?:说|介绍|表示|坦言|感慨|告诉记者)[。!！]?$")
 W = table("scoring")
 
 
@@ -275,18 +277,25 @@ class SentenceChooser:
             before, after = self.paragraph_around(best)
             if set(chosen) <= {*before, best, *after}:
                 return chosen  # a case told in one paragraph (someone unnamed: 某装饰材料公司): what happened, then what was done
-        head = [best - 1, best] if best - 1 in chosen else [best]
+        head = [best]
+        while head[0] - 1 in chosen:  # the sentences just before the best one lead it (a quote, then who said it)
+            head.insert(0, head[0] - 1)
         return head + [sid for sid in chosen if sid not in head]
 
     def refers_back(self, sid: int) -> bool:
         """Sentence ``sid`` names its subject only as 该X (该平台, 该公司) and the sentence before, in the same
         paragraph, names that X (全力推进“金地瓜”维权服务平台建设。该平台依托…): quoted alone, a worker reads of
-        "this platform" without its name."""
-        m = _RE_THIS.match(self.index.sentences[sid].text)
-        before, _ = self.paragraph_around(sid) if m else ([], [])
+        "this platform" without its name.  Or it only says who spoke (…一名职工说。) and the sentence before is
+        the quote: quoted alone, the worker reads who spoke and not what was said."""
+        text = self.index.sentences[sid].text
+        m = _RE_THIS.match(text)
+        said = not m and _RE_SPEAKER.match(text)
+        before, _ = self.paragraph_around(sid) if m or said else ([], [])
         if not before:
             return False
         prev = self.index.sentences[before[-1]].text
+        if said:
+            return prev.rstrip().endswith(("”", "」"))
         noun = m.group(1)
         return any(noun[:n] in prev for n in range(len(noun), 1, -1))
 

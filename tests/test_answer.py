@@ -917,13 +917,16 @@ def test_trim_does_not_end_on_a_lead_in_clause(sentence, lead):
     ("近日,浙江金华义乌市总工会职工服务中心工作人员在开展“劳动用工法律体检”走访时发现,该市某装饰材料公司职工何某军离职后,"
      "公司一直没有给他发放在岗时的工资。", 70),
     ("市总工会负责人表示,下一步将在全市推广这一做法,让更多职工享受到实实在在的服务,切实增强职工的获得感和幸福感。", 40),
+    # 家里困难,在华光上班… got the subject's name alone: 无锡华光…装备事业部(以下简称“华光装备”)[1]
+    ("无锡华光环保能源集团股份有限公司装备事业部(以下简称“华光装备”),坚持党建引领,做实思想赋能、技术赋能、关爱赋能,"
+     "深入推进产改,有效提高产业工人队伍素质。", 60),
 ])
 def test_trim_does_not_end_on_a_clause_that_leads_into_the_next(sentence, limit):
     from qa.citations import trim
 
-    a, b = trim(sentence, lambda clause: 1.0 if "工会" in clause else 0.0, limit=limit)
+    a, b = trim(sentence, lambda clause: 1.0 if "工会" in clause or "华光" in clause else 0.0, limit=limit)
     kept = sentence[a:b]
-    assert kept and b - a <= limit and not kept.endswith(("发现", "离职后", "表示")), kept
+    assert kept and b - a <= limit and not kept.endswith(("发现", "离职后", "表示", "”)")), kept
 
 
 @pytest.mark.parametrize("sentence, end", [
@@ -1966,6 +1969,26 @@ def test_a_sentence_naming_its_subject_as_this_one_brings_the_sentence_naming_it
     assert not chooser.refers_back(sid["义乌市总"])
     ans = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always()).ask("有没有维权的app能在手机上用 浙里办")
     assert "浙里办" in ans.text and "金地瓜" in ans.text, ans.text
+
+
+def test_a_sentence_saying_only_who_spoke_brings_the_quote_before_it(index_of, hash_embedder):
+    """…一名职工说。 quoted alone tells a worker who spoke, not what was said (老腰疼想找个好医生看看 got
+    12月12日,…一名职工说。[1]): the quote before it comes with it, first; a speaker after no quote brings nothing."""
+    from qa.answerability import AnswerabilityModel
+    from qa.sentences import SentenceChooser
+
+    index = index_of({"a.txt": "中铁市政环保公司请专家进企业\n\n"
+                               "本报讯 “公司举办健康医疗问诊活动,让我们不用挂号复诊就能直接找专家看病。”"
+                               "12月12日,中铁市政环保公司一名职工说。当天,两位医生为30余名职工提供健康咨询诊疗服务。\n\n"
+                               "公司工会负责人介绍。职工篮球赛也已举办三届。\n"})
+    sid = {s.text.strip()[:4]: i for i, s in enumerate(index.sentences)}
+    chooser = SentenceChooser(index)
+    assert chooser.refers_back(sid["12月1"])
+    assert not chooser.refers_back(sid["公司工会"])  # nothing quoted before it
+    assert not chooser.refers_back(sid["当天,两"])
+    ans = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always()).ask("中铁市政环保公司一名职工说什么")
+    assert "一名职工说" in ans.text and "不用挂号" in ans.text, ans.text
+    assert ans.text.index("不用挂号") < ans.text.index("一名职工说"), ans.text
 
 
 def test_a_case_told_in_one_paragraph_is_read_in_order(index_of, words_only):
