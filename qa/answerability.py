@@ -322,11 +322,12 @@ class EvidenceReader:
                         bool(q.topic_words) and all(self.vocabulary.known(w) for w in q.topic_words))
 
     def _places_about(self, chosen) -> set[str]:
-        """The divisions the articles of the ``chosen`` sentences are about, the innermost of each
-        article's (义乌市, not the 浙江省 its title names it by: a report on 义乌 says nothing of 杭州)."""
+        """The divisions the ``chosen`` sentences are about: the innermost of those their article is about
+        and those they name themselves (义乌市, not the 浙江省 its title names it by: a report on 义乌 says
+        nothing of 杭州; 河池市 in 广西's 以河池市为例,该市…均配备工会专职副主席 says nothing of 南宁)."""
         out: set[str] = set()
         for sid in chosen:
-            names = self.places_of(sid)
+            names = {*self.places_of(sid), *places_in(self.index.sentences[sid].text)}
             out.update(p for p in names if not any(encloses(p, other) for other in names if other != p))
         return out
 

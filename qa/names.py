@@ -4,7 +4,8 @@
 place, 师傅 and 诗朗诵 people and 普通员工 an organisation, so a tag alone is not enough:
 
 - a **place** is a name of China's administrative divisions (``qa/data/places.txt``, with or
-  without its 省/市/县/区 suffix) that jieba also reads as a place in the question;
+  without its 省/市/县/区 suffix) that jieba also reads as a place in the question, or as a person
+  with no role after it (常德 in 常德跑网约车的);
 - a **person** is a word jieba tags as a person, 2–3 characters, starting with a common surname
   (``qa/data/surnames.txt``), not an everyday word of jieba's dictionary, and standing next to a
   role (劳模许振超, 王德胜师傅, 张三是谁);
@@ -140,6 +141,8 @@ def names_in(question: str) -> list[str]:
             continue
         if flag == "ns" and (w in _places() or _SUFFIX.sub("", w) in _places()):
             out.append(w)
+        elif flag in ("nr", "nrt") and w in _places() and not _ROLE_AFTER.match(after):
+            out.append(w)  # jieba reads 常德 in 常德跑网约车的 as a person; a division's name is a place (not 张友良说)
         elif flag == "ns" and (inner := _place_at_start(w)):  # 苏州工业园区 → 苏州
             out.append(inner)
         elif (flag in ("nr", "nrfg", "nrt") and len(w) <= 3 and w[0] in _surnames() and _freq(w) < _EVERYDAY_FREQ

@@ -270,7 +270,9 @@ class SentenceChooser:
             if figure is not None:
                 chosen.append(figure)
         for sid in list(chosen):  # 该平台依托“浙里办”APP…: the sentence before names the platform (“金地瓜”)
-            if len(chosen) < 3 and sid - 1 not in chosen and self.refers_back(sid):
+            # …一名职工说。: the quote before it says what (not when the speaker is what is asked: 张友良是谁)
+            if len(chosen) < 3 and sid - 1 not in chosen and (
+                    self.refers_back(sid) or self.names_the_speaker(sid) and not (q.asks_detail and self.holds_detail(q, sid))):
                 chosen.append(sid - 1)
         chosen.sort()  # reading order (a report's rest printed on an earlier page comes after it)
         if len(chosen) > 1 and self._tells_a_case(chosen):
@@ -285,19 +287,22 @@ class SentenceChooser:
     def refers_back(self, sid: int) -> bool:
         """Sentence ``sid`` names its subject only as 该X (该平台, 该公司) and the sentence before, in the same
         paragraph, names that X (全力推进“金地瓜”维权服务平台建设。该平台依托…): quoted alone, a worker reads of
-        "this platform" without its name.  Or it only says who spoke (…一名职工说。) and the sentence before is
-        the quote: quoted alone, the worker reads who spoke and not what was said."""
-        text = self.index.sentences[sid].text
-        m = _RE_THIS.match(text)
-        said = not m and _RE_SPEAKER.match(text)
-        before, _ = self.paragraph_around(sid) if m or said else ([], [])
+        "this platform" without its name."""
+        m = _RE_THIS.match(self.index.sentences[sid].text)
+        before, _ = self.paragraph_around(sid) if m else ([], [])
         if not before:
             return False
         prev = self.index.sentences[before[-1]].text
-        if said:
-            return prev.rstrip().endswith(("”", "」"))
         noun = m.group(1)
         return any(noun[:n] in prev for n in range(len(noun), 1, -1))
+
+    def names_the_speaker(self, sid: int) -> bool:
+        """Sentence ``sid`` only says who spoke (…一名职工说。 李新伟说。) and the sentence before, in the same
+        paragraph, is the quote: quoted alone, a worker reads who spoke and not what was said."""
+        if not _RE_SPEAKER.match(self.index.sentences[sid].text):
+            return False
+        before, _ = self.paragraph_around(sid)
+        return bool(before) and self.index.sentences[before[-1]].text.rstrip().endswith(("”", "」"))
 
     def figure_sentence(self, scored, best: int, best_score: float, chosen: list[int]) -> int | None:
         """When no ``chosen`` sentence gives a figure in digits: the best-scored sentence of ``best``'s

@@ -685,7 +685,9 @@ def test_everyday_words_are_never_reported_as_missing_names(q):
                                     ("富士康有工会吗", "富士康"), ("顺丰快递员能入工会不", "顺丰"),
                                     # autonomous regions by their everyday names (found missing on the page: 新疆那边有吗)
                                     ("新疆那边有司机之家吗", "新疆"), ("广西工会投了多少钱", "广西"), ("宁夏有职工书屋吗", "宁夏"),
-                                    ("西藏有吗", "西藏")])
+                                    ("西藏有吗", "西藏"),
+                                    # jieba tags 常德 here as a person's name; no role follows it
+                                    ("常德跑网约车的 有工会可以入吗", "常德"), ("我在常德跑网约车", "常德")])
 def test_real_names_are_found(q, name):
     from qa.names import names_in
 
@@ -1031,6 +1033,22 @@ def test_a_place_inside_or_around_the_answers_place_is_not_missing(answerer):
     assert answerer.ask("我在南京,江宁区总工会能帮农民工讨回欠薪吗").support["missing"] == []
     ans = answerer.ask("我在东莞,东莞总工会能帮农民工讨回欠薪吗")
     assert ans.refused and ans.support["missing"] == ["东莞"] and ans.text.count("东莞") == 1
+
+
+def test_a_place_the_answer_sentence_names_counts_before_the_region_its_report_is_about(index_of, hash_embedder):
+    """南宁的乡镇工会都配了专职副主席没 was answered with 广西's 以河池市为例,该市…均配备工会专职副主席: the report
+    is about the region around 南宁, but the sentence is about 河池, beside it; a sentence naming no city
+    still answers for the region's cities."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": "广西工会强基层\n\n本报讯 广西壮族自治区总工会计划3年投入2亿元强基层。"
+                               "以河池市为例,该市139个乡镇均配备工会专职副主席。\n\n"
+                               "自治区总工会还为职工书屋添置图书5万册。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    ans = answerer.ask("南宁的乡镇工会都配了专职副主席没")
+    assert ans.refused and ans.support["missing"] == ["南宁"], ans.text
+    assert not answerer.ask("河池的乡镇工会都配了专职副主席没").refused
+    assert answerer.ask("南宁的职工书屋添置图书了吗").support["missing"] == []
 
 
 def test_an_asked_detail_is_not_taken_from_a_report_on_another_named_thing(index_of, hash_embedder):
@@ -1983,9 +2001,9 @@ def test_a_sentence_saying_only_who_spoke_brings_the_quote_before_it(index_of, h
                                "公司工会负责人介绍。职工篮球赛也已举办三届。\n"})
     sid = {s.text.strip()[:4]: i for i, s in enumerate(index.sentences)}
     chooser = SentenceChooser(index)
-    assert chooser.refers_back(sid["12月1"])
-    assert not chooser.refers_back(sid["公司工会"])  # nothing quoted before it
-    assert not chooser.refers_back(sid["当天,两"])
+    assert chooser.names_the_speaker(sid["12月1"])
+    assert not chooser.names_the_speaker(sid["公司工会"])  # nothing quoted before it
+    assert not chooser.names_the_speaker(sid["当天,两"])
     ans = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always()).ask("中铁市政环保公司一名职工说什么")
     assert "一名职工说" in ans.text and "不用挂号" in ans.text, ans.text
     assert ans.text.index("不用挂号") < ans.text.index("一名职工说"), ans.text
