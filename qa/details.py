@@ -80,6 +80,8 @@ RE_ENUMERATION = re.compile(r"、|[;；]|和[^,，。]{1,10}等")
 # “十大工种”具体是哪十个): the bulletin's count is known to the asker; only their names answer
 RE_MEMBERS = re.compile(rf"(?:(?:(\d+)|那([二两三四五六七八九十百]+))[{CLASSIFIERS}种]|([二三四五六七八九十]大))"
                         r"[^,，。?？!！]{0,16}?(?:哪些|哪几|分别是|具体是[哪啥什]|叫[啥什]|名字|名单)")
+# a counted group of people (4名, 12个全国劳模, 几位师傅)
+_RE_PEOPLE = re.compile(r"^(?:\d+|那[二两三四五六七八九十百]+)[名位人]|劳模|工匠|职工|师傅|选手|干部|司机|骑手|志愿者|人员")
 # an item of a list of names: short and without a figure (王德胜, 焊工, 书香江都), or a body's full name
 _RE_NAME_ITEM = re.compile(r"[^\d]{2,9}|[^\d]{2,20}(?:公司|集团|厂|店|医院|学校|工会|中心)")
 # a name asked of a kind of thing (那个服装公司叫啥名, 这个平台叫什么): the kind
@@ -157,8 +159,12 @@ def holds(slot: str, text: str, *, unit: str = "", focus: str = "", asked: str =
     if slot == "identity":
         return bool(focus) and focus in re.sub(r"\s+", "", text)
     if slot == "members":  # the names, listed where the group the question counts is (那30家…: a sentence with 30家)
-        counts = [next(g for g in m.groups() if g) for m in RE_MEMBERS.finditer(asked)]
-        return any(names_listed(s) and any(c in s for c in counts) for s in re.split(r"(?<=[。!！?？;；])", text))
+        found = list(RE_MEMBERS.finditer(asked))
+        counts = [next(g for g in m.groups() if g) for m in found]
+        # people counted (那四个劳模都叫啥名字) are named by people's names, not by 质量预防、质量控制 in their sentence
+        people = any(_RE_PEOPLE.search(m.group()) for m in found)
+        return any(names_listed(s) and any(c in s for c in counts) and (not people or _person_names(s))
+                   for s in re.split(r"(?<=[。!！?？;；])", text))
     if slot == "name":
         noun = _RE_NAME_OF.search(asked)
         if noun:  # 那个服装公司叫啥名: a named 公司 (“金地瓜”维权服务平台), not 县某服装公司 (withheld), a person or a document

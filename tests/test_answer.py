@@ -651,6 +651,16 @@ def test_members_are_answered_by_their_names_where_the_group_is(text, held, word
     assert analyse("江都那12个全国劳模分别是哪些人", words_only).has_slot(text) is held
 
 
+@pytest.mark.parametrize("text, held", [
+    # the four are counted, and the sentence lists things, not people (fresh19 and fresh20 asked it; it was answered)
+    ("亭湖区总工会组织四名技能型劳模工匠走进江苏圣泰阀门有限公司,助推企业在质量预防、质量控制、质量改善等方面更上了一个台阶。", False),
+    ("亭湖区总工会组织王德胜、李红旗、张友良、刘春四名劳模走进江苏圣泰阀门有限公司。", True),
+])
+def test_people_counted_are_named_by_people(text, held, words_only):
+    q = analyse("亭湖去圣泰阀门的那四个劳模都叫啥名字", words_only)
+    assert q.slot == "members" and q.has_slot(text) is held
+
+
 @pytest.mark.parametrize("q, starts", [
     ("下班后职工们来书屋干啥", "河西市总工会：职工们说"),  # the sentence says nothing of where: its article's union first
     ("工会律师平均多少天办结", "江宁区总工会：工会律师全程代理"),
