@@ -758,6 +758,14 @@ def test_coverage_beyond_the_subject(toks, beyond, expected):
     assert q.coverage(toks, beyond=beyond) == pytest.approx(expected)
 
 
+def test_a_workers_word_is_covered_by_the_bulletins_word(words_only):
+    """帮女工带孩子的班 was answered with overtime pay: the bulletins say 女职工 (478个“妈妈班”,解决女职工就业后顾之忧)."""
+    from qa.tokens import tokenize
+
+    q = analyse("厂里有没有帮女工带孩子的班", words_only)
+    assert q.coverage(set(tokenize("企业设立478个“妈妈班”,解决女职工就业后顾之忧。"))) > 0
+
+
 @pytest.mark.parametrize("question, slot", [
     ("司机之家洗澡要钱吗", "price"),
     ("职工书屋借书收费不", "price"),
