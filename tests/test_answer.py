@@ -794,6 +794,8 @@ def test_a_workers_word_is_covered_by_the_bulletins_word(words_only):
     ("半夜打有人接不", "clock"),  # whether it is open at that hour: 7×24小时
     ("晚上能去吗", "clock"),
     ("晚上行不", "clock"),
+    ("半夜两三点开到贾汪 司机之家还开着门吗", "clock"),  # fresh20: answered with the night room's beds, not 24小时
+    ("那地方是24小时都开着吗", "clock"),
     ("兴化那边晚上的培训班能学不", ""),  # 晚上的培训班 names a class: no hours asked
     ("报名找谁", "procedure"),  # after a question about a free class: how to sign up (a helper trying the page)
     ("讲座的题目叫啥", "name"),
