@@ -1630,12 +1630,21 @@ def test_a_count_of_five_digits_is_no_phone_number(text, held):
     ("辞职了不给工资咋办", True),
     ("老板欠工资咋整", True),
     ("厂里要裁人 不跟工会商量 怎么办", True),
+    ("我们服装厂要改制裁人 工会都没问过 这种能拦吗", True),  # fresh20: whether it can be stopped, and how it was
     ("工资被拖欠了找谁", False),  # whom to turn to: a hotline or centre answers it (slot service)
     ("劳模待遇落实这块,各地都是怎么弄的", False),  # a case list: one line per article instead
     ("职工书屋几点开门", False),
 ])
 def test_what_to_do_questions_are_read_as_asking_for_a_remedy(q, remedy, words_only):
     assert analyse(q, words_only).remedy is remedy
+
+
+def test_restructuring_is_one_word_in_a_workers_question():
+    """jieba cut 我们服装厂要改制裁人 into 改/制裁/人 (sanctions): 改制 is a bulletin term (qa/data/domain_words.txt)."""
+    from qa.tokens import tokenize
+
+    toks = tokenize("我们服装厂要改制裁人")
+    assert "改制" in toks and "制裁" not in toks, toks
 
 
 _CASE = ("义乌帮职工讨回工资\n\n本报讯 近日,义乌市总工会工作人员走访时发现,某装饰公司职工何某离职后,公司一直没有发放他的工资。"
