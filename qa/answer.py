@@ -84,7 +84,8 @@ class Answerer:
         self.chooser = SentenceChooser(index, places_of=lambda sid: self.replies.places_about(sid))
         self.case_finder = CaseFinder(index, self.retriever, self.chooser, self.analyse)
         self.replies = Replies(index, self.chooser, self.case_finder)
-        self.evidence = EvidenceReader(index, self.vocabulary, self.chooser, places_of=self.replies.places_about)
+        self.evidence = EvidenceReader(index, self.vocabulary, self.chooser, places_of=self.replies.places_about,
+                                       reported_places=self.case_finder.reported_places)
         self.answerability = answerability or AnswerabilityModel.default()
         self.llm = llm
         if llm is not None and getattr(llm, "embedder", None) is None:

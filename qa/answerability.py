@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .names import encloses, missing_names, places_in, same_or_nested
+from .names import encloses, missing_names, names_in, places_in, same_or_nested
 from .wordlists import table
 
 # what the fitted model may read (qa/data/answerability.json names the ones it does); coverage, gap
@@ -223,15 +223,18 @@ class AnswerabilityModel:
 class EvidenceReader:
     """Computes ``Evidence`` for a question against one index."""
 
-    def __init__(self, index, vocabulary, chooser, places_of=None):
+    def __init__(self, index, vocabulary, chooser, places_of=None, reported_places=None):
         """``places_of(sentence id)``: the divisions the sentence's article is about (安徽省 for the
         12351 hotline report), so that a place no bulletin names but that lies in one of them (芜湖),
         or that holds one (南京 for a report on its 江宁区), is not "missing" from an answer taken
-        from that article."""
+        from that article.  ``reported_places()``: the divisions some report is about (its title,
+        byline or first words name them), so that a place the bulletins mention only in passing (深圳 in an award's
+        name) is missing from an answer about another place."""
         self.index = index
         self.vocabulary = vocabulary
         self.chooser = chooser
         self.places_of = places_of
+        self.reported_places = reported_places
         cal = index.manifest.get("calibration") or {}
         self._passage_bg = (float(cal.get("background_mean", 0.0)), float(cal.get("background_std") or 1.0))
         self._sentence_bg: tuple[float, float] | None = None
@@ -279,6 +282,8 @@ class EvidenceReader:
         if missing and chosen and self.places_of is not None:  # 我在芜湖打了12351: 安徽's hotline covers 芜湖
             around = self._places_about(chosen)
             missing = tuple(m for m in missing if not any(same_or_nested(m, p) for p in around))
+        if not missing and chosen and not q.wants_cases and self.places_of is not None and self.reported_places is not None:
+            missing = self._places_elsewhere(q, chosen)
         m, s = self._passage_bg
         z_topic = None
         if topic is not None and topic.sentence is not None:  # a reported activity is said in a sentence
@@ -330,6 +335,27 @@ class EvidenceReader:
             names = {*self.places_of(sid), *places_in(self.index.sentences[sid].text)}
             out.update(p for p in names if not any(encloses(p, other) for other in names if other != p))
         return out
+
+    def _places_elsewhere(self, q, chosen) -> tuple[str, ...]:
+        """The places the question names that the bulletins mention only in passing (no report is about
+        them, nor about a division inside or around them) and that the ``chosen`` sentences are not
+        about: they do not name it, and the places their reports are about are known and neither it nor
+        inside or around it (深圳有司机之家吗 answered with 徐州贾汪's; 深圳 is in the bulletins only in an
+        award's name).  A report whose place is not known says nothing either way."""
+        text = "".join(self.index.sentences[sid].text for sid in chosen)
+        asked = [a for a in names_in(q.text) if places_in(a) and a not in text]
+        if asked:
+            reported = self.reported_places()
+            asked = [a for a in asked if not any(same_or_nested(a, p) for p in reported)]
+        if not asked:
+            return ()
+        around = set()
+        for sid in chosen:
+            names = self.places_of(sid)
+            around.update(p for p in names if not any(encloses(p, other) for other in names if other != p))
+        if not around:
+            return ()
+        return tuple(a for a in asked if not any(same_or_nested(a, p) for p in around | self._places_about(chosen)))
 
     def _about_places_asked(self, q, chosen) -> bool:
         """The detail is given about the places the question names, if it names any: the sentences

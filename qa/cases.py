@@ -189,6 +189,7 @@ class CaseFinder:
         self.chooser = chooser
         self.analyse = analyse  # question text → qa.question.Question
         self._facets: dict | None = None
+        self._reported: frozenset[str] | None = None  # the divisions reports are about (reported_places)
         self._origins: dict[tuple, Origin] = {}  # (source, article) → its Origin, read once per article
 
     def facets(self) -> dict[str, list[str]]:
@@ -206,6 +207,14 @@ class CaseFinder:
                 "places": sorted(places),
             }
         return self._facets
+
+    def reported_places(self) -> frozenset[str]:
+        """The divisions some report is about, read as ``origin`` reads a report's place (its title,
+        byline and first words); computed once, when first asked."""
+        if self._reported is None:
+            arts = self.index.articles()
+            self._reported = frozenset(name for info in arts.values() for name in place_names(article_place(info)))
+        return self._reported
 
     def origin(self, source: str, offset: int) -> Origin:
         """Where the text at ``offset`` of ``source`` is from (``Origin``; empty for an unknown source).

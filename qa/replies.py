@@ -255,7 +255,10 @@ class Replies:
         mentions, or the asked detail — a price, a phone number — absent from the nearest sentences),
         the nearest sentence the bulletins do have (cited, with the place it is about when unsaid)
         and nearby topics to ask about next."""
-        if missing:
+        if missing and all(m in self.index.corpus_text() for m in missing):
+            # a place the bulletins name elsewhere (深圳 in an award's name), not what is asked about it
+            head = f"抱歉，公报里没有关于“{'”“'.join(missing)}”的这方面内容。"
+        elif missing:
             head = f"抱歉，公报里没有提到“{'”“'.join(missing)}”，无法回答。"
         elif detail in MISSING_DETAIL:
             head = f"抱歉，公报里没有找到{MISSING_DETAIL[detail]}。"

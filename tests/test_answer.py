@@ -1071,6 +1071,21 @@ def test_a_place_the_answer_sentence_names_counts_before_the_region_its_report_i
     assert answerer.ask("南宁的职工书屋添置图书了吗").support["missing"] == []
 
 
+def test_a_place_named_only_in_passing_is_no_report_about_it(index_of, hash_embedder):
+    """深圳有司机之家吗 was answered with 徐州贾汪's rest stops: 深圳 is in the bulletins only in an award's
+    name (荣获深圳市优质样板工程), so no report is about it, and the answer is about another place."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": "徐州贾汪建好货车司机之家\n\n本报讯 徐州市贾汪区总工会建设货车司机之家,配有淋浴间、休息室。\n",
+                      "b.txt": "江都劳模创新工作室\n\n本报讯 江都区总工会劳模创新工作室连续多年荣获深圳市优质样板工程。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    ans = answerer.ask("深圳有司机之家吗")
+    assert ans.refused and ans.support["missing"] == ["深圳"] and "没有关于“深圳”" in ans.text, ans.text
+    assert "贾汪" in ans.text  # the nearest thing the bulletins do say
+    assert not answerer.ask("贾汪有司机之家吗").refused
+    assert not answerer.ask("徐州有司机之家吗").refused  # a report on a district inside it
+
+
 def test_an_asked_detail_is_not_taken_from_a_report_on_another_named_thing(index_of, hash_embedder):
     """金地瓜维权平台有没有客服电话 was answered with the 12351 hotline of another province's report: a
     phone number, price or time may come from another report only when it is about the same named
