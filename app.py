@@ -219,8 +219,8 @@ def remember(answers: list, record: dict) -> list:
 
 
 def _blank(message: str | None) -> bool:
-    """Nothing to answer: an empty question, or one of spaces and control characters only."""
-    return not sanitise(message or "").strip()
+    """Nothing to answer: an empty question, or one of spaces, control characters and marks only (？？)."""
+    return not any(ch.isalnum() for ch in sanitise(message or ""))
 
 
 def cleared() -> tuple:

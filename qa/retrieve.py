@@ -37,7 +37,7 @@ def check_question(q: str) -> str:
     if not isinstance(q, str):
         raise QuestionError(f"question must be a string, got {type(q).__name__}")
     cleaned = "".join(ch for ch in sanitise(q) if ch.isprintable() or ch in "\n\t").strip()
-    if not cleaned:
+    if not any(ch.isalnum() for ch in cleaned):  # ？？ or …: marks with no word to answer
         raise QuestionError("question is empty: type a question, e.g. 工资被拖欠了找谁?")
     if len(cleaned) > MAX_QUESTION_CHARS:
         raise QuestionError(f"question is {len(cleaned)} characters; the limit is {MAX_QUESTION_CHARS}")

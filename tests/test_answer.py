@@ -80,7 +80,7 @@ def test_traditional_characters_retrieve_like_simplified(tiny_index, hash_embedd
     assert r.search("貨車司機哪裡可以休息", k=1)[0].chunk.id == r.search("货车司机哪里可以休息", k=1)[0].chunk.id
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "\n\t", "\x00\x01", "问" * (MAX_QUESTION_CHARS + 1)])
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t", "\x00\x01", "？？", "…", "问" * (MAX_QUESTION_CHARS + 1)])
 def test_bad_questions_are_clear_errors(answerer, bad):
     with pytest.raises(QuestionError):
         answerer.ask(bad)
@@ -107,7 +107,7 @@ def test_cited_span_offsets_point_into_the_file(answerer):
     assert "40名" in ans.text
 
 
-@pytest.mark.parametrize("q", ["量子计算机的原理是什么?", "？？？", "What time is it?", "医保报销比例是多少?"])
+@pytest.mark.parametrize("q", ["量子计算机的原理是什么?", "What time is it?", "医保报销比例是多少?"])
 def test_off_topic_is_refused_with_nearby_topics(answerer, q):
     ans = answerer.ask(q)
     assert ans.refused and ans.kind == "refusal" and len(ans.citations) <= 1

@@ -366,7 +366,7 @@ def _fns(demo) -> dict:
     return out
 
 
-@pytest.mark.parametrize("empty", ["", "   ", "\u3000\n", "\x00 "])
+@pytest.mark.parametrize("empty", ["", "   ", "\u3000\n", "\x00 ", "？？", "?!"])
 def test_an_empty_question_gets_a_hint_and_no_error_toast(tiny_index, hash_embedder, tmp_path, empty):
     import gradio as gr
 
