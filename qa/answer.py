@@ -283,7 +283,10 @@ class Answerer:
         # a case list says what its lines say: the asked detail (吸纳了多少人) may be in any of them
         cases = self.replies.find_cases(standalone, k, retrieval, q) if q.wants_cases else None
         said_by = Replies.case_sentences(cases) if cases else chosen
-        evidence = self.evidence.read(q, hits, retrieval.top_dense, scored, said_by, retrieval.query_vector, topic)
+        # a follow-up on the earlier subject (那晚上呢 开到几点): the sentences its last answer cited
+        earlier = [sid for _, sid, _ in scored if said.said(self.index.sentences[sid].text)] if said is not None else []
+        evidence = self.evidence.read(q, hits, retrieval.top_dense, scored, said_by, retrieval.query_vector, topic,
+                                      earlier=earlier)
         # 万月是干啥的 / 江都区总工会主席是谁: a person no sentence names as asked is answered by a byline
         signed = (self.replies.signed(question, standalone, hits[:self.pool_size(k)], q)
                   if evidence.detail_missing and (q.who or q.slot == "person") else None)

@@ -273,11 +273,12 @@ class EvidenceReader:
                 self._sentence_bg = (float(tops.mean()), max(float(tops.std()), 1e-3))
         return self._sentence_bg
 
-    def read(self, q, hits, top_dense: float, scored, chosen, qvec, topic=None) -> Evidence:
+    def read(self, q, hits, top_dense: float, scored, chosen, qvec, topic=None, earlier=()) -> Evidence:
         """``q``: the analysed question; ``hits``: retrieval hits; ``scored``: the chooser's ranking
         of their sentences; ``chosen``: the sentences an answer would give; ``qvec``: the question's
         vector; ``topic``: how close the bulletins come to a case question's subject alone
-        (``Retriever.closeness``)."""
+        (``Retriever.closeness``); ``earlier``: for a follow-up that takes the earlier subject, the
+        sentences the conversation's last answer cited (an asked detail must come from their reports)."""
         missing = tuple(missing_names(q.text, self.index.corpus_text()))
         if missing and chosen and self.places_of is not None:  # 我在芜湖打了12351: 安徽's hotline covers 芜湖
             around = self._places_about(chosen)
@@ -322,6 +323,8 @@ class EvidenceReader:
         slot_found = bool(slot) and q.details_held(answer_text, about=self.chooser.divisions_about(q, *chosen))
         if slot_found and slot in DETAIL_SLOTS and not self._about_places_asked(q, chosen):
             slot_found = False  # 滨海骑手之家几点开门 answered with 徐州贾汪's 24小时: a detail of another place
+        if slot_found and slot in DETAIL_SLOTS and earlier and not self._from_reports_of(q, chosen, earlier):
+            slot_found = False  # 那晚上呢 开到几点 after 连云区's 药店 stations: 贾汪's 24小时 is another place's hours
         return Evidence(z_passage, z_sentence, hub, coverage, answer_coverage, gap, known, slot, slot_found, missing, z_topic,
                         max((q.rarest_held(self.index.sentences[sid].text) for sid in chosen), default=0.0), far,
                         bool(q.topic_words) and all(self.vocabulary.known(w) for w in q.topic_words))
@@ -335,6 +338,14 @@ class EvidenceReader:
             names = {*self.places_of(sid), *places_in(self.index.sentences[sid].text)}
             out.update(p for p in names if not any(encloses(p, other) for other in names if other != p))
         return out
+
+    def _from_reports_of(self, q, chosen, earlier) -> bool:
+        """The ``chosen`` sentences holding the asked detail (all of them when none does) belong to a
+        report one of the ``earlier`` sentences belongs to."""
+        sents = self.index.sentences
+        reports = {(sents[sid].source, sents[sid].article) for sid in earlier}
+        holding = [sid for sid in chosen if q.details_held(sents[sid].text)] or chosen
+        return any((sents[sid].source, sents[sid].article) in reports for sid in holding)
 
     def _places_elsewhere(self, q, chosen) -> tuple[str, ...]:
         """The places the question names that the bulletins mention only in passing (no report is about

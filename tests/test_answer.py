@@ -1086,6 +1086,22 @@ def test_a_place_named_only_in_passing_is_no_report_about_it(index_of, hash_embe
     assert not answerer.ask("徐州有司机之家吗").refused  # a report on a district inside it
 
 
+def test_a_follow_up_detail_comes_from_the_report_the_conversation_is_about(index_of, hash_embedder):
+    """那晚上呢 开到几点 after 连云区's 药店 stations (保暖茶水) was answered with 徐州贾汪's rest stops' 24小时:
+    a follow-up taking the earlier subject asks its detail of the reports the last answer cited."""
+    from qa.answerability import AnswerabilityModel
+
+    index = index_of({"a.txt": "爱心驿站送温暖\n\n本报讯 连云区在主城区药店设立50个爱心驿站,为外卖骑手免费提供保暖茶水。\n",
+                      "b.txt": "司机之家暖人心\n\n本报讯 贾汪区总工会建成司机之家,24小时为货车司机免费提供热水和休息。\n"})
+    answerer = Answerer(index, hash_embedder, answerability=AnswerabilityModel.always())
+    first = answerer.ask("送外卖的冬天哪能喝口热茶 药店驿站")
+    assert "药店" in first.text, first.text
+    history = [{"role": "user", "content": "送外卖的冬天哪能喝口热茶 药店驿站"}, {"role": "assistant", "content": first.text}]
+    ans = answerer.ask("那晚上呢 开到几点", history)
+    assert ans.refused and ans.support["why"] == "detail_missing", ans.text
+    assert "24小时" in answerer.ask("贾汪司机之家晚上开到几点").text  # asked of that place itself, it answers
+
+
 def test_an_asked_detail_is_not_taken_from_a_report_on_another_named_thing(index_of, hash_embedder):
     """金地瓜维权平台有没有客服电话 was answered with the 12351 hotline of another province's report: a
     phone number, price or time may come from another report only when it is about the same named
