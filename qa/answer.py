@@ -23,10 +23,11 @@ import dataclasses
 import time
 from typing import Iterator, Sequence
 
-from .answerability import AnswerabilityModel, EvidenceReader
+from .answerability import AnswerabilityModel
 from .cases import CaseFinder
 from .citations import pieces
 from .conversation import condense, earlier_answers, last_question, names_no_subject, new_subject, with_subject
+from .evidence import EvidenceReader
 from .question import Question, analyse
 from .records import Answer, Citation
 from .related import RelatedWords
