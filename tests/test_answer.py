@@ -1099,6 +1099,7 @@ def test_a_follow_up_detail_comes_from_the_report_the_conversation_is_about(inde
     history = [{"role": "user", "content": "送外卖的冬天哪能喝口热茶 药店驿站"}, {"role": "assistant", "content": first.text}]
     ans = answerer.ask("那晚上呢 开到几点", history)
     assert ans.refused and ans.support["why"] == "detail_missing", ans.text
+    assert "药店" in ans.text and "24小时" not in ans.text, ans.text  # the nearest thing said of the stations asked about
     assert "24小时" in answerer.ask("贾汪司机之家晚上开到几点").text  # asked of that place itself, it answers
 
 
