@@ -28,6 +28,7 @@ from .cases import CaseFinder
 from .citations import pieces
 from .conversation import condense, earlier_answers, last_question, names_no_subject, new_subject, with_subject
 from .evidence import EvidenceReader
+from .names import names_in, places_in
 from .question import Question, analyse
 from .records import Answer, Citation
 from .related import RelatedWords
@@ -284,8 +285,9 @@ class Answerer:
         # a case list says what its lines say: the asked detail (吸纳了多少人) may be in any of them
         cases = self.replies.find_cases(standalone, k, retrieval, q) if q.wants_cases else None
         said_by = Replies.case_sentences(cases) if cases else chosen
-        # a follow-up on the earlier subject (那晚上呢 开到几点): the sentences its last answer cited
-        earlier = [sid for _, sid, _ in scored if said.said(self.index.sentences[sid].text)] if said is not None else []
+        # a follow-up on the earlier subject (那晚上呢 开到几点, not 那滨江呢): the sentences its last answer cited
+        earlier = ([sid for _, sid, _ in scored if said.said(self.index.sentences[sid].text)]
+                   if said is not None and not places_in(question) and not names_in(question) else [])
         evidence = self.evidence.read(q, hits, retrieval.top_dense, scored, said_by, retrieval.query_vector, topic,
                                       earlier=earlier)
         # 万月是干啥的 / 江都区总工会主席是谁: a person no sentence names as asked is answered by a byline
