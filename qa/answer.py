@@ -299,7 +299,5 @@ class Answerer:
         if earlier and support.get("why") == "detail_missing":
             # the refusal's nearest sentence from the report the conversation is about (那晚上呢 开到几点 after
             # 连云区's stations: theirs, not 徐州贾汪's 24小时)
-            sents = self.index.sentences
-            reports = {(sents[sid].source, sents[sid].article) for sid in earlier}
-            scored = sorted(scored, key=lambda x: (sents[x[1]].source, sents[x[1]].article) not in reports)
+            scored = sorted(scored, key=lambda x: not any(self.chooser.same_report(x[1], e) for e in earlier))
         return _Found(q, retrieval, scored, chosen, support, t_read, t_ret, cases, signed)

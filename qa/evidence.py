@@ -75,12 +75,13 @@ class EvidenceReader:
         vector; ``topic``: how close the bulletins come to a case question's subject alone
         (``Retriever.closeness``); ``earlier``: for a follow-up that takes the earlier subject, the
         sentences the conversation's last answer cited (an asked detail must come from their reports)."""
-        missing = tuple(missing_names(q.text, self.index.corpus_text()))
+        named = names_in(q.text)  # jieba's tagging, read once for both checks below
+        missing = tuple(missing_names(q.text, self.index.corpus_text(), named))
         if missing and chosen and self.places_of is not None:  # 我在芜湖打了12351: 安徽's hotline covers 芜湖
             around = self._places_about(chosen)
             missing = tuple(m for m in missing if not any(same_or_nested(m, p) for p in around))
         if not missing and chosen and not q.wants_cases and self.places_of is not None and self.reported_places is not None:
-            missing = self._places_elsewhere(q, chosen)
+            missing = self._places_elsewhere(named, chosen)
         m, s = self._passage_bg
         z_topic = None
         if topic is not None and topic.sentence is not None:  # a reported activity is said in a sentence
@@ -125,41 +126,37 @@ class EvidenceReader:
                         max((q.rarest_held(self.index.sentences[sid].text) for sid in chosen), default=0.0), far,
                         bool(q.topic_words) and all(self.vocabulary.known(w) for w in q.topic_words))
 
-    def _places_about(self, chosen) -> set[str]:
+    def _places_about(self, chosen, *, named: bool = True) -> set[str]:
         """The divisions the ``chosen`` sentences are about: the innermost of those their article is about
-        and those they name themselves (义乌市, not the 浙江省 its title names it by: a report on 义乌 says
-        nothing of 杭州; 河池市 in 广西's 以河池市为例,该市…均配备工会专职副主席 says nothing of 南宁)."""
+        and (``named``) those they name themselves (义乌市, not the 浙江省 its title names it by: a report on
+        义乌 says nothing of 杭州; 河池市 in 广西's 以河池市为例,该市…均配备工会专职副主席 says nothing of 南宁)."""
         out: set[str] = set()
         for sid in chosen:
-            names = {*self.places_of(sid), *places_in(self.index.sentences[sid].text)}
+            names = {*self.places_of(sid), *(places_in(self.index.sentences[sid].text) if named else ())}
             out.update(p for p in names if not any(encloses(p, other) for other in names if other != p))
         return out
 
     def _from_reports_of(self, q, chosen, earlier) -> bool:
         """The ``chosen`` sentences holding the asked detail (all of them when none does) belong to a
         report one of the ``earlier`` sentences belongs to."""
-        sents = self.index.sentences
-        reports = {(sents[sid].source, sents[sid].article) for sid in earlier}
-        holding = [sid for sid in chosen if q.details_held(sents[sid].text)] or chosen
-        return any((sents[sid].source, sents[sid].article) in reports for sid in holding)
+        holding = [sid for sid in chosen if q.details_held(self.index.sentences[sid].text)] or chosen
+        return any(self.chooser.same_report(sid, e) for sid in holding for e in earlier)
 
-    def _places_elsewhere(self, q, chosen) -> tuple[str, ...]:
+    def _places_elsewhere(self, named: list[str], chosen) -> tuple[str, ...]:
         """The places the question names that the bulletins mention only in passing (no report is about
         them, nor about a division inside or around them) and that the ``chosen`` sentences are not
         about: they do not name it, and the places their reports are about are known and neither it nor
         inside or around it (深圳有司机之家吗 answered with 徐州贾汪's; 深圳 is in the bulletins only in an
-        award's name).  A report whose place is not known says nothing either way."""
+        award's name).  A report whose place is not known says nothing either way.  ``named``: the
+        question's names (``qa.names.names_in``)."""
         text = "".join(self.index.sentences[sid].text for sid in chosen)
-        asked = [a for a in names_in(q.text) if places_in(a) and a not in text]
+        asked = [a for a in named if places_in(a) and a not in text]
         if asked:
             reported = self.reported_places()
             asked = [a for a in asked if not any(same_or_nested(a, p) for p in reported)]
         if not asked:
             return ()
-        around = set()
-        for sid in chosen:
-            names = self.places_of(sid)
-            around.update(p for p in names if not any(encloses(p, other) for other in names if other != p))
+        around = self._places_about(chosen, named=False)
         if not around:
             return ()
         return tuple(a for a in asked if not any(same_or_nested(a, p) for p in around | self._places_about(chosen)))

@@ -160,11 +160,11 @@ def _place_at_start(word: str) -> str:
     return next((p for p in places_in(word) if word.startswith(p)), "")
 
 
-def missing_names(question: str, corpus_text: str) -> list[str]:
+def missing_names(question: str, corpus_text: str, names: list[str] | None = None) -> list[str]:
     """The names in ``question`` that no bulletin mentions (a place also counts as mentioned
-    without its suffix: 滨海 for 滨海县)."""
+    without its suffix: 滨海 for 滨海县); ``names``: ``names_in(question)`` when already read."""
     out = []
-    for w in names_in(question):
+    for w in names_in(question) if names is None else names:
         forms = {w, _SUFFIX.sub("", w)}
         if not any(len(f) >= 2 and f in corpus_text for f in forms):
             out.append(w)
